@@ -1,0 +1,83 @@
+/* Schema-aware JSON <-> BSON: the only place where types are converted.
+ *
+ * JSON in: jansson trees parsed strictly, converted to BSON typed by the model (date-time ->
+ * BSON date, objectId -> ObjectId, integers exact). JSON out: plain JSON written straight from
+ * BSON into a buffer (ObjectId as 24 hex, dates as RFC 3339 UTC with milliseconds, int64 exact,
+ * doubles in shortest round-trip form), writeOnly fields and the version field left out.
+ * Query parameters (filter, sort, fields, id) are translated here too. */
+#ifndef ODMD_CODEC_H
+#define ODMD_CODEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <bson/bson.h>
+#include <jansson.h>
+
+#include "odmd/buf.h"
+#include "odmd/error.h"
+#include "odmd/model.h"
+
+#define ODM_JSON_MAX_DEPTH 64     /* nesting of objects and arrays in bodies and filters */
+#define ODM_REGEX_MAX_LENGTH 256  /* $regex pattern length in filters */
+
+enum {
+    ODM_JSON_DOCUMENT = 1 << 0, /* refuse keys that start with '$' or contain '.' (any depth) */
+};
+
+/* Parses a request body or a filter. Refuses (ODM_ERR_MALFORMED_JSON, 400): syntax errors
+ * ("line L column C: reason"), duplicate keys, nesting deeper than ODM_JSON_MAX_DEPTH, numbers
+ * that cannot be stored exactly (integers beyond 64 bits, reals that overflow), invalid UTF-8;
+ * with ODM_JSON_DOCUMENT also '$'-prefixed and dotted keys (the message names the pointer).
+ * Returns: a new tree, or NULL. */
+json_t *odm_json_parse(const char *buf, size_t len, unsigned flags, odm_error_t *err);
+
+/* Converts a validated document to BSON typed by the model, appending to `out` (initialised
+ * by the caller). A value the model's BSON type cannot hold exactly (a leap second, a date
+ * outside BSON's range) is refused: returns false with ODM_ERR_VALIDATION and, when `errors`
+ * (borrowed array) is not NULL, appends a violation {instanceLocation, keywordLocation, error}. */
+bool odm_codec_to_bson(const odm_model_t *model, const json_t *doc, bson_t *out, json_t *errors,
+                       odm_error_t *err);
+
+/* Writes `doc` as plain JSON to `out`, leaving out writeOnly fields and ODM_VERSION_FIELD.
+ * Returns false when `out` passes its cap (ODM_ERR_INTERNAL). */
+bool odm_codec_write_json(const odm_model_t *model, const bson_t *doc, odm_buf_t *out,
+                          odm_error_t *err);
+
+/* Returns: a new jansson tree of `doc` with the same JSON mapping as odm_codec_write_json but
+ * keeping writeOnly fields (for PATCH merging and PUT's readOnly keeping); ODM_VERSION_FIELD
+ * left out. NULL on out of memory. */
+json_t *odm_codec_to_tree(const odm_model_t *model, const bson_t *doc);
+
+/* Returns: the document's version (ODM_VERSION_FIELD as int64), 0 when absent. */
+int64_t odm_codec_version(const bson_t *doc);
+
+/* Appends {_id: <id typed for the model>} to `out`. ODM_ERR_BAD_ID when `id` is malformed for
+ * the model's _id type (not 24 hex for ObjectId, not an int64 for integer ids, empty). */
+bool odm_codec_id_filter(const odm_model_t *model, const char *id, size_t len, bson_t *out,
+                         odm_error_t *err);
+
+/* Appends the document's _id as a URL path segment (hex, decimal or the string itself,
+ * percent-encoded where needed) to `out`. */
+bool odm_codec_id_segment(const bson_t *doc, odm_buf_t *out);
+
+/* Translates a filter (a JSON object, borrowed) to BSON, appending to `out`. Allowed operators:
+ * $eq $ne $gt $gte $lt $lte $in $nin $exists $and $or $nor $not $regex $options (flags imsx,
+ * pattern at most ODM_REGEX_MAX_LENGTH bytes); anything else at any depth, unknown fields and
+ * writeOnly fields give ODM_ERR_BAD_QUERY. Values at date-time and objectId fields are converted
+ * as documents are. */
+bool odm_codec_filter(const odm_model_t *model, const json_t *filter, bson_t *out,
+                      odm_error_t *err);
+
+/* Translates "sort=-pages,title" (len bytes) to {pages: -1, title: 1}. ODM_ERR_BAD_QUERY for
+ * an empty item, unknown or writeOnly field. */
+bool odm_codec_sort(const odm_model_t *model, const char *spec, size_t len, bson_t *out,
+                    odm_error_t *err);
+
+/* Translates "fields=name,email" to a projection {name: 1, email: 1} (plus the version field,
+ * which odmd needs for ETags). ODM_ERR_BAD_QUERY for an unknown or writeOnly field. */
+bool odm_codec_projection(const odm_model_t *model, const char *spec, size_t len, bson_t *out,
+                          odm_error_t *err);
+
+#endif

@@ -1,0 +1,99 @@
+/* Models: schemas/NAME.json files turned into collections, validators, field types and rules.
+ *
+ * A model is immutable after loading and shared read-only by every thread. */
+#ifndef ODMD_MODEL_H
+#define ODMD_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "odmd/error.h"
+#include "odmd/schema.h"
+
+/* The hidden version field every document odmd writes carries (never accepted, never shown). */
+#define ODM_VERSION_FIELD "__v"
+
+/* How a JSON value at a field is stored in BSON. */
+typedef enum {
+    ODM_BSON_AUTO = 0, /* by JSON type: string, int32/int64 by size, double, bool, null, doc, array */
+    ODM_BSON_OBJECTID, /* "x-bson": "objectId": 24 hex characters <-> ObjectId */
+    ODM_BSON_DATE,     /* "format": "date-time" (or "x-bson": "date") <-> BSON date */
+    ODM_BSON_INT64,    /* "x-bson": "long": always int64 */
+    ODM_BSON_DOUBLE,   /* "x-bson": "double": always double */
+} odm_bson_type_t;
+
+/* A node of the model's property tree (the schema's properties, following local $refs). */
+typedef struct odm_field {
+    char *name;                 /* property name ("" for the root, "[]" for array items) */
+    odm_bson_type_t bson;
+    bool read_only;
+    bool write_only;
+    json_t *default_value;      /* borrowed from the model document, or NULL */
+    struct odm_field *children; /* declared properties of an object */
+    size_t n_children;
+    struct odm_field *items;    /* the items' field, for an array (NULL otherwise) */
+    bool any_children;          /* additional properties allowed (unknown keys are AUTO) */
+} odm_field_t;
+
+typedef struct {
+    char *name;     /* index name */
+    json_t *keys;   /* {"field": 1 | -1, ...}, owned */
+    bool unique;
+} odm_index_t;
+
+typedef enum { ODM_ID_OBJECTID, ODM_ID_STRING, ODM_ID_INT } odm_id_kind_t;
+
+typedef struct {
+    char *name;            /* NAME of schemas/NAME.json: the URL segment */
+    char *collection;      /* "x-collection", else name */
+    char *path;            /* the file, for messages */
+    json_t *doc;           /* the schema document, owned */
+    odm_schema_t *schema;  /* compiled with formats asserted */
+    odm_field_t root;
+    odm_id_kind_t id_kind; /* from properties._id: absent or objectId -> ObjectId (generated) */
+    odm_index_t *indexes;  /* unique indexes to create at startup */
+    size_t n_indexes;
+} odm_model_t;
+
+typedef struct {
+    odm_model_t **items;
+    size_t n;
+    odm_schema_registry_t *registry; /* owns every compiled document */
+} odm_models_t;
+
+/* Loads every DIR/NAME.json ([a-z][a-z0-9_-]*). Returns: new models, or NULL with
+ * ODM_ERR_CONFIG and a message "FILE:LINE:COLUMN: reason" (syntax) or "FILE: POINTER: reason"
+ * (schema, unknown x- keyword, bad x- value). */
+odm_models_t *odm_models_load(const char *dir, odm_error_t *err);
+void odm_models_free(odm_models_t *models);
+
+/* Returns: the model served at /api/NAME, or NULL. name need not be NUL-terminated. */
+const odm_model_t *odm_models_find(const odm_models_t *models, const char *name, size_t len);
+
+/* Returns: the field at a dotted path ("address.city"; array items are looked through, so
+ * "tags" and "items.sku" work), or NULL when the model does not declare it. */
+const odm_field_t *odm_model_field(const odm_model_t *model, const char *dotted, size_t len);
+
+/* Returns: the child named `name` of `parent`, or NULL. */
+const odm_field_t *odm_field_child(const odm_field_t *parent, const char *name, size_t len);
+
+/* Model rules on client input (a parsed body, before validation). */
+
+/* Appends to `errors` (a JSON array, borrowed) one violation {instanceLocation,
+ * keywordLocation: ".../readOnly", error} for every readOnly property present in `doc`; `_id`
+ * is skipped when `skip_id` (PUT, whose _id the caller compares with the path). Returns true
+ * when there was none. */
+bool odm_model_check_read_only(const odm_model_t *model, const json_t *doc, bool skip_id,
+                               json_t *errors);
+
+/* Fills every missing property that declares a "default" (a deep copy), recursing into
+ * objects present in `doc`. */
+void odm_model_apply_defaults(const odm_model_t *model, json_t *doc);
+
+/* Copies every readOnly value of `stored` (borrowed) into `doc` (PUT keeps stored readOnly
+ * values), recursing into objects present in both. */
+void odm_model_keep_read_only(const odm_model_t *model, json_t *doc, const json_t *stored);
+
+#endif

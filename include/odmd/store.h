@@ -1,0 +1,81 @@
+/* The store: the only code that includes mongoc. A client pool, CRUD operations with deadlines,
+ * and driver errors mapped to odmd's error kinds.
+ *
+ * Every operation blocks and must run on a worker thread, never on a polling thread. Each one
+ * takes a client from the pool (bounded wait) and gives it back before returning. `deadline_ms`
+ * is on odm_now_ms()'s clock: an operation refuses to start (ODM_ERR_TIMEOUT) when less than
+ * its worst-case duration (odm_store_op_budget_ms) remains, so it always ends by the deadline.
+ * Errors: no reachable server or network failure -> ODM_ERR_UNAVAILABLE; duplicate key (11000)
+ * -> ODM_ERR_CONFLICT; server time limit (50) -> ODM_ERR_TIMEOUT; anything else ODM_ERR_INTERNAL. */
+#ifndef ODMD_STORE_H
+#define ODMD_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <bson/bson.h>
+
+#include "odmd/error.h"
+
+typedef struct odm_store odm_store_t;
+
+typedef struct {
+    const char *uri;        /* mongodb://... */
+    const char *db;         /* database name; NULL: the URI's, else "odmd" */
+    int request_timeout_ms; /* the budget every driver timeout is derived from */
+    size_t max_clients;     /* pool size (at least the number of workers) */
+} odm_store_options_t;
+
+/* Creates the pool and installs the driver's log handler (routed into odm_log). Does not
+ * connect: a database that is down at startup is not an error here. Call after mongoc is
+ * initialised by odm_store_global_init(), before any worker thread starts.
+ * Returns: a new store, or NULL with ODM_ERR_CONFIG for a malformed URI. */
+odm_store_t *odm_store_new(const odm_store_options_t *opts, odm_error_t *err);
+void odm_store_free(odm_store_t *store);
+
+void odm_store_global_init(void);    /* mongoc_init + log handler; once, before threads */
+void odm_store_global_cleanup(void); /* mongoc_cleanup; last */
+
+const char *odm_store_db_name(const odm_store_t *store);
+
+/* The longest one operation can take with the configured driver timeouts. */
+int64_t odm_store_op_budget_ms(const odm_store_t *store);
+
+bool odm_store_ping(odm_store_t *store, int64_t deadline_ms, odm_error_t *err);
+
+/* Finds one document. *found tells whether one matched; `out` is initialised (bson_init or a
+ * copy of the document) in both cases and the caller bson_destroy()s it. projection may be NULL. */
+bool odm_store_find_one(odm_store_t *store, const char *collection, const bson_t *filter,
+                        const bson_t *projection, bson_t *out, bool *found, int64_t deadline_ms,
+                        odm_error_t *err);
+
+/* Called for each document of a find (borrowed, valid during the call); return false to stop
+ * (the find then fails with the error the callback set). */
+typedef bool (*odm_store_each_fn)(const bson_t *doc, void *arg, odm_error_t *err);
+
+/* Runs find with filter, sort (may be NULL), projection (may be NULL), skip and limit. */
+bool odm_store_find(odm_store_t *store, const char *collection, const bson_t *filter,
+                    const bson_t *sort, const bson_t *projection, int64_t skip, int64_t limit,
+                    odm_store_each_fn each, void *arg, int64_t deadline_ms, odm_error_t *err);
+
+bool odm_store_count(odm_store_t *store, const char *collection, const bson_t *filter,
+                     int64_t *count, int64_t deadline_ms, odm_error_t *err);
+
+bool odm_store_insert(odm_store_t *store, const char *collection, const bson_t *doc,
+                      int64_t deadline_ms, odm_error_t *err);
+
+/* Replaces the one document matching `filter` (the caller's compare-and-set guard) by `doc`;
+ * *matched is 0 or 1. */
+bool odm_store_replace(odm_store_t *store, const char *collection, const bson_t *filter,
+                       const bson_t *doc, int64_t *matched, int64_t deadline_ms, odm_error_t *err);
+
+/* Deletes the one document matching `filter`; *deleted is 0 or 1. */
+bool odm_store_delete(odm_store_t *store, const char *collection, const bson_t *filter,
+                      int64_t *deleted, int64_t deadline_ms, odm_error_t *err);
+
+/* Creates an index through the createIndexes command; idempotent for an identical index. */
+bool odm_store_create_index(odm_store_t *store, const char *collection, const bson_t *keys,
+                            const char *name, bool unique, int64_t deadline_ms, odm_error_t *err);
+
+#endif

@@ -1,0 +1,98 @@
+/* The logger: JSON lines on stderr, one write(2) per line so that threads never interleave. */
+#include "odmd/log.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "odmd/buf.h"
+
+static atomic_int current_level = ODM_LOG_INFO;
+
+static const char *const level_names[] = {"debug", "info", "warn", "error", "off"};
+
+void odm_log_set_level(odm_log_level_t level)
+{
+    atomic_store(&current_level, (int)level);
+}
+
+odm_log_level_t odm_log_get_level(void)
+{
+    return (odm_log_level_t)atomic_load(&current_level);
+}
+
+bool odm_log_enabled(odm_log_level_t level)
+{
+    return level != ODM_LOG_OFF && (int)level >= atomic_load(&current_level);
+}
+
+bool odm_log_parse_level(const char *s, odm_log_level_t *out)
+{
+    for (int i = 0; i <= ODM_LOG_OFF; i++) {
+        if (strcmp(s, level_names[i]) == 0) {
+            *out = (odm_log_level_t)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+void odm_log_time(char *out, unsigned size)
+{
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    char base[24];
+    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out, size, "%s.%03ldZ", base, ts.tv_nsec / 1000000);
+}
+
+static void write_line(const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(STDERR_FILENO, p, n);
+        if (w <= 0)
+            return;
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+void odm_log_json_line(odm_log_level_t level, const char *json, size_t len)
+{
+    if (!odm_log_enabled(level))
+        return;
+    char stack[1024];
+    if (len + 1 <= sizeof stack) {
+        memcpy(stack, json, len);
+        stack[len] = '\n';
+        write_line(stack, len + 1);
+        return;
+    }
+    write_line(json, len);
+    write_line("\n", 1);
+}
+
+void odm_log(odm_log_level_t level, const char *fmt, ...)
+{
+    if (!odm_log_enabled(level))
+        return;
+    char msg[1024], now[40];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    odm_log_time(now, sizeof now);
+    odm_buf_t b;
+    odm_buf_init(&b, 8192);
+    odm_buf_printf(&b, "{\"time\":\"%s\",\"level\":\"%s\",\"msg\":", now, level_names[level]);
+    odm_buf_json_string(&b, msg, strlen(msg));
+    odm_buf_putc(&b, '}');
+    odm_buf_putc(&b, '\n');
+    write_line(odm_buf_cstr(&b), b.len);
+    odm_buf_release(&b);
+}
