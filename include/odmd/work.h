@@ -17,7 +17,8 @@ typedef struct odm_fanout odm_fanout_t;
  * expire() is called, once; after it returns the pool never touches the job again. */
 typedef struct odm_job {
     void (*run)(struct odm_job *job);    /* on a worker thread */
-    void (*expire)(struct odm_job *job); /* by the reaper instead of run, once start_by passed */
+    void (*expire)(struct odm_job *job); /* instead of run, once start_by passed (the reaper or
+                                            a worker); may be NULL only when start_by_ms is 0 */
     int64_t start_by_ms;                 /* odm_now_ms() clock; 0: no deadline */
     odm_fanout_t *fanout;                /* set by odm_work_fanout; the pool arrives for it */
     struct odm_job *prev, *next;         /* queue links: the pool's */
@@ -30,24 +31,37 @@ struct odm_fanout {
     void (*done)(odm_fanout_t *f);
 };
 
-/* Starts `threads` workers and the reaper. queue_max bounds queued (not running) jobs.
- * Returns: a new pool, or NULL with ODM_ERR_INTERNAL. */
+#define ODM_WORK_MAX_THREADS 1024
+
+/* Starts `threads` workers (1..ODM_WORK_MAX_THREADS) and the reaper. queue_max (at least 1)
+ * bounds queued (not running) jobs. Returns: a new pool (free with odm_work_pool_free), or NULL
+ * with ODM_ERR_INTERNAL on a bad size or when a thread cannot start. */
 odm_work_pool_t *odm_work_pool_new(size_t threads, size_t queue_max, odm_error_t *err);
 
-/* Queues a job. Returns false (job untouched, not queued) when the queue is full or the pool is
- * stopping: the caller answers 503. */
+/* Queues a job (borrowed until run() or expire() is called). Returns false (job untouched, not
+ * queued) when the queue is full or the pool is stopping: the caller answers 503.
+ * Side effects: on success job->fanout is cleared (a plain job joins no fan-out); a worker that
+ * takes a job whose start_by has already passed calls expire() instead of run(). */
 bool odm_work_submit(odm_work_pool_t *pool, odm_job_t *job);
 
 /* Starts n sub-jobs joined by f: sets f->pending = n and f->done = done, queues each job (one
  * that cannot be queued runs at once on the calling thread), and returns without waiting. When
- * the last finishes (run or expired), done(f) runs. */
+ * the last finishes (run or expired), done(f) runs. f and the jobs are borrowed until done(f) is
+ * called; done(f) may free them (the pool touches neither afterwards, nor `jobs` once the last
+ * sub-job is handed over). n == 0 calls done(f) at once on the calling thread. */
 void odm_work_fanout(odm_work_pool_t *pool, odm_fanout_t *f, odm_job_t **jobs, size_t n,
                      void (*done)(odm_fanout_t *f));
 
 /* Jobs queued now (for metrics and tests). */
 size_t odm_work_queued(odm_work_pool_t *pool);
 
-/* Stops accepting, lets the workers finish every queued job, joins the threads, frees. */
+/* The calling thread's worker index in its pool, 0..threads-1, for per-thread state (a pooled
+ * client, regex match data); SIZE_MAX on any other thread (the reaper, a submitter, main). */
+size_t odm_work_thread_index(void);
+
+/* Stops accepting, lets the workers finish every queued job (jobs past their start_by expire
+ * instead), joins the workers and the reaper, frees. NULL does nothing. Must not be called from
+ * a job. Threads inherit the creating thread's signal mask; the pool never changes it. */
 void odm_work_pool_free(odm_work_pool_t *pool);
 
 #endif
