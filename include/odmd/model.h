@@ -28,6 +28,7 @@ typedef enum {
 typedef struct odm_field {
     char *name;                 /* property name ("" for the root, "[]" for array items) */
     odm_bson_type_t bson;
+    const char *bson_keyword;   /* "x-bson" or "format" (what set bson, for keywordLocation) */
     bool read_only;
     bool write_only;
     json_t *default_value;      /* borrowed from the model document, or NULL */

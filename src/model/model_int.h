@@ -1,0 +1,42 @@
+/* Declarations shared by the files of src/model (not part of the module's contract). */
+#ifndef ODMD_MODEL_INT_H
+#define ODMD_MODEL_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "odmd/error.h"
+#include "odmd/model.h"
+
+#define MODEL__MAX_FIELD_DEPTH 32  /* nesting of the property tree built from a schema */
+#define MODEL__MAX_PATH 512        /* dotted paths of indexed fields, JSON Pointers in messages */
+#define MODEL__MAX_INDEXES 64      /* indexes per model */
+
+/* A JSON Pointer under construction, escaped (~0, ~1). Pushing past the cap marks it
+ * truncated and keeps what fits. */
+typedef struct {
+    char buf[MODEL__MAX_PATH];
+    size_t len;
+} model__ptr_t;
+
+void model__ptr_init(model__ptr_t *p);
+/* Appends "/" and the escaped segment; returns the length to pop back to. */
+size_t model__ptr_push(model__ptr_t *p, const char *seg, size_t n);
+size_t model__ptr_push_index(model__ptr_t *p, size_t i);
+void model__ptr_pop(model__ptr_t *p, size_t mark);
+
+/* Checks every x- keyword of `doc` (the model file `path`): names, places and values. Appends
+ * {"pointer", "model"} for every x-ref to `refs` (borrowed array), checked once all models are
+ * loaded. Returns false with ODM_ERR_CONFIG "FILE: POINTER: reason". */
+bool model__check_keywords(const json_t *doc, const char *path, json_t *refs, odm_error_t *err);
+
+/* Builds model->root from model->doc and collects model->indexes (x-unique fields, then
+ * x-indexes). Returns false with ODM_ERR_CONFIG "FILE: POINTER: reason". */
+bool model__build(odm_model_t *model, odm_error_t *err);
+
+/* Frees what a field owns (not the field itself). */
+void model__field_release(odm_field_t *field);
+
+#endif

@@ -1,0 +1,204 @@
+/* The x- keywords of model files: where each may appear and what values it takes. */
+#include "model/model_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Keywords whose value is one subschema, a map of subschemas or an array of subschemas: the
+ * walk visits schema positions only, so that property names and the contents of "enum",
+ * "const", "default" or "examples" are never taken for keywords. */
+static const char *const single_schema_keywords[] = {
+    "items", "additionalProperties", "not", "if", "then", "else", "contains", "propertyNames",
+    "unevaluatedItems", "unevaluatedProperties", "contentSchema", "additionalItems", NULL,
+};
+static const char *const map_schema_keywords[] = {
+    "properties", "patternProperties", "$defs", "definitions", "dependentSchemas", NULL,
+};
+static const char *const array_schema_keywords[] = {
+    "allOf", "anyOf", "oneOf", "prefixItems", "items", NULL,
+};
+
+static bool in_list(const char *const *list, const char *key)
+{
+    for (; *list; list++)
+        if (strcmp(*list, key) == 0)
+            return true;
+    return false;
+}
+
+typedef struct {
+    const char *path;
+    json_t *refs;
+    odm_error_t *err;
+    model__ptr_t ptr;
+} walk_t;
+
+static bool fail(walk_t *w, const char *fmt, const char *arg)
+{
+    odm_error_set(w->err, ODM_ERR_CONFIG, fmt, arg);
+    odm_error_prefix(w->err, "%s: %s", w->path, w->ptr.len ? w->ptr.buf : "/");
+    return false;
+}
+
+static bool valid_collection(const char *s)
+{
+    size_t n = strlen(s);
+    return n > 0 && n <= 120 && strchr(s, '$') == NULL && strncmp(s, "system.", 7) != 0 &&
+           s[0] != '.';
+}
+
+static bool check_index_keys(walk_t *w, const json_t *keys)
+{
+    if (!json_is_object(keys) || json_object_size(keys) == 0)
+        return fail(w, "%s must be a non-empty object of {\"field\": 1 | -1}", "keys");
+    const char *field;
+    const json_t *dir;
+    json_object_foreach((json_t *)keys, field, dir) {
+        size_t mark = model__ptr_push(&w->ptr, field, strlen(field));
+        json_int_t d = json_is_integer(dir) ? json_integer_value(dir) : 0;
+        if (d != 1 && d != -1)
+            return fail(w, "index direction of '%s' must be 1 or -1", field);
+        model__ptr_pop(&w->ptr, mark);
+    }
+    return true;
+}
+
+static bool check_index(walk_t *w, const json_t *index)
+{
+    if (!json_is_object(index))
+        return fail(w, "%s must be an object {keys, unique, name}", "an index");
+    const char *key;
+    const json_t *value;
+    json_object_foreach((json_t *)index, key, value) {
+        size_t mark = model__ptr_push(&w->ptr, key, strlen(key));
+        if (strcmp(key, "keys") == 0) {
+            if (!check_index_keys(w, value))
+                return false;
+        } else if (strcmp(key, "unique") == 0) {
+            if (!json_is_boolean(value))
+                return fail(w, "'%s' must be a boolean", key);
+        } else if (strcmp(key, "name") == 0) {
+            if (!json_is_string(value) || json_string_length(value) == 0)
+                return fail(w, "'%s' must be a non-empty string", key);
+        } else {
+            return fail(w, "unknown index property '%s'", key);
+        }
+        model__ptr_pop(&w->ptr, mark);
+    }
+    if (json_object_get(index, "keys") == NULL)
+        return fail(w, "an index needs '%s'", "keys");
+    return true;
+}
+
+static bool check_indexes(walk_t *w, const json_t *value)
+{
+    if (!json_is_array(value))
+        return fail(w, "'%s' must be an array of index objects", "x-indexes");
+    if (json_array_size(value) > MODEL__MAX_INDEXES)
+        return fail(w, "too many indexes in '%s'", "x-indexes");
+    size_t i;
+    const json_t *index;
+    json_array_foreach(value, i, index) {
+        size_t mark = model__ptr_push_index(&w->ptr, i);
+        if (!check_index(w, index))
+            return false;
+        model__ptr_pop(&w->ptr, mark);
+    }
+    return true;
+}
+
+static bool check_bson(walk_t *w, const json_t *value)
+{
+    static const char *const types[] = {"objectId", "date", "long", "double", NULL};
+    if (!json_is_string(value) || !in_list(types, json_string_value(value)))
+        return fail(w, "'%s' must be one of \"objectId\", \"date\", \"long\", \"double\"",
+                    "x-bson");
+    return true;
+}
+
+/* One x- keyword at the current pointer (which already names it). */
+static bool check_x_keyword(walk_t *w, const char *key, const json_t *value, bool at_root)
+{
+    if (strcmp(key, "x-bson") == 0)
+        return check_bson(w, value);
+    if (strcmp(key, "x-unique") == 0) {
+        if (!json_is_boolean(value))
+            return fail(w, "'%s' must be true or false", key);
+        return true;
+    }
+    if (strcmp(key, "x-ref") == 0) {
+        if (!json_is_string(value) || json_string_length(value) == 0)
+            return fail(w, "'%s' must name a model", key);
+        json_t *ref = json_pack("{s:s, s:O}", "pointer", w->ptr.buf, "model", value);
+        if (ref == NULL || json_array_append_new(w->refs, ref) != 0)
+            return fail(w, "out of memory at '%s'", key);
+        return true;
+    }
+    if (strcmp(key, "x-collection") == 0 || strcmp(key, "x-indexes") == 0) {
+        if (!at_root)
+            return fail(w, "'%s' is only allowed at the root of a model", key);
+        if (key[2] == 'i')
+            return check_indexes(w, value);
+        if (!json_is_string(value) || !valid_collection(json_string_value(value)))
+            return fail(w, "'%s' must be a valid collection name", key);
+        return true;
+    }
+    return fail(w, "unknown keyword '%s'", key);
+}
+
+static bool walk_schema(walk_t *w, const json_t *schema, bool at_root);
+
+static bool walk_subschemas(walk_t *w, const char *key, const json_t *value)
+{
+    if (json_is_object(value) && in_list(map_schema_keywords, key)) {
+        const char *name;
+        const json_t *sub;
+        json_object_foreach((json_t *)value, name, sub) {
+            size_t mark = model__ptr_push(&w->ptr, name, strlen(name));
+            if (!walk_schema(w, sub, false))
+                return false;
+            model__ptr_pop(&w->ptr, mark);
+        }
+        return true;
+    }
+    if (json_is_array(value) && in_list(array_schema_keywords, key)) {
+        size_t i;
+        const json_t *sub;
+        json_array_foreach(value, i, sub) {
+            size_t mark = model__ptr_push_index(&w->ptr, i);
+            if (!walk_schema(w, sub, false))
+                return false;
+            model__ptr_pop(&w->ptr, mark);
+        }
+        return true;
+    }
+    if (in_list(single_schema_keywords, key))
+        return walk_schema(w, value, false);
+    return true;
+}
+
+static bool walk_schema(walk_t *w, const json_t *schema, bool at_root)
+{
+    if (!json_is_object(schema))
+        return true; /* boolean schemas carry no keywords; other values are the compiler's */
+    if (w->ptr.len >= sizeof w->ptr.buf - 1)
+        return fail(w, "%s", "schema nested too deeply");
+    const char *key;
+    const json_t *value;
+    json_object_foreach((json_t *)schema, key, value) {
+        size_t mark = model__ptr_push(&w->ptr, key, strlen(key));
+        bool ok = strncmp(key, "x-", 2) == 0 ? check_x_keyword(w, key, value, at_root)
+                                               : walk_subschemas(w, key, value);
+        if (!ok)
+            return false;
+        model__ptr_pop(&w->ptr, mark);
+    }
+    return true;
+}
+
+bool model__check_keywords(const json_t *doc, const char *path, json_t *refs, odm_error_t *err)
+{
+    walk_t w = {.path = path, .refs = refs, .err = err};
+    model__ptr_init(&w.ptr);
+    return walk_schema(&w, doc, true);
+}

@@ -1,0 +1,353 @@
+/* Unit tests for src/model: loading schemas/, bad model directories, field lookups, rules. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "odmd/model.h"
+
+static char tmp_root[] = "/tmp/odmd-test-model-XXXXXX";
+
+/* Writes files given as (name, content) pairs, NULL-terminated, into a new directory. */
+static const char *make_dir(const char *dir_name, ...)
+{
+    static char dir[256];
+    snprintf(dir, sizeof dir, "%s/%s", tmp_root, dir_name);
+    CHECK_MSG(mkdir(dir, 0700) == 0, "mkdir %s", dir);
+    va_list ap;
+    va_start(ap, dir_name);
+    const char *name;
+    while ((name = va_arg(ap, const char *)) != NULL) {
+        const char *content = va_arg(ap, const char *);
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        FILE *f = fopen(path, "w");
+        if (f) {
+            fputs(content, f);
+            fclose(f);
+        }
+    }
+    va_end(ap);
+    return dir;
+}
+
+/* Loads a directory expected to fail; returns the message (static). */
+static const char *load_error(const char *dir)
+{
+    static odm_error_t err;
+    odm_error_clear(&err);
+    odm_models_t *models = odm_models_load(dir, &err);
+    if (models != NULL) {
+        odm_models_free(models);
+        return "(loaded)";
+    }
+    CHECK_INT(err.kind, ODM_ERR_CONFIG);
+    return err.message;
+}
+
+#define CHECK_CONTAINS(hay, needle)                                                            \
+    CHECK_MSG(strstr((hay), (needle)) != NULL, "'%s' lacks '%s'", (hay), (needle))
+
+static const odm_index_t *find_index(const odm_model_t *m, const char *name)
+{
+    for (size_t i = 0; i < m->n_indexes; i++)
+        if (strcmp(m->indexes[i].name, name) == 0)
+            return &m->indexes[i];
+    return NULL;
+}
+
+static const odm_field_t *field(const odm_model_t *m, const char *dotted)
+{
+    return odm_model_field(m, dotted, strlen(dotted));
+}
+
+/* Field attributes as strings ("" when the field is missing), for CHECK_STR. */
+static const char *keyword_of(const odm_field_t *f)
+{
+    return f && f->bson_keyword ? f->bson_keyword : "";
+}
+
+static const char *default_of(const odm_field_t *f)
+{
+    return f && json_is_string(f->default_value) ? json_string_value(f->default_value) : "";
+}
+
+static void test_examples_users(const odm_models_t *models)
+{
+    const odm_model_t *users = odm_models_find(models, "users", 5);
+    CHECK(users != NULL);
+    if (users == NULL)
+        return;
+    CHECK_STR(users->collection, "users");
+    CHECK_INT(users->id_kind, ODM_ID_OBJECTID);
+    CHECK(users->schema != NULL);
+    CHECK(field(users, "_id") && field(users, "_id")->bson == ODM_BSON_OBJECTID);
+    CHECK(field(users, "_id") && field(users, "_id")->read_only);
+    CHECK(field(users, "password") && field(users, "password")->write_only);
+    CHECK(field(users, "email") && !field(users, "email")->write_only);
+    CHECK(field(users, "lastLogin") && field(users, "lastLogin")->bson == ODM_BSON_DATE);
+    CHECK_STR(keyword_of(field(users, "lastLogin")), "format");
+    CHECK(field(users, "birthday") && field(users, "birthday")->bson == ODM_BSON_AUTO);
+    const odm_field_t *role = field(users, "role");
+    CHECK(role && json_is_string(role->default_value));
+    CHECK_STR(default_of(role), "member");
+    CHECK(field(users, "address.city") != NULL);
+    CHECK(field(users, "address.country") == NULL);
+    CHECK(field(users, "address.") == NULL);
+    CHECK(field(users, ".address") == NULL);
+    CHECK(field(users, "") == NULL);
+    CHECK(field(users, "emai") == NULL);
+    CHECK(odm_model_field(users, "emailx", 5) == field(users, "email"));
+    CHECK(field(users, "address") && !field(users, "address")->any_children);
+    const odm_field_t *tags = field(users, "tags");
+    CHECK(tags && tags->items != NULL && tags->items->bson == ODM_BSON_AUTO);
+    CHECK(odm_field_child(&users->root, "name", 4) == field(users, "name"));
+    const odm_index_t *email = find_index(users, "email_1");
+    CHECK(email != NULL && email->unique);
+    CHECK(email && json_integer_value(json_object_get(email->keys, "email")) == 1);
+    CHECK_INT(users->n_indexes, 1);
+}
+
+static void test_examples_orders(const odm_models_t *models)
+{
+    const odm_model_t *orders = odm_models_find(models, "orders", 6);
+    CHECK(orders != NULL);
+    if (orders == NULL)
+        return;
+    CHECK_STR(orders->collection, "orders");
+    CHECK(field(orders, "userId") && field(orders, "userId")->bson == ODM_BSON_OBJECTID);
+    CHECK_STR(keyword_of(field(orders, "userId")), "x-bson");
+    CHECK(field(orders, "placedAt") && field(orders, "placedAt")->bson == ODM_BSON_DATE);
+    /* items are a local $ref to #/$defs/line */
+    CHECK(field(orders, "items.sku") != NULL);
+    CHECK(field(orders, "items.0.qty") != NULL);
+    CHECK(field(orders, "items.qty.x") == NULL);
+    const odm_field_t *items = field(orders, "items");
+    CHECK(items && items->items && !items->items->any_children);
+    CHECK_INT(items && items->items ? items->items->n_children : 0, 3);
+    CHECK_INT(orders->n_indexes, 0);
+}
+
+static void test_examples(void)
+{
+    odm_error_t err = {0};
+    odm_models_t *models = odm_models_load("schemas", &err);
+    CHECK_MSG(models != NULL, "%s", err.message);
+    if (models == NULL)
+        return;
+    CHECK_INT(models->n, 2);
+    CHECK_STR(models->items[0]->name, "orders");
+    CHECK_STR(models->items[1]->name, "users");
+    CHECK_STR(models->items[1]->path, "schemas/users.json");
+    CHECK(odm_models_find(models, "user", 4) == NULL);
+    CHECK(odm_models_find(models, "usersx", 6) == NULL);
+    CHECK(odm_models_find(models, "ordersx", 6) == models->items[0]);
+    CHECK(odm_models_find(models, "", 0) == NULL);
+    test_examples_users(models);
+    test_examples_orders(models);
+    odm_models_free(models);
+}
+
+static void test_rules(void)
+{
+    odm_error_t err = {0};
+    odm_models_t *models = odm_models_load("schemas", &err);
+    if (models == NULL)
+        return;
+    const odm_model_t *users = odm_models_find(models, "users", 5);
+    json_t *doc = json_pack("{s:s, s:s, s:{s:s}}", "_id", "0123456789abcdef01234567", "name",
+                            "ann", "address", "city", "Oslo");
+    json_t *errors = json_array();
+    CHECK(!odm_model_check_read_only(users, doc, false, errors));
+    CHECK_INT(json_array_size(errors), 1);
+    json_t *v = json_array_get(errors, 0);
+    CHECK_STR(json_string_value(json_object_get(v, "instanceLocation")), "/_id");
+    CHECK_STR(json_string_value(json_object_get(v, "keywordLocation")), "/properties/_id/readOnly");
+    CHECK(json_is_string(json_object_get(v, "error")));
+    CHECK(odm_model_check_read_only(users, doc, true, NULL));
+
+    odm_model_apply_defaults(users, doc);
+    CHECK_STR(json_string_value(json_object_get(doc, "role")), "member");
+    json_object_set_new(doc, "role", json_string("admin"));
+    odm_model_apply_defaults(users, doc);
+    CHECK_STR(json_string_value(json_object_get(doc, "role")), "admin");
+
+    json_t *stored = json_pack("{s:s, s:s}", "_id", "ffffffffffffffffffffffff", "name", "old");
+    json_object_del(doc, "_id");
+    odm_model_keep_read_only(users, doc, stored);
+    CHECK_STR(json_string_value(json_object_get(doc, "_id")), "ffffffffffffffffffffffff");
+    CHECK_STR(json_string_value(json_object_get(doc, "name")), "ann");
+
+    const odm_model_t *orders = odm_models_find(models, "orders", 6);
+    json_t *order = json_pack("{s:[{s:s}]}", "items", "sku", "A-1");
+    odm_model_apply_defaults(orders, order);
+    CHECK_STR(json_string_value(json_object_get(order, "status")), "pending");
+    json_decref(order);
+    json_decref(stored);
+    json_decref(errors);
+    json_decref(doc);
+    odm_models_free(models);
+}
+
+static const char good_model[] = "{\"type\": \"object\", \"properties\": {\"a\": {\"type\": "
+                                 "\"string\"}, \"b\": {\"type\": \"integer\"}}}";
+
+static void test_implicit_id_and_indexes(void)
+{
+    const char *dir = make_dir(
+        "good", "things.json",
+        "{\"type\": \"object\", \"x-collection\": \"stuff\", \"additionalProperties\": false,\n"
+        " \"properties\": {\"a\": {\"type\": \"string\"}, \"b\": {\"type\": \"integer\"},\n"
+        "  \"x-name\": {\"type\": \"string\", \"enum\": [{\"x-foo\": 1}]},\n"
+        "  \"when\": {\"type\": \"string\", \"x-bson\": \"date\"},\n"
+        "  \"n\": {\"type\": \"integer\", \"x-bson\": \"long\"},\n"
+        "  \"sub\": {\"type\": \"object\", \"properties\": {\"code\": {\"type\": \"string\",\n"
+        "    \"x-unique\": true}}},\n"
+        "  \"owner\": {\"type\": \"string\", \"x-ref\": \"people\"}},\n"
+        " \"x-indexes\": [{\"keys\": {\"a\": 1, \"b\": -1}, \"unique\": true},\n"
+        "   {\"keys\": {\"sub.code\": 1}, \"name\": \"by_code\"}]}",
+        "people.json",
+        "{\"type\": \"object\", \"properties\": {\"_id\": {\"type\": \"integer\"}}}",
+        "tree.json",
+        "{\"$defs\": {\"node\": {\"type\": \"object\", \"properties\": {\n"
+        "  \"left\": {\"$ref\": \"#/$defs/node\"}, \"right\": {\"$ref\": \"#/$defs/node\"},\n"
+        "  \"secret\": {\"writeOnly\": true, \"type\": \"object\", \"properties\": {\n"
+        "    \"pin\": {\"type\": \"string\"}}}}}},\n"
+        " \"properties\": {\"_id\": {\"type\": \"string\"}, \"root\": {\"$ref\": "
+        "\"#/$defs/node\"}}}",
+        "README.md", "not a model", NULL);
+    odm_error_t err = {0};
+    odm_models_t *models = odm_models_load(dir, &err);
+    CHECK_MSG(models != NULL, "%s", err.message);
+    if (models == NULL)
+        return;
+    CHECK_INT(models->n, 3);
+    const odm_model_t *things = odm_models_find(models, "things", 6);
+    CHECK_STR(things->collection, "stuff");
+    const odm_field_t *id = field(things, "_id");
+    CHECK(id && id->bson == ODM_BSON_OBJECTID && id->read_only);
+    CHECK_INT(things->id_kind, ODM_ID_OBJECTID);
+    CHECK(json_object_get(json_object_get(things->doc, "properties"), "_id") != NULL);
+    CHECK(field(things, "x-name") != NULL);
+    CHECK(field(things, "when") && field(things, "when")->bson == ODM_BSON_DATE);
+    CHECK(field(things, "n") && field(things, "n")->bson == ODM_BSON_INT64);
+    CHECK_INT(things->n_indexes, 3);
+    CHECK(find_index(things, "sub.code_1") && find_index(things, "sub.code_1")->unique);
+    const odm_index_t *ab = find_index(things, "a_1_b_-1");
+    CHECK(ab && ab->unique && json_object_size(ab->keys) == 2);
+    CHECK(find_index(things, "by_code") && !find_index(things, "by_code")->unique);
+    CHECK_INT(odm_models_find(models, "people", 6)->id_kind, ODM_ID_INT);
+    const odm_model_t *tree = odm_models_find(models, "tree", 4);
+    CHECK_INT(tree->id_kind, ODM_ID_STRING);
+    CHECK(field(tree, "root.left") != NULL);
+    CHECK(field(tree, "root.secret.pin") && field(tree, "root.secret.pin")->write_only);
+    odm_models_free(models);
+}
+
+static void test_bad_dirs(void)
+{
+    const char *msg = load_error(make_dir("syntax", "ok.json", good_model, "bad.json",
+                                          "{\n  \"type\": \"object\",\n  oops\n}", NULL));
+    CHECK_CONTAINS(msg, "/syntax/bad.json:3:");
+
+    msg = load_error(make_dir("dup", "bad.json", "{\"type\": \"object\",\n \"type\": 1}", NULL));
+    CHECK_CONTAINS(msg, "bad.json:2:");
+
+    msg = load_error(make_dir("unknown-x", "bad.json",
+                              "{\"properties\": {\"a\": {\"type\": \"string\", \"x-foo\": 1}}}",
+                              NULL));
+    CHECK_CONTAINS(msg, "bad.json: /properties/a/x-foo: unknown keyword 'x-foo'");
+
+    msg = load_error(make_dir("unknown-x-defs", "bad.json",
+                              "{\"$defs\": {\"a\": {\"items\": {\"x-uniq\": true}}}}", NULL));
+    CHECK_CONTAINS(msg, "bad.json: /$defs/a/items/x-uniq: unknown keyword 'x-uniq'");
+
+    msg = load_error(make_dir("bad-min", "bad.json",
+                              "{\"properties\": {\"age\": {\"type\": \"integer\", \"minimum\": "
+                              "\"zero\"}}}",
+                              NULL));
+    CHECK_CONTAINS(msg, "bad.json: /properties/age/minimum");
+
+    msg = load_error(make_dir("bad-name", "ok.json", good_model, "Bad.json", good_model, NULL));
+    CHECK_CONTAINS(msg, "Bad.json");
+
+    msg = load_error(make_dir("bad-name2", "1st.json", good_model, NULL));
+    CHECK_CONTAINS(msg, "1st.json");
+
+    msg = load_error(make_dir("bad-ref", "bad.json",
+                              "{\"properties\": {\"u\": {\"type\": \"string\", \"x-ref\": "
+                              "\"nobody\"}}}",
+                              NULL));
+    CHECK_CONTAINS(msg, "bad.json: /properties/u/x-ref: unknown model 'nobody'");
+
+    msg = load_error(make_dir("bad-bson", "bad.json",
+                              "{\"properties\": {\"u\": {\"x-bson\": \"int\"}}}", NULL));
+    CHECK_CONTAINS(msg, "bad.json: /properties/u/x-bson:");
+
+    msg = load_error(make_dir("nested-collection", "bad.json",
+                              "{\"properties\": {\"u\": {\"x-collection\": \"x\"}}}", NULL));
+    CHECK_CONTAINS(msg, "bad.json: /properties/u/x-collection:");
+
+    msg = load_error(make_dir("index-field", "bad.json",
+                              "{\"properties\": {\"a\": {}}, \"x-indexes\": [{\"keys\": "
+                              "{\"a\": 1, \"zz\": 1}}]}",
+                              NULL));
+    CHECK_CONTAINS(msg, "unknown field 'zz'");
+
+    msg = load_error(make_dir("index-dir", "bad.json",
+                              "{\"properties\": {\"a\": {}}, \"x-indexes\": [{\"keys\": "
+                              "{\"a\": 2}}]}",
+                              NULL));
+    CHECK_CONTAINS(msg, "bad.json: /x-indexes/0/keys/a:");
+
+    msg = load_error(make_dir("not-object", "bad.json", "[1, 2]", NULL));
+    CHECK_CONTAINS(msg, "bad.json");
+
+    msg = load_error(make_dir("empty", NULL));
+    CHECK_CONTAINS(msg, "no model files");
+
+    msg = load_error("/nonexistent/odmd-models");
+    CHECK_CONTAINS(msg, "/nonexistent/odmd-models");
+}
+
+static void test_cross_ref(void)
+{
+    const char *dir = make_dir(
+        "cross", "a.json",
+        "{\"properties\": {\"addr\": {\"$ref\": \"b.json#/$defs/address\"}}}", "b.json",
+        "{\"$defs\": {\"address\": {\"type\": \"object\", \"properties\": {\"zip\": "
+        "{\"type\": \"string\", \"minLength\": 5}}}}}",
+        NULL);
+    odm_error_t err = {0};
+    odm_models_t *models = odm_models_load(dir, &err);
+    CHECK_MSG(models != NULL, "%s", err.message);
+    if (models == NULL)
+        return;
+    const odm_model_t *a = odm_models_find(models, "a", 1);
+    json_t *bad = json_pack("{s:{s:s}}", "addr", "zip", "12");
+    json_t *good = json_pack("{s:{s:s}}", "addr", "zip", "12345");
+    CHECK(odm_schema_validate(a->schema, good, NULL, 0));
+    CHECK(!odm_schema_validate(a->schema, bad, NULL, 0));
+    json_decref(bad);
+    json_decref(good);
+    odm_models_free(models);
+}
+
+int main(void)
+{
+    if (mkdtemp(tmp_root) == NULL)
+        return 1;
+    test_examples();
+    test_rules();
+    test_implicit_id_and_indexes();
+    test_bad_dirs();
+    test_cross_ref();
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_root);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", tmp_root);
+    return check_done("test_model");
+}
