@@ -1,0 +1,272 @@
+/* Unit tests for src/schema/format.c: the official suite's format cases, then odmd's own. */
+#include <dirent.h>
+#include <stdlib.h>
+
+#include <jansson.h>
+
+#include "check.h"
+#include "odmd/format.h"
+
+#define MAX_SUITE_FILES 64
+
+/* Suite cases this implementation does not pass, with the reason (none at present). */
+static const struct {
+    const char *file, *data, *reason;
+} skipped[] = {
+    {NULL, NULL, NULL},
+};
+
+static const char *skip_reason(const char *file, const char *data)
+{
+    for (size_t k = 0; skipped[k].file != NULL; k++)
+        if (strcmp(skipped[k].file, file) == 0 && strcmp(skipped[k].data, data) == 0)
+            return skipped[k].reason;
+    return NULL;
+}
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Runs one suite file: every test of every case, printing "FILE: passed/total". */
+static void run_suite_file(const char *dir, const char *name)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    json_error_t jerr;
+    json_t *cases = json_load_file(path, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
+    CHECK_MSG(json_is_array(cases), "%s: %s", path, jerr.text);
+    int total = 0, passed = 0, skips = 0;
+    size_t ci, ti;
+    json_t *c, *t;
+    json_array_foreach(cases, ci, c)
+    {
+        const char *format = json_string_value(json_object_get(json_object_get(c, "schema"), "format"));
+        CHECK_MSG(format != NULL, "%s: case %zu has no format", name, ci);
+        if (format == NULL)
+            continue;
+        json_array_foreach(json_object_get(c, "tests"), ti, t)
+        {
+            json_t *data = json_object_get(t, "data");
+            bool want = json_is_true(json_object_get(t, "valid")), got = true, known = true;
+            if (json_is_string(data)) {
+                const char *reason = skip_reason(name, json_string_value(data));
+                if (reason != NULL) {
+                    printf("  skipped %s %s: %s\n", name, json_string_value(data), reason);
+                    skips++;
+                    continue;
+                }
+                got = odm_format_check(format, json_string_value(data), json_string_length(data),
+                                       &known);
+            }
+            total++;
+            passed += got == want;
+            CHECK_MSG(got == want, "%s: %s: \"%s\" (%s) is %s", name, format,
+                      json_is_string(data) ? json_string_value(data) : "(not a string)",
+                      json_string_value(json_object_get(t, "description")),
+                      got ? "valid" : "invalid");
+        }
+    }
+    printf("  %-28s %3d/%3d passed%s\n", name, passed, total, skips ? " (some skipped)" : "");
+    json_decref(cases);
+}
+
+static void test_suite(void)
+{
+    const char *dir = getenv("ODMD_FORMAT_SUITE");
+    if (dir == NULL)
+        dir = ODM_FORMAT_SUITE_DIR;
+    DIR *d = opendir(dir);
+    if (d == NULL) {
+        printf("suite folder %s is absent: its format cases are skipped\n", dir);
+        return;
+    }
+    char *names[MAX_SUITE_FILES];
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL && n < MAX_SUITE_FILES) {
+        size_t len = strlen(e->d_name);
+        if (len > 5 && strcmp(e->d_name + len - 5, ".json") == 0)
+            names[n++] = strdup(e->d_name);
+    }
+    closedir(d);
+    qsort(names, n, sizeof *names, compare_names);
+    printf("suite format cases from %s:\n", dir);
+    CHECK(n > 0);
+    for (size_t k = 0; k < n; k++) {
+        run_suite_file(dir, names[k]);
+        free(names[k]);
+    }
+}
+
+/* odmd's own cases: edges the suite does not reach, and a sample of each format so that a
+ * checkout without the suite still tests every checker. */
+static const struct {
+    const char *format, *data;
+    bool valid;
+} cases[] = {
+    {"date-time", "2024-02-29T12:00:00Z", true},
+    {"date-time", "2023-02-29T12:00:00Z", false},
+    {"date-time", "2024-01-01T00:00:00.5+05:30", true},
+    {"date-time", "2024-01-01T00:00:00.+05:30", false},
+    {"date-time", "2024-01-01 00:00:00Z", false},
+    {"date-time", "2024-06-30T23:59:60Z", true},
+    {"date-time", "2024-06-30T23:59:60+00:01", false},
+    {"date", "2000-02-29", true},
+    {"date", "1900-02-29", false},
+    {"time", "00:00:00Z", true},
+    {"time", "00:00:00", false},
+    {"time", "00:00:60-00:01", false},
+    {"time", "23:59:60+00:00", true},
+    {"time", "00:00:00+0000", false},
+    {"duration", "P1Y2M3DT4H5M6S", true},
+    {"duration", "P1W", true},
+    {"duration", "PT", false},
+    {"duration", "P1YT", false},
+    {"duration", "P1M1Y", false},
+    {"duration", "PT1S2M", false},
+    {"duration", "P1DT1H1S", false},
+    {"duration", "P1DT1M1S", true},
+    {"ipv4", "1.2.3.4", true},
+    {"ipv4", "01.2.3.4", false},
+    {"ipv4", "1.2.3", false},
+    {"ipv4", "1.2.3.4.", false},
+    {"ipv4", "1000.2.3.4", false},
+    {"ipv6", "::", true},
+    {"ipv6", "1:2:3:4:5:6:7::", true},
+    {"ipv6", "::2:3:4:5:6:7:8", true},
+    {"ipv6", "1::3:4:5:6:7:8:9", false},
+    {"ipv6", "1:2:3:4:5:6:1.2.3.4", true},
+    {"ipv6", "1:2:3:4:5:6:7:1.2.3.4", false},
+    {"ipv6", "::1.2.3.4", true},
+    {"ipv6", ":::", false},
+    {"ipv6", "1:", false},
+    {"hostname", "a", true},
+    {"hostname", "xn--bcher-kva.example", true},
+    {"hostname", "xn--", false},
+    {"hostname", "ab--cd", false},
+    {"hostname", "xn--bcher-kva-", false},
+    {"hostname", "EXAMPLE.COM", true},
+    {"hostname", "bücher.example", false},
+    {"idn-hostname", "bücher.example", true},
+    {"idn-hostname", "Bücher.example", true},
+    {"idn-hostname", "bu\xcc\x88" "cher.example", false}, /* not NFC: u + COMBINING DIAERESIS */
+    {"idn-hostname", "\xe1\x84\x80\xe1\x85\xa1", false}, /* conjoining jamo L V: not NFC */
+    {"idn-hostname", "\xea\xb0\x80", true},            /* the composed syllable */
+    {"idn-hostname", "a\xcc\x81\xcc\xa3", false},      /* marks out of canonical order */
+    {"idn-hostname", "example.com.", false},
+    {"idn-hostname", "a b", false},
+    {"email", "a@b", true},
+    {"email", "\"a\\\"b\"@example.com", true},
+    {"email", "\"a\"b@example.com", false},
+    {"email", "a@[IPv6:1::2]", true},
+    {"email", "a@[IPv6:1::2::3]", false},
+    {"email", "a@[tag:content]", true},
+    {"email", "a@b..c", false},
+    {"email", "δ@example.com", false},
+    {"idn-email", "δ@例え.テスト", true},
+    {"idn-email", "a@b@c", false},
+    {"uri", "http://example.com", true},
+    {"uri", "HTTP://EXAMPLE.COM:/a?b#c", true},
+    {"uri", "a+b-c.d:x", true},
+    {"uri", "http://[v1.x:y]/", true},
+    {"uri", "http://[vg.x]/", false},
+    {"uri", "http://[1::2/", false},
+    {"uri", "http://a/b#c#d", false},
+    {"uri", "x:", true},
+    {"uri", "http://ex%41mple.com/%7e", true},
+    {"uri-reference", "a/b:c", true},
+    {"uri-reference", "?a=b?c", true},
+    {"uri-reference", "%zz", false},
+    {"iri", "http://例え.テスト/パス?クエリ#断片", true},
+    {"iri", "http://a/\xee\x80\x80", false}, /* private use outside the query */
+    {"iri", "http://a/?\xee\x80\x80", true},
+    {"iri-reference", "//例え", true},
+    {"iri-reference", "\xef\xbf\xbe", false}, /* U+FFFE is not ucschar */
+    {"uuid", "123e4567-e89b-12d3-a456-426614174000", true},
+    {"uuid", "123e4567-e89b-12d3-a456-42661417400g", false},
+    {"uuid", "{123e4567-e89b-12d3-a456-426614174000}", false},
+    {"json-pointer", "/a~01", true},
+    {"json-pointer", "~0", false},
+    {"relative-json-pointer", "0", true},
+    {"relative-json-pointer", "3/", true},
+    {"relative-json-pointer", "0 /a", false},
+    {"uri-template", "{/a,b*}{?c:3}", true},
+    {"uri-template", "{!a}", false},
+    {"uri-template", "{a", false},
+    {"uri-template", "a{b}}", false},
+    {"uri-template", "%", false},
+    {"regex", "^[a-z]+\\d{2,3}$", true},
+    {"regex", "a{2", false},
+    {"regex", "a++", false},
+    {"regex", "a*?", true},
+    {"regex", "(?>a)", false},
+    {"regex", "\\Qa\\E", false},
+    {"regex", "\\p{L}\\u0041\\u{1F600}", true},
+    {"regex", "(a)(?=b)(?!c)(?<!d)\\1", true},
+    {"regex", "[", false},
+    {"regex", "\\", false},
+    {"regex", "\\cA\\c", false},
+};
+
+static void test_own_cases(void)
+{
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        bool known = false;
+        bool got = odm_format_check(cases[k].format, cases[k].data, strlen(cases[k].data), &known);
+        CHECK_MSG(known, "%s unknown", cases[k].format);
+        CHECK_MSG(got == cases[k].valid, "%s: \"%s\" is %s", cases[k].format, cases[k].data,
+                  got ? "valid" : "invalid");
+    }
+}
+
+static void test_lengths_and_bytes(void)
+{
+    char name[300];
+    /* 4 labels of 63 and dots: 255 octets; trimmed to 253 it is valid */
+    memset(name, 'a', sizeof name);
+    for (size_t k = 63; k < 255; k += 64)
+        name[k] = '.';
+    CHECK(!odm_format_check("hostname", name, 255, NULL));
+    CHECK(odm_format_check("hostname", name, 253, NULL));
+    CHECK(!odm_format_check("idn-hostname", name, 255, NULL));
+    CHECK(odm_format_check("idn-hostname", name, 253, NULL));
+    /* embedded NUL and malformed UTF-8 */
+    CHECK(!odm_format_check("date", "2020-01-0\0", 10, NULL));
+    CHECK(!odm_format_check("hostname", "a\0b", 3, NULL));
+    CHECK(!odm_format_check("idn-hostname", "a\xc3", 2, NULL));
+    CHECK(!odm_format_check("idn-hostname", "\xc0\xaf", 2, NULL));     /* overlong "/" */
+    CHECK(!odm_format_check("iri", "http://a/\xed\xa0\x80", 12, NULL)); /* a surrogate */
+    CHECK(!odm_format_check("idn-email", "\xff@example.com", 13, NULL));
+    CHECK(!odm_format_check("json-pointer", "/\xff", 2, NULL));
+    CHECK(!odm_format_check("regex", "\xff", 1, NULL));
+    /* a local part of 65 octets */
+    char mail[80];
+    memset(mail, 'a', 65);
+    memcpy(mail + 65, "@b.c", 4);
+    CHECK(!odm_format_check("email", mail, 69, NULL));
+    CHECK(odm_format_check("email", mail + 1, 68, NULL));
+}
+
+static void test_unknown_and_lookup(void)
+{
+    bool known = true;
+    CHECK(odm_format_check("color", "not checked", 11, &known));
+    CHECK(!known);
+    CHECK(odm_format_check("date", "2020-01-01", 10, &known));
+    CHECK(known);
+    CHECK(odm_format_lookup("ipv4") != NULL);
+    CHECK(odm_format_lookup("IPV4") == NULL);
+    odm_format_fn f = odm_format_lookup("uuid");
+    CHECK(f != NULL && !f("x", 1));
+}
+
+int main(void)
+{
+    test_suite();
+    test_own_cases();
+    test_lengths_and_bytes();
+    test_unknown_and_lookup();
+    return check_done("test_format");
+}
