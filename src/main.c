@@ -1,8 +1,172 @@
-/* odmd: wiring and flags only. */
+/* odmd: subcommands, flags and the wiring of the subsystems; nothing else. */
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-int main(void)
+#include <jansson.h>
+
+#include "odmd/api.h"
+#include "odmd/config.h"
+#include "odmd/http.h"
+#include "odmd/log.h"
+#include "odmd/model.h"
+#if __has_include("odmd/schema_cli.h")
+#include "odmd/schema_cli.h"
+#define HAVE_VALIDATE 1
+#endif
+#include "odmd/store.h"
+#include "odmd/work.h"
+
+#define EXIT_USAGE 2
+#define INLINE_BODY_MAX (16u * 1024) /* see docs/performance.md */
+#define HEALTH_TIMEOUT_MS 3000
+
+static int fail_startup(const odm_error_t *err)
 {
-    puts("odmd " ODMD_VERSION);
+    fprintf(stderr, "odmd: %s\n", err->message);
+    return EXIT_USAGE;
+}
+
+/* Blocks the signals that the main thread takes with sigwait, before any thread exists. */
+static void block_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* The orderly stop: no new connections, 503 for new requests, in-flight requests finished,
+ * then the workers, then the daemon (which must never see a suspended connection). */
+static void shut_down(odm_http_server_t *http, odm_work_pool_t *pool, int timeout_ms)
+{
+    odm_info("shutting down: draining requests");
+    odm_http_drain(http);
+    while (!odm_http_wait_idle(http, timeout_ms))
+        odm_warn("still waiting for in-flight requests");
+    odm_work_pool_free(pool);
+    odm_http_stop(http);
+}
+
+static int serve(odm_config_t *cfg, sigset_t *signals)
+{
+    odm_error_t err;
+    int status = EXIT_USAGE;
+    odm_models_t *models = odm_models_load(cfg->schemas_dir, &err);
+    if (models == NULL)
+        return fail_startup(&err);
+    odm_store_options_t sopts = {cfg->mongo_uri, cfg->db, (int)cfg->request_timeout_ms,
+                                 cfg->workers * 2};
+    odm_store_t *store = odm_store_new(&sopts, &err);
+    if (store == NULL)
+        goto fail_models;
+    odm_work_pool_t *pool = odm_work_pool_new(cfg->workers, cfg->queue_max, &err);
+    if (pool == NULL)
+        goto fail_store;
+    odm_app_t app = {models, store, pool, cfg->api_key, INLINE_BODY_MAX};
+    odm_http_options_t hopts = {cfg->listen, (unsigned)cfg->max_connections,
+                                (unsigned)cfg->idle_timeout_s, cfg->max_body,
+                                (int)cfg->request_timeout_ms, odm_api_handle, &app};
+    odm_http_server_t *http = odm_http_start(&hopts, &err);
+    if (http == NULL)
+        goto fail_pool;
+    odm_api_indexes_t *indexes = odm_api_indexes_start(models, store, (int)cfg->request_timeout_ms);
+    odm_info("odmd %s listening on %s (port %u), %zu models, database '%s'", ODMD_VERSION,
+             cfg->listen, odm_http_port(http), models->n, odm_store_db_name(store));
+    int sig = 0;
+    sigwait(signals, &sig);
+    odm_info("signal %d received", sig);
+    odm_api_indexes_stop(indexes);
+    shut_down(http, pool, (int)cfg->request_timeout_ms);
+    odm_store_free(store);
+    odm_models_free(models);
+    odm_info("stopped");
     return 0;
+
+fail_pool:
+    odm_work_pool_free(pool);
+fail_store:
+    odm_store_free(store);
+fail_models:
+    odm_models_free(models);
+    fail_startup(&err);
+    return status;
+}
+
+static int check(int argc, char **argv)
+{
+    const char *dir = argc > 1 ? argv[1] : (getenv("ODMD_SCHEMAS") ? getenv("ODMD_SCHEMAS") : "./schemas");
+    if (argc > 2) {
+        fprintf(stderr, "usage: odmd check [DIR]\n");
+        return EXIT_USAGE;
+    }
+    odm_error_t err;
+    odm_models_t *models = odm_models_load(dir, &err);
+    if (models == NULL)
+        return fail_startup(&err);
+    for (size_t i = 0; i < models->n; i++)
+        printf("%s: ok (collection '%s')\n", models->items[i]->path, models->items[i]->collection);
+    odm_models_free(models);
+    return 0;
+}
+
+static int health(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: odmd health URL\n");
+        return EXIT_USAGE;
+    }
+    odm_error_t err;
+    int status = odm_http_probe(argv[1], HEALTH_TIMEOUT_MS, &err);
+    if (status < 0) {
+        fprintf(stderr, "odmd health: %s\n", err.message);
+        return 1;
+    }
+    printf("%d\n", status);
+    return status == 200 ? 0 : 1;
+}
+
+static int run_server(int argc, char **argv)
+{
+    sigset_t signals;
+    block_signals(&signals);
+    odm_config_t cfg;
+    odm_error_t err;
+    if (!odm_config_parse(&cfg, argc, argv, NULL, &err)) {
+        fprintf(stderr, "odmd: %s\nTry 'odmd --help'.\n", err.message);
+        return EXIT_USAGE;
+    }
+    int status = 0;
+    if (cfg.help) {
+        fputs(odm_config_usage(), stdout);
+    } else if (cfg.version) {
+        printf("odmd %s\n", ODMD_VERSION);
+    } else {
+        odm_log_set_level(cfg.log_level);
+        json_object_seed(0);
+        odm_store_global_init();
+        status = serve(&cfg, &signals);
+        odm_store_global_cleanup();
+    }
+    odm_config_release(&cfg);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    const char *sub = argc > 1 ? argv[1] : "";
+    if (strcmp(sub, "check") == 0)
+        return check(argc - 1, argv + 1);
+#ifdef HAVE_VALIDATE
+    if (strcmp(sub, "validate") == 0)
+        return odm_schema_cli_validate(argc - 1, argv + 1);
+#endif
+    if (strcmp(sub, "health") == 0)
+        return health(argc - 1, argv + 1);
+    if (strcmp(sub, "serve") == 0)
+        return run_server(argc - 2, argv + 2);
+    return run_server(argc - 1, argv + 1);
 }

@@ -1,0 +1,41 @@
+/* The REST API: routes, the checks in their order of precedence, and the handlers that turn
+ * requests into store operations on the worker pool. */
+#ifndef ODMD_API_H
+#define ODMD_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "odmd/http.h"
+#include "odmd/model.h"
+#include "odmd/store.h"
+#include "odmd/work.h"
+
+#define ODM_API_MAX_LIMIT 1000           /* ?limit= */
+#define ODM_API_DEFAULT_LIMIT 20
+#define ODM_API_MAX_SKIP 1000000000LL    /* ?skip= */
+#define ODM_API_MAX_RESPONSE (32u << 20) /* a page that would be larger fails with 500 */
+#define ODM_API_WRITE_RETRIES 32         /* compare-and-set attempts before 409 */
+
+typedef struct {
+    const odm_models_t *models; /* borrowed */
+    odm_store_t *store;         /* borrowed */
+    odm_work_pool_t *pool;      /* borrowed */
+    const char *api_key;        /* NULL: no authentication */
+    size_t inline_body_max;     /* bodies up to this size are parsed and validated on the
+                                   polling thread; larger ones on a worker */
+} odm_app_t;
+
+/* The odm_http_handler_fn of odmd (app is an odm_app_t). Polling thread. */
+void odm_api_handle(odm_request_t *req, void *app);
+
+/* Creates every model's indexes on a background thread, retrying with backoff until all exist
+ * or odm_api_indexes_stop is called. */
+typedef struct odm_api_indexes odm_api_indexes_t;
+odm_api_indexes_t *odm_api_indexes_start(const odm_models_t *models, odm_store_t *store,
+                                         int request_timeout_ms);
+/* True once every index was created. */
+bool odm_api_indexes_done(odm_api_indexes_t *ix);
+void odm_api_indexes_stop(odm_api_indexes_t *ix);
+
+#endif

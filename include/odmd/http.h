@@ -1,0 +1,106 @@
+/* The HTTP layer: libmicrohttpd in internal-thread epoll mode with suspend/resume.
+ *
+ * The server owns per-request contexts. It calls the application's handler once per request,
+ * on the polling thread, after the whole body has been read (never on the first call: the
+ * keep-alive trap). The handler either prepares a response at once (odm_request_reply...) or
+ * suspends the request (odm_request_suspend) and hands it to a worker, which prepares the
+ * response and calls odm_request_resume as its very last touch of the request; the server then
+ * queues the response on the polling thread. */
+#ifndef ODMD_HTTP_H
+#define ODMD_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "odmd/error.h"
+
+typedef struct odm_http_server odm_http_server_t;
+typedef struct odm_request odm_request_t;
+
+typedef enum {
+    ODM_METHOD_GET = 1 << 0,
+    ODM_METHOD_HEAD = 1 << 1,
+    ODM_METHOD_POST = 1 << 2,
+    ODM_METHOD_PUT = 1 << 3,
+    ODM_METHOD_PATCH = 1 << 4,
+    ODM_METHOD_DELETE = 1 << 5,
+    ODM_METHOD_OTHER = 1 << 6,
+} odm_method_t;
+
+/* Called on the polling thread once the request is complete; must reply or suspend. */
+typedef void (*odm_http_handler_fn)(odm_request_t *req, void *app);
+
+typedef struct {
+    const char *listen;          /* "HOST:PORT" (IPv4 literal, or [IPv6]:PORT) */
+    unsigned max_connections;    /* libmicrohttpd's connection limit */
+    unsigned idle_timeout_s;     /* idle keep-alive connections are closed after this */
+    size_t max_body;             /* larger bodies get 413 */
+    int request_timeout_ms;      /* from a complete request to its answer */
+    odm_http_handler_fn handler;
+    void *app;
+} odm_http_options_t;
+
+/* Starts the daemon and its polling thread. Returns: a new server, or NULL with
+ * ODM_ERR_CONFIG (bad address) or ODM_ERR_IO (cannot listen). */
+odm_http_server_t *odm_http_start(const odm_http_options_t *opts, odm_error_t *err);
+
+/* The port actually bound (useful with port 0). */
+unsigned odm_http_port(const odm_http_server_t *server);
+
+/* Stops accepting connections; requests arriving on open connections get 503 with
+ * Connection: close. Call from the main thread. */
+void odm_http_drain(odm_http_server_t *server);
+
+/* Waits up to timeout_ms until no request is suspended. Returns true when none is. */
+bool odm_http_wait_idle(odm_http_server_t *server, int timeout_ms);
+
+/* Stops the daemon (after odm_http_drain and odm_http_wait_idle) and frees the server. */
+void odm_http_stop(odm_http_server_t *server);
+
+/* Request accessors: borrowed, valid until the request completes. Polling thread, or the
+ * worker that holds the suspended request. */
+odm_method_t odm_request_method(const odm_request_t *req);
+const char *odm_request_method_name(const odm_request_t *req);
+const char *odm_request_path(const odm_request_t *req);      /* decoded, without the query */
+const char *odm_request_header(const odm_request_t *req, const char *name);
+const char *odm_request_query(const odm_request_t *req, const char *name);
+/* Calls fn for every query argument; stops and returns false when fn does. */
+bool odm_request_each_query(const odm_request_t *req,
+                            bool (*fn)(const char *key, const char *value, void *arg), void *arg);
+const char *odm_request_body(const odm_request_t *req, size_t *len);
+bool odm_request_has_body(const odm_request_t *req);          /* bytes or a declared length */
+bool odm_request_body_too_large(const odm_request_t *req);
+const char *odm_request_id(const odm_request_t *req);
+int64_t odm_request_deadline_ms(const odm_request_t *req);    /* odm_now_ms() clock */
+bool odm_request_draining(const odm_request_t *req);
+
+/* The application's per-request state: freed with free_fn when the request completes. */
+void odm_request_set_state(odm_request_t *req, void *state, void (*free_fn)(void *));
+void *odm_request_state(const odm_request_t *req);
+
+/* Preparing the response (polling thread before suspending, or the worker holding it). */
+void odm_request_add_header(odm_request_t *req, const char *name, const char *value);
+/* Steals body (malloc'd, may be NULL with len 0); content_type static or NULL. */
+void odm_request_reply(odm_request_t *req, int status, const char *content_type, char *body,
+                       size_t len);
+/* A JSON reply of a jansson value (borrowed). */
+void odm_request_reply_json(odm_request_t *req, int status, const json_t *value);
+/* The one way errors are answered: application/problem+json from the error table. `errors`
+ * (borrowed, may be NULL) becomes the problem's "errors" member. 405 adds Allow when set. */
+void odm_request_fail(odm_request_t *req, const odm_error_t *err, const json_t *errors);
+
+/* Suspends the request (polling thread, in the handler). Call before handing the request to
+ * a worker; if the hand-off fails, prepare a reply and call odm_request_resume. */
+void odm_request_suspend(odm_request_t *req);
+/* Resumes a suspended request whose response is prepared. The caller must not touch req
+ * afterwards. Any thread. */
+void odm_request_resume(odm_request_t *req);
+
+/* `odmd health URL`: GETs an http://HOST:PORT/PATH URL with a timeout. Returns: the status
+ * code, or -1 with err set. */
+int odm_http_probe(const char *url, int timeout_ms, odm_error_t *err);
+
+#endif

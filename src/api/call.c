@@ -1,0 +1,202 @@
+/* Per-request call state, the hand-off to the worker pool, and helpers the handlers share. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/internal.h"
+#include "odmd/clock.h"
+#include "odmd/log.h"
+
+static void call_free(void *p)
+{
+    api_call_t *call = p;
+    if (call == NULL)
+        return;
+    free(call->id);
+    json_decref(call->body);
+    bson_destroy(&call->id_filter);
+    bson_destroy(&call->doc);
+    bson_destroy(&call->filter);
+    bson_destroy(&call->sort);
+    bson_destroy(&call->projection);
+    odm_buf_release(&call->page);
+    free(call);
+}
+
+api_call_t *api__call_new(odm_request_t *req, const odm_app_t *app, const odm_model_t *model)
+{
+    api_call_t *call = calloc(1, sizeof *call);
+    if (call == NULL)
+        return NULL;
+    call->req = req;
+    call->app = app;
+    call->model = model;
+    bson_init(&call->id_filter);
+    bson_init(&call->doc);
+    bson_init(&call->filter);
+    bson_init(&call->sort);
+    bson_init(&call->projection);
+    odm_buf_init(&call->page, ODM_API_MAX_RESPONSE);
+    odm_request_set_state(req, call, call_free);
+    return call;
+}
+
+static void run_job(odm_job_t *job)
+{
+    api_call_t *call = (api_call_t *)((char *)job - offsetof(api_call_t, job));
+    if (call->work(call))
+        odm_request_resume(call->req); /* the last touch of the request */
+}
+
+static void expire_job(odm_job_t *job)
+{
+    api_call_t *call = (api_call_t *)((char *)job - offsetof(api_call_t, job));
+    odm_error_t err;
+    odm_error_set(&err, ODM_ERR_TIMEOUT, "request waited too long for a worker");
+    odm_request_fail(call->req, &err, NULL);
+    odm_request_resume(call->req);
+}
+
+void api__submit(api_call_t *call)
+{
+    int64_t deadline = odm_request_deadline_ms(call->req);
+    int64_t budget = odm_store_op_budget_ms(call->app->store);
+    call->job.run = run_job;
+    call->job.expire = expire_job;
+    /* a job must start while one whole store operation still fits before the deadline */
+    call->job.start_by_ms = deadline - budget > odm_now_ms() ? deadline - budget : odm_now_ms();
+    odm_request_suspend(call->req);
+    if (!odm_work_submit(call->app->pool, &call->job)) {
+        odm_error_t err;
+        odm_error_set(&err, ODM_ERR_UNAVAILABLE, "too many requests queued");
+        odm_request_fail(call->req, &err, NULL);
+        odm_request_resume(call->req);
+    }
+}
+
+json_t *api__parse_body(odm_request_t *req, bool document, odm_error_t *err)
+{
+    size_t len;
+    const char *body = odm_request_body(req, &len);
+    return odm_json_parse(body, len, document ? ODM_JSON_DOCUMENT : 0, err);
+}
+
+bool api__validate(api_call_t *call, const json_t *doc)
+{
+    json_t *errors = NULL;
+    if (odm_schema_validate(call->model->schema, doc, &errors, ODM_SCHEMA_MAX_ERRORS))
+        return true;
+    odm_error_t err;
+    size_t n = errors ? json_array_size(errors) : 0;
+    odm_error_set(&err, ODM_ERR_VALIDATION, "%zu violation%s of the '%s' model", n,
+                  n == 1 ? "" : "s", call->model->name);
+    odm_request_fail(call->req, &err, errors);
+    json_decref(errors);
+    return false;
+}
+
+void api__etag(int64_t version, char *out, size_t size)
+{
+    snprintf(out, size, "\"%" PRId64 "\"", version);
+}
+
+/* Calls fn for each entity-tag of a comma-separated list; true when one matches. */
+static bool any_tag(const char *header, int64_t version, bool weak_ok)
+{
+    char want[32];
+    api__etag(version, want, sizeof want);
+    size_t wlen = strlen(want);
+    const char *p = header;
+    while (*p) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        bool weak = strncmp(p, "W/", 2) == 0;
+        if (weak)
+            p += 2;
+        size_t n = strcspn(p, ",");
+        size_t t = n;
+        while (t > 0 && p[t - 1] == ' ')
+            t--;
+        if (t == wlen && memcmp(p, want, wlen) == 0 && (weak_ok || !weak))
+            return true;
+        p += n;
+    }
+    return false;
+}
+
+static bool is_star(const char *header)
+{
+    while (*header == ' ')
+        header++;
+    return header[0] == '*' && header[1 + strspn(header + 1, " ")] == '\0';
+}
+
+bool api__if_match(const char *header, bool exists, int64_t version)
+{
+    if (header == NULL)
+        return true;
+    if (!exists)
+        return false;
+    return is_star(header) || any_tag(header, version, false);
+}
+
+bool api__if_none_match(const char *header, int64_t version)
+{
+    if (header == NULL)
+        return false;
+    return is_star(header) || any_tag(header, version, true);
+}
+
+bool api__fail(api_call_t *call, const odm_error_t *err, const json_t *errors)
+{
+    odm_request_fail(call->req, err, errors);
+    return true;
+}
+
+bool api__reply_document(api_call_t *call, int status, const bson_t *doc)
+{
+    odm_buf_t out;
+    odm_error_t err;
+    odm_buf_init(&out, ODM_API_MAX_RESPONSE);
+    if (!odm_codec_write_json(call->model, doc, &out, &err)) {
+        odm_buf_release(&out);
+        return api__fail(call, &err, NULL);
+    }
+    char etag[32];
+    api__etag(odm_codec_version(doc), etag, sizeof etag);
+    odm_request_add_header(call->req, "ETag", etag);
+    size_t len;
+    char *body = odm_buf_steal(&out, &len);
+    odm_request_reply(call->req, status, "application/json", body, len);
+    return true;
+}
+
+json_t *api__merge_patch(json_t *target, const json_t *patch)
+{
+    if (!json_is_object(patch)) {
+        json_decref(target);
+        return json_deep_copy(patch);
+    }
+    if (!json_is_object(target)) {
+        json_decref(target);
+        target = json_object();
+        if (target == NULL)
+            return NULL;
+    }
+    const char *key;
+    json_t *value;
+    json_object_foreach((json_t *)patch, key, value) {
+        if (json_is_null(value)) {
+            json_object_del(target, key);
+            continue;
+        }
+        json_t *old = json_object_get(target, key);
+        json_t *merged = api__merge_patch(old ? json_incref(old) : json_null(), value);
+        if (merged == NULL || json_object_set_new(target, key, merged) != 0) {
+            json_decref(target);
+            return NULL;
+        }
+    }
+    return target;
+}

@@ -1,0 +1,134 @@
+/* Startup index creation: a background thread that retries with backoff until every model's
+ * indexes exist, so that odmd starts (and serves) while the database is still down. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "odmd/api.h"
+#include "odmd/clock.h"
+#include "odmd/log.h"
+
+#define BACKOFF_FIRST_MS 100
+#define BACKOFF_MAX_MS 5000
+
+struct odm_api_indexes {
+    const odm_models_t *models;
+    odm_store_t *store;
+    int timeout_ms;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    bool stop;
+    atomic_bool done;
+};
+
+/* Creates every index not yet created; `created` marks progress across attempts. */
+static bool create_all(odm_api_indexes_t *ix, bool *created)
+{
+    size_t k = 0;
+    bool all = true;
+    for (size_t m = 0; m < ix->models->n; m++) {
+        const odm_model_t *model = ix->models->items[m];
+        for (size_t i = 0; i < model->n_indexes; i++, k++) {
+            if (created[k])
+                continue;
+            const odm_index_t *index = &model->indexes[i];
+            bson_t keys;
+            bson_init(&keys);
+            const char *field;
+            json_t *dir;
+            json_object_foreach(index->keys, field, dir)
+                BSON_APPEND_INT32(&keys, field, (int32_t)json_integer_value(dir));
+            odm_error_t err;
+            created[k] = odm_store_create_index(ix->store, model->collection, &keys, index->name,
+                                                index->unique, odm_now_ms() + ix->timeout_ms, &err);
+            bson_destroy(&keys);
+            if (created[k]) {
+                odm_info("index '%s' on '%s' ready", index->name, model->collection);
+            } else {
+                all = false;
+                odm_warn("index '%s' on '%s' not created yet: %s", index->name, model->collection,
+                         err.message);
+            }
+        }
+    }
+    return all;
+}
+
+static size_t count_indexes(const odm_models_t *models)
+{
+    size_t n = 0;
+    for (size_t m = 0; m < models->n; m++)
+        n += models->items[m]->n_indexes;
+    return n;
+}
+
+static void *index_thread(void *arg)
+{
+    odm_api_indexes_t *ix = arg;
+    size_t n = count_indexes(ix->models);
+    bool *created = calloc(n ? n : 1, sizeof *created);
+    int backoff = BACKOFF_FIRST_MS;
+    pthread_mutex_lock(&ix->lock);
+    while (created != NULL && !ix->stop) {
+        pthread_mutex_unlock(&ix->lock);
+        bool all = create_all(ix, created);
+        pthread_mutex_lock(&ix->lock);
+        if (all) {
+            atomic_store(&ix->done, true);
+            break;
+        }
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += backoff / 1000;
+        until.tv_nsec += (long)(backoff % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L)
+            until.tv_sec++, until.tv_nsec -= 1000000000L;
+        if (!ix->stop)
+            pthread_cond_timedwait(&ix->wake, &ix->lock, &until);
+        backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+    }
+    pthread_mutex_unlock(&ix->lock);
+    free(created);
+    return NULL;
+}
+
+odm_api_indexes_t *odm_api_indexes_start(const odm_models_t *models, odm_store_t *store,
+                                         int request_timeout_ms)
+{
+    odm_api_indexes_t *ix = calloc(1, sizeof *ix);
+    if (ix == NULL)
+        return NULL;
+    ix->models = models;
+    ix->store = store;
+    ix->timeout_ms = request_timeout_ms;
+    pthread_mutex_init(&ix->lock, NULL);
+    pthread_cond_init(&ix->wake, NULL);
+    if (pthread_create(&ix->thread, NULL, index_thread, ix) != 0) {
+        pthread_cond_destroy(&ix->wake);
+        pthread_mutex_destroy(&ix->lock);
+        free(ix);
+        return NULL;
+    }
+    return ix;
+}
+
+bool odm_api_indexes_done(odm_api_indexes_t *ix)
+{
+    return ix != NULL && atomic_load(&ix->done);
+}
+
+void odm_api_indexes_stop(odm_api_indexes_t *ix)
+{
+    if (ix == NULL)
+        return;
+    pthread_mutex_lock(&ix->lock);
+    ix->stop = true;
+    pthread_cond_signal(&ix->wake);
+    pthread_mutex_unlock(&ix->lock);
+    pthread_join(ix->thread, NULL);
+    pthread_cond_destroy(&ix->wake);
+    pthread_mutex_destroy(&ix->lock);
+    free(ix);
+}

@@ -1,0 +1,82 @@
+/* Private to src/api: the per-request call state and the helpers the handlers share. */
+#ifndef ODMD_API_INTERNAL_H
+#define ODMD_API_INTERNAL_H
+
+#include <bson/bson.h>
+
+#include "odmd/api.h"
+#include "odmd/buf.h"
+#include "odmd/codec.h"
+
+typedef enum { API_HEALTHZ, API_READYZ, API_COLLECTION, API_DOCUMENT } api_route_kind_t;
+
+/* Everything one request needs between the polling thread and its worker(s). Freed when the
+ * request completes (odm_request_set_state). */
+typedef struct api_call {
+    odm_request_t *req;
+    const odm_app_t *app;
+    const odm_model_t *model;
+    odm_job_t job;
+    /* what job.run does on a worker: prepares the response and returns true (the request is
+     * then resumed), or returns false when it handed the request on (a fan-out resumes it) */
+    bool (*work)(struct api_call *call);
+
+    /* documents */
+    char *id;           /* the path's id segment, NUL-terminated copy */
+    bson_t id_filter;   /* {_id: typed id} */
+    json_t *body;       /* the parsed body (owned) */
+    bool body_ready;    /* parsed (and for POST, validated and converted) on the polling thread */
+    bson_t doc;         /* POST: the document to insert */
+
+    /* lists */
+    bson_t filter, sort, projection;
+    int64_t skip, limit;
+    bool want_count;
+    odm_fanout_t fan;
+    odm_job_t page_job, count_job;
+    odm_buf_t page;
+    odm_error_t page_err, count_err;
+    bool page_ok, count_ok;
+    int64_t total;
+} api_call_t;
+
+/* Creates the call and attaches it to the request. NULL on out of memory. */
+api_call_t *api__call_new(odm_request_t *req, const odm_app_t *app, const odm_model_t *model);
+
+/* Suspends the request and queues call->work on the pool; on a full queue answers 503 (with
+ * Retry-After) without leaving the request suspended. Polling thread. */
+void api__submit(api_call_t *call);
+
+/* Answers with `err` (and its violations, may be NULL); returns true for `return` chains. */
+bool api__fail(api_call_t *call, const odm_error_t *err, const json_t *errors);
+
+/* Answers `status` with the document written as JSON and its ETag. Returns true. */
+bool api__reply_document(api_call_t *call, int status, const bson_t *doc);
+
+/* Parses the body as JSON (400), refusing '$'/dotted keys when `document`. */
+json_t *api__parse_body(odm_request_t *req, bool document, odm_error_t *err);
+
+/* Validates a document that will be stored against the model (422 with the violations). On
+ * failure answers the request. */
+bool api__validate(api_call_t *call, const json_t *doc);
+
+/* ETag header value of a version ("\"N\""), into out (at least 32 bytes). */
+void api__etag(int64_t version, char *out, size_t size);
+
+/* Whether an If-Match / If-None-Match header matches the version (`exists` false: no document). */
+bool api__if_match(const char *header, bool exists, int64_t version);
+bool api__if_none_match(const char *header, int64_t version);
+
+/* RFC 7396: applies `patch` (borrowed) to `target` (stolen). Returns: the new target. */
+json_t *api__merge_patch(json_t *target, const json_t *patch);
+
+/* Handlers (polling thread): validate what can be validated without the database, then submit. */
+void api__get_document(api_call_t *call);
+void api__put_document(api_call_t *call);
+void api__patch_document(api_call_t *call);
+void api__delete_document(api_call_t *call);
+void api__list(api_call_t *call);
+void api__create(api_call_t *call);
+void api__readyz(api_call_t *call);
+
+#endif

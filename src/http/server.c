@@ -1,0 +1,338 @@
+/* The libmicrohttpd daemon: request lifecycle, body capping, suspend/resume, drain and stop. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http/internal.h"
+#include "odmd/clock.h"
+#include "odmd/log.h"
+
+static const struct {
+    const char *name;
+    odm_method_t method;
+} methods[] = {
+    {"GET", ODM_METHOD_GET},     {"HEAD", ODM_METHOD_HEAD},   {"POST", ODM_METHOD_POST},
+    {"PUT", ODM_METHOD_PUT},     {"PATCH", ODM_METHOD_PATCH}, {"DELETE", ODM_METHOD_DELETE},
+};
+
+static odm_method_t parse_method(const char *name)
+{
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+        if (strcmp(name, methods[i].name) == 0)
+            return methods[i].method;
+    return ODM_METHOD_OTHER;
+}
+
+/* A client's X-Request-Id is kept when it is short and printable; otherwise one is made. */
+static void assign_request_id(odm_http_server_t *server, odm_request_t *req)
+{
+    const char *given = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "X-Request-Id");
+    if (given != NULL) {
+        size_t n = strlen(given);
+        bool ok = n > 0 && n <= HTTP__MAX_REQUEST_ID;
+        for (size_t i = 0; ok && i < n; i++)
+            ok = given[i] > 0x20 && given[i] < 0x7f;
+        if (ok) {
+            memcpy(req->request_id, given, n + 1);
+            return;
+        }
+    }
+    unsigned long long n = atomic_fetch_add(&server->next_id, 1);
+    snprintf(req->request_id, sizeof req->request_id, "%08x%012llx", server->id_prefix, n);
+}
+
+static odm_request_t *request_new(odm_http_server_t *server, struct MHD_Connection *conn,
+                                  const char *url, const char *method)
+{
+    odm_request_t *req = calloc(1, sizeof *req);
+    if (req == NULL)
+        return NULL;
+    size_t n = strnlen(url, HTTP__MAX_PATH);
+    req->path = strndup(url, n);
+    if (req->path == NULL) {
+        free(req);
+        return NULL;
+    }
+    req->server = server;
+    req->conn = conn;
+    req->method_name = method;
+    req->method = parse_method(method);
+    req->started_ms = odm_now_ms();
+    odm_buf_init(&req->body, server->opts.max_body);
+    assign_request_id(server, req);
+    return req;
+}
+
+static void request_free(odm_request_t *req)
+{
+    if (req->state_free)
+        req->state_free(req->state);
+    for (unsigned i = 0; i < req->n_headers; i++)
+        free(req->headers[i].value);
+    free(req->resp_body);
+    odm_buf_release(&req->body);
+    free(req->path);
+    free(req);
+}
+
+static void access_log(const odm_request_t *req, enum MHD_RequestTerminationCode toe)
+{
+    if (!odm_log_enabled(ODM_LOG_INFO))
+        return;
+    char now[40];
+    odm_log_time(now, sizeof now);
+    odm_buf_t line;
+    odm_buf_init(&line, 8192);
+    odm_buf_printf(&line, "{\"time\":\"%s\",\"level\":\"info\",\"method\":", now);
+    odm_buf_json_string(&line, req->method_name, strlen(req->method_name));
+    odm_buf_puts(&line, ",\"path\":");
+    odm_buf_json_string(&line, req->path, strlen(req->path));
+    odm_buf_printf(&line, ",\"status\":%d,\"duration_ms\":%" PRId64 ",\"request_id\":",
+                   req->status, odm_now_ms() - req->started_ms);
+    odm_buf_json_string(&line, req->request_id, strlen(req->request_id));
+    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+        odm_buf_printf(&line, ",\"terminated\":%d", (int)toe);
+    odm_buf_putc(&line, '}');
+    odm_log_json_line(ODM_LOG_INFO, odm_buf_cstr(&line), line.len);
+    odm_buf_release(&line);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    odm_request_t *req = *req_cls;
+    if (req == NULL)
+        return;
+    access_log(req, toe);
+    request_free(req);
+    *req_cls = NULL;
+}
+
+static void free_body(void *p)
+{
+    free(p);
+}
+
+/* Queues the prepared response; the polling thread only. */
+static enum MHD_Result queue_prepared(odm_request_t *req)
+{
+    if (req->status == 0) {
+        odm_error_t err;
+        odm_error_set(&err, ODM_ERR_INTERNAL, "no response was prepared");
+        odm_request_fail(req, &err, NULL);
+    }
+    struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback(
+        req->resp_len, req->resp_body ? req->resp_body : (void *)"", req->resp_body ? free_body : NULL);
+    if (resp == NULL)
+        return MHD_NO;
+    req->resp_body = NULL; /* the response owns it now */
+    if (req->content_type)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, req->content_type);
+    MHD_add_response_header(resp, "X-Request-Id", req->request_id);
+    for (unsigned i = 0; i < req->n_headers; i++)
+        MHD_add_response_header(resp, req->headers[i].name, req->headers[i].value);
+    if (req->close_connection)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    enum MHD_Result r = MHD_queue_response(req->conn, (unsigned)req->status, resp);
+    MHD_destroy_response(resp);
+    req->phase = HTTP__ANSWERED;
+    return r;
+}
+
+static bool declared_too_large(odm_request_t *req, size_t max)
+{
+    const char *cl = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl == NULL)
+        return false;
+    req->declared_body = strcmp(cl, "0") != 0;
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(cl, &end, 10);
+    return errno == ERANGE || (end != cl && n > max);
+}
+
+static void fail_kind(odm_request_t *req, odm_error_kind_t kind, const char *msg)
+{
+    odm_error_t err;
+    odm_error_set(&err, kind, "%s", msg);
+    odm_request_fail(req, &err, NULL);
+}
+
+/* Body bytes: kept up to max_body, counted past it; past the hard cap or the deadline the
+ * connection is closed (MHD_NO). */
+static enum MHD_Result take_body(odm_http_server_t *server, odm_request_t *req, const char *data,
+                                 size_t *size)
+{
+    req->body_seen += *size;
+    if (!req->body_too_large && !odm_buf_append(&req->body, data, *size)) {
+        req->body_too_large = true;
+        odm_buf_release(&req->body);
+    }
+    *size = 0;
+    if (req->body_seen > server->hard_body_cap)
+        return MHD_NO;
+    if (odm_now_ms() - req->started_ms > server->opts.request_timeout_ms * 4LL)
+        return MHD_NO;
+    return MHD_YES;
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
+                                 const char *method, const char *version, const char *upload_data,
+                                 size_t *upload_data_size, void **req_cls)
+{
+    odm_http_server_t *server = cls;
+    odm_request_t *req = *req_cls;
+    (void)version;
+    if (req == NULL) {
+        req = request_new(server, conn, url, method);
+        if (req == NULL)
+            return MHD_NO;
+        *req_cls = req;
+        if (declared_too_large(req, server->opts.max_body)) {
+            /* the one answer given on the first call: the connection then closes */
+            fail_kind(req, ODM_ERR_TOO_LARGE, "request body larger than the limit");
+            return queue_prepared(req);
+        }
+        return MHD_YES;
+    }
+    if (req->phase == HTTP__ANSWERED) {
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0)
+        return take_body(server, req, upload_data, upload_data_size);
+    if (req->phase == HTTP__SUSPENDED)
+        return queue_prepared(req); /* resumed: the worker prepared the response */
+
+    req->deadline_ms = odm_now_ms() + server->opts.request_timeout_ms;
+    if (atomic_load(&server->draining)) {
+        req->close_connection = true;
+        fail_kind(req, ODM_ERR_UNAVAILABLE, "shutting down");
+        return queue_prepared(req);
+    }
+    server->opts.handler(req, server->opts.app);
+    if (req->phase == HTTP__SUSPENDED)
+        return MHD_YES;
+    return queue_prepared(req);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    odm_log(ODM_LOG_WARN, "http: %s", msg);
+}
+
+/* Parses "HOST:PORT" or "[V6]:PORT" into a socket address. */
+static bool parse_listen(const char *listen, struct sockaddr_storage *ss, odm_error_t *err)
+{
+    char host[128];
+    const char *colon = strrchr(listen, ':');
+    if (colon == NULL || colon == listen || (size_t)(colon - listen) >= sizeof host)
+        return odm_error_set(err, ODM_ERR_CONFIG, "malformed listen address '%s'", listen);
+    memcpy(host, listen, (size_t)(colon - listen));
+    host[colon - listen] = '\0';
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end != '\0' || end == colon + 1 || port < 0 || port > 65535)
+        return odm_error_set(err, ODM_ERR_CONFIG, "malformed port in '%s'", listen);
+    memset(ss, 0, sizeof *ss);
+    size_t hl = strlen(host);
+    if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
+        host[hl - 1] = '\0';
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET6, host + 1, &a6->sin6_addr) == 1)
+            return true;
+    } else {
+        struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons((uint16_t)port);
+        if (strcmp(host, "localhost") == 0)
+            memcpy(host, "127.0.0.1", 10);
+        if (inet_pton(AF_INET, host, &a4->sin_addr) == 1)
+            return true;
+    }
+    return odm_error_set(err, ODM_ERR_CONFIG, "malformed host in listen address '%s'", listen);
+}
+
+odm_http_server_t *odm_http_start(const odm_http_options_t *opts, odm_error_t *err)
+{
+    struct sockaddr_storage addr;
+    if (!parse_listen(opts->listen, &addr, err))
+        return NULL;
+    odm_http_server_t *server = calloc(1, sizeof *server);
+    if (server == NULL) {
+        odm_error_set(err, ODM_ERR_INTERNAL, "out of memory");
+        return NULL;
+    }
+    server->opts = *opts;
+    server->hard_body_cap = opts->max_body * 2 + 65536;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    server->id_prefix = (unsigned)(ts.tv_nsec ^ (ts.tv_sec << 20) ^ ((unsigned)getpid() << 8));
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ERROR_LOG;
+    if (addr.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    server->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_access, server, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_CONNECTION_LIMIT, opts->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+        opts->idle_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, server,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, server, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
+        MHD_OPTION_END);
+    if (server->daemon == NULL) {
+        odm_error_set(err, ODM_ERR_IO, "cannot listen on '%s'", opts->listen);
+        free(server);
+        return NULL;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(server->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    server->port = info ? info->port : 0;
+    return server;
+}
+
+unsigned odm_http_port(const odm_http_server_t *server)
+{
+    return server->port;
+}
+
+void odm_http_drain(odm_http_server_t *server)
+{
+    atomic_store(&server->draining, true);
+    MHD_socket fd = MHD_quiesce_daemon(server->daemon);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+}
+
+bool odm_http_wait_idle(odm_http_server_t *server, int timeout_ms)
+{
+    int64_t until = odm_now_ms() + timeout_ms;
+    while (atomic_load(&server->in_flight) > 0) {
+        if (odm_now_ms() >= until)
+            return false;
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return true;
+}
+
+void odm_http_stop(odm_http_server_t *server)
+{
+    if (server == NULL)
+        return;
+    MHD_stop_daemon(server->daemon);
+    free(server);
+}
