@@ -466,7 +466,8 @@ static void test_stress(void)
     odm_work_pool_free(stress_pool);
     size_t once = 0;
     for (size_t i = 0; i < STRESS_JOBS; i++)
-        once += atomic_load(&stress_jobs[i].runs) == 1 && atomic_load(&stress_jobs[i].expires) == 0;
+        once += atomic_load(&stress_jobs[i].runs) == 1 &&
+                atomic_load(&stress_jobs[i].expires) == 0;
     CHECK_INT(once, STRESS_JOBS);
     free(stress_jobs);
 }

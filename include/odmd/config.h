@@ -1,0 +1,62 @@
+/* odmd's options: flags, each also an environment variable (the flag wins), defaults, limits. */
+#ifndef ODMD_CONFIG_H
+#define ODMD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "odmd/error.h"
+#include "odmd/log.h"
+
+/* Limits of the numeric options (inclusive). */
+#define ODM_CONFIG_WORKERS_MAX 256
+#define ODM_CONFIG_MAX_BODY_MAX (64u * 1024 * 1024)
+#define ODM_CONFIG_REQUEST_TIMEOUT_MIN 100
+#define ODM_CONFIG_REQUEST_TIMEOUT_MAX 600000
+#define ODM_CONFIG_QUEUE_MAX_MAX 1048576
+#define ODM_CONFIG_MAX_CONNECTIONS_MAX 100000
+#define ODM_CONFIG_IDLE_TIMEOUT_MAX 86400
+
+typedef struct {
+    char *mongo_uri;   /* --mongo-uri: mongodb:// or mongodb+srv:// connection string */
+    char *db;          /* --db, else the URI's database path component, else "odmd" */
+    char *schemas_dir; /* --schemas */
+    char *listen;      /* --listen as given, e.g. "127.0.0.1:8080" or "[::1]:8080" */
+    char *listen_host; /* the address alone, without brackets: "127.0.0.1", "::1" */
+    uint16_t listen_port;
+    struct sockaddr_storage listen_addr; /* sockaddr_in or sockaddr_in6, port set */
+    socklen_t listen_addr_len;
+    size_t workers;            /* --workers: worker threads, 1..256 */
+    size_t max_body;           /* --max-body: request body cap in bytes */
+    size_t request_timeout_ms; /* --request-timeout: the whole budget of one request */
+    char *api_key;             /* --api-key: NULL when unset (no authentication) */
+    odm_log_level_t log_level; /* --log-level */
+    size_t queue_max;          /* --queue-max: jobs waiting for a worker */
+    size_t max_connections;    /* --max-connections */
+    size_t idle_timeout_s;     /* --idle-timeout: idle keep-alive connections close after it */
+    bool help;                 /* --help (or -h) was given: print odm_config_usage(), exit 0 */
+    bool version;              /* --version was given: print the version, exit 0 */
+} odm_config_t;
+
+/* Fills cfg from defaults, then the environment, then argv (the options after the subcommand,
+ * no program name: argv[0] is the first option). Options are `--name VALUE` or `--name=VALUE`;
+ * a repeated flag keeps its last value; a flag wins over its variable, whatever its value; an
+ * empty variable counts as unset. envp is a NULL-terminated "NAME=VALUE" array, or NULL to read
+ * the process environment with getenv().
+ * Returns: true with cfg filled (strings are new: odm_config_release frees them). False on an
+ * unknown option, a missing value or a malformed or out-of-range value, with ODM_ERR_CONFIG and
+ * a message naming the option (and the variable, when the value came from one); cfg then holds
+ * nothing to free (releasing it again is harmless). Values of --mongo-uri and --api-key are
+ * never copied into messages. */
+bool odm_config_parse(odm_config_t *cfg, int argc, char **argv, char **envp, odm_error_t *err);
+
+/* Frees cfg's strings and zeroes it. NULL does nothing. */
+void odm_config_release(odm_config_t *cfg);
+
+/* Returns: the --help text (static storage): the subcommands and every option with its variable
+ * and default. */
+const char *odm_config_usage(void);
+
+#endif

@@ -1,0 +1,504 @@
+/* odmd's options: one table (flag, variable, parser, field, range), defaults, the --help text. */
+#include "odmd/config.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define DEFAULT_MONGO_URI "mongodb://127.0.0.1:27017/odmd"
+#define DEFAULT_DB "odmd"
+#define DEFAULT_SCHEMAS "./schemas"
+#define DEFAULT_LISTEN "127.0.0.1:8080"
+
+#define TEXT_MAX 4096   /* longest string value (URI, path, key) */
+#define DB_NAME_MAX 63  /* MongoDB's limit on a database name, in bytes */
+#define ECHO_MAX 64     /* longest part of a bad value quoted back in a message */
+
+struct option;
+typedef bool (*parse_fn)(const struct option *opt, const char *value, odm_config_t *cfg,
+                         odm_error_t *err);
+
+struct option {
+    const char *name; /* the flag without "--" */
+    const char *env;
+    parse_fn parse;
+    size_t offset;    /* the field in odm_config_t */
+    size_t min, max;  /* numbers: the accepted range */
+    const char *unit; /* numbers: what they count, for messages */
+};
+
+static bool parse_uri(const struct option *opt, const char *value, odm_config_t *cfg,
+                      odm_error_t *err);
+static bool parse_db(const struct option *opt, const char *value, odm_config_t *cfg,
+                     odm_error_t *err);
+static bool parse_text(const struct option *opt, const char *value, odm_config_t *cfg,
+                       odm_error_t *err);
+static bool parse_listen(const struct option *opt, const char *value, odm_config_t *cfg,
+                         odm_error_t *err);
+static bool parse_count(const struct option *opt, const char *value, odm_config_t *cfg,
+                        odm_error_t *err);
+static bool parse_bytes(const struct option *opt, const char *value, odm_config_t *cfg,
+                        odm_error_t *err);
+static bool parse_level(const struct option *opt, const char *value, odm_config_t *cfg,
+                        odm_error_t *err);
+
+#define FIELD(f) offsetof(odm_config_t, f)
+
+/* The order matters once: --db is read after --mongo-uri, whose database is its default. */
+static const struct option options[] = {
+    {"mongo-uri", "ODMD_MONGO_URI", parse_uri, FIELD(mongo_uri), 0, 0, NULL},
+    {"db", "ODMD_DB", parse_db, FIELD(db), 0, 0, NULL},
+    {"schemas", "ODMD_SCHEMAS", parse_text, FIELD(schemas_dir), 0, 0, NULL},
+    {"listen", "ODMD_LISTEN", parse_listen, FIELD(listen), 0, 0, NULL},
+    {"workers", "ODMD_WORKERS", parse_count, FIELD(workers), 1, ODM_CONFIG_WORKERS_MAX,
+     "threads"},
+    {"max-body", "ODMD_MAX_BODY", parse_bytes, FIELD(max_body), 1, ODM_CONFIG_MAX_BODY_MAX,
+     "bytes"},
+    {"request-timeout", "ODMD_REQUEST_TIMEOUT", parse_count, FIELD(request_timeout_ms),
+     ODM_CONFIG_REQUEST_TIMEOUT_MIN, ODM_CONFIG_REQUEST_TIMEOUT_MAX, "milliseconds"},
+    {"api-key", "ODMD_API_KEY", parse_text, FIELD(api_key), 0, 0, NULL},
+    {"log-level", "ODMD_LOG_LEVEL", parse_level, FIELD(log_level), 0, 0, NULL},
+    {"queue-max", "ODMD_QUEUE_MAX", parse_count, FIELD(queue_max), 1, ODM_CONFIG_QUEUE_MAX_MAX,
+     "jobs"},
+    {"max-connections", "ODMD_MAX_CONNECTIONS", parse_count, FIELD(max_connections), 1,
+     ODM_CONFIG_MAX_CONNECTIONS_MAX, "connections"},
+    {"idle-timeout", "ODMD_IDLE_TIMEOUT", parse_count, FIELD(idle_timeout_s), 1,
+     ODM_CONFIG_IDLE_TIMEOUT_MAX, "seconds"},
+};
+
+#define OPTION_COUNT (sizeof options / sizeof options[0])
+
+static void *field(odm_config_t *cfg, const struct option *opt)
+{
+    return (char *)cfg + opt->offset;
+}
+
+/* Replaces a string field with a new copy of value. */
+static bool set_string(char **slot, const char *value, odm_error_t *err)
+{
+    char *copy = strdup(value);
+    if (copy == NULL)
+        return odm_error_set(err, ODM_ERR_CONFIG, "out of memory");
+    free(*slot);
+    *slot = copy;
+    return true;
+}
+
+static bool has_control_char(const char *s)
+{
+    for (; *s != '\0'; s++) {
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return true;
+    }
+    return false;
+}
+
+/* A path, a key: present, bounded, printable. Never quoted back (it may be a secret). */
+static bool parse_text(const struct option *opt, const char *value, odm_config_t *cfg,
+                       odm_error_t *err)
+{
+    if (value[0] == '\0')
+        return odm_error_set(err, ODM_ERR_CONFIG, "must not be empty");
+    if (strlen(value) > TEXT_MAX)
+        return odm_error_set(err, ODM_ERR_CONFIG, "longer than %d bytes", TEXT_MAX);
+    if (has_control_char(value))
+        return odm_error_set(err, ODM_ERR_CONFIG, "contains a control character");
+    return set_string(field(cfg, opt), value, err);
+}
+
+static const char *uri_hosts(const char *uri)
+{
+    static const char *const schemes[] = {"mongodb://", "mongodb+srv://"};
+    for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++) {
+        size_t n = strlen(schemes[i]);
+        if (strncmp(uri, schemes[i], n) == 0)
+            return uri + n;
+    }
+    return NULL;
+}
+
+/* The connection string is checked for its shape only (the driver parses it); it may hold a
+ * password, so it is never quoted back. */
+static bool parse_uri(const struct option *opt, const char *value, odm_config_t *cfg,
+                      odm_error_t *err)
+{
+    const char *hosts = uri_hosts(value);
+    if (hosts == NULL || hosts[0] == '\0' || hosts[0] == '/' || hosts[0] == '?')
+        return odm_error_set(err, ODM_ERR_CONFIG,
+                             "not a mongodb:// or mongodb+srv:// connection string with a host");
+    return parse_text(opt, value, cfg, err);
+}
+
+/* MongoDB's rules for database names on every platform: 1..63 bytes, none of / \ . space " $,
+ * no control characters. */
+static bool check_db_name(const char *name, size_t len, odm_error_t *err)
+{
+    if (len == 0 || len > DB_NAME_MAX)
+        return odm_error_set(err, ODM_ERR_CONFIG, "a database name has 1 to %d bytes",
+                             DB_NAME_MAX);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (c < 0x20 || c == 0x7f || strchr("/\\. \"$", c) != NULL)
+            return odm_error_set(err, ODM_ERR_CONFIG,
+                                 "'%.*s' is not a database name (no / \\ . space \" $)",
+                                 (int)(len < ECHO_MAX ? len : ECHO_MAX), name);
+    }
+    return true;
+}
+
+static bool parse_db(const struct option *opt, const char *value, odm_config_t *cfg,
+                     odm_error_t *err)
+{
+    if (!check_db_name(value, strlen(value), err))
+        return false;
+    return set_string(field(cfg, opt), value, err);
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decodes src[0..len) into out (room for len + 1 bytes). Returns: false on a malformed
+ * escape or an escaped NUL. */
+static bool percent_decode(const char *src, size_t len, char *out, size_t *out_len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (src[i] != '%') {
+            out[n++] = src[i];
+            continue;
+        }
+        int hi = i + 1 < len ? hex_value(src[i + 1]) : -1;
+        int lo = i + 2 < len ? hex_value(src[i + 2]) : -1;
+        if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+            return false;
+        out[n++] = (char)(hi * 16 + lo);
+        i += 2;
+    }
+    out[n] = '\0';
+    *out_len = n;
+    return true;
+}
+
+/* --db's default: the connection string's database path component ("mongodb://h/NAME?opts"),
+ * percent-decoded, else "odmd". */
+static bool db_from_uri(odm_config_t *cfg, odm_error_t *err)
+{
+    const char *hosts = uri_hosts(cfg->mongo_uri);
+    const char *slash = hosts != NULL ? strchr(hosts, '/') : NULL;
+    size_t len = slash != NULL ? strcspn(slash + 1, "?") : 0;
+    if (len == 0)
+        return set_string(&cfg->db, DEFAULT_DB, err);
+    char name[3 * DB_NAME_MAX + 1];
+    size_t name_len = 0;
+    if (len >= sizeof name)
+        return check_db_name(slash + 1, len, err); /* too long even when decoded */
+    if (!percent_decode(slash + 1, len, name, &name_len))
+        return odm_error_set(err, ODM_ERR_CONFIG, "malformed %%-escape in the database name");
+    if (!check_db_name(name, name_len, err))
+        return false;
+    return set_string(&cfg->db, name, err);
+}
+
+/* Reads a run of decimal digits at s; *end is where it stops. Returns: false when there is none
+ * or it overflows. */
+static bool read_digits(const char *s, const char **end, uint64_t *out)
+{
+    uint64_t v = 0;
+    const char *p = s;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (v > (UINT64_MAX - 9) / 10)
+            break;
+        v = v * 10 + (uint64_t)(*p - '0');
+    }
+    *end = p;
+    *out = v;
+    return p != s && (*p < '0' || *p > '9');
+}
+
+static bool parse_count(const struct option *opt, const char *value, odm_config_t *cfg,
+                        odm_error_t *err)
+{
+    const char *end;
+    uint64_t v;
+    if (!read_digits(value, &end, &v) || *end != '\0' || v < opt->min || v > opt->max)
+        return odm_error_set(err, ODM_ERR_CONFIG,
+                             "'%.*s' is not a whole number of %s from %zu to %zu", ECHO_MAX,
+                             value, opt->unit, opt->min, opt->max);
+    *(size_t *)field(cfg, opt) = (size_t)v;
+    return true;
+}
+
+/* Bytes, or KiB/MiB (any case) right after the number. */
+static bool parse_bytes(const struct option *opt, const char *value, odm_config_t *cfg,
+                        odm_error_t *err)
+{
+    const char *end;
+    uint64_t v;
+    bool ok = read_digits(value, &end, &v);
+    if (ok && *end != '\0') {
+        uint64_t unit = strcasecmp(end, "KiB") == 0   ? 1024
+                        : strcasecmp(end, "MiB") == 0 ? 1024 * 1024
+                                                      : 0;
+        ok = unit != 0 && v <= opt->max; /* no overflow below */
+        v *= unit;
+    }
+    if (!ok || v < opt->min || v > opt->max)
+        return odm_error_set(err, ODM_ERR_CONFIG,
+                             "'%.*s' is not a size from %zu to %zu bytes (KiB or MiB may follow "
+                             "the number)",
+                             ECHO_MAX, value, opt->min, opt->max);
+    *(size_t *)field(cfg, opt) = (size_t)v;
+    return true;
+}
+
+static bool parse_level(const struct option *opt, const char *value, odm_config_t *cfg,
+                        odm_error_t *err)
+{
+    if (!odm_log_parse_level(value, field(cfg, opt)))
+        return odm_error_set(err, ODM_ERR_CONFIG,
+                             "'%.*s' is not one of debug, info, warn, error, off", ECHO_MAX,
+                             value);
+    return true;
+}
+
+/* Fills the socket address for host (no brackets) and port. */
+static bool fill_addr(odm_config_t *cfg, const char *host, bool v6, uint16_t port)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    if (v6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons(port);
+        if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
+            return false;
+        cfg->listen_addr_len = sizeof *a;
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+        a->sin_family = AF_INET;
+        a->sin_port = htons(port);
+        if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+            return false;
+        cfg->listen_addr_len = sizeof *a;
+    }
+    cfg->listen_addr = ss;
+    cfg->listen_port = port;
+    return true;
+}
+
+/* "A.B.C.D:PORT" or "[V6]:PORT", port 0..65535 (0: any free port). Fills every listen_* field
+ * (opt is unused: may be NULL). */
+static bool parse_listen(const struct option *opt, const char *value, odm_config_t *cfg,
+                         odm_error_t *err)
+{
+    bool v6 = value[0] == '[';
+    const char *host = v6 ? value + 1 : value;
+    const char *host_end = v6 ? strchr(value, ']') : strchr(value, ':');
+    const char *port_text = host_end != NULL ? host_end + (v6 ? 1 : 0) : NULL;
+    char host_buf[INET6_ADDRSTRLEN];
+    size_t host_len = host_end != NULL ? (size_t)(host_end - host) : 0;
+    const char *end;
+    uint64_t port;
+    if (port_text == NULL || *port_text != ':' || host_len == 0 || host_len >= sizeof host_buf)
+        goto bad_form;
+    memcpy(host_buf, host, host_len);
+    host_buf[host_len] = '\0';
+    if (!read_digits(port_text + 1, &end, &port) || *end != '\0' || port > 65535)
+        return odm_error_set(err, ODM_ERR_CONFIG, "port in '%.*s' is not from 0 to 65535",
+                             ECHO_MAX, value);
+    if (!fill_addr(cfg, host_buf, v6, (uint16_t)port))
+        goto bad_form;
+    return set_string(&cfg->listen_host, host_buf, err) && set_string(&cfg->listen, value, err);
+
+bad_form:
+    return odm_error_set(err, ODM_ERR_CONFIG,
+                         "'%.*s' is not IPV4:PORT or [IPV6]:PORT with a numeric address",
+                         ECHO_MAX, value);
+}
+
+static size_t default_workers(void)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t n = cores > 0 ? 2 * (size_t)cores : 4;
+    if (n < 4)
+        n = 4;
+    return n > ODM_CONFIG_WORKERS_MAX ? ODM_CONFIG_WORKERS_MAX : n;
+}
+
+static bool set_defaults(odm_config_t *cfg, odm_error_t *err)
+{
+    cfg->workers = default_workers();
+    cfg->max_body = 1048576;
+    cfg->request_timeout_ms = 5000;
+    cfg->log_level = ODM_LOG_INFO;
+    cfg->queue_max = 1024;
+    cfg->max_connections = 1000;
+    cfg->idle_timeout_s = 60;
+    return set_string(&cfg->mongo_uri, DEFAULT_MONGO_URI, err) &&
+           set_string(&cfg->schemas_dir, DEFAULT_SCHEMAS, err) &&
+           parse_listen(NULL, DEFAULT_LISTEN, cfg, err);
+}
+
+static const struct option *find_option(const char *name, size_t len)
+{
+    for (size_t i = 0; i < OPTION_COUNT; i++) {
+        if (strlen(options[i].name) == len && strncmp(options[i].name, name, len) == 0)
+            return &options[i];
+    }
+    return NULL;
+}
+
+/* Sorts argv into values[i] for options[i] (the last occurrence wins) and the help and version
+ * switches. */
+static bool scan_flags(odm_config_t *cfg, int argc, char **argv, const char **values,
+                       odm_error_t *err)
+{
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            cfg->help = true;
+            continue;
+        }
+        if (strcmp(arg, "--version") == 0) {
+            cfg->version = true;
+            continue;
+        }
+        if (strncmp(arg, "--", 2) != 0)
+            return odm_error_set(err, ODM_ERR_CONFIG, "unexpected argument '%.*s'", ECHO_MAX,
+                                 arg);
+        const char *name = arg + 2, *eq = strchr(name, '=');
+        size_t name_len = eq != NULL ? (size_t)(eq - name) : strlen(name);
+        const struct option *opt = find_option(name, name_len);
+        if (opt == NULL)
+            return odm_error_set(err, ODM_ERR_CONFIG, "unknown option '--%.*s'",
+                                 (int)(name_len < ECHO_MAX ? name_len : ECHO_MAX), name);
+        if (eq == NULL && i + 1 >= argc)
+            return odm_error_set(err, ODM_ERR_CONFIG, "option '--%s' needs a value", opt->name);
+        values[opt - options] = eq != NULL ? eq + 1 : argv[++i];
+    }
+    return true;
+}
+
+static const char *env_lookup(char **envp, const char *name)
+{
+    if (envp == NULL)
+        return getenv(name);
+    size_t len = strlen(name);
+    for (char **e = envp; *e != NULL; e++) {
+        if (strncmp(*e, name, len) == 0 && (*e)[len] == '=')
+            return *e + len + 1;
+    }
+    return NULL;
+}
+
+/* Parses each option's value from its flag, else its non-empty variable; the rest keep their
+ * defaults. The message names where a bad value came from. */
+static bool apply_options(odm_config_t *cfg, const char **flag_values, char **envp,
+                          odm_error_t *err)
+{
+    for (size_t i = 0; i < OPTION_COUNT; i++) {
+        const struct option *opt = &options[i];
+        const char *value = flag_values[i];
+        bool from_env = value == NULL;
+        if (from_env)
+            value = env_lookup(envp, opt->env);
+        if (value == NULL || (from_env && value[0] == '\0'))
+            continue;
+        if (opt->parse(opt, value, cfg, err))
+            continue;
+        if (from_env)
+            odm_error_prefix(err, "variable %s (option '--%s')", opt->env, opt->name);
+        else
+            odm_error_prefix(err, "option '--%s'", opt->name);
+        return false;
+    }
+    return true;
+}
+
+bool odm_config_parse(odm_config_t *cfg, int argc, char **argv, char **envp, odm_error_t *err)
+{
+    const char *flag_values[OPTION_COUNT] = {0};
+    memset(cfg, 0, sizeof *cfg);
+    if (!scan_flags(cfg, argc, argv, flag_values, err) || !set_defaults(cfg, err))
+        goto fail;
+    /* --help and --version print and exit: a bad value elsewhere must not hide them */
+    if (!cfg->help && !cfg->version && !apply_options(cfg, flag_values, envp, err))
+        goto fail;
+    if (cfg->db == NULL && !db_from_uri(cfg, err)) {
+        odm_error_prefix(err, "the database in '--mongo-uri'");
+        goto fail;
+    }
+    return true;
+
+fail:
+    odm_config_release(cfg);
+    return false;
+}
+
+void odm_config_release(odm_config_t *cfg)
+{
+    if (cfg == NULL)
+        return;
+    free(cfg->mongo_uri);
+    free(cfg->db);
+    free(cfg->schemas_dir);
+    free(cfg->listen);
+    free(cfg->listen_host);
+    free(cfg->api_key);
+    memset(cfg, 0, sizeof *cfg);
+}
+
+const char *odm_config_usage(void)
+{
+    return "usage: odmd [serve] [options]  serve the REST API (serve is the default)\n"
+           "       odmd check [DIR]        compile the model files in DIR (or --schemas)\n"
+           "       odmd validate ...       check documents against the models\n"
+           "       odmd health URL         ask a running odmd whether it is healthy\n"
+           "       odmd --help | --version\n"
+           "\n"
+           "Options. Each may also come from the environment variable shown; a flag wins\n"
+           "over its variable, and an empty variable counts as unset. --name VALUE and\n"
+           "--name=VALUE are the same.\n"
+           "\n"
+           "  --mongo-uri URI, ODMD_MONGO_URI\n"
+           "      MongoDB connection string (default " DEFAULT_MONGO_URI ")\n"
+           "  --db NAME, ODMD_DB\n"
+           "      database (default: the URI's database, else " DEFAULT_DB ")\n"
+           "  --schemas DIR, ODMD_SCHEMAS\n"
+           "      folder of model files (default " DEFAULT_SCHEMAS ")\n"
+           "  --listen HOST:PORT, ODMD_LISTEN\n"
+           "      IPv4 or [IPv6] address and port 0-65535 (default " DEFAULT_LISTEN ")\n"
+           "  --workers N, ODMD_WORKERS\n"
+           "      worker threads, 1-256 (default 2 per online core, at least 4)\n"
+           "  --max-body BYTES, ODMD_MAX_BODY\n"
+           "      request body cap, up to 64MiB; KiB or MiB may follow the number\n"
+           "      (default 1048576)\n"
+           "  --request-timeout MS, ODMD_REQUEST_TIMEOUT\n"
+           "      milliseconds from a complete request to its answer, 100-600000\n"
+           "      (default 5000)\n"
+           "  --api-key KEY, ODMD_API_KEY\n"
+           "      require \"Authorization: Bearer KEY\" (default: none, no authentication)\n"
+           "  --log-level LEVEL, ODMD_LOG_LEVEL\n"
+           "      debug, info, warn, error or off (default info)\n"
+           "  --queue-max N, ODMD_QUEUE_MAX\n"
+           "      requests waiting for a worker before a 503, 1-1048576 (default 1024)\n"
+           "  --max-connections N, ODMD_MAX_CONNECTIONS\n"
+           "      open connections, 1-100000 (default 1000)\n"
+           "  --idle-timeout SECONDS, ODMD_IDLE_TIMEOUT\n"
+           "      close keep-alive connections idle this long, 1-86400 (default 60)\n"
+           "  -h, --help\n"
+           "      print this help and exit\n"
+           "  --version\n"
+           "      print the version and exit\n";
+}

@@ -1,0 +1,463 @@
+/* Unit tests for src/core/config.c: defaults, environment, flag-over-variable precedence, every
+ * malformed value, derived defaults, the --help text. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "odmd/config.h"
+
+#define ARGS(...) ((char *[]){__VA_ARGS__, NULL})
+#define NO_ARGS ((char *[]){NULL})
+#define ENV(...) ((char *[]){__VA_ARGS__, NULL})
+#define NO_ENV ((char *[]){NULL})
+
+static int count(char **argv)
+{
+    int n = 0;
+    while (argv[n] != NULL)
+        n++;
+    return n;
+}
+
+static bool parse(odm_config_t *cfg, char **argv, char **envp, odm_error_t *err)
+{
+    odm_error_clear(err);
+    return odm_config_parse(cfg, count(argv), argv, envp, err);
+}
+
+static bool contains(const char *haystack, const char *needle)
+{
+    return haystack != NULL && strstr(haystack, needle) != NULL;
+}
+
+static void test_defaults(void)
+{
+    odm_config_t cfg;
+    odm_error_t err;
+    CHECK(parse(&cfg, NO_ARGS, NO_ENV, &err));
+    CHECK_STR(cfg.mongo_uri, "mongodb://127.0.0.1:27017/odmd");
+    CHECK_STR(cfg.db, "odmd");
+    CHECK_STR(cfg.schemas_dir, "./schemas");
+    CHECK_STR(cfg.listen, "127.0.0.1:8080");
+    CHECK_STR(cfg.listen_host, "127.0.0.1");
+    CHECK_INT(cfg.listen_port, 8080);
+    CHECK_INT(cfg.listen_addr.ss_family, AF_INET);
+    CHECK_INT(cfg.listen_addr_len, sizeof(struct sockaddr_in));
+    struct sockaddr_in *in = (struct sockaddr_in *)&cfg.listen_addr;
+    CHECK_INT(ntohs(in->sin_port), 8080);
+    CHECK_INT(ntohl(in->sin_addr.s_addr), 0x7f000001);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t want_workers = 2 * (size_t)cores < 4 ? 4 : 2 * (size_t)cores;
+    CHECK_INT(cfg.workers, want_workers > 256 ? 256 : want_workers);
+    CHECK(cfg.workers >= 4);
+    CHECK_INT(cfg.max_body, 1048576);
+    CHECK_INT(cfg.request_timeout_ms, 5000);
+    CHECK(cfg.api_key == NULL);
+    CHECK_INT(cfg.log_level, ODM_LOG_INFO);
+    CHECK_INT(cfg.queue_max, 1024);
+    CHECK_INT(cfg.max_connections, 1000);
+    CHECK_INT(cfg.idle_timeout_s, 60);
+    CHECK(!cfg.help && !cfg.version);
+    odm_config_release(&cfg);
+    CHECK(cfg.mongo_uri == NULL && cfg.db == NULL && cfg.listen == NULL);
+    odm_config_release(&cfg); /* twice is harmless */
+    odm_config_release(NULL);
+}
+
+static char **full_env(void)
+{
+    static char *env[] = {
+        "PATH=/usr/bin",
+        "ODMD_MONGO_URI=mongodb://db.example:27018/shop?appname=x",
+        "ODMD_SCHEMAS=/srv/models",
+        "ODMD_LISTEN=[::1]:9090",
+        "ODMD_WORKERS=12",
+        "ODMD_MAX_BODY=512KiB",
+        "ODMD_REQUEST_TIMEOUT=2500",
+        "ODMD_API_KEY=s3cret",
+        "ODMD_LOG_LEVEL=warn",
+        "ODMD_QUEUE_MAX=64",
+        "ODMD_MAX_CONNECTIONS=200",
+        "ODMD_IDLE_TIMEOUT=15",
+        NULL,
+    };
+    return env;
+}
+
+static void test_environment(void)
+{
+    odm_config_t cfg;
+    odm_error_t err;
+    CHECK(parse(&cfg, NO_ARGS, full_env(), &err));
+    CHECK_STR(cfg.mongo_uri, "mongodb://db.example:27018/shop?appname=x");
+    CHECK_STR(cfg.db, "shop"); /* from the URI */
+    CHECK_STR(cfg.schemas_dir, "/srv/models");
+    CHECK_STR(cfg.listen, "[::1]:9090");
+    CHECK_STR(cfg.listen_host, "::1");
+    CHECK_INT(cfg.listen_port, 9090);
+    CHECK_INT(cfg.listen_addr.ss_family, AF_INET6);
+    CHECK_INT(cfg.listen_addr_len, sizeof(struct sockaddr_in6));
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&cfg.listen_addr;
+    CHECK_INT(ntohs(in6->sin6_port), 9090);
+    CHECK(memcmp(&in6->sin6_addr, &in6addr_loopback, sizeof in6addr_loopback) == 0);
+    CHECK_INT(cfg.workers, 12);
+    CHECK_INT(cfg.max_body, 512 * 1024);
+    CHECK_INT(cfg.request_timeout_ms, 2500);
+    CHECK_STR(cfg.api_key, "s3cret");
+    CHECK_INT(cfg.log_level, ODM_LOG_WARN);
+    CHECK_INT(cfg.queue_max, 64);
+    CHECK_INT(cfg.max_connections, 200);
+    CHECK_INT(cfg.idle_timeout_s, 15);
+    odm_config_release(&cfg);
+}
+
+/* Every flag, in both spellings, over a full environment: the flags win. */
+static void test_flags_win(void)
+{
+    odm_config_t cfg;
+    odm_error_t err;
+    char **argv = ARGS("--mongo-uri", "mongodb://a,b/other", "--db=named", "--schemas", "models",
+                       "--listen=0.0.0.0:0", "--workers", "3", "--max-body=2MiB",
+                       "--request-timeout", "100", "--api-key=k2", "--log-level", "debug",
+                       "--queue-max=1", "--max-connections", "100000", "--idle-timeout=86400");
+    CHECK(parse(&cfg, argv, full_env(), &err));
+    CHECK_STR(cfg.mongo_uri, "mongodb://a,b/other");
+    CHECK_STR(cfg.db, "named"); /* --db over the URI's database */
+    CHECK_STR(cfg.schemas_dir, "models");
+    CHECK_STR(cfg.listen_host, "0.0.0.0");
+    CHECK_INT(cfg.listen_port, 0);
+    CHECK_INT(cfg.listen_addr.ss_family, AF_INET);
+    CHECK_INT(cfg.workers, 3);
+    CHECK_INT(cfg.max_body, 2 * 1024 * 1024);
+    CHECK_INT(cfg.request_timeout_ms, 100);
+    CHECK_STR(cfg.api_key, "k2");
+    CHECK_INT(cfg.log_level, ODM_LOG_DEBUG);
+    CHECK_INT(cfg.queue_max, 1);
+    CHECK_INT(cfg.max_connections, 100000);
+    CHECK_INT(cfg.idle_timeout_s, 86400);
+    odm_config_release(&cfg);
+}
+
+static void test_precedence_details(void)
+{
+    odm_config_t cfg;
+    odm_error_t err;
+    /* the last of a repeated flag wins */
+    CHECK(parse(&cfg, ARGS("--workers=5", "--workers", "6"), NO_ENV, &err));
+    CHECK_INT(cfg.workers, 6);
+    odm_config_release(&cfg);
+    /* a flag wins even over a malformed variable, which is then never read */
+    CHECK(parse(&cfg, ARGS("--workers=5"), ENV("ODMD_WORKERS=lots"), &err));
+    CHECK_INT(cfg.workers, 5);
+    odm_config_release(&cfg);
+    /* an empty variable counts as unset */
+    CHECK(parse(&cfg, NO_ARGS, ENV("ODMD_API_KEY=", "ODMD_WORKERS="), &err));
+    CHECK(cfg.api_key == NULL);
+    CHECK(cfg.workers >= 4);
+    odm_config_release(&cfg);
+    /* a variable whose name only starts like one of ours is not ours */
+    CHECK(parse(&cfg, NO_ARGS, ENV("ODMD_WORKERS_X=9", "ODMD_WORKER=9"), &err));
+    CHECK(cfg.workers >= 4 && cfg.workers != 9);
+    odm_config_release(&cfg);
+    /* --db over ODMD_DB over the URI's database */
+    CHECK(parse(&cfg, NO_ARGS, ENV("ODMD_DB=fromenv", "ODMD_MONGO_URI=mongodb://h/uri"), &err));
+    CHECK_STR(cfg.db, "fromenv");
+    odm_config_release(&cfg);
+    CHECK(parse(&cfg, ARGS("--db", "fromflag"), ENV("ODMD_DB=fromenv"), &err));
+    CHECK_STR(cfg.db, "fromflag");
+    odm_config_release(&cfg);
+    /* a value that looks like an option is still the value */
+    CHECK(parse(&cfg, ARGS("--schemas", "--odd-dir"), NO_ENV, &err));
+    CHECK_STR(cfg.schemas_dir, "--odd-dir");
+    odm_config_release(&cfg);
+}
+
+/* NULL envp reads the process environment. */
+static void test_getenv(void)
+{
+    odm_config_t cfg;
+    odm_error_t err;
+    setenv("ODMD_QUEUE_MAX", "77", 1);
+    setenv("ODMD_LOG_LEVEL", "error", 1);
+    CHECK(parse(&cfg, ARGS("--log-level=off"), NULL, &err));
+    CHECK_INT(cfg.queue_max, 77);
+    CHECK_INT(cfg.log_level, ODM_LOG_OFF);
+    odm_config_release(&cfg);
+    setenv("ODMD_QUEUE_MAX", "0", 1);
+    CHECK(!parse(&cfg, NO_ARGS, NULL, &err));
+    CHECK(contains(err.message, "ODMD_QUEUE_MAX"));
+    unsetenv("ODMD_QUEUE_MAX");
+    unsetenv("ODMD_LOG_LEVEL");
+}
+
+static void test_db_from_uri(void)
+{
+    static const struct {
+        const char *uri, *db;
+    } cases[] = {
+        {"mongodb://h:1/shop?x=y", "shop"},
+        {"mongodb://h", "odmd"},
+        {"mongodb://h/", "odmd"},
+        {"mongodb://h/?replicaSet=rs0", "odmd"},
+        {"mongodb://u:p%40ss@h1:1,h2:2/db2", "db2"},
+        {"mongodb+srv://cluster.example/atlas", "atlas"},
+        {"mongodb://h/my%2Ddb", "my-db"},
+        {"mongodb://%2Ftmp%2Fmongodb-27017.sock/local", "local"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        odm_config_t cfg;
+        odm_error_t err;
+        char *argv[] = {"--mongo-uri", (char *)cases[i].uri, NULL};
+        CHECK_MSG(parse(&cfg, argv, NO_ENV, &err), "%s: %s", cases[i].uri, err.message);
+        CHECK_STR(cfg.db, cases[i].db);
+        odm_config_release(&cfg);
+    }
+    static const char *const bad[] = {
+        "mongodb://h/a.b", "mongodb://h/a%2Fb", "mongodb://h/a%00b", "mongodb://h/a%zz",
+        "mongodb://h/a%2", "mongodb://h/has$",
+        "mongodb://h/0123456789012345678901234567890123456789012345678901234567890123",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        odm_config_t cfg;
+        odm_error_t err;
+        char *argv[] = {"--mongo-uri", (char *)bad[i], NULL};
+        CHECK_MSG(!parse(&cfg, argv, NO_ENV, &err), "%s accepted", bad[i]);
+        CHECK_INT(err.kind, ODM_ERR_CONFIG);
+        CHECK_MSG(contains(err.message, "--mongo-uri"), "%s", err.message);
+        CHECK(cfg.mongo_uri == NULL && cfg.db == NULL); /* nothing left to free */
+    }
+    /* a bad database in the URI does not matter when --db names one */
+    odm_config_t cfg;
+    odm_error_t err;
+    CHECK(parse(&cfg, ARGS("--mongo-uri=mongodb://h/a.b", "--db=ok"), NO_ENV, &err));
+    CHECK_STR(cfg.db, "ok");
+    odm_config_release(&cfg);
+}
+
+/* Values that are accepted at the edges of their ranges. */
+static void test_edges(void)
+{
+    static const struct {
+        const char *arg;
+        size_t offset;
+        size_t want;
+    } cases[] = {
+        {"--workers=1", offsetof(odm_config_t, workers), 1},
+        {"--workers=256", offsetof(odm_config_t, workers), 256},
+        {"--workers=007", offsetof(odm_config_t, workers), 7},
+        {"--max-body=1", offsetof(odm_config_t, max_body), 1},
+        {"--max-body=1kib", offsetof(odm_config_t, max_body), 1024},
+        {"--max-body=64MiB", offsetof(odm_config_t, max_body), 64 * 1024 * 1024},
+        {"--max-body=67108864", offsetof(odm_config_t, max_body), 67108864},
+        {"--request-timeout=600000", offsetof(odm_config_t, request_timeout_ms), 600000},
+        {"--queue-max=1048576", offsetof(odm_config_t, queue_max), 1048576},
+        {"--max-connections=1", offsetof(odm_config_t, max_connections), 1},
+        {"--idle-timeout=1", offsetof(odm_config_t, idle_timeout_s), 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        odm_config_t cfg;
+        odm_error_t err;
+        char *argv[] = {(char *)cases[i].arg, NULL};
+        CHECK_MSG(parse(&cfg, argv, NO_ENV, &err), "%s: %s", cases[i].arg, err.message);
+        CHECK_MSG(*(size_t *)((char *)&cfg + cases[i].offset) == cases[i].want, "%s",
+                  cases[i].arg);
+        odm_config_release(&cfg);
+    }
+    odm_config_t cfg;
+    odm_error_t err;
+    CHECK(parse(&cfg, ARGS("--listen", "[::]:65535"), NO_ENV, &err));
+    CHECK_STR(cfg.listen_host, "::");
+    CHECK_INT(cfg.listen_port, 65535);
+    odm_config_release(&cfg);
+}
+
+/* Every malformed value, by flag and by variable: false, ODM_ERR_CONFIG, the option named. */
+static void test_malformed(void)
+{
+    static const struct {
+        const char *name, *env, *value;
+    } cases[] = {
+        {"mongo-uri", "ODMD_MONGO_URI", "http://h/db"},
+        {"mongo-uri", "ODMD_MONGO_URI", "mongodb://"},
+        {"mongo-uri", "ODMD_MONGO_URI", "mongodb:///db"},
+        {"mongo-uri", "ODMD_MONGO_URI", "127.0.0.1:27017"},
+        {"db", "ODMD_DB", "a.b"},
+        {"db", "ODMD_DB", "a/b"},
+        {"db", "ODMD_DB", "a b"},
+        {"db", "ODMD_DB", "$x"},
+        {"db", "ODMD_DB", "0123456789012345678901234567890123456789012345678901234567890123"},
+        {"schemas", "ODMD_SCHEMAS", "dir\nname"},
+        {"listen", "ODMD_LISTEN", "localhost:8080"},
+        {"listen", "ODMD_LISTEN", "127.0.0.1"},
+        {"listen", "ODMD_LISTEN", "127.0.0.1:"},
+        {"listen", "ODMD_LISTEN", "127.0.0.1:65536"},
+        {"listen", "ODMD_LISTEN", "127.0.0.1:-1"},
+        {"listen", "ODMD_LISTEN", "127.0.0.1:80x"},
+        {"listen", "ODMD_LISTEN", "127.0.0.1:80:81"},
+        {"listen", "ODMD_LISTEN", "1.2.3.256:80"},
+        {"listen", "ODMD_LISTEN", ":8080"},
+        {"listen", "ODMD_LISTEN", "::1:8080"},
+        {"listen", "ODMD_LISTEN", "[::1]8080"},
+        {"listen", "ODMD_LISTEN", "[::1"},
+        {"listen", "ODMD_LISTEN", "[]:80"},
+        {"listen", "ODMD_LISTEN", "[127.0.0.1]:80"},
+        {"workers", "ODMD_WORKERS", "0"},
+        {"workers", "ODMD_WORKERS", "257"},
+        {"workers", "ODMD_WORKERS", "four"},
+        {"workers", "ODMD_WORKERS", "-1"},
+        {"workers", "ODMD_WORKERS", "+4"},
+        {"workers", "ODMD_WORKERS", "4 "},
+        {"workers", "ODMD_WORKERS", " 4"},
+        {"workers", "ODMD_WORKERS", "4.0"},
+        {"workers", "ODMD_WORKERS", "99999999999999999999999"},
+        {"max-body", "ODMD_MAX_BODY", "0"},
+        {"max-body", "ODMD_MAX_BODY", "1k"},
+        {"max-body", "ODMD_MAX_BODY", "1KB"},
+        {"max-body", "ODMD_MAX_BODY", "KiB"},
+        {"max-body", "ODMD_MAX_BODY", "1.5MiB"},
+        {"max-body", "ODMD_MAX_BODY", "65MiB"},
+        {"max-body", "ODMD_MAX_BODY", "67108865"},
+        {"max-body", "ODMD_MAX_BODY", "99999999999999999MiB"},
+        {"max-body", "ODMD_MAX_BODY", "1MiB "},
+        {"request-timeout", "ODMD_REQUEST_TIMEOUT", "99"},
+        {"request-timeout", "ODMD_REQUEST_TIMEOUT", "600001"},
+        {"request-timeout", "ODMD_REQUEST_TIMEOUT", "5s"},
+        {"log-level", "ODMD_LOG_LEVEL", "verbose"},
+        {"log-level", "ODMD_LOG_LEVEL", "INFO"},
+        {"queue-max", "ODMD_QUEUE_MAX", "0"},
+        {"queue-max", "ODMD_QUEUE_MAX", "1048577"},
+        {"max-connections", "ODMD_MAX_CONNECTIONS", "0"},
+        {"max-connections", "ODMD_MAX_CONNECTIONS", "100001"},
+        {"idle-timeout", "ODMD_IDLE_TIMEOUT", "0"},
+        {"idle-timeout", "ODMD_IDLE_TIMEOUT", "86401"},
+        {"idle-timeout", "ODMD_IDLE_TIMEOUT", "1m"},
+        {"api-key", "ODMD_API_KEY", "bad\rkey"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        odm_config_t cfg;
+        odm_error_t err;
+        char flag[128], var[128], named[64];
+        snprintf(flag, sizeof flag, "--%s=%s", cases[i].name, cases[i].value);
+        snprintf(var, sizeof var, "%s=%s", cases[i].env, cases[i].value);
+        snprintf(named, sizeof named, "'--%s'", cases[i].name);
+
+        char *argv[] = {flag, NULL};
+        CHECK_MSG(!parse(&cfg, argv, NO_ENV, &err), "%s accepted", flag);
+        CHECK_INT(err.kind, ODM_ERR_CONFIG);
+        CHECK_MSG(contains(err.message, named), "%s: %s", flag, err.message);
+        CHECK(cfg.mongo_uri == NULL && cfg.listen == NULL && cfg.schemas_dir == NULL);
+
+        char *envp[] = {var, NULL};
+        CHECK_MSG(!parse(&cfg, NO_ARGS, envp, &err), "%s accepted", var);
+        CHECK_INT(err.kind, ODM_ERR_CONFIG);
+        CHECK_MSG(contains(err.message, named) && contains(err.message, cases[i].env), "%s: %s",
+                  var, err.message);
+    }
+}
+
+static void test_bad_arguments(void)
+{
+    static const struct {
+        const char *args[3];
+        const char *message;
+    } cases[] = {
+        {{"--nope"}, "unknown option '--nope'"},
+        {{"--nope=1"}, "unknown option '--nope'"},
+        {{"--work=4"}, "unknown option '--work'"},
+        {{"--Workers=4"}, "unknown option '--Workers'"},
+        {{"serve"}, "unexpected argument 'serve'"},
+        {{"-w"}, "unexpected argument '-w'"},
+        {{"--db", "x", "extra"}, "unexpected argument 'extra'"},
+        {{"--workers"}, "option '--workers' needs a value"},
+        {{"--schemas="}, "option '--schemas': must not be empty"},
+        {{"--api-key="}, "option '--api-key': must not be empty"},
+        {{"--db="}, "option '--db'"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        odm_config_t cfg;
+        odm_error_t err;
+        char *argv[4] = {(char *)cases[i].args[0], (char *)cases[i].args[1],
+                         (char *)cases[i].args[2], NULL};
+        CHECK_MSG(!parse(&cfg, argv, NO_ENV, &err), "%s accepted", cases[i].args[0]);
+        CHECK_INT(err.kind, ODM_ERR_CONFIG);
+        CHECK_MSG(contains(err.message, cases[i].message), "got '%s', want '%s'", err.message,
+                  cases[i].message);
+    }
+}
+
+/* A connection string or key is never quoted back: it may carry a password. */
+static void test_secrets_not_echoed(void)
+{
+    odm_config_t cfg;
+    odm_error_t err;
+    CHECK(!parse(&cfg, ARGS("--mongo-uri=mongdb://user:hunter2@h/db"), NO_ENV, &err));
+    CHECK(contains(err.message, "--mongo-uri"));
+    CHECK(!contains(err.message, "hunter2"));
+    CHECK(!parse(&cfg, NO_ARGS, ENV("ODMD_API_KEY=hunter2\t"), &err));
+    CHECK(contains(err.message, "ODMD_API_KEY"));
+    CHECK(!contains(err.message, "hunter2"));
+}
+
+static void test_help_and_version(void)
+{
+    odm_config_t cfg;
+    odm_error_t err;
+    CHECK(parse(&cfg, ARGS("--help"), NO_ENV, &err));
+    CHECK(cfg.help && !cfg.version);
+    odm_config_release(&cfg);
+    CHECK(parse(&cfg, ARGS("-h"), NO_ENV, &err));
+    CHECK(cfg.help);
+    odm_config_release(&cfg);
+    /* a broken variable must not hide the help */
+    CHECK(parse(&cfg, ARGS("--workers=0", "--version"), ENV("ODMD_LISTEN=nowhere"), &err));
+    CHECK(cfg.version && !cfg.help);
+    odm_config_release(&cfg);
+    /* but an unknown option is still reported */
+    CHECK(!parse(&cfg, ARGS("--help", "--bogus"), NO_ENV, &err));
+}
+
+static void test_usage(void)
+{
+    const char *usage = odm_config_usage();
+    static const char *const must[] = {
+        "--mongo-uri",  "ODMD_MONGO_URI",   "--db",           "ODMD_DB",
+        "--schemas",    "ODMD_SCHEMAS",     "--listen",       "ODMD_LISTEN",
+        "--workers",    "ODMD_WORKERS",     "--max-body",     "ODMD_MAX_BODY",
+        "--request-timeout", "ODMD_REQUEST_TIMEOUT", "--api-key", "ODMD_API_KEY",
+        "--log-level",  "ODMD_LOG_LEVEL",   "--queue-max",    "ODMD_QUEUE_MAX",
+        "--max-connections", "ODMD_MAX_CONNECTIONS", "--idle-timeout", "ODMD_IDLE_TIMEOUT",
+        "--help",       "--version",        "odmd [serve] [options]", "odmd check [DIR]",
+        "odmd validate", "odmd health URL", "mongodb://127.0.0.1:27017/odmd", "./schemas",
+        "127.0.0.1:8080", "(default 1048576)", "(default 5000)", "(default info)",
+        "(default 1024)", "(default 1000)", "(default 60)", "at least 4",
+    };
+    for (size_t i = 0; i < sizeof must / sizeof must[0]; i++)
+        CHECK_MSG(contains(usage, must[i]), "usage lacks '%s'", must[i]);
+    /* lines fit an 80-column terminal */
+    size_t longest = 0;
+    for (const char *p = usage; *p != '\0';) {
+        size_t n = strcspn(p, "\n");
+        longest = n > longest ? n : longest;
+        p += n + (p[n] == '\n');
+    }
+    CHECK_MSG(longest <= 80, "longest line %zu", longest);
+}
+
+int main(void)
+{
+    test_defaults();
+    test_environment();
+    test_flags_win();
+    test_precedence_details();
+    test_getenv();
+    test_db_from_uri();
+    test_edges();
+    test_malformed();
+    test_bad_arguments();
+    test_secrets_not_echoed();
+    test_help_and_version();
+    test_usage();
+    return check_done("test_config");
+}
