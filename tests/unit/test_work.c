@@ -192,7 +192,7 @@ static void test_reaper_earliest_deadline(void)
     for (int i = 0; i < N; i++) {
         int64_t late_by = atomic_load(&jobs[i].at_ms) - jobs[i].job.start_by_ms;
         CHECK_INT(atomic_load(&jobs[i].expires), 1);
-        CHECK_MSG(late_by >= 0 && late_by <= 25, "job %d expired %lld ms after its deadline", i,
+        CHECK_MSG(late_by >= 0 && late_by <= 60, "job %d expired %lld ms after its deadline", i,
                   (long long)late_by);
     }
     atomic_store(&blocker_release, true);
