@@ -103,6 +103,10 @@ def main():
     for a, b, c in pairs:
         w("    {0x%X, 0x%X, 0x%X},\n" % (a, b, c))
     w("};\n\n")
+    w("static const struct fmt_cp_pair fmt_decompositions[%d] = {\n" % len(pairs))
+    for a, b, c in sorted(pairs, key=lambda t: t[2]):
+        w("    {0x%X, 0x%X, 0x%X},\n" % (a, b, c))
+    w("};\n\n")
     w("static const struct fmt_cp_span { uint32_t first, last; } fmt_nfc_no[%d] = {\n" % len(nfc_no))
     for a, b in nfc_no:
         w("    {0x%X, 0x%X},\n" % (a, b))

@@ -347,13 +347,17 @@ static bool nfc_quick_no(uint32_t cp)
     return false;
 }
 
-/* Whether the pair (starter a, b) has a canonical composition (Hangul included). */
-static bool composes(uint32_t a, uint32_t b)
+enum { HANGUL_S = 0xAC00, HANGUL_L = 0x1100, HANGUL_V = 0x1161, HANGUL_T = 0x11A7,
+       HANGUL_VCOUNT = 21, HANGUL_TCOUNT = 28, HANGUL_SCOUNT = 11172 };
+
+/* Returns: the primary composite of (a, b), or 0 when they do not compose (Hangul included). */
+static uint32_t compose(uint32_t a, uint32_t b)
 {
-    if (a >= 0x1100 && a <= 0x1112 && b >= 0x1161 && b <= 0x1175)
-        return true; /* L + V */
-    if (a >= 0xAC00 && a <= 0xD7A3 && (a - 0xAC00) % 28 == 0 && b >= 0x11A8 && b <= 0x11C2)
-        return true; /* LV + T */
+    if (a >= HANGUL_L && a < HANGUL_L + 19 && b >= HANGUL_V && b < HANGUL_V + HANGUL_VCOUNT)
+        return HANGUL_S + ((a - HANGUL_L) * HANGUL_VCOUNT + (b - HANGUL_V)) * HANGUL_TCOUNT;
+    if (a >= HANGUL_S && a < HANGUL_S + HANGUL_SCOUNT && (a - HANGUL_S) % HANGUL_TCOUNT == 0 &&
+        b > HANGUL_T && b < HANGUL_T + HANGUL_TCOUNT)
+        return a + (b - HANGUL_T);
     size_t lo = 0, hi = sizeof fmt_compositions / sizeof fmt_compositions[0];
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -363,32 +367,103 @@ static bool composes(uint32_t a, uint32_t b)
         else if (a > p->first || b > p->second)
             lo = mid + 1;
         else
+            return p->composite;
+    }
+    return 0;
+}
+
+/* Splits a primary composite into *a and *b (Hangul included). Returns false when cp has no
+ * canonical decomposition into a pair. */
+static bool decompose_pair(uint32_t cp, uint32_t *a, uint32_t *b)
+{
+    if (cp >= HANGUL_S && cp < HANGUL_S + HANGUL_SCOUNT) {
+        uint32_t si = cp - HANGUL_S;
+        if (si % HANGUL_TCOUNT != 0) {
+            *a = cp - si % HANGUL_TCOUNT;
+            *b = HANGUL_T + si % HANGUL_TCOUNT;
+        } else {
+            *a = HANGUL_L + si / (HANGUL_VCOUNT * HANGUL_TCOUNT);
+            *b = HANGUL_V + (si % (HANGUL_VCOUNT * HANGUL_TCOUNT)) / HANGUL_TCOUNT;
+        }
+        return true;
+    }
+    size_t lo = 0, hi = sizeof fmt_decompositions / sizeof fmt_decompositions[0];
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cp < fmt_decompositions[mid].composite) {
+            hi = mid;
+        } else if (cp > fmt_decompositions[mid].composite) {
+            lo = mid + 1;
+        } else {
+            *a = fmt_decompositions[mid].first;
+            *b = fmt_decompositions[mid].second;
             return true;
+        }
     }
     return false;
 }
 
-/* Whether a label is in Normalization Form C: no code point that NFC replaces, combining marks
- * in canonical order, and no mark that would compose with the starter before it. */
+static unsigned ccc_of(uint32_t cp)
+{
+    return cp < 0x300 ? 0 : PROP_CCC(cp_props(cp));
+}
+
+#define NFD_MAX 256 /* a label has at most 63 code points; none decomposes into more than 4 */
+
+/* Whether a label is in Normalization Form C: it has no code point that NFC replaces, and
+ * decomposing, reordering and recomposing it (UAX #15) gives it back unchanged. A code point
+ * outside the IDNA tables is DISALLOWED anyway, so its combining class is taken as 0. */
 static bool label_is_nfc(const uint32_t *cps, size_t n)
 {
-    size_t starter = SIZE_MAX;
-    unsigned prev_ccc = 0;
+    uint32_t d[NFD_MAX], tail[8];
+    size_t nd = 0;
+    if (n == 0)
+        return true;
     for (size_t k = 0; k < n; k++) {
-        unsigned ccc = PROP_CCC(cp_props(cps[k]));
         if (nfc_quick_no(cps[k]))
             return false;
-        if (ccc != 0 && prev_ccc > ccc)
-            return false;
-        if (starter != SIZE_MAX) {
-            bool blocked = starter + 1 != k && (prev_ccc == 0 || prev_ccc >= ccc);
-            if (!blocked && composes(cps[starter], cps[k]))
-                return false;
+        uint32_t x = cps[k], a, b;
+        size_t nt = 0;
+        while (nt < 8 && decompose_pair(x, &a, &b)) {
+            tail[nt++] = b;
+            x = a;
         }
-        if (ccc == 0)
-            starter = k;
-        prev_ccc = ccc;
+        if (nd + nt + 1 > NFD_MAX)
+            return false;
+        d[nd++] = x;
+        while (nt > 0)
+            d[nd++] = tail[--nt];
     }
+    for (size_t k = 1; k < nd; k++) { /* canonical ordering: a stable sort of each mark run */
+        unsigned c = ccc_of(d[k]);
+        for (size_t j = k; c != 0 && j > 0 && ccc_of(d[j - 1]) > c; j--) {
+            uint32_t t = d[j];
+            d[j] = d[j - 1];
+            d[j - 1] = t;
+        }
+    }
+    size_t out = 1, starter = 0;
+    unsigned last = ccc_of(d[0]) == 0 ? 0 : 256;
+    for (size_t k = 1; k < nd; k++) {
+        unsigned c = ccc_of(d[k]);
+        uint32_t comp = compose(d[starter], d[k]);
+        if (comp != 0 && last != 256 && (last < c || (last == 0 && out == starter + 1))) {
+            d[starter] = comp;
+            continue;
+        }
+        if (c == 0) {
+            starter = out;
+            last = 0;
+        } else {
+            last = c;
+        }
+        d[out++] = d[k];
+    }
+    if (out != n)
+        return false;
+    for (size_t k = 0; k < n; k++)
+        if (d[k] != cps[k])
+            return false;
     return true;
 }
 

@@ -155,6 +155,8 @@ static const struct {
     {"idn-hostname", "\xe1\x84\x80\xe1\x85\xa1", false}, /* conjoining jamo L V: not NFC */
     {"idn-hostname", "\xea\xb0\x80", true},            /* the composed syllable */
     {"idn-hostname", "a\xcc\x81\xcc\xa3", false},      /* marks out of canonical order */
+    {"idn-hostname", "\xc3\xa9\xcc\xa8", false},       /* e-acute + ogonek: NFC is e-ogonek + acute */
+    {"idn-hostname", "\xc4\x99\xcc\x81", true},      /* that NFC form */
     {"idn-hostname", "example.com.", false},
     {"idn-hostname", "a b", false},
     {"email", "a@b", true},
