@@ -42,6 +42,18 @@ const char *odm_store_db_name(const odm_store_t *store);
 /* The longest one operation can take with the configured driver timeouts. */
 int64_t odm_store_op_budget_ms(const odm_store_t *store);
 
+/* The driver timeouts in force, derived from request_timeout_ms (store.c explains the split);
+ * a smaller value given in the URI is kept. */
+typedef struct {
+    int32_t wait_queue_ms;       /* waitQueueTimeoutMS: waiting for a pooled client */
+    int32_t server_selection_ms; /* serverSelectionTimeoutMS */
+    int32_t connect_ms;          /* connectTimeoutMS (TCP and TLS) */
+    int32_t socket_ms;           /* socketTimeoutMS: each handshake and each operation's I/O */
+    int32_t max_time_ms;         /* maxTimeMS sent with each operation, below socket_ms */
+} odm_store_timeouts_t;
+
+void odm_store_get_timeouts(const odm_store_t *store, odm_store_timeouts_t *out);
+
 bool odm_store_ping(odm_store_t *store, int64_t deadline_ms, odm_error_t *err);
 
 /* Finds one document. *found tells whether one matched; `out` is initialised (bson_init or a

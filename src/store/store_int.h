@@ -1,0 +1,56 @@
+/* The store's internals shared by its files: the store object, the operation runner and the
+ * driver-error mapping. Nothing outside src/store/ includes this (it includes mongoc). */
+#ifndef ODMD_STORE_INT_H
+#define ODMD_STORE_INT_H
+
+#include <mongoc/mongoc.h>
+
+#include "odmd/store.h"
+
+struct odm_store {
+    mongoc_client_pool_t *pool;
+    char *db;                     /* database name, owned */
+    char *password;               /* the URI's password (owned, may be NULL): redacted from messages */
+    odm_store_timeouts_t timeouts; /* the driver timeouts in force */
+    int64_t budget_ms;            /* worst case of one operation, see store.c */
+};
+
+typedef struct store__op store__op_t;
+
+/* One attempt of an operation on a popped client. Returns true on success; on failure either
+ * fills `error` from the driver (error->domain != 0; `reply` may hold the server's reply), or
+ * leaves error->domain at 0 after setting `err` itself (a callback's verdict). `reply` is
+ * bson_init'ed on entry and destroyed by the runner; the attempt may hand it to a driver call
+ * that re-initialises it. Every collection and cursor made from `client` is destroyed before
+ * the attempt returns. */
+typedef bool (*store__attempt_fn)(store__op_t *op, mongoc_client_t *client, bson_t *reply,
+                                  bson_error_t *error, odm_error_t *err);
+
+struct store__op {
+    odm_store_t *store;         /* set by store__run */
+    const char *what;           /* "find in", "insert into": prefixes error messages */
+    const char *collection;     /* borrowed; NULL for database-wide commands */
+    bool read;                  /* a read: one retry after a broken connection, when time allows */
+    bool progressed;            /* set by the attempt once results reached the caller: no retry */
+    store__attempt_fn attempt;
+    void *arg;                  /* the attempt's own arguments */
+};
+
+/* Runs op against the store: refuses to start when less than the budget remains before
+ * deadline_ms (ODM_ERR_TIMEOUT), pops a client (bounded wait; ODM_ERR_UNAVAILABLE), runs one
+ * attempt (a read once more after a broken connection if the budget still fits), pushes the
+ * client back, and maps a driver error into err. */
+bool store__run(odm_store_t *store, store__op_t *op, int64_t deadline_ms, odm_error_t *err);
+
+/* Appends maxTimeMS (the server-side limit of one operation) to an options document. */
+void store__append_max_time(const odm_store_t *store, bson_t *opts);
+
+/* Maps a driver error (and the server's reply, may be NULL or empty) into err with the message
+ * "<what> '<collection>': <detail>", the URI's password never included. Returns false. */
+bool store__fail(const odm_store_t *store, const store__op_t *op, const bson_error_t *error,
+                 const bson_t *reply, odm_error_t *err);
+
+/* Replaces every occurrence of secret (may be NULL or empty) in msg by "***", in place. */
+void store__redact(char *msg, size_t size, const char *secret);
+
+#endif
