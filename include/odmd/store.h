@@ -6,7 +6,10 @@
  * is on odm_now_ms()'s clock: an operation refuses to start (ODM_ERR_TIMEOUT) when less than
  * its worst-case duration (odm_store_op_budget_ms) remains, so it always ends by the deadline.
  * Errors: no reachable server or network failure -> ODM_ERR_UNAVAILABLE; duplicate key (11000)
- * -> ODM_ERR_CONFLICT; server time limit (50) -> ODM_ERR_TIMEOUT; anything else ODM_ERR_INTERNAL. */
+ * -> ODM_ERR_CONFLICT; server time limit (50) -> ODM_ERR_TIMEOUT; anything else ODM_ERR_INTERNAL.
+ * A read (find, count, ping) is tried once more after a broken connection while a whole budget
+ * still fits before the deadline; a write never is (its reply may be what was lost), so an
+ * ODM_ERR_UNAVAILABLE write may still have happened. Messages never show the URI's password. */
 #ifndef ODMD_STORE_H
 #define ODMD_STORE_H
 
@@ -27,14 +30,18 @@ typedef struct {
     size_t max_clients;     /* pool size (at least the number of workers) */
 } odm_store_options_t;
 
-/* Creates the pool and installs the driver's log handler (routed into odm_log). Does not
- * connect: a database that is down at startup is not an error here. Call after mongoc is
- * initialised by odm_store_global_init(), before any worker thread starts.
- * Returns: a new store, or NULL with ODM_ERR_CONFIG for a malformed URI. */
+/* Creates the pool (maxPoolSize = max_clients) with its timeouts derived from
+ * request_timeout_ms (at least 100): the URI's larger timeouts are lowered, its smaller ones
+ * kept, and the driver's own retries turned off. Does not connect: a database that is down
+ * at startup is not an error here. Call after odm_store_global_init(), before any worker
+ * thread starts.
+ * Returns: a new store, or NULL with ODM_ERR_CONFIG for a malformed URI or bad options. */
 odm_store_t *odm_store_new(const odm_store_options_t *opts, odm_error_t *err);
 void odm_store_free(odm_store_t *store);
 
-void odm_store_global_init(void);    /* mongoc_init + log handler; once, before threads */
+/* mongoc_init and the driver's log handler (its lines go to odm_log, ERROR/CRITICAL as error,
+ * WARNING as warn, the rest as debug); once, before any thread starts. */
+void odm_store_global_init(void);
 void odm_store_global_cleanup(void); /* mongoc_cleanup; last */
 
 const char *odm_store_db_name(const odm_store_t *store);
