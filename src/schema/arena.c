@@ -1,0 +1,53 @@
+/* A bump allocator: a compiled schema's nodes, keyword data and strings live and die together. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "schema/internal.h"
+
+#define CHUNK_SIZE 16384
+
+struct schema__chunk {
+    schema__chunk_t *next;
+    size_t used, size;
+    max_align_t data[];
+};
+
+void schema__arena_release(schema__arena_t *a)
+{
+    while (a->head != NULL) {
+        schema__chunk_t *next = a->head->next;
+        free(a->head);
+        a->head = next;
+    }
+}
+
+void *schema__arena_alloc(schema__arena_t *a, size_t size)
+{
+    size_t align = sizeof(max_align_t);
+    size = (size + align - 1) / align * align;
+    schema__chunk_t *c = a->head;
+    if (c == NULL || c->size - c->used < size) {
+        size_t cap = size > CHUNK_SIZE ? size : CHUNK_SIZE;
+        c = malloc(sizeof(*c) + cap);
+        if (c == NULL)
+            return NULL;
+        c->used = 0;
+        c->size = cap;
+        c->next = a->head;
+        a->head = c;
+    }
+    void *p = (char *)c->data + c->used;
+    c->used += size;
+    memset(p, 0, size);
+    return p;
+}
+
+char *schema__arena_strndup(schema__arena_t *a, const char *s, size_t n)
+{
+    char *p = schema__arena_alloc(a, n + 1);
+    if (p != NULL) {
+        memcpy(p, s, n);
+        p[n] = '\0';
+    }
+    return p;
+}

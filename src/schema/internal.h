@@ -1,0 +1,368 @@
+/* Declarations shared inside src/schema: maps, URIs, the registry's resources, compiled nodes,
+ * the keyword table and the validation context. Nothing here is part of the public contract. */
+#ifndef ODMD_SCHEMA_INTERNAL_H
+#define ODMD_SCHEMA_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "odmd/schema.h"
+
+/* Caps on what a schema or an instance can make the module do. */
+#define SCHEMA_MAX_URI 4096           /* bytes in one URI or JSON Pointer */
+#define SCHEMA_MAX_FILE (16u << 20)   /* bytes in one mapped schema file */
+#define SCHEMA_MAX_NODES 1000000      /* compiled subschemas per compile */
+#define SCHEMA_MAX_DEPTH 512          /* nested subschema evaluations per validation */
+#define SCHEMA_REGEX_MATCH_LIMIT 1000000
+#define SCHEMA_REGEX_DEPTH_LIMIT 10000
+
+/* ---- map.c: open-addressing hash map from byte keys (copied) to borrowed pointers ---- */
+
+typedef struct {
+    char *key; /* NULL: empty slot */
+    size_t len;
+    uint64_t hash;
+    void *value;
+} schema__slot_t;
+
+typedef struct {
+    schema__slot_t *slots;
+    size_t cap; /* a power of two, or 0 */
+    size_t count;
+} schema__map_t;
+
+void schema__map_init(schema__map_t *m);
+void schema__map_release(schema__map_t *m); /* frees keys and slots, not values */
+/* Inserts or replaces; false on out of memory (map unchanged). */
+bool schema__map_put(schema__map_t *m, const void *key, size_t len, void *value);
+void *schema__map_get(const schema__map_t *m, const void *key, size_t len);
+uint64_t schema__hash(const void *key, size_t len);
+
+static inline bool schema__map_put_ptr(schema__map_t *m, const void *ptr, void *value)
+{
+    return schema__map_put(m, &ptr, sizeof(ptr), value);
+}
+
+static inline void *schema__map_get_ptr(const schema__map_t *m, const void *ptr)
+{
+    return schema__map_get(m, &ptr, sizeof(ptr));
+}
+
+/* ---- arena.c: bump allocation for everything a compiled schema owns ---- */
+
+typedef struct schema__chunk schema__chunk_t;
+typedef struct {
+    schema__chunk_t *head;
+} schema__arena_t;
+
+void schema__arena_release(schema__arena_t *a);
+/* Returns: zeroed memory owned by the arena, or NULL on out of memory. */
+void *schema__arena_alloc(schema__arena_t *a, size_t size);
+char *schema__arena_strndup(schema__arena_t *a, const char *s, size_t n);
+
+/* ---- uri.c: RFC 3986 references and JSON Pointers ---- */
+
+/* Returns: a new string, `ref` resolved against `base` (either may carry a fragment; the
+ * result keeps the fragment of `ref`), or NULL when too long or out of memory. */
+char *schema__uri_resolve(const char *base, const char *ref);
+/* Returns the length of `uri` without its fragment ("#..."). */
+size_t schema__uri_base_len(const char *uri);
+/* Percent-decodes `n` bytes of a URI fragment into out (cap bytes incl. NUL); false when it
+ * does not fit or is malformed. */
+bool schema__uri_unescape(const char *s, size_t n, char *out, size_t cap, size_t *out_len);
+/* Appends "/" and `name` escaped as a JSON Pointer token (~0, ~1) to a NUL-terminated
+ * pointer in buf (cap bytes); false when it does not fit. */
+bool schema__pointer_append(char *buf, size_t cap, const char *name, size_t len);
+bool schema__pointer_append_index(char *buf, size_t cap, size_t index);
+/* Follows a decoded JSON Pointer ("/a/0/b", "" for the root) from `root`. Calls `step` (may be
+ * NULL) after every token with the node reached. Returns the node, or NULL when absent. */
+json_t *schema__pointer_get(json_t *root, const char *pointer,
+                            void (*step)(void *arg, json_t *node, const char *ptr, size_t ptr_len),
+                            void *arg);
+
+/* ---- registry.c: documents, resources ($id), anchors, mapped folders ---- */
+
+typedef struct schema__resource schema__resource_t;
+
+typedef struct {
+    char *name;
+    json_t *node;
+    char *pointer; /* within the resource */
+    schema__resource_t *res;
+} schema__anchor_t;
+
+struct schema__resource {
+    char *uri;       /* absolute, no fragment */
+    json_t *root;    /* borrowed from the document */
+    char *doc_ptr;   /* pointer of root within its document */
+    const char *source; /* file name for messages, or NULL */
+    struct schema__resource *parent; /* enclosing resource in the same document, or NULL */
+    schema__anchor_t **dynamic;      /* $dynamicAnchor definitions of this resource */
+    size_t n_dynamic;
+};
+
+/* Where a URI leads: a node, its resource and its pointer within that resource (new). */
+typedef struct {
+    json_t *node;
+    schema__resource_t *res;
+    char *pointer;
+} schema__target_t;
+
+/* Resolves an absolute URI (fragment allowed) to a schema node, loading mapped documents on
+ * demand. Returns false with ODM_ERR_SCHEMA when it cannot be found. */
+bool schema__registry_resolve(odm_schema_registry_t *reg, const char *uri, schema__target_t *out,
+                              odm_error_t *err);
+/* Returns the resource whose root is `node`, or NULL. */
+schema__resource_t *schema__registry_resource_at(odm_schema_registry_t *reg, const json_t *node);
+/* Returns the resource registered at `uri` (no fragment) or NULL, loading mapped documents. */
+schema__resource_t *schema__registry_find(odm_schema_registry_t *reg, const char *uri,
+                                          odm_error_t *err);
+
+/* ---- metaschemas_data.c (generated): the built-in 2020-12 meta-schemas ---- */
+
+typedef struct {
+    const char *uri;
+    const char *json;
+} schema__builtin_t;
+
+extern const schema__builtin_t schema__builtins[];
+extern const size_t schema__builtin_count;
+
+/* ---- json.c: JSON Schema's view of values ---- */
+
+enum {
+    SCHEMA_T_NULL = 1u << 0,
+    SCHEMA_T_BOOLEAN = 1u << 1,
+    SCHEMA_T_OBJECT = 1u << 2,
+    SCHEMA_T_ARRAY = 1u << 3,
+    SCHEMA_T_NUMBER = 1u << 4,
+    SCHEMA_T_INTEGER = 1u << 5, /* a number with no fractional part (1.0 included) */
+    SCHEMA_T_STRING = 1u << 6,
+    SCHEMA_T_ANY = 0x7f,
+};
+
+/* Returns the type bits an instance satisfies (an integer has NUMBER and INTEGER). */
+unsigned schema__json_types(const json_t *v);
+const char *schema__json_type_name(const json_t *v);
+/* Structural equality where 1 equals 1.0 and key order does not matter. */
+bool schema__json_equal(const json_t *a, const json_t *b);
+/* A hash consistent with schema__json_equal. */
+uint64_t schema__json_hash(const json_t *v);
+/* Compares two numbers: <0, 0, >0. */
+int schema__num_cmp(const json_t *a, const json_t *b);
+/* Whether number `v` is an integer multiple of number `d` (> 0), decimally as written. */
+bool schema__multiple_of(const json_t *v, const json_t *d);
+/* Number of Unicode code points in valid UTF-8. */
+size_t schema__utf8_length(const char *s, size_t n);
+
+/* ---- regex.c: ECMA-262-flavoured patterns through PCRE2 ---- */
+
+typedef struct schema__regex {
+    pcre2_code *code;
+    struct schema__regex *next; /* the schema's list, for freeing */
+} schema__regex_t;
+
+/* Compiles `pattern`; on failure fills `msg` (cap bytes) and returns NULL. */
+pcre2_code *schema__regex_compile(const char *pattern, size_t len, char *msg, size_t cap);
+/* Returns 1 on a match, 0 on none, -1 when the match or depth limit was hit. Uses per-thread
+ * match data: no allocation after a thread's first call. */
+int schema__regex_match(const pcre2_code *code, const pcre2_match_context *mctx, const char *s,
+                        size_t len);
+pcre2_match_context *schema__regex_context_new(void);
+
+/* ---- compile.c and the keyword files: compiled schemas ---- */
+
+enum {
+    SCHEMA_V_CORE = 1u << 0,
+    SCHEMA_V_APPLICATOR = 1u << 1,
+    SCHEMA_V_UNEVALUATED = 1u << 2,
+    SCHEMA_V_VALIDATION = 1u << 3,
+    SCHEMA_V_META_DATA = 1u << 4,
+    SCHEMA_V_FORMAT_ANNOTATION = 1u << 5,
+    SCHEMA_V_FORMAT_ASSERTION = 1u << 6,
+    SCHEMA_V_CONTENT = 1u << 7,
+    SCHEMA_V_ALL = 0xff,
+};
+
+typedef struct schema__node schema__node_t;
+typedef struct schema__kwdef schema__kwdef_t;
+
+/* A schema resource as compiled: its dynamic anchors point at compiled nodes. */
+typedef struct schema__cres {
+    schema__resource_t *res;
+    unsigned vocabs;
+    const char **dyn_names;
+    schema__node_t **dyn_nodes;
+    size_t n_dyn;
+} schema__cres_t;
+
+typedef struct {
+    const schema__kwdef_t *def;
+    void *data; /* keyword-specific, arena-owned */
+} schema__kw_t;
+
+struct schema__node {
+    const json_t *json; /* borrowed from the registry */
+    schema__cres_t *cres;
+    const char *pointer; /* within the resource */
+    signed char boolean; /* -1: an object schema; 0/1: the boolean schema false/true */
+    bool collects;       /* has unevaluatedProperties/Items: tracks evaluated locations */
+    unsigned kw_types;   /* union of the instance types its keywords apply to */
+    schema__kw_t *kws;
+    size_t n_kws;
+};
+
+struct odm_schema {
+    schema__arena_t arena;
+    schema__node_t *root;
+    schema__regex_t *regexes;
+    pcre2_match_context *mctx;
+    odm_format_mode_t formats;
+};
+
+typedef struct schema__cctx schema__cctx_t;
+
+/* Returns the compiled node for `json`, a subschema found under `node` at the path segments
+ * `a` and `b` (b may be NULL; a segment "#N" is not special: indices are passed as text).
+ * NULL with the error set on failure. */
+schema__node_t *schema__compile_sub(schema__cctx_t *c, const schema__node_t *node,
+                                    const char *a, const char *b, const json_t *json);
+/* Compiles the target of a reference (resolved against the node's base URI). */
+schema__node_t *schema__compile_ref(schema__cctx_t *c, const schema__node_t *node,
+                                    const char *kw, const char *ref, schema__target_t *where);
+/* Fails the compilation with "POINTER/keyword[/sub]: message". Returns false. */
+bool schema__compile_fail(schema__cctx_t *c, const schema__node_t *node, const char *kw,
+                          const char *sub, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+odm_schema_t *schema__compile_schema(schema__cctx_t *c);
+odm_format_mode_t schema__compile_formats(schema__cctx_t *c);
+void *schema__compile_alloc(schema__cctx_t *c, size_t size);
+char *schema__compile_strndup(schema__cctx_t *c, const char *s, size_t n);
+/* Compiles a pattern into the schema (freed with it). NULL with the error set. */
+const pcre2_code *schema__compile_regex(schema__cctx_t *c, const schema__node_t *node,
+                                        const char *kw, const char *sub, const char *pattern,
+                                        size_t len);
+
+/* ---- validate.c: evaluation ---- */
+
+/* One step of an instance or keyword location: a name, or an index when name is NULL. */
+typedef struct schema__seg {
+    const struct schema__seg *up;
+    const char *name;
+    size_t len; /* of name, or the index */
+} schema__seg_t;
+
+typedef struct schema__scope {
+    const struct schema__scope *up;
+    const schema__cres_t *cres;
+} schema__scope_t;
+
+typedef struct schema__visit {
+    const struct schema__visit *up;
+    const schema__node_t *node;
+    const json_t *instance;
+} schema__visit_t;
+
+typedef struct {
+    json_t *list;
+    size_t max;
+} schema__errors_t;
+
+typedef struct {
+    const odm_schema_t *schema;
+    schema__errors_t *errors; /* NULL: only the verdict matters, stop at the first failure */
+    const schema__seg_t *ipath;
+    const schema__seg_t *kpath; /* location of the current node */
+    const schema__scope_t *scope;
+    const schema__visit_t *visits; /* (target, instance) of the references being followed */
+    const schema__node_t *node;    /* the node whose keywords run */
+    unsigned depth;
+    bool via_ref;
+} schema__vctx_t;
+
+/* Locations evaluated in one object (by property ordinal) or array (by index). */
+#define SCHEMA_EVAL_INLINE 4
+typedef struct {
+    uint64_t *bits;
+    size_t n;
+    uint64_t inline_bits[SCHEMA_EVAL_INLINE];
+} schema__eval_t;
+
+/* Sets up an empty set sized for `instance`; false on out of memory. */
+bool schema__eval_init(schema__eval_t *ev, const json_t *instance);
+void schema__eval_release(schema__eval_t *ev);
+void schema__eval_merge(schema__eval_t *into, const schema__eval_t *from);
+static inline void schema__eval_mark(schema__eval_t *ev, size_t i)
+{
+    if (ev != NULL && i < ev->n)
+        ev->bits[i / 64] |= (uint64_t)1 << (i % 64);
+}
+static inline bool schema__eval_has(const schema__eval_t *ev, size_t i)
+{
+    return i < ev->n && (ev->bits[i / 64] >> (i % 64)) & 1;
+}
+void schema__eval_mark_all(schema__eval_t *ev);
+
+/* Validates `instance` against `node`. `kseg` (may be NULL) extends the keyword location from
+ * the current one; `iseg` (may be NULL) extends the instance location. `ev` (may be NULL)
+ * receives the locations the node evaluated when it is valid. */
+bool schema__eval(const schema__vctx_t *v, const schema__node_t *node, const json_t *instance,
+                  const schema__seg_t *kseg, const schema__seg_t *iseg, schema__eval_t *ev);
+/* Follows a reference: like schema__eval, marking the keyword path as having crossed one and
+ * failing on a reference cycle over the same instance. */
+bool schema__eval_ref(const schema__vctx_t *v, const schema__node_t *target,
+                      const json_t *instance, const schema__seg_t *kseg, schema__eval_t *ev);
+/* Whether errors are being collected and there is still room for more. */
+static inline bool schema__collecting(const schema__vctx_t *v)
+{
+    return v->errors != NULL && json_array_size(v->errors->list) < v->errors->max;
+}
+/* Whether a failed keyword should stop its node (no errors wanted, or the cap is reached). */
+static inline bool schema__stop(const schema__vctx_t *v)
+{
+    return !schema__collecting(v);
+}
+/* The same context with errors switched off (for anyOf branches, not, if, contains). */
+static inline schema__vctx_t schema__quiet(const schema__vctx_t *v)
+{
+    schema__vctx_t q = *v;
+    q.errors = NULL;
+    return q;
+}
+
+/* ---- output.c: basic output units ---- */
+
+/* Records a violation of keyword `kw` of the current node (extended by `sub`, may be NULL) at
+ * the current instance location. Returns false. */
+bool schema__report(const schema__vctx_t *v, const char *kw, const char *sub, const char *fmt,
+                    ...) __attribute__((format(printf, 4, 5)));
+
+/* ---- keywords: the table ---- */
+
+struct schema__kwdef {
+    const char *name;
+    unsigned vocab;
+    unsigned types; /* instance types it applies to */
+    /* Checks the keyword's value and fills kw->data. Returns false with the error set. */
+    bool (*compile)(schema__cctx_t *c, schema__node_t *node, const json_t *value,
+                    schema__kw_t *kw);
+    /* NULL for keywords that only shape others (then, else, minContains, ...). */
+    bool (*validate)(const schema__vctx_t *v, const schema__kw_t *kw, const json_t *instance,
+                     schema__eval_t *ev);
+};
+
+extern const schema__kwdef_t schema__keywords[];
+extern const size_t schema__keyword_count;
+
+/* How a keyword holds subschemas (for finding $id and anchors in documents). */
+typedef enum { SCHEMA_SUB_NONE, SCHEMA_SUB_ONE, SCHEMA_SUB_ARRAY, SCHEMA_SUB_MAP } schema__sub_t;
+schema__sub_t schema__keyword_subschemas(const char *name);
+
+/* Returns the keyword data of a sibling keyword `name` already compiled in `node`, or NULL. */
+const schema__kw_t *schema__node_keyword(const schema__node_t *node, const char *name);
+
+#endif

@@ -1,0 +1,237 @@
+/* JSON Schema's view of JSON values: types (1.0 is an integer), equality (1 equals 1.0),
+ * hashing, numeric order, decimal multipleOf, and string length in code points. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "schema/internal.h"
+
+unsigned schema__json_types(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        return SCHEMA_T_OBJECT;
+    case JSON_ARRAY:
+        return SCHEMA_T_ARRAY;
+    case JSON_STRING:
+        return SCHEMA_T_STRING;
+    case JSON_INTEGER:
+        return SCHEMA_T_NUMBER | SCHEMA_T_INTEGER;
+    case JSON_REAL: {
+        double x = json_real_value(v);
+        return isfinite(x) && floor(x) == x ? SCHEMA_T_NUMBER | SCHEMA_T_INTEGER : SCHEMA_T_NUMBER;
+    }
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return SCHEMA_T_BOOLEAN;
+    default:
+        return SCHEMA_T_NULL;
+    }
+}
+
+const char *schema__json_type_name(const json_t *v)
+{
+    static const char *const names[] = {
+        [JSON_OBJECT] = "object", [JSON_ARRAY] = "array", [JSON_STRING] = "string",
+        [JSON_INTEGER] = "integer", [JSON_REAL] = "number", [JSON_TRUE] = "boolean",
+        [JSON_FALSE] = "boolean", [JSON_NULL] = "null",
+    };
+    if (json_is_real(v) && (schema__json_types(v) & SCHEMA_T_INTEGER))
+        return "integer";
+    return names[json_typeof(v)];
+}
+
+int schema__num_cmp(const json_t *a, const json_t *b)
+{
+    if (json_is_integer(a) && json_is_integer(b)) {
+        json_int_t x = json_integer_value(a), y = json_integer_value(b);
+        return (x > y) - (x < y);
+    }
+    /* long double holds every long long and every double exactly on the targets odmd runs on */
+    long double x = json_is_integer(a) ? (long double)json_integer_value(a) : json_real_value(a);
+    long double y = json_is_integer(b) ? (long double)json_integer_value(b) : json_real_value(b);
+    return (x > y) - (x < y);
+}
+
+static bool objects_equal(const json_t *a, const json_t *b)
+{
+    if (json_object_size(a) != json_object_size(b))
+        return false;
+    const char *key;
+    const json_t *va;
+    json_object_foreach((json_t *)a, key, va)
+    {
+        const json_t *vb = json_object_get(b, key);
+        if (vb == NULL || !schema__json_equal(va, vb))
+            return false;
+    }
+    return true;
+}
+
+static bool arrays_equal(const json_t *a, const json_t *b)
+{
+    size_t n = json_array_size(a);
+    if (n != json_array_size(b))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!schema__json_equal(json_array_get(a, i), json_array_get(b, i)))
+            return false;
+    return true;
+}
+
+bool schema__json_equal(const json_t *a, const json_t *b)
+{
+    if (a == b)
+        return true;
+    if (json_is_number(a) && json_is_number(b))
+        return schema__num_cmp(a, b) == 0;
+    if (json_typeof(a) != json_typeof(b))
+        return false;
+    switch (json_typeof(a)) {
+    case JSON_STRING:
+        return json_string_length(a) == json_string_length(b) &&
+               memcmp(json_string_value(a), json_string_value(b), json_string_length(a)) == 0;
+    case JSON_ARRAY:
+        return arrays_equal(a, b);
+    case JSON_OBJECT:
+        return objects_equal(a, b);
+    default:
+        return true; /* true, false, null */
+    }
+}
+
+static uint64_t mix(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    return h;
+}
+
+static uint64_t number_hash(const json_t *v)
+{
+    double x = json_is_integer(v) ? (double)json_integer_value(v) : json_real_value(v);
+    if (x == 0)
+        x = 0; /* -0.0 and 0.0 are equal */
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof(bits));
+    return mix(bits ^ 0x9e3779b97f4a7c15ull);
+}
+
+uint64_t schema__json_hash(const json_t *v)
+{
+    uint64_t h = (uint64_t)json_typeof(v) * 0x100000001b3ull;
+    switch (json_typeof(v)) {
+    case JSON_INTEGER:
+    case JSON_REAL:
+        return number_hash(v);
+    case JSON_STRING:
+        return h ^ schema__hash(json_string_value(v), json_string_length(v));
+    case JSON_ARRAY:
+        for (size_t i = 0; i < json_array_size(v); i++)
+            h = mix(h * 31 + schema__json_hash(json_array_get(v, i)));
+        return h;
+    case JSON_OBJECT: {
+        const char *key;
+        const json_t *item;
+        uint64_t sum = 0; /* order-independent */
+        json_object_foreach((json_t *)v, key, item)
+        {
+            sum += mix(schema__hash(key, strlen(key)) ^ schema__json_hash(item));
+        }
+        return h ^ sum;
+    }
+    default:
+        return h;
+    }
+}
+
+/* ---- multipleOf on the numbers as written: m * 10^e with the shortest decimal mantissa ---- */
+
+typedef struct {
+    uint64_t m;
+    int e;
+} decimal_t;
+
+static void strip_zeros(decimal_t *d)
+{
+    while (d->m != 0 && d->m % 10 == 0) {
+        d->m /= 10;
+        d->e++;
+    }
+}
+
+static decimal_t decimal_of_real(double x)
+{
+    char buf[48];
+    int prec = 1;
+    for (; prec < 17; prec++) {
+        snprintf(buf, sizeof(buf), "%.*e", prec - 1, x);
+        if (strtod(buf, NULL) == x)
+            break;
+    }
+    snprintf(buf, sizeof(buf), "%.*e", prec - 1, fabs(x));
+    decimal_t d = {0, 0};
+    const char *p = buf;
+    for (; *p != 'e' && *p != '\0'; p++)
+        if (*p >= '0' && *p <= '9')
+            d.m = d.m * 10 + (uint64_t)(*p - '0');
+    d.e = (*p == 'e' ? atoi(p + 1) : 0) - (prec - 1);
+    strip_zeros(&d);
+    return d;
+}
+
+static decimal_t decimal_of(const json_t *v)
+{
+    if (json_is_real(v))
+        return decimal_of_real(json_real_value(v));
+    json_int_t i = json_integer_value(v);
+    decimal_t d = {i < 0 ? 0 - (uint64_t)i : (uint64_t)i, 0};
+    strip_zeros(&d);
+    return d;
+}
+
+/* (base^exp) mod m by squaring; m < 2^64, products fit in 128 bits. */
+static unsigned __int128 pow_mod(unsigned __int128 base, unsigned exp, unsigned __int128 m)
+{
+    unsigned __int128 r = 1 % m;
+    base %= m;
+    while (exp > 0) {
+        if (exp & 1)
+            r = r * base % m;
+        base = base * base % m;
+        exp >>= 1;
+    }
+    return r;
+}
+
+bool schema__multiple_of(const json_t *v, const json_t *d)
+{
+    if (json_is_integer(v) && json_is_integer(d)) {
+        json_int_t x = json_integer_value(v), y = json_integer_value(d);
+        return y == -1 || x % y == 0;
+    }
+    decimal_t a = decimal_of(v), b = decimal_of(d);
+    if (a.m == 0)
+        return true;
+    if (b.m == 0)
+        return false;
+    if (a.e >= b.e) /* a.m * 10^(a.e - b.e) mod b.m */
+        return (unsigned __int128)a.m % b.m * pow_mod(10, (unsigned)(a.e - b.e), b.m) % b.m == 0;
+    unsigned shift = (unsigned)(b.e - a.e); /* a.m mod (b.m * 10^shift) */
+    if (shift > 20)
+        return false; /* b.m * 10^shift > a.m */
+    unsigned __int128 big = b.m;
+    for (unsigned i = 0; i < shift; i++)
+        big *= 10;
+    return (unsigned __int128)a.m % big == 0;
+}
+
+size_t schema__utf8_length(const char *s, size_t n)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++)
+        count += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return count;
+}

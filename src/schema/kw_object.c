@@ -1,0 +1,344 @@
+/* Object keywords: properties, patternProperties, additionalProperties, propertyNames,
+ * unevaluatedProperties, required, dependentRequired, min/maxProperties. Object applicators
+ * walk the instance's members once each, marking evaluated ones by ordinal. */
+#include <stdio.h>
+#include <string.h>
+
+#include "schema/keywords.h"
+
+SCHEMA_KC(properties)
+{
+    if (!json_is_object(value))
+        return schema__compile_fail(c, node, "properties", NULL, "expected an object");
+    size_t cap = 4;
+    while (cap < json_object_size(value) * 2)
+        cap *= 2;
+    schema__props_t *t = schema__compile_alloc(c, sizeof(*t));
+    t->slots = t ? schema__compile_alloc(c, cap * sizeof(*t->slots)) : NULL;
+    if (t == NULL || t->slots == NULL)
+        return false;
+    t->cap = cap;
+    const char *name;
+    json_t *sub;
+    json_object_foreach((json_t *)value, name, sub)
+    {
+        if (!json_is_object(sub) && !json_is_boolean(sub))
+            return schema__compile_fail(c, node, "properties", name,
+                                        "expected a schema (an object or a boolean)");
+        size_t len = strlen(name);
+        size_t i = schema__hash(name, len) & (cap - 1);
+        while (t->slots[i].name != NULL)
+            i = (i + 1) & (cap - 1);
+        t->slots[i] = (schema__prop_t){name, len, schema__compile_sub(c, node, "properties", name, sub)};
+        if (t->slots[i].node == NULL)
+            return false;
+    }
+    kw->data = t;
+    return true;
+}
+
+/* Validates member `key` (ordinal i) against `sub`, reached through keyword path kseg. */
+static bool member(const schema__vctx_t *v, const schema__node_t *sub, const json_t *val,
+                   const schema__seg_t *kseg, const char *key, size_t len)
+{
+    schema__seg_t iseg = {v->ipath, key, len};
+    return schema__eval(v, sub, val, kseg, &iseg, NULL);
+}
+
+SCHEMA_KV(properties)
+{
+    const schema__props_t *t = kw->data;
+    schema__seg_t k1 = {v->kpath, "properties", 10};
+    bool ok = true;
+    const char *key;
+    size_t len, i = 0;
+    const json_t *val;
+    SCHEMA_OBJECT_FOREACH(inst, it, key, len, val)
+    {
+        const schema__prop_t *p = schema__props_find(t, key, len);
+        if (p != NULL) {
+            schema__eval_mark(ev, i);
+            schema__seg_t k2 = {&k1, key, len};
+            if (!member(v, p->node, val, &k2, key, len)) {
+                ok = false;
+                if (schema__stop(v))
+                    break;
+            }
+        }
+        i++;
+    }
+    return ok;
+}
+
+SCHEMA_KC(pattern_properties)
+{
+    if (!json_is_object(value))
+        return schema__compile_fail(c, node, "patternProperties", NULL, "expected an object");
+    size_t n = json_object_size(value);
+    schema__patterns_t *p = schema__compile_alloc(c, sizeof(*p));
+    p->codes = p ? schema__compile_alloc(c, n * sizeof(*p->codes) + 1) : NULL;
+    p->sources = p ? schema__compile_alloc(c, n * sizeof(*p->sources) + 1) : NULL;
+    p->nodes = p ? schema__compile_alloc(c, n * sizeof(*p->nodes) + 1) : NULL;
+    if (p == NULL || p->codes == NULL || p->sources == NULL || p->nodes == NULL)
+        return false;
+    const char *name;
+    json_t *sub;
+    json_object_foreach((json_t *)value, name, sub)
+    {
+        if (!json_is_object(sub) && !json_is_boolean(sub))
+            return schema__compile_fail(c, node, "patternProperties", name,
+                                        "expected a schema (an object or a boolean)");
+        p->sources[p->n] = name;
+        p->codes[p->n] = schema__compile_regex(c, node, "patternProperties", name, name, strlen(name));
+        p->nodes[p->n] = schema__compile_sub(c, node, "patternProperties", name, sub);
+        if (p->codes[p->n] == NULL || p->nodes[p->n++] == NULL)
+            return false;
+    }
+    kw->data = p;
+    return true;
+}
+
+SCHEMA_KV(pattern_properties)
+{
+    const schema__patterns_t *p = kw->data;
+    schema__seg_t k1 = {v->kpath, "patternProperties", 17};
+    bool ok = true;
+    const char *key;
+    size_t len, i = 0;
+    const json_t *val;
+    SCHEMA_OBJECT_FOREACH(inst, it, key, len, val)
+    {
+        for (size_t j = 0; j < p->n; j++) {
+            int m = schema__patterns_match(v, p, j, key, len);
+            if (m < 0) {
+                schema__seg_t iseg = {v->ipath, key, len};
+                schema__vctx_t at = *v;
+                at.ipath = &iseg;
+                ok = schema__report(&at, "patternProperties", p->sources[j],
+                                    "pattern '%s' exceeded its match limit", p->sources[j]);
+            } else if (m > 0) {
+                schema__eval_mark(ev, i);
+                schema__seg_t k2 = {&k1, p->sources[j], strlen(p->sources[j])};
+                ok &= member(v, p->nodes[j], val, &k2, key, len);
+            }
+            if (!ok && schema__stop(v))
+                return false;
+        }
+        i++;
+    }
+    return ok;
+}
+
+typedef struct {
+    schema__node_t *node;
+    const schema__props_t *props;
+    const schema__patterns_t *patterns;
+} additional_t;
+
+SCHEMA_KC(additional_properties)
+{
+    additional_t *a = schema__compile_alloc(c, sizeof(*a));
+    if (a == NULL)
+        return false;
+    a->node = schema__kw_subschema(c, node, "additionalProperties", value);
+    const schema__kw_t *props = schema__node_keyword(node, "properties");
+    const schema__kw_t *patterns = schema__node_keyword(node, "patternProperties");
+    a->props = props ? props->data : NULL;
+    a->patterns = patterns ? patterns->data : NULL;
+    kw->data = a;
+    return a->node != NULL;
+}
+
+static bool is_additional(const schema__vctx_t *v, const additional_t *a, const char *key,
+                          size_t len)
+{
+    if (a->props != NULL && schema__props_find(a->props, key, len) != NULL)
+        return false;
+    for (size_t j = 0; a->patterns != NULL && j < a->patterns->n; j++)
+        if (schema__patterns_match(v, a->patterns, j, key, len) != 0)
+            return false;
+    return true;
+}
+
+/* A member that a "false" schema forbids gets a message naming it. */
+static bool forbidden(const schema__vctx_t *v, const char *kw, const char *key, size_t len)
+{
+    schema__seg_t iseg = {v->ipath, key, len};
+    schema__vctx_t at = *v;
+    at.ipath = &iseg;
+    return schema__report(&at, kw, NULL, "property '%.*s' is not allowed", (int)len, key);
+}
+
+static bool check_member(const schema__vctx_t *v, const char *kw, const schema__node_t *sub,
+                         const char *key, size_t len, const json_t *val)
+{
+    if (sub->boolean == 0)
+        return forbidden(v, kw, key, len);
+    schema__seg_t k1 = {v->kpath, kw, strlen(kw)};
+    return member(v, sub, val, &k1, key, len);
+}
+
+SCHEMA_KV(additional_properties)
+{
+    const additional_t *a = kw->data;
+    bool ok = true;
+    const char *key;
+    size_t len, i = 0;
+    const json_t *val;
+    SCHEMA_OBJECT_FOREACH(inst, it, key, len, val)
+    {
+        if (is_additional(v, a, key, len)) {
+            schema__eval_mark(ev, i);
+            if (!check_member(v, "additionalProperties", a->node, key, len, val)) {
+                ok = false;
+                if (schema__stop(v))
+                    break;
+            }
+        }
+        i++;
+    }
+    return ok;
+}
+
+SCHEMA_KV(unevaluated_properties)
+{
+    bool ok = true;
+    const char *key;
+    size_t len, i = 0;
+    const json_t *val;
+    SCHEMA_OBJECT_FOREACH(inst, it, key, len, val)
+    {
+        if (ev == NULL || !schema__eval_has(ev, i)) {
+            if (!check_member(v, "unevaluatedProperties", kw->data, key, len, val)) {
+                ok = false;
+                if (schema__stop(v))
+                    break;
+            }
+        }
+        i++;
+    }
+    if (ok)
+        schema__eval_mark_all(ev);
+    return ok;
+}
+
+SCHEMA_KV(property_names)
+{
+    schema__seg_t k1 = {v->kpath, "propertyNames", 13};
+    bool ok = true;
+    const char *key;
+    size_t len;
+    const json_t *val;
+    SCHEMA_OBJECT_FOREACH(inst, it, key, len, val)
+    {
+        (void)val;
+        json_t *name = json_stringn_nocheck(key, len);
+        if (name == NULL)
+            return schema__report(v, "propertyNames", NULL, "out of memory");
+        schema__seg_t iseg = {v->ipath, key, len};
+        ok &= schema__eval(v, kw->data, name, &k1, &iseg, NULL);
+        json_decref(name);
+        if (!ok && schema__stop(v))
+            break;
+    }
+    return ok;
+}
+
+SCHEMA_KC(required)
+{
+    if (!json_is_array(value))
+        return schema__compile_fail(c, node, kw->def->name, NULL, "expected an array of strings");
+    for (size_t i = 0; i < json_array_size(value); i++) {
+        if (!json_is_string(json_array_get(value, i))) {
+            char num[32];
+            snprintf(num, sizeof(num), "%zu", i);
+            return schema__compile_fail(c, node, kw->def->name, num, "expected a string");
+        }
+    }
+    kw->data = (void *)value;
+    return true;
+}
+
+/* Reports every name of `names` missing from the object. */
+static bool all_present(const schema__vctx_t *v, const char *kw, const char *sub,
+                        const json_t *names, const json_t *inst)
+{
+    bool ok = true;
+    for (size_t i = 0; i < json_array_size(names); i++) {
+        const json_t *name = json_array_get(names, i);
+        if (json_object_getn(inst, json_string_value(name), json_string_length(name)) != NULL)
+            continue;
+        ok = schema__report(v, kw, sub, "missing required property '%s'", json_string_value(name));
+        if (schema__stop(v))
+            break;
+    }
+    return ok;
+}
+
+SCHEMA_KV(required)
+{
+    return all_present(v, "required", NULL, kw->data, inst);
+}
+
+SCHEMA_KC(dependent_required)
+{
+    if (!json_is_object(value))
+        return schema__compile_fail(c, node, "dependentRequired", NULL, "expected an object");
+    const char *name;
+    json_t *names;
+    json_object_foreach((json_t *)value, name, names)
+    {
+        for (size_t i = 0; i < json_array_size(names); i++)
+            if (!json_is_string(json_array_get(names, i)))
+                names = NULL;
+        if (!json_is_array(names))
+            return schema__compile_fail(c, node, "dependentRequired", name,
+                                        "expected an array of strings");
+    }
+    kw->data = (void *)value;
+    return true;
+}
+
+SCHEMA_KV(dependent_required)
+{
+    bool ok = true;
+    const char *name;
+    json_t *names;
+    json_object_foreach((json_t *)kw->data, name, names)
+    {
+        if (json_object_get(inst, name) != NULL &&
+            !all_present(v, "dependentRequired", name, names, inst)) {
+            ok = false;
+            if (schema__stop(v))
+                break;
+        }
+    }
+    return ok;
+}
+
+SCHEMA_KC(count)
+{
+    size_t n;
+    if (!schema__kw_count_value(value, &n))
+        return schema__compile_fail(c, node, kw->def->name, NULL, "expected a non-negative integer");
+    kw->data = (void *)(uintptr_t)n;
+    return true;
+}
+
+SCHEMA_KV(max_properties)
+{
+    size_t max = (size_t)(uintptr_t)kw->data;
+    if (json_object_size(inst) <= max)
+        return true;
+    return schema__report(v, "maxProperties", NULL, "object has %zu properties, at most %zu allowed",
+                          json_object_size(inst), max);
+}
+
+SCHEMA_KV(min_properties)
+{
+    size_t min = (size_t)(uintptr_t)kw->data;
+    if (json_object_size(inst) >= min)
+        return true;
+    return schema__report(v, "minProperties", NULL, "object has %zu properties, at least %zu required",
+                          json_object_size(inst), min);
+}

@@ -1,0 +1,250 @@
+/* Value keywords: type, const, enum, the numeric bounds, multipleOf, string lengths (in code
+ * points), pattern and format. */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "odmd/format.h"
+#include "schema/keywords.h"
+
+static const struct {
+    const char *name;
+    unsigned bit;
+} type_names[] = {
+    {"null", SCHEMA_T_NULL},       {"boolean", SCHEMA_T_BOOLEAN}, {"object", SCHEMA_T_OBJECT},
+    {"array", SCHEMA_T_ARRAY},     {"number", SCHEMA_T_NUMBER},   {"integer", SCHEMA_T_INTEGER},
+    {"string", SCHEMA_T_STRING},
+};
+
+#define N_TYPES (sizeof(type_names) / sizeof(type_names[0]))
+
+static unsigned type_bit(const json_t *name)
+{
+    for (size_t i = 0; json_is_string(name) && i < N_TYPES; i++)
+        if (strcmp(json_string_value(name), type_names[i].name) == 0)
+            return type_names[i].bit;
+    return 0;
+}
+
+SCHEMA_KC(type)
+{
+    unsigned mask = 0;
+    if (json_is_string(value)) {
+        mask = type_bit(value);
+    } else if (json_is_array(value)) {
+        for (size_t i = 0; i < json_array_size(value); i++) {
+            unsigned bit = type_bit(json_array_get(value, i));
+            if (bit == 0 || (mask & bit))
+                return schema__compile_fail(c, node, "type", NULL,
+                                            "expected distinct type names");
+            mask |= bit;
+        }
+    }
+    if (mask == 0)
+        return schema__compile_fail(c, node, "type", NULL,
+                                    "expected a type name or an array of them");
+    kw->data = (void *)(uintptr_t)mask;
+    return true;
+}
+
+SCHEMA_KV(type)
+{
+    unsigned mask = (unsigned)(uintptr_t)kw->data;
+    if (schema__json_types(inst) & mask)
+        return true;
+    if (!schema__collecting(v))
+        return false;
+    char want[128] = "";
+    size_t n = 0;
+    for (size_t i = 0; i < N_TYPES; i++) {
+        if (mask & type_names[i].bit)
+            n += (size_t)snprintf(want + n, sizeof(want) - n, "%s%s", n ? " or " : "",
+                                  type_names[i].name);
+    }
+    return schema__report(v, "type", NULL, "expected %s, got %s", want,
+                          schema__json_type_name(inst));
+}
+
+SCHEMA_KC(const)
+{
+    kw->data = (void *)value;
+    return true;
+}
+
+/* The value as JSON text for a message, cut short when long. */
+static void show(const json_t *value, char *buf, size_t cap)
+{
+    size_t n = json_dumpb(value, buf, cap - 1, JSON_ENCODE_ANY | JSON_COMPACT);
+    if (n >= cap - 1) {
+        snprintf(buf + cap - 5, 5, "...");
+        return;
+    }
+    buf[n] = '\0';
+}
+
+SCHEMA_KV(const)
+{
+    if (schema__json_equal(inst, kw->data))
+        return true;
+    char text[120];
+    show(kw->data, text, sizeof(text));
+    return schema__report(v, "const", NULL, "value must be %s", text);
+}
+
+SCHEMA_KC(enum)
+{
+    if (!json_is_array(value))
+        return schema__compile_fail(c, node, "enum", NULL, "expected an array");
+    kw->data = (void *)value;
+    return true;
+}
+
+SCHEMA_KV(enum)
+{
+    const json_t *values = kw->data;
+    for (size_t i = 0; i < json_array_size(values); i++)
+        if (schema__json_equal(inst, json_array_get(values, i)))
+            return true;
+    char text[200];
+    show(values, text, sizeof(text));
+    return schema__report(v, "enum", NULL, "value must be one of %s", text);
+}
+
+SCHEMA_KC(number)
+{
+    if (!json_is_number(value))
+        return schema__compile_fail(c, node, kw->def->name, NULL, "expected a number");
+    kw->data = (void *)value;
+    return true;
+}
+
+SCHEMA_KC(multiple_of)
+{
+    if (!json_is_number(value) || json_number_value(value) <= 0)
+        return schema__compile_fail(c, node, "multipleOf", NULL, "expected a number above 0");
+    kw->data = (void *)value;
+    return true;
+}
+
+SCHEMA_KV(multiple_of)
+{
+    if (schema__multiple_of(inst, kw->data))
+        return true;
+    char text[40];
+    schema__kw_number_text(kw->data, text, sizeof(text));
+    return schema__report(v, "multipleOf", NULL, "must be a multiple of %s", text);
+}
+
+/* A bound holds when the comparison's sign is one of the allowed ones. */
+static bool bound(const schema__vctx_t *v, const schema__kw_t *kw, const json_t *inst,
+                  bool allow_less, bool allow_equal, bool allow_more, const char *phrase)
+{
+    int cmp = schema__num_cmp(inst, kw->data);
+    if ((cmp < 0 && allow_less) || (cmp == 0 && allow_equal) || (cmp > 0 && allow_more))
+        return true;
+    char text[40];
+    schema__kw_number_text(kw->data, text, sizeof(text));
+    return schema__report(v, kw->def->name, NULL, "must be %s %s", phrase, text);
+}
+
+SCHEMA_KV(maximum)
+{
+    return bound(v, kw, inst, true, true, false, "at most");
+}
+
+SCHEMA_KV(exclusive_maximum)
+{
+    return bound(v, kw, inst, true, false, false, "less than");
+}
+
+SCHEMA_KV(minimum)
+{
+    return bound(v, kw, inst, false, true, true, "at least");
+}
+
+SCHEMA_KV(exclusive_minimum)
+{
+    return bound(v, kw, inst, false, false, true, "greater than");
+}
+
+static size_t length_of(const json_t *s)
+{
+    return schema__utf8_length(json_string_value(s), json_string_length(s));
+}
+
+SCHEMA_KV(max_length)
+{
+    size_t max = (size_t)(uintptr_t)kw->data, n = length_of(inst);
+    if (n <= max)
+        return true;
+    return schema__report(v, "maxLength", NULL, "string has %zu characters, at most %zu allowed",
+                          n, max);
+}
+
+SCHEMA_KV(min_length)
+{
+    size_t min = (size_t)(uintptr_t)kw->data, n = length_of(inst);
+    if (n >= min)
+        return true;
+    return schema__report(v, "minLength", NULL, "string has %zu characters, at least %zu required",
+                          n, min);
+}
+
+typedef struct {
+    const pcre2_code *code;
+    const char *source;
+} pattern_t;
+
+SCHEMA_KC(pattern)
+{
+    if (!json_is_string(value))
+        return schema__compile_fail(c, node, "pattern", NULL, "expected a string");
+    pattern_t *p = schema__compile_alloc(c, sizeof(*p));
+    if (p == NULL)
+        return false;
+    p->source = json_string_value(value);
+    p->code = schema__compile_regex(c, node, "pattern", NULL, p->source, json_string_length(value));
+    kw->data = p;
+    return p->code != NULL;
+}
+
+SCHEMA_KV(pattern)
+{
+    const pattern_t *p = kw->data;
+    int m = schema__regex_match(p->code, v->schema->mctx, json_string_value(inst),
+                                json_string_length(inst));
+    if (m > 0)
+        return true;
+    if (m < 0)
+        return schema__report(v, "pattern", NULL, "pattern '%s' exceeded its match limit",
+                              p->source);
+    return schema__report(v, "pattern", NULL, "does not match the pattern '%s'", p->source);
+}
+
+typedef struct {
+    const char *name;
+    odm_format_fn check; /* NULL: annotation only */
+} format_t;
+
+SCHEMA_KC(format)
+{
+    if (!json_is_string(value))
+        return schema__compile_fail(c, node, "format", NULL, "expected a string");
+    format_t *f = schema__compile_alloc(c, sizeof(*f));
+    if (f == NULL)
+        return false;
+    f->name = json_string_value(value);
+    bool assert = schema__compile_formats(c) == ODM_FORMAT_ASSERT ||
+                  (node->cres->vocabs & SCHEMA_V_FORMAT_ASSERTION);
+    f->check = assert ? odm_format_lookup(f->name) : NULL;
+    kw->data = f;
+    return true;
+}
+
+SCHEMA_KV(format)
+{
+    const format_t *f = kw->data;
+    if (f->check == NULL || f->check(json_string_value(inst), json_string_length(inst)))
+        return true;
+    return schema__report(v, "format", NULL, "not a valid %s", f->name);
+}

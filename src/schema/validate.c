@@ -1,0 +1,118 @@
+/* Evaluation: runs a compiled node's keywords over an instance, tracks the dynamic scope, the
+ * locations for output, the evaluated properties and items for unevaluated*, and ref loops. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "schema/internal.h"
+
+bool schema__eval_init(schema__eval_t *ev, const json_t *instance)
+{
+    size_t n = json_is_object(instance) ? json_object_size(instance) : json_array_size(instance);
+    size_t words = (n + 63) / 64;
+    ev->n = n;
+    memset(ev->inline_bits, 0, sizeof(ev->inline_bits));
+    ev->bits = words <= SCHEMA_EVAL_INLINE ? ev->inline_bits : calloc(words, sizeof(uint64_t));
+    return ev->bits != NULL;
+}
+
+void schema__eval_release(schema__eval_t *ev)
+{
+    if (ev->bits != ev->inline_bits)
+        free(ev->bits);
+    ev->bits = NULL;
+}
+
+void schema__eval_merge(schema__eval_t *into, const schema__eval_t *from)
+{
+    size_t words = (into->n + 63) / 64;
+    for (size_t i = 0; i < words && into->n == from->n; i++)
+        into->bits[i] |= from->bits[i];
+}
+
+void schema__eval_mark_all(schema__eval_t *ev)
+{
+    if (ev == NULL)
+        return;
+    for (size_t i = 0; i < ev->n; i++)
+        schema__eval_mark(ev, i);
+}
+
+/* Runs the keywords of an object schema; `ev` collects when the caller or a keyword needs it. */
+static bool run_keywords(const schema__vctx_t *v, const schema__node_t *node,
+                         const json_t *instance, schema__eval_t *ev)
+{
+    unsigned types = schema__json_types(instance);
+    if ((node->kw_types & types) == 0)
+        return true;
+    schema__eval_t local;
+    bool own = node->collects && (types & (SCHEMA_T_OBJECT | SCHEMA_T_ARRAY));
+    if (own && !schema__eval_init(&local, instance))
+        return schema__report(v, NULL, NULL, "out of memory");
+    schema__eval_t *use = own ? &local : ev;
+    bool ok = true;
+    for (size_t i = 0; i < node->n_kws; i++) {
+        const schema__kw_t *kw = &node->kws[i];
+        if ((kw->def->types & types) && !kw->def->validate(v, kw, instance, use)) {
+            ok = false;
+            if (schema__stop(v))
+                break;
+        }
+    }
+    if (own) {
+        if (ok && ev != NULL)
+            schema__eval_merge(ev, &local);
+        schema__eval_release(&local);
+    }
+    return ok;
+}
+
+bool schema__eval(const schema__vctx_t *v, const schema__node_t *node, const json_t *instance,
+                  const schema__seg_t *kseg, const schema__seg_t *iseg, schema__eval_t *ev)
+{
+    schema__vctx_t sub = *v;
+    sub.node = node;
+    if (kseg != NULL)
+        sub.kpath = kseg;
+    if (iseg != NULL)
+        sub.ipath = iseg;
+    if (node->boolean >= 0)
+        return node->boolean ? true : schema__report(&sub, NULL, NULL, "no value is allowed here");
+    if (++sub.depth > SCHEMA_MAX_DEPTH)
+        return schema__report(&sub, NULL, NULL, "schema evaluation nested deeper than %d",
+                              SCHEMA_MAX_DEPTH);
+    schema__scope_t scope = {v->scope, node->cres};
+    if (v->scope == NULL || v->scope->cres != node->cres)
+        sub.scope = &scope;
+    return run_keywords(&sub, node, instance, ev);
+}
+
+bool schema__eval_ref(const schema__vctx_t *v, const schema__node_t *target,
+                      const json_t *instance, const schema__seg_t *kseg, schema__eval_t *ev)
+{
+    for (const schema__visit_t *p = v->visits; p != NULL; p = p->up)
+        if (p->node == target && p->instance == instance)
+            return schema__report(v, kseg->name, NULL, "reference loop on the same value");
+    schema__visit_t visit = {v->visits, target, instance};
+    schema__vctx_t sub = *v;
+    sub.visits = &visit;
+    sub.via_ref = true;
+    return schema__eval(&sub, target, instance, kseg, NULL, ev);
+}
+
+bool odm_schema_validate(const odm_schema_t *schema, const json_t *instance, json_t **errors,
+                         size_t max_errors)
+{
+    schema__errors_t list = {NULL, max_errors};
+    if (errors != NULL) {
+        *errors = NULL;
+        list.list = json_array();
+    }
+    schema__vctx_t v = {.schema = schema, .errors = list.list ? &list : NULL};
+    bool ok = schema__eval(&v, schema->root, instance, NULL, NULL, NULL);
+    if (errors != NULL && !ok && list.list != NULL) {
+        *errors = list.list;
+        return false;
+    }
+    json_decref(list.list);
+    return ok;
+}
