@@ -1,0 +1,137 @@
+/* Strict parsing of request bodies and filters: jansson plus depth, number and key rules. */
+#include "codec/codec_int.h"
+#include "odmd/codec.h"
+
+#include <string.h>
+
+/* Nesting depth of the first place that passes ODM_JSON_MAX_DEPTH, found by counting brackets
+ * outside strings before jansson builds anything. Returns its byte offset, or len. */
+static size_t too_deep_at(const char *buf, size_t len)
+{
+    int depth = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < len; i++) {
+        char c = buf[i];
+        if (in_string) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '{' || c == '[') {
+            if (++depth > ODM_JSON_MAX_DEPTH)
+                return i;
+        } else if (c == '}' || c == ']') {
+            depth--;
+        }
+    }
+    return len;
+}
+
+static void line_column(const char *buf, size_t offset, int *line, int *column)
+{
+    *line = 1;
+    *column = 1;
+    for (size_t i = 0; i < offset; i++) {
+        if (buf[i] == '\n') {
+            (*line)++;
+            *column = 1;
+        } else if (((unsigned char)buf[i] & 0xc0) != 0x80) {
+            (*column)++;
+        }
+    }
+}
+
+/* jansson's "duplicate object key near '"k"'": the key as the client wrote it. */
+static bool report_duplicate(const json_error_t *jerr, odm_error_t *err)
+{
+    const char *near = strstr(jerr->text, "near '\"");
+    size_t n = near ? strlen(near + 7) : 0;
+    char quoted[CODEC__QUOTE_MAX];
+    if (n >= 2 && near[7 + n - 1] == '\'' && near[7 + n - 2] == '"')
+        codec__quote(near + 7, n - 2, quoted);
+    else
+        codec__quote("?", 1, quoted);
+    return odm_error_set(err, ODM_ERR_MALFORMED_JSON, "line %d column %d: duplicate key '%s'",
+                         jerr->line, jerr->column, quoted);
+}
+
+static bool report_syntax(const json_error_t *jerr, odm_error_t *err)
+{
+    switch (json_error_code(jerr)) {
+    case json_error_duplicate_key:
+        return report_duplicate(jerr, err);
+    case json_error_numeric_overflow:
+        return odm_error_set(err, ODM_ERR_MALFORMED_JSON, "%s out of range at line %d column %d",
+                             strstr(jerr->text, "real") ? "number" : "integer", jerr->line,
+                             jerr->column);
+    case json_error_invalid_utf8:
+        return odm_error_set(err, ODM_ERR_MALFORMED_JSON, "line %d column %d: invalid UTF-8",
+                             jerr->line, jerr->column);
+    default:
+        return odm_error_set(err, ODM_ERR_MALFORMED_JSON, "line %d column %d: %s", jerr->line,
+                             jerr->column, jerr->text);
+    }
+}
+
+/* Refuses keys MongoDB would take for operators or paths, at any depth. */
+static bool check_keys(const json_t *v, codec__ptr_t *ptr, odm_error_t *err)
+{
+    if (json_is_array(v)) {
+        size_t i;
+        const json_t *item;
+        json_array_foreach(v, i, item) {
+            size_t mark = codec__ptr_push_index(ptr, i);
+            if (!check_keys(item, ptr, err))
+                return false;
+            codec__ptr_pop(ptr, mark);
+        }
+        return true;
+    }
+    const char *key;
+    const json_t *value;
+    json_object_foreach((json_t *)v, key, value) {
+        size_t klen = strlen(key);
+        size_t mark = codec__ptr_push(ptr, key, klen);
+        char quoted[CODEC__QUOTE_MAX];
+        if (key[0] == '$')
+            return odm_error_set(err, ODM_ERR_MALFORMED_JSON,
+                                 "field name '%s' at '%s' must not start with '$'",
+                                 codec__quote(key, klen, quoted), ptr->buf);
+        if (memchr(key, '.', klen) != NULL)
+            return odm_error_set(err, ODM_ERR_MALFORMED_JSON,
+                                 "field name '%s' at '%s' must not contain '.'",
+                                 codec__quote(key, klen, quoted), ptr->buf);
+        if (!check_keys(value, ptr, err))
+            return false;
+        codec__ptr_pop(ptr, mark);
+    }
+    return true;
+}
+
+json_t *odm_json_parse(const char *buf, size_t len, unsigned flags, odm_error_t *err)
+{
+    size_t deep = too_deep_at(buf, len);
+    if (deep < len) {
+        int line, column;
+        line_column(buf, deep, &line, &column);
+        odm_error_set(err, ODM_ERR_MALFORMED_JSON,
+                      "line %d column %d: nesting deeper than %d levels", line, column,
+                      ODM_JSON_MAX_DEPTH);
+        return NULL;
+    }
+    json_error_t jerr;
+    json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (root == NULL) {
+        report_syntax(&jerr, err);
+        return NULL;
+    }
+    codec__ptr_t ptr;
+    codec__ptr_init(&ptr);
+    if ((flags & ODM_JSON_DOCUMENT) && !check_keys(root, &ptr, err)) {
+        json_decref(root);
+        return NULL;
+    }
+    return root;
+}
