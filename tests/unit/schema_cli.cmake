@@ -1,0 +1,1 @@
+odm_unit_test(test_schema_cli odm_schema)
