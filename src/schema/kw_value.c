@@ -86,6 +86,8 @@ SCHEMA_KV(const)
 {
     if (schema__json_equal(inst, kw->data))
         return true;
+    if (!schema__collecting(v))
+        return false;
     char text[120];
     show(kw->data, text, sizeof(text));
     return schema__report(v, "const", NULL, "value must be %s", text);
@@ -105,6 +107,8 @@ SCHEMA_KV(enum)
     for (size_t i = 0; i < json_array_size(values); i++)
         if (schema__json_equal(inst, json_array_get(values, i)))
             return true;
+    if (!schema__collecting(v))
+        return false;
     char text[200];
     show(values, text, sizeof(text));
     return schema__report(v, "enum", NULL, "value must be one of %s", text);
@@ -130,6 +134,8 @@ SCHEMA_KV(multiple_of)
 {
     if (schema__multiple_of(inst, kw->data))
         return true;
+    if (!schema__collecting(v))
+        return false;
     char text[40];
     schema__kw_number_text(kw->data, text, sizeof(text));
     return schema__report(v, "multipleOf", NULL, "must be a multiple of %s", text);
@@ -142,6 +148,8 @@ static bool bound(const schema__vctx_t *v, const schema__kw_t *kw, const json_t 
     int cmp = schema__num_cmp(inst, kw->data);
     if ((cmp < 0 && allow_less) || (cmp == 0 && allow_equal) || (cmp > 0 && allow_more))
         return true;
+    if (!schema__collecting(v))
+        return false;
     char text[40];
     schema__kw_number_text(kw->data, text, sizeof(text));
     return schema__report(v, kw->def->name, NULL, "must be %s %s", phrase, text);

@@ -512,6 +512,7 @@ bool schema__registry_resolve(odm_schema_registry_t *reg, const char *uri, schem
     }
     if (out->node == NULL) {
         free(out->pointer);
+        out->pointer = NULL;
         return odm_error_set(err, ODM_ERR_SCHEMA, "cannot resolve '%s'", uri);
     }
     if (out->pointer == NULL)
