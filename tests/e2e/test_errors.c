@@ -1,0 +1,273 @@
+/* End-to-end: the answers to bad requests: unknown routes (404), wrong methods (405 + Allow),
+ * media types (415), malformed bodies (400: syntax, duplicate keys, depth, $-keys, dotted keys),
+ * schema violations (422 with every violation located), all as problem+json. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "harness.h"
+
+static e2e_env_t env;
+#define C (&env.c)
+#define DBURI (e2e_db_uri(env.db))
+#define DBNAME (env.odmd.db_name)
+
+static void test_unknown_routes(void)
+{
+    const char *paths[] = {"/", "/api", "/api/", "/api/nope", "/api/nope/0123456789abcdef01234567",
+                           "/api/users/0123456789abcdef01234567/extra", "/apix", "/healthzz",
+                           "/api/Users", "/api/users/0123456789abcdef01234567/", "/api//users",
+                           "/favicon.ico"};
+    e2e_resp_t r = {0};
+    for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
+        e2e_get(C, &r, paths[i]);
+        EXPECT_PROBLEM(r, 404);
+    }
+    e2e_post(C, &r, "/api/nope", "{}");
+    EXPECT_PROBLEM(r, 404);
+    e2e_delete(C, &r, "/api/nope/1", NULL);
+    EXPECT_PROBLEM(r, 404);
+    e2e_resp_free(&r);
+}
+
+/* True when the comma-separated Allow header lists `method`. */
+static bool allows(const e2e_resp_t *r, const char *method)
+{
+    const char *allow = e2e_header(r, "Allow");
+    if (!allow)
+        return false;
+    size_t n = strlen(method);
+    for (const char *p = allow; (p = strstr(p, method)) != NULL; p += n) {
+        bool start = p == allow || p[-1] == ' ' || p[-1] == ',';
+        bool end = p[n] == '\0' || p[n] == ',' || p[n] == ' ';
+        if (start && end)
+            return true;
+    }
+    return false;
+}
+
+static void test_methods(void)
+{
+    e2e_resp_t r = {0};
+    const char *on_collection[] = {"PUT", "PATCH", "DELETE"};
+    for (size_t i = 0; i < 3; i++) {
+        const char *headers[] = {"Content-Type: application/json", NULL};
+        e2e_request(C, &r, on_collection[i], "/api/users", headers, "{}", (size_t)-1);
+        EXPECT_PROBLEM(r, 405);
+        CHECK_MSG(allows(&r, "GET") && allows(&r, "POST") && !allows(&r, "DELETE"),
+                  "%s /api/users: Allow '%s'", on_collection[i],
+                  e2e_header(&r, "Allow") ? e2e_header(&r, "Allow") : "(none)");
+    }
+    e2e_post(C, &r, "/api/users/0123456789abcdef01234567", "{}");
+    EXPECT_PROBLEM(r, 405);
+    CHECK_MSG(allows(&r, "GET") && allows(&r, "PUT") && allows(&r, "PATCH") &&
+                  allows(&r, "DELETE") && !allows(&r, "POST"),
+              "POST /api/users/ID: Allow '%s'", e2e_header(&r, "Allow") ? e2e_header(&r, "Allow") : "(none)");
+    e2e_post(C, &r, "/healthz", "{}");
+    EXPECT_PROBLEM(r, 405);
+    CHECK_MSG(allows(&r, "GET"), "POST /healthz: Allow '%s'",
+              e2e_header(&r, "Allow") ? e2e_header(&r, "Allow") : "(none)");
+    e2e_delete(C, &r, "/readyz", NULL);
+    EXPECT_PROBLEM(r, 405);
+    e2e_resp_free(&r);
+}
+
+static void test_media_types(void)
+{
+    e2e_resp_t r = {0};
+    const char *body = Q("{'email':'mt@example.com','name':'Media'}");
+    char body_copy[128];
+    snprintf(body_copy, sizeof body_copy, "%s", body);
+    int64_t before = e2e_mongo_count(DBURI, DBNAME, "users");
+    const char *refused[] = {NULL, "text/plain", "application/xml", "application/x-www-form-urlencoded",
+                             "multipart/form-data; boundary=x", "application/jsonx", "json"};
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+        char ct[128];
+        snprintf(ct, sizeof ct, "Content-Type: %s", refused[i] ? refused[i] : "");
+        const char *headers[] = {refused[i] ? ct : NULL, NULL};
+        e2e_request(C, &r, "POST", "/api/users", headers, body_copy, (size_t)-1);
+        CHECK_MSG(e2e_is_problem(&r, 415), "POST with Content-Type %s", refused[i] ? refused[i] : "(none)");
+        e2e_request(C, &r, "PUT", "/api/users/0123456789abcdef01234567", headers, body_copy,
+                    (size_t)-1);
+        CHECK_MSG(e2e_is_problem(&r, 415), "PUT with Content-Type %s", refused[i] ? refused[i] : "(none)");
+        e2e_request(C, &r, "PATCH", "/api/users/0123456789abcdef01234567", headers, "{}",
+                    (size_t)-1);
+        CHECK_MSG(e2e_is_problem(&r, 415), "PATCH with Content-Type %s", refused[i] ? refused[i] : "(none)");
+    }
+    CHECK_INT(e2e_mongo_count(DBURI, DBNAME, "users"), before);
+
+    const char *accepted[] = {"application/json", "application/json; charset=utf-8",
+                              "application/json;charset=UTF-8", "Application/JSON",
+                              "application/vnd.odmd.user+json"};
+    for (size_t i = 0; i < sizeof accepted / sizeof *accepted; i++) {
+        char ct[128];
+        snprintf(ct, sizeof ct, "Content-Type: %s", accepted[i]);
+        const char *headers[] = {ct, NULL};
+        e2e_request(C, &r, "POST", "/api/users", headers,
+                    F("{\"email\":\"mt%zu@example.com\",\"name\":\"Media\"}", i), (size_t)-1);
+        CHECK_MSG(r.status == 201, "POST with Content-Type %s: %ld %s", accepted[i], r.status, r.body);
+    }
+    e2e_resp_free(&r);
+}
+
+static void test_malformed_bodies(void)
+{
+    e2e_resp_t r = {0};
+    int64_t before = e2e_mongo_count(DBURI, DBNAME, "e2e_notes");
+
+    /* A syntax error: line and column in the detail. */
+    e2e_post(C, &r, "/api/notes", "{\n  \"title\": \"x\",\n  \"n\": 1,\n  \"list\": [1, 2,, 3]\n}");
+    EXPECT_PROBLEM(r, 400);
+    const char *detail = e2e_str(&r, "detail");
+    CHECK_MSG(detail && strstr(detail, "4") && strstr(detail, "line"),
+              "detail without line 4: %s", detail ? detail : "(none)");
+
+    const char *bad[] = {
+        "", " ", "{", "}", "{\"title\": }", "{\"title\": \"x\"} trailing", "{'title':'x',}",
+        "{\"title\": \"\\ud800\"}", "nul", "{\"title\":\"\xff\xfe\"}",
+        /* duplicate keys, at the top and nested */
+        "{'title':'a','title':'b'}", "{'meta':{'k':1,'k':2}}",
+        /* $-keys and dotted keys at any depth */
+        "{'$set':{'title':'x'}}", "{'meta':{'$where':'1'}}", "{'list':[{'$x':1}]}",
+        "{'meta':{'deep':{'$gt':1}}}", "{'a.b':1}", "{'meta':{'a.b':1}}", "{'list':[[{'x.y':1}]]}",
+        "{'$':1}", "{'.':1}",
+        /* numbers that cannot be stored exactly */
+        "{'n':18446744073709551616}", "{'ratio':1e999}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        const char *body = strchr(bad[i], '\'') ? Q(bad[i]) : bad[i];
+        e2e_post(C, &r, "/api/notes", body);
+        CHECK_MSG(e2e_is_problem(&r, 400), "POST body %s", body);
+    }
+    /* Too deep: a few thousand nested arrays, under a property that allows anything. */
+    size_t depth = 3000;
+    char *deep = malloc(2 * depth + 32);
+    size_t at = 0;
+    memcpy(deep, "{\"list\":", 8);
+    at = 8;
+    for (size_t i = 0; i < depth; i++)
+        deep[at++] = '[';
+    for (size_t i = 0; i < depth; i++)
+        deep[at++] = ']';
+    deep[at++] = '}';
+    deep[at] = '\0';
+    e2e_post(C, &r, "/api/notes", deep);
+    EXPECT_PROBLEM(r, 400);
+    free(deep);
+
+    /* The same refusals through PUT and PATCH, and nothing written. */
+    e2e_post(C, &r, "/api/notes", Q("{'title':'keep'}"));
+    EXPECT_STATUS(r, 201);
+    char path[128];
+    snprintf(path, sizeof path, "/api/notes/%s", e2e_str(&r, "_id") ? e2e_str(&r, "_id") : "-");
+    const char *etag = e2e_header(&r, "ETag");
+    char etag_copy[128];
+    snprintf(etag_copy, sizeof etag_copy, "%s", etag ? etag : "");
+    const char *bad_writes[] = {"{'meta':{'$where':'1'}}", "{'list':[{'a.b':1}]}",
+                                "{'title':'a','title':'b'}", "{'title':"};
+    for (size_t i = 0; i < sizeof bad_writes / sizeof *bad_writes; i++) {
+        e2e_put(C, &r, path, Q(bad_writes[i]), NULL);
+        CHECK_MSG(e2e_is_problem(&r, 400), "PUT body %s", Q(bad_writes[i]));
+        e2e_patch(C, &r, path, Q(bad_writes[i]), NULL);
+        CHECK_MSG(e2e_is_problem(&r, 400), "PATCH body %s", Q(bad_writes[i]));
+    }
+    e2e_get(C, &r, path);
+    EXPECT_HEADER(r, "ETag", etag_copy);
+    CHECK_STR(e2e_str(&r, "title"), "keep");
+    CHECK_INT(e2e_mongo_count(DBURI, DBNAME, "e2e_notes"), before + 1);
+
+    /* A JSON value that is not an object is valid JSON but not a document. */
+    e2e_post(C, &r, "/api/notes", "[1,2]");
+    CHECK_MSG(r.status == 400 || r.status == 422, "POST an array: %ld", r.status);
+    e2e_post(C, &r, "/api/notes", "null");
+    CHECK_MSG(r.status == 400 || r.status == 422, "POST null: %ld", r.status);
+    CHECK_INT(e2e_mongo_count(DBURI, DBNAME, "e2e_notes"), before + 1);
+    e2e_resp_free(&r);
+}
+
+/* The violation at `where`, or NULL. Borrowed. */
+static json_t *violation_at(const e2e_resp_t *r, const char *where)
+{
+    json_t *errors = json_object_get(r->json, "errors"), *e;
+    size_t i;
+    json_array_foreach(errors, i, e) {
+        const char *inst = json_string_value(json_object_get(e, "instanceLocation"));
+        if (inst && strcmp(inst, where) == 0)
+            return e;
+    }
+    fprintf(stderr, "  no violation at '%s' in %s\n", where, r->body);
+    return NULL;
+}
+
+static void test_violations(void)
+{
+    e2e_resp_t r = {0};
+    int64_t before = e2e_mongo_count(DBURI, DBNAME, "users");
+    e2e_post(C, &r, "/api/users",
+             Q("{'email':'not-an-email','name':'','age':200,'role':'boss','tags':['a','a'],"
+               "'address':{'zip':'1234'},'zzz':1}"));
+    EXPECT_PROBLEM(r, 422);
+    json_t *errors = json_object_get(r.json, "errors");
+    CHECK_MSG(json_is_array(errors) && json_array_size(errors) >= 7, "errors: %s", r.body);
+    size_t i;
+    json_t *e;
+    json_array_foreach(errors, i, e) {
+        CHECK_MSG(json_is_string(json_object_get(e, "instanceLocation")) &&
+                      json_is_string(json_object_get(e, "keywordLocation")) &&
+                      json_is_string(json_object_get(e, "error")),
+                  "incomplete violation %zu in %s", i, r.body);
+    }
+    json_t *email = violation_at(&r, "/email");
+    CHECK_STR(json_string_value(json_object_get(email, "keywordLocation")), "/properties/email/format");
+    json_t *name = violation_at(&r, "/name");
+    CHECK_STR(json_string_value(json_object_get(name, "keywordLocation")), "/properties/name/minLength");
+    json_t *age = violation_at(&r, "/age");
+    CHECK_STR(json_string_value(json_object_get(age, "keywordLocation")), "/properties/age/maximum");
+    json_t *role = violation_at(&r, "/role");
+    CHECK_STR(json_string_value(json_object_get(role, "keywordLocation")), "/properties/role/enum");
+    json_t *tags = violation_at(&r, "/tags");
+    CHECK_STR(json_string_value(json_object_get(tags, "keywordLocation")), "/properties/tags/uniqueItems");
+    json_t *zip = violation_at(&r, "/address/zip");
+    CHECK_STR(json_string_value(json_object_get(zip, "keywordLocation")),
+              "/properties/address/properties/zip/pattern");
+    CHECK_INT(e2e_mongo_count(DBURI, DBNAME, "users"), before);
+
+    /* Through $ref: the keyword location follows the reference. */
+    e2e_post(C, &r, "/api/orders",
+             Q("{'userId':'0123456789abcdef01234567','items':[{'sku':'ok-lower','qty':1,'price':1}],'total':1}"));
+    EXPECT_PROBLEM(r, 422);
+    json_t *sku = violation_at(&r, "/items/0/sku");
+    const char *kw = json_string_value(json_object_get(sku, "keywordLocation"));
+    CHECK_MSG(kw && strstr(kw, "pattern"), "sku keywordLocation %s", kw ? kw : "(none)");
+
+    /* Capped at 100. */
+    size_t cap = 64 * 100 + 200;
+    char *many = malloc(cap);
+    size_t at = (size_t)snprintf(many, cap, "{\"userId\":\"0123456789abcdef01234567\",\"total\":1,\"items\":[");
+    for (int k = 0; k < 100; k++)
+        at += (size_t)snprintf(many + at, cap - at, "%s{\"sku\":\"x\",\"qty\":0,\"price\":-1}",
+                               k ? "," : "");
+    snprintf(many + at, cap - at, "]}");
+    e2e_post(C, &r, "/api/orders", many);
+    EXPECT_PROBLEM(r, 422);
+    CHECK_INT(json_array_size(json_object_get(r.json, "errors")), 100);
+    free(many);
+    e2e_resp_free(&r);
+}
+
+int main(void)
+{
+    e2e_init("errors");
+    if (!e2e_env_up(&env, NULL)) {
+        CHECK_MSG(false, "environment did not start");
+        e2e_env_down(&env);
+        return e2e_finish(check_done("e2e_errors"));
+    }
+    test_unknown_routes();
+    test_methods();
+    test_media_types();
+    test_malformed_bodies();
+    test_violations();
+    CHECK_INT(e2e_env_down(&env), 0);
+    return e2e_finish(check_done("e2e_errors"));
+}

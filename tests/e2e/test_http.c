@@ -1,0 +1,210 @@
+/* End-to-end: HTTP behaviour around the API: keep-alive connections reused after every kind of
+ * answer, X-Request-Id echoed or generated, one JSON access-log line per request, HEAD,
+ * /healthz and /readyz. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "check.h"
+#include "harness.h"
+
+static e2e_env_t env;
+#define C (&env.c)
+
+/* r went over the connection the previous request used, and did not announce a close. */
+#define EXPECT_REUSED(r)                                                                       \
+    do {                                                                                       \
+        CHECK_MSG((r).code == CURLE_OK && (r).num_connects == 0,                              \
+                  "%s %s (%ld): a new connection was opened (curl %d, connects %ld)",         \
+                  (r).method, (r).path, (r).status, (int)(r).code, (r).num_connects);          \
+        const char *conn_ = e2e_header(&(r), "Connection");                                   \
+        CHECK_MSG(!conn_ || strcasecmp(conn_, "close") != 0, "%s %s (%ld): Connection: close", \
+                  (r).method, (r).path, (r).status);                                           \
+    } while (0)
+
+static void test_keep_alive(void)
+{
+    e2e_resp_t r = {0};
+    e2e_client_t c;
+    e2e_client_init(&c, env.odmd.url);
+    e2e_get(&c, &r, "/healthz");
+    EXPECT_STATUS(r, 200);
+    CHECK_INT(r.num_connects, 1);
+    e2e_get(&c, &r, "/healthz");
+    EXPECT_STATUS(r, 200);
+    EXPECT_REUSED(r);
+    e2e_get(&c, &r, "/api/users");
+    EXPECT_STATUS(r, 200);
+    EXPECT_REUSED(r);
+    e2e_post(&c, &r, "/api/users", Q("{'email':'ka@example.com','name':'Keep Alive'}"));
+    EXPECT_STATUS(r, 201);
+    EXPECT_REUSED(r);
+    char path[128], etag[128];
+    snprintf(path, sizeof path, "/api/users/%s", e2e_str(&r, "_id") ? e2e_str(&r, "_id") : "-");
+    snprintf(etag, sizeof etag, "%s", e2e_header(&r, "ETag") ? e2e_header(&r, "ETag") : "");
+    e2e_get(&c, &r, path);
+    EXPECT_STATUS(r, 200);
+    EXPECT_REUSED(r);
+    e2e_head(&c, &r, path);
+    EXPECT_STATUS(r, 200);
+    EXPECT_REUSED(r);
+    const char *inm[] = {F("If-None-Match: %s", etag), NULL};
+    e2e_request(&c, &r, "GET", path, inm, NULL, 0);
+    EXPECT_STATUS(r, 304);
+    EXPECT_REUSED(r);
+    e2e_get(&c, &r, "/api/users?count=true&limit=5");
+    EXPECT_STATUS(r, 200);
+    EXPECT_REUSED(r);
+
+    /* Errors, each followed by a request that must still reuse the connection. */
+    struct {
+        const char *method, *path, *type, *body;
+        long status;
+    } errors[] = {
+        {"GET", "/api/nope", NULL, NULL, 404},
+        {"DELETE", "/api/users", NULL, NULL, 405},
+        {"POST", "/api/users", "Content-Type: text/plain", "{}", 415},
+        {"POST", "/api/users", "Content-Type: application/json", "{\"name\":", 400},
+        {"POST", "/api/users", "Content-Type: application/json", "{\"name\":\"\"}", 422},
+        {"GET", "/api/users?limit=0", NULL, NULL, 400},
+        {"GET", "/api/users/nothex", NULL, NULL, 400},
+        {"GET", "/api/users/000000000000000000000000", NULL, NULL, 404},
+        {"POST", "/api/users", "Content-Type: application/json",
+         "{\"email\":\"ka@example.com\",\"name\":\"Dup\"}", 409},
+    };
+    size_t n = sizeof errors / sizeof *errors;
+    for (size_t i = 0; i < n; i++) {
+        const char *headers[] = {errors[i].type, NULL};
+        e2e_request(&c, &r, errors[i].method, errors[i].path, headers, errors[i].body, (size_t)-1);
+        EXPECT_STATUS(r, errors[i].status);
+        EXPECT_REUSED(r);
+        e2e_get(&c, &r, "/healthz");
+        EXPECT_STATUS(r, 200);
+        EXPECT_REUSED(r);
+    }
+    const char *stale[] = {"Content-Type: application/json", "If-Match: \"stale\"", NULL};
+    e2e_request(&c, &r, "PUT", path, stale, Q("{'email':'ka@example.com','name':'X'}"), (size_t)-1);
+    EXPECT_STATUS(r, 412);
+    EXPECT_REUSED(r);
+    e2e_patch(&c, &r, path, Q("{'name':'Kept'}"), NULL);
+    EXPECT_STATUS(r, 200);
+    EXPECT_REUSED(r);
+    e2e_put(&c, &r, path, Q("{'email':'ka@example.com','name':'Put'}"), NULL);
+    EXPECT_STATUS(r, 200);
+    EXPECT_REUSED(r);
+    e2e_get(&c, &r, "/readyz");
+    EXPECT_STATUS(r, 200);
+    EXPECT_REUSED(r);
+    e2e_delete(&c, &r, path, NULL);
+    EXPECT_STATUS(r, 204);
+    EXPECT_REUSED(r);
+    e2e_get(&c, &r, "/healthz");
+    EXPECT_REUSED(r);
+    e2e_resp_free(&r);
+    e2e_client_release(&c);
+}
+
+static void test_request_ids_and_access_log(void)
+{
+    e2e_resp_t r = {0};
+    const char *ids[] = {"e2e-req-0001", "e2e-req-0002", "e2e-req-0003", "e2e-req-0004",
+                         "e2e \"quoted\" \\ id"};
+    const char *paths[] = {"/healthz", "/api/users?limit=3", "/api/nope", "/api/users/nothex",
+                           "/healthz"};
+    long statuses[] = {200, 200, 404, 400, 200};
+    char echoed[5][128];
+    for (int i = 0; i < 5; i++) {
+        const char *headers[] = {F("X-Request-Id: %s", ids[i]), NULL};
+        e2e_request(C, &r, "GET", paths[i], headers, NULL, 0);
+        EXPECT_STATUS(r, statuses[i]);
+        const char *got = e2e_header(&r, "X-Request-Id");
+        snprintf(echoed[i], sizeof echoed[i], "%s", got ? got : "");
+        if (i < 4)
+            EXPECT_HEADER(r, "X-Request-Id", ids[i]);
+        else
+            CHECK_MSG(got && *got, "no X-Request-Id for a request id with quotes");
+    }
+    const char *post_id[] = {"Content-Type: application/json", "X-Request-Id: e2e-req-post", NULL};
+    e2e_request(C, &r, "POST", "/api/users", post_id, Q("{'email':'rid@example.com','name':'Rid'}"),
+                (size_t)-1);
+    EXPECT_STATUS(r, 201);
+    EXPECT_HEADER(r, "X-Request-Id", "e2e-req-post");
+
+    /* Generated when absent, and different each time. */
+    e2e_get(C, &r, "/api/users?limit=1");
+    const char *g1 = e2e_header(&r, "X-Request-Id");
+    char first[128];
+    snprintf(first, sizeof first, "%s", g1 ? g1 : "");
+    CHECK_MSG(first[0] != '\0', "no generated X-Request-Id");
+    e2e_get(C, &r, "/api/nope");
+    const char *g2 = e2e_header(&r, "X-Request-Id");
+    CHECK_MSG(g2 && *g2 && strcmp(g2, first) != 0, "generated ids: '%s' then '%s'", first, g2 ? g2 : "");
+
+    /* One access-log line per request: time, method, path, status, duration, request id. */
+    e2e_sleep_ms(200);
+    json_t *log = e2e_odmd_access_log(&env.odmd);
+    for (int i = 0; i < 5; i++) {
+        int found = 0;
+        size_t k;
+        json_t *line;
+        json_array_foreach(log, k, line) {
+            const char *key;
+            json_t *v;
+            bool has_id = false;
+            json_object_foreach(line, key, v) {
+                if (json_is_string(v) && strcmp(json_string_value(v), echoed[i]) == 0)
+                    has_id = true;
+            }
+            if (!has_id)
+                continue;
+            found++;
+            CHECK_STR(json_string_value(json_object_get(line, "method")), "GET");
+            const char *path = json_string_value(json_object_get(line, "path"));
+            CHECK_MSG(path && strncmp(path, paths[i], strcspn(paths[i], "?")) == 0,
+                      "logged path %s for %s", path ? path : "(none)", paths[i]);
+            CHECK_INT(json_integer_value(json_object_get(line, "status")), statuses[i]);
+            CHECK_MSG(json_is_string(json_object_get(line, "time")), "no time in the access log");
+            bool has_duration = false;
+            json_object_foreach(line, key, v) {
+                if (strncmp(key, "duration", 8) == 0 && json_is_number(v) && json_number_value(v) >= 0)
+                    has_duration = true;
+            }
+            CHECK_MSG(has_duration, "no duration in the access log line for %s", echoed[i]);
+        }
+        CHECK_MSG(found == 1, "request id '%s' in %d access-log lines, want 1", echoed[i], found);
+    }
+    json_decref(log);
+    e2e_resp_free(&r);
+}
+
+static void test_health(void)
+{
+    e2e_resp_t r = {0};
+    e2e_get(C, &r, "/healthz");
+    EXPECT_STATUS(r, 200);
+    e2e_head(C, &r, "/healthz");
+    EXPECT_STATUS(r, 200);
+    e2e_get(C, &r, "/readyz");
+    EXPECT_STATUS(r, 200);
+    e2e_head(C, &r, "/api/users");
+    EXPECT_STATUS(r, 200);
+    CHECK_INT(r.body_len, 0);
+    e2e_head(C, &r, "/api/nope");
+    EXPECT_STATUS(r, 404);
+    e2e_resp_free(&r);
+}
+
+int main(void)
+{
+    e2e_init("http");
+    if (!e2e_env_up(&env, NULL)) {
+        CHECK_MSG(false, "environment did not start");
+        e2e_env_down(&env);
+        return e2e_finish(check_done("e2e_http"));
+    }
+    test_keep_alive();
+    test_request_ids_and_access_log();
+    test_health();
+    CHECK_INT(e2e_env_down(&env), 0);
+    return e2e_finish(check_done("e2e_http"));
+}
