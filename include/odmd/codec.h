@@ -34,9 +34,12 @@ enum {
 json_t *odm_json_parse(const char *buf, size_t len, unsigned flags, odm_error_t *err);
 
 /* Converts a validated document to BSON typed by the model, appending to `out` (initialised
- * by the caller). A value the model's BSON type cannot hold exactly (a leap second, a date
- * outside BSON's range) is refused: returns false with ODM_ERR_VALIDATION and, when `errors`
- * (borrowed array) is not NULL, appends a violation {instanceLocation, keywordLocation, error}. */
+ * by the caller). A value the model's BSON type cannot hold exactly (a leap second, digits
+ * beyond milliseconds, a date outside years 0001-9999, a malformed ObjectId, a fractional
+ * "long") is refused: returns false with ODM_ERR_VALIDATION and, when `errors` (borrowed
+ * array) is not NULL, appends one violation {instanceLocation, keywordLocation, error} per value
+ * (keywordLocation ends in "/format" or "/x-bson"). ODM_ERR_TOO_LARGE when BSON's size limit is
+ * passed. On failure `out` holds a partial document: discard it. */
 bool odm_codec_to_bson(const odm_model_t *model, const json_t *doc, bson_t *out, json_t *errors,
                        odm_error_t *err);
 
@@ -66,17 +69,19 @@ bool odm_codec_id_segment(const bson_t *doc, odm_buf_t *out);
  * $eq $ne $gt $gte $lt $lte $in $nin $exists $and $or $nor $not $regex $options (flags imsx,
  * pattern at most ODM_REGEX_MAX_LENGTH bytes); anything else at any depth, unknown fields and
  * writeOnly fields give ODM_ERR_BAD_QUERY. Values at date-time and objectId fields are converted
- * as documents are. */
+ * as documents are. Embedded-document values ({"address": {"city": ...}}) are refused: use
+ * dotted names. $in, $nin, $and, $or and $nor take at most 1000 items. */
 bool odm_codec_filter(const odm_model_t *model, const json_t *filter, bson_t *out,
                       odm_error_t *err);
 
 /* Translates "sort=-pages,title" (len bytes) to {pages: -1, title: 1}. ODM_ERR_BAD_QUERY for
- * an empty item, unknown or writeOnly field. */
+ * an empty item, an unknown, writeOnly or repeated field, or more than 32 fields. */
 bool odm_codec_sort(const odm_model_t *model, const char *spec, size_t len, bson_t *out,
                     odm_error_t *err);
 
 /* Translates "fields=name,email" to a projection {name: 1, email: 1} (plus the version field,
- * which odmd needs for ETags). ODM_ERR_BAD_QUERY for an unknown or writeOnly field. */
+ * which odmd needs for ETags; _id comes as MongoDB always returns it). ODM_ERR_BAD_QUERY for an
+ * unknown, writeOnly or repeated field, overlapping paths ("a" and "a.b"), or more than 32. */
 bool odm_codec_projection(const odm_model_t *model, const char *spec, size_t len, bson_t *out,
                           odm_error_t *err);
 

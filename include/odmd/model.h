@@ -64,9 +64,13 @@ typedef struct {
     odm_schema_registry_t *registry; /* owns every compiled document */
 } odm_models_t;
 
-/* Loads every DIR/NAME.json ([a-z][a-z0-9_-]*). Returns: new models, or NULL with
- * ODM_ERR_CONFIG and a message "FILE:LINE:COLUMN: reason" (syntax) or "FILE: POINTER: reason"
- * (schema, unknown x- keyword, bad x- value). */
+/* Loads every DIR/NAME.json ([a-z][a-z0-9_-]*; other .json names are an error, other files are
+ * ignored), sorted by name. A model without properties._id gets {"type": "string", "x-bson":
+ * "objectId", "readOnly": true}. Each is registered under its "$id" when absolute, else under
+ * file:///ABSOLUTE/DIR/NAME.json, so models may "$ref": "other.json#/...". Returns: new models,
+ * or NULL with ODM_ERR_CONFIG and a message "FILE:LINE:COLUMN: reason" (syntax) or
+ * "FILE: POINTER: reason" (schema, unknown x- keyword, bad x- value, x-ref to no model, index
+ * on an undeclared field); a directory without model files is an error too. */
 odm_models_t *odm_models_load(const char *dir, odm_error_t *err);
 void odm_models_free(odm_models_t *models);
 
@@ -74,7 +78,8 @@ void odm_models_free(odm_models_t *models);
 const odm_model_t *odm_models_find(const odm_models_t *models, const char *name, size_t len);
 
 /* Returns: the field at a dotted path ("address.city"; array items are looked through, so
- * "tags" and "items.sku" work), or NULL when the model does not declare it. */
+ * "tags", "items.sku" and "items.0.sku" work), or NULL when the model does not declare it.
+ * Descendants of a writeOnly field are writeOnly too. */
 const odm_field_t *odm_model_field(const odm_model_t *model, const char *dotted, size_t len);
 
 /* Returns: the child named `name` of `parent`, or NULL. */

@@ -14,7 +14,9 @@ static bool member_field(const odm_field_t *parent, bool array, bool top, const 
     if (array) {
         *field = parent ? parent->items : NULL;
     } else {
-        if (top && klen == sizeof ODM_VERSION_FIELD - 1 && memcmp(key, ODM_VERSION_FIELD, klen) == 0)
+        bool version = klen == sizeof ODM_VERSION_FIELD - 1 &&
+                       memcmp(key, ODM_VERSION_FIELD, klen) == 0;
+        if (top && version)
             return false;
         *field = odm_field_child(parent, key, klen);
     }
@@ -57,7 +59,8 @@ static bool write_value(odm_buf_t *out, const bson_iter_t *it, const odm_field_t
         n = codec__format_double(bson_iter_double(it), text);
         return n ? odm_buf_append(out, text, n) : odm_buf_append(out, "null", 4);
     case BSON_TYPE_BOOL:
-        return bson_iter_bool(it) ? odm_buf_append(out, "true", 4) : odm_buf_append(out, "false", 5);
+        return bson_iter_bool(it) ? odm_buf_append(out, "true", 4)
+                                  : odm_buf_append(out, "false", 5);
     case BSON_TYPE_OID:
         bson_oid_to_string(bson_iter_oid(it), text);
         return write_quoted(out, text, 24);

@@ -101,8 +101,8 @@ static void test_parse(void)
     CHECK_CONTAINS(parse_error("{\"a\": 1e400}", 0), "number out of range at line 1");
     CHECK_STR(parse_error("{\"a\": 9223372036854775807}", 0), "(parsed)");
     CHECK_CONTAINS(parse_error("{\"a\": \"\xff\"}", 0), "invalid UTF-8");
-    CHECK_CONTAINS(parse_error("{\"a\\u0000b\": 1}", 0), "line 1");
-    CHECK_CONTAINS(parse_error("{\"a\": \"x\\u0000\"}", 0), "line 1");
+    CHECK_CONTAINS(parse_error("{\"a\\u0000b\": 1}", 0), "NUL byte in object key");
+    CHECK_CONTAINS(parse_error("{\"a\": \"x\\u0000\"}", 0), "\\u0000 is not allowed");
     CHECK_CONTAINS(parse_error("", 0), "line 1 column 0");
 
     char *ok = nested(ODM_JSON_MAX_DEPTH), *deep = nested(ODM_JSON_MAX_DEPTH + 1);
@@ -327,7 +327,8 @@ static void test_numbers(void)
     CHECK_INT(type_at(&b, "n"), BSON_TYPE_INT64);
     CHECK_INT(type_at(&b, "d"), BSON_TYPE_DOUBLE);
     CHECK_STR(write_json(things, &b),
-              "{\"any\":9007199254740993,\"n\":5,\"d\":2,\"box\":{\"label\":-9223372036854775808}}");
+              "{\"any\":9007199254740993,\"n\":5,\"d\":2,"
+              "\"box\":{\"label\":-9223372036854775808}}");
     bson_destroy(&b);
     json_decref(errors);
 
@@ -442,7 +443,8 @@ static const char *segment(const bson_t *doc)
     static char out[128];
     odm_buf_t buf;
     odm_buf_init(&buf, 1024);
-    snprintf(out, sizeof out, "%s", odm_codec_id_segment(doc, &buf) ? odm_buf_cstr(&buf) : "(none)");
+    bool ok = odm_codec_id_segment(doc, &buf);
+    snprintf(out, sizeof out, "%s", ok ? odm_buf_cstr(&buf) : "(none)");
     odm_buf_release(&buf);
     return out;
 }
@@ -452,7 +454,8 @@ static void test_ids(void)
     bson_type_t t;
     CHECK_CONTAINS(id_filter(users, "0123456789abcdefABCDEF01", &t), "0123456789abcdefabcdef01");
     CHECK_INT(t, BSON_TYPE_OID);
-    CHECK_STR(id_filter(users, "xyz", &t), "malformed id 'xyz': expected 24 hexadecimal characters");
+    CHECK_STR(id_filter(users, "xyz", &t),
+              "malformed id 'xyz': expected 24 hexadecimal characters");
     CHECK_CONTAINS(id_filter(users, "0123456789abcdef0123456g", &t), "malformed id");
     CHECK_STR(id_filter(users, "", &t), "empty id");
     CHECK_CONTAINS(id_filter(counters, "42", &t), "42");
@@ -562,7 +565,8 @@ static void test_filter_refused(void)
               "operator '$where' is not allowed");
     CHECK_STR(filter(users, "{\"age\": {\"$in\": [1, {\"$expr\": 1}]}}"),
               "operator '$expr' is not allowed");
-    CHECK_STR(filter(users, "{\"$text\": {\"$search\": \"a\"}}"), "operator '$text' is not allowed");
+    CHECK_STR(filter(users, "{\"$text\": {\"$search\": \"a\"}}"),
+              "operator '$text' is not allowed");
     CHECK_STR(filter(users, "{\"$comment\": \"a\"}"), "operator '$comment' is not allowed");
     CHECK_STR(filter(users, "{\"nope\": 1}"), "unknown field 'nope' in filter");
     CHECK_STR(filter(users, "{\"address.nope\": 1}"), "unknown field 'address.nope' in filter");
@@ -591,7 +595,8 @@ static void test_filter_refused(void)
     char regex[400];
     snprintf(regex, sizeof regex, "{\"name\": {\"$regex\": \"%0*d\"}}", ODM_REGEX_MAX_LENGTH, 0);
     CHECK_CONTAINS(filter(users, regex), "\"$regex\" : \"000");
-    snprintf(regex, sizeof regex, "{\"name\": {\"$regex\": \"%0*d\"}}", ODM_REGEX_MAX_LENGTH + 1, 0);
+    snprintf(regex, sizeof regex, "{\"name\": {\"$regex\": \"%0*d\"}}",
+             ODM_REGEX_MAX_LENGTH + 1, 0);
     CHECK_STR(filter(users, regex), "'$regex' longer than 256 bytes");
 
     json_t *list = json_array();

@@ -303,6 +303,10 @@ static void test_bad_dirs(void)
                               NULL));
     CHECK_CONTAINS(msg, "bad.json: /x-indexes/0/keys/a:");
 
+    msg = load_error(make_dir("bad-ref-target", "bad.json",
+                              "{\"properties\": {\"a\": {\"$ref\": \"#/$defs/nope\"}}}", NULL));
+    CHECK_CONTAINS(msg, "bad.json: /properties/a/$ref");
+
     msg = load_error(make_dir("not-object", "bad.json", "[1, 2]", NULL));
     CHECK_CONTAINS(msg, "bad.json");
 
