@@ -289,10 +289,10 @@ odm_http_server_t *odm_http_start(const odm_http_options_t *opts, odm_error_t *e
     if (addr.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     server->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_access, server, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_CONNECTION_LIMIT, opts->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-        opts->idle_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, server,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, server, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
+        flags, 0, NULL, NULL, on_access, server, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, server,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT,
+        opts->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, opts->idle_timeout_s,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, server, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
         MHD_OPTION_END);
     if (server->daemon == NULL) {
         odm_error_set(err, ODM_ERR_IO, "cannot listen on '%s'", opts->listen);
