@@ -1,0 +1,17 @@
+# odmd's Debian (bookworm) packages, in one place: sourced by scripts/setup and the Dockerfile.
+# shellcheck shell=bash
+
+# To build odmd and its tests (libcurl is for the tests only).
+ODMD_BUILD_PACKAGES=(
+    ca-certificates cmake ninja-build gcc libc6-dev pkg-config
+    libmicrohttpd-dev libmongoc-dev libbson-dev libjansson-dev libpcre2-dev
+    libcurl4-openssl-dev
+)
+# The local database (tools/mongo-launcher: mongo-java-server on Java 17, built with Maven).
+ODMD_DATABASE_PACKAGES=(default-jre-headless maven)
+# The static check of docker-compose.yml (tests/compose).
+ODMD_CHECK_PACKAGES=(docker-compose)
+# The libFuzzer build (-DODMD_FUZZ=ON): scripts/setup --fuzz.
+ODMD_FUZZ_PACKAGES=(clang libclang-rt-14-dev)
+# What the odmd binary needs at run time (the Docker image's last stage).
+ODMD_RUNTIME_PACKAGES=(ca-certificates libmicrohttpd12 libmongoc-1.0-0 libbson-1.0-0 libjansson4 libpcre2-8-0)
