@@ -137,8 +137,8 @@ static json_t *load_json(const char *path, odm_error_t *err)
     doc = json_loadb(buf.data ? buf.data : "", buf.len,
                      JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
     if (doc == NULL)
-        odm_error_set(err, ODM_ERR_MALFORMED_JSON, "'%s' is not JSON: line %d column %d: %s",
-                      path, jerr.line, jerr.column, jerr.text);
+        odm_error_set(err, ODM_ERR_MALFORMED_JSON, "'%s' is not JSON: line %d column %d: %s", path,
+                      jerr.line, jerr.column, jerr.text);
 release_buf:
     odm_buf_release(&buf);
     return doc;

@@ -293,8 +293,20 @@ enum {
     IDNA_CONTEXTJ = 2,
     IDNA_CONTEXTO = 3,
 };
-enum { BIDI_OTHER, BIDI_L, BIDI_R, BIDI_AL, BIDI_AN, BIDI_EN, BIDI_ES, BIDI_CS, BIDI_ET, BIDI_ON,
-       BIDI_BN, BIDI_NSM };
+enum {
+    BIDI_OTHER,
+    BIDI_L,
+    BIDI_R,
+    BIDI_AL,
+    BIDI_AN,
+    BIDI_EN,
+    BIDI_ES,
+    BIDI_CS,
+    BIDI_ET,
+    BIDI_ON,
+    BIDI_BN,
+    BIDI_NSM
+};
 enum { JT_NONE, JT_D, JT_L, JT_R, JT_T, JT_C };
 enum { SC_OTHER, SC_GREEK, SC_HEBREW, SC_HIRAGANA, SC_KATAKANA, SC_HAN };
 
@@ -347,8 +359,15 @@ static bool nfc_quick_no(uint32_t cp)
     return false;
 }
 
-enum { HANGUL_S = 0xAC00, HANGUL_L = 0x1100, HANGUL_V = 0x1161, HANGUL_T = 0x11A7,
-       HANGUL_VCOUNT = 21, HANGUL_TCOUNT = 28, HANGUL_SCOUNT = 11172 };
+enum {
+    HANGUL_S = 0xAC00,
+    HANGUL_L = 0x1100,
+    HANGUL_V = 0x1161,
+    HANGUL_T = 0x11A7,
+    HANGUL_VCOUNT = 21,
+    HANGUL_TCOUNT = 28,
+    HANGUL_SCOUNT = 11172
+};
 
 /* Returns: the primary composite of (a, b), or 0 when they do not compose (Hangul included). */
 static uint32_t compose(uint32_t a, uint32_t b)
@@ -473,8 +492,15 @@ static bool label_is_nfc(const uint32_t *cps, size_t n)
 #define NAME_MAX_OCTETS 253
 
 /* RFC 3492 Punycode parameters. */
-enum { PC_BASE = 36, PC_TMIN = 1, PC_TMAX = 26, PC_SKEW = 38, PC_DAMP = 700, PC_BIAS = 72,
-       PC_INITIAL_N = 128 };
+enum {
+    PC_BASE = 36,
+    PC_TMIN = 1,
+    PC_TMAX = 26,
+    PC_SKEW = 38,
+    PC_DAMP = 700,
+    PC_BIAS = 72,
+    PC_INITIAL_N = 128
+};
 
 static uint32_t pc_adapt(uint32_t delta, uint32_t numpoints, bool first)
 {
@@ -1070,8 +1096,8 @@ static bool check_uri_common(const char *s, size_t len, bool absolute, unsigned 
     size_t k = 0;
     if (len > 0 && is_alpha(s[0])) {
         k = 1;
-        while (k < len && (is_alpha(s[k]) || is_digit(s[k]) || s[k] == '+' || s[k] == '-' ||
-                           s[k] == '.'))
+        while (k < len &&
+               (is_alpha(s[k]) || is_digit(s[k]) || s[k] == '+' || s[k] == '-' || s[k] == '.'))
             k++;
     }
     bool has_scheme = k > 0 && k < len && s[k] == ':';
@@ -1201,7 +1227,7 @@ static bool check_uri_template(const char *s, size_t len)
                 return false;
             continue;
         }
-        /* literals: any ASCII except CTL, SP, DQUOTE, "%", "<", ">", "\", "^", "`", "{", "|", "}" */
+        /* literals: ASCII but CTL, SP, DQUOTE, "%", "<", ">", "\\", "^", "`", "{", "|", "}" */
         if (c <= 0x20 || c == 0x7F || strchr("\"<>\\^`{|}", c) != NULL)
             return false;
         i++;
@@ -1365,10 +1391,10 @@ static bool regex_ecma_syntax(const char *s, size_t len)
             if (i + 1 < len && s[i + 1] == '?') {
                 const char *g = s + i + 2;
                 size_t n = len - i - 2;
-                bool ok = (n >= 1 && (g[0] == ':' || g[0] == '=' || g[0] == '!')) ||
-                          (n >= 2 && g[0] == '<' &&
-                           (g[1] == '=' || g[1] == '!' || is_alpha(g[1]) || g[1] == '_' ||
-                            g[1] == '$'));
+                bool ok =
+                    (n >= 1 && (g[0] == ':' || g[0] == '=' || g[0] == '!')) ||
+                    (n >= 2 && g[0] == '<' &&
+                     (g[1] == '=' || g[1] == '!' || is_alpha(g[1]) || g[1] == '_' || g[1] == '$'));
                 if (!ok)
                     return false;
                 i++;

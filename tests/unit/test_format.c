@@ -42,7 +42,8 @@ static void run_suite_file(const char *dir, const char *name)
     json_t *c, *t;
     json_array_foreach(cases, ci, c)
     {
-        const char *format = json_string_value(json_object_get(json_object_get(c, "schema"), "format"));
+        const char *format =
+            json_string_value(json_object_get(json_object_get(c, "schema"), "format"));
         CHECK_MSG(format != NULL, "%s: case %zu has no format", name, ci);
         if (format == NULL)
             continue;
@@ -151,12 +152,15 @@ static const struct {
     {"hostname", "bücher.example", false},
     {"idn-hostname", "bücher.example", true},
     {"idn-hostname", "Bücher.example", true},
-    {"idn-hostname", "bu\xcc\x88" "cher.example", false}, /* not NFC: u + COMBINING DIAERESIS */
+    {"idn-hostname",
+     "bu\xcc\x88"
+     "cher.example",
+     false},                                             /* not NFC: u + COMBINING DIAERESIS */
     {"idn-hostname", "\xe1\x84\x80\xe1\x85\xa1", false}, /* conjoining jamo L V: not NFC */
-    {"idn-hostname", "\xea\xb0\x80", true},            /* the composed syllable */
-    {"idn-hostname", "a\xcc\x81\xcc\xa3", false},      /* marks out of canonical order */
-    {"idn-hostname", "\xc3\xa9\xcc\xa8", false},       /* e-acute + ogonek: NFC is e-ogonek + acute */
-    {"idn-hostname", "\xc4\x99\xcc\x81", true},      /* that NFC form */
+    {"idn-hostname", "\xea\xb0\x80", true},              /* the composed syllable */
+    {"idn-hostname", "a\xcc\x81\xcc\xa3", false},        /* marks out of canonical order */
+    {"idn-hostname", "\xc3\xa9\xcc\xa8", false}, /* e-acute + ogonek: NFC is e-ogonek + acute */
+    {"idn-hostname", "\xc4\x99\xcc\x81", true},  /* that NFC form */
     {"idn-hostname", "example.com.", false},
     {"idn-hostname", "a b", false},
     {"email", "a@b", true},
@@ -238,7 +242,7 @@ static void test_lengths_and_bytes(void)
     CHECK(!odm_format_check("date", "2020-01-0\0", 10, NULL));
     CHECK(!odm_format_check("hostname", "a\0b", 3, NULL));
     CHECK(!odm_format_check("idn-hostname", "a\xc3", 2, NULL));
-    CHECK(!odm_format_check("idn-hostname", "\xc0\xaf", 2, NULL));     /* overlong "/" */
+    CHECK(!odm_format_check("idn-hostname", "\xc0\xaf", 2, NULL));      /* overlong "/" */
     CHECK(!odm_format_check("iri", "http://a/\xed\xa0\x80", 12, NULL)); /* a surrogate */
     CHECK(!odm_format_check("idn-email", "\xff@example.com", 13, NULL));
     CHECK(!odm_format_check("json-pointer", "/\xff", 2, NULL));

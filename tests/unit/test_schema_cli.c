@@ -219,9 +219,9 @@ static void test_map_and_id(void)
     write_file("defs/point.json",
                "{\"$id\": \"http://example.com/schemas/point.json\", \"type\": \"object\","
                " \"properties\": {\"x\": {\"type\": \"number\"}}, \"required\": [\"x\"]}");
-    const char *schema = write_file(
-        "shape.json", "{\"$id\": \"http://example.com/schemas/shape.json\","
-                      " \"type\": \"array\", \"items\": {\"$ref\": \"point.json\"}}");
+    const char *schema =
+        write_file("shape.json", "{\"$id\": \"http://example.com/schemas/shape.json\","
+                                 " \"type\": \"array\", \"items\": {\"$ref\": \"point.json\"}}");
     const char *good = write_file("shape-good.json", "[{\"x\": 1}, {\"x\": 2.5}]");
     const char *bad = write_file("shape-bad.json", "[{\"x\": 1}, {\"y\": 2}]");
     char map[400];
