@@ -27,6 +27,7 @@ typedef enum {
 /* A node of the model's property tree (the schema's properties, following local $refs). */
 typedef struct odm_field {
     char *name;                 /* property name ("" for the root, "[]" for array items) */
+    size_t name_len;
     odm_bson_type_t bson;
     const char *bson_keyword;   /* "x-bson" or "format" (what set bson, for keywordLocation) */
     bool read_only;

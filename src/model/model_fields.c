@@ -269,6 +269,7 @@ static bool build_items(build_t *b, odm_field_t *field, const schema_set_t *set)
 static bool build_field(build_t *b, odm_field_t *field, const char *name, const schema_set_t *set)
 {
     field->name = strdup(name);
+    field->name_len = strlen(name);
     field->any_children = true;
     if (field->name == NULL)
         return odm_error_set(b->err, ODM_ERR_CONFIG, "%s: out of memory", b->model->path);
@@ -379,7 +380,7 @@ const odm_field_t *odm_field_child(const odm_field_t *parent, const char *name, 
         return NULL;
     for (size_t i = 0; i < parent->n_children; i++) {
         const odm_field_t *child = &parent->children[i];
-        if (child->name && strncmp(child->name, name, len) == 0 && child->name[len] == '\0')
+        if (child->name_len == len && memcmp(child->name, name, len) == 0)
             return child;
     }
     return NULL;
