@@ -44,6 +44,9 @@ static bool append_members(walk_t *w, bson_t *out, const odm_field_t *field, con
         }
         if (key[0] == '$' || memchr(key, '.', klen) != NULL)
             violation(w, NULL, "field names must not start with '$' or contain '.'");
+        else if (depth == 1 && strcmp(key, ODM_VERSION_FIELD) == 0)
+            violation(w, NULL, "'" ODM_VERSION_FIELD "' is the version odmd keeps: it cannot be "
+                               "written");
         else if (!append_value(w, out, key, klen, child, value, depth))
             return false;
         codec__ptr_pop(&w->keyword, kmark);

@@ -415,6 +415,18 @@ static void test_keys_refused_in_to_bson(void)
     bson_destroy(&b);
     json_decref(doc);
     json_decref(errors);
+
+    /* the version is odmd's: a client's "__v" never reaches the database */
+    doc = json_pack("{s:i, s:{s:i}}", ODM_VERSION_FIELD, 9, "box", ODM_VERSION_FIELD, 1);
+    errors = json_array();
+    bson_init(&b);
+    CHECK(!odm_codec_to_bson(things, doc, &b, errors, &err));
+    CHECK_INT(json_array_size(errors), 1);
+    CHECK_STR(json_string_value(json_object_get(json_array_get(errors, 0), "instanceLocation")),
+              "/" ODM_VERSION_FIELD);
+    bson_destroy(&b);
+    json_decref(doc);
+    json_decref(errors);
 }
 
 /* ---- ids ---- */
