@@ -1,5 +1,6 @@
 /* Unit tests for src/schema/format.c: the official suite's format cases, then odmd's own. */
 #include <dirent.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include <jansson.h>
@@ -268,11 +269,83 @@ static void test_unknown_and_lookup(void)
     CHECK(f != NULL && !f("x", 1));
 }
 
+/* Random strings over each format's syntax characters, in buffers of exactly their length (so
+ * that a sanitizer build catches any read past `len`): no crash, and the verdict is the same
+ * twice. The generator is a fixed LCG so that a failure reproduces. */
+static void test_random_strings(void)
+{
+    static const char *const names[] = {
+        "date-time",     "date",      "time",         "duration",
+        "email",         "idn-email", "hostname",     "idn-hostname",
+        "ipv4",          "ipv6",      "uri",          "iri",
+        "uri-reference", "uuid",      "json-pointer", "relative-json-pointer",
+        "uri-template",  "regex",     "iri-reference"};
+    static const char *const alphabet[] = {"0123456789-:.TZz+",
+                                           "0123456789-",
+                                           "0123456789:.Z+-",
+                                           "PYMWDTHS0123456789",
+                                           "a.@\"\\[]:-IPv6",
+                                           "a@.\xc3\xa9\xe3\x80\x82\"",
+                                           "axn-.0-9",
+                                           "ax-n.\xc3\x9f\xcc\x81\xd7\x90",
+                                           "0123456789.",
+                                           "0123456789abcdef:.",
+                                           "a:/?#[]@%1!v.",
+                                           "a:/?#\xc3\xa9\xee\x80\x80%",
+                                           "a:/%?#.",
+                                           "0123456789abcdef-",
+                                           "/~01a",
+                                           "0123456789#/~",
+                                           "{}+#,:*%41a.",
+                                           "\\()[]{}?*+^$|cuxk<>p0",
+                                           "/:#?%\xf0\x9f\x98\x80"};
+    uint32_t seed = 12345;
+    int mismatches = 0;
+    for (int round = 0; round < 20000; round++) {
+        size_t f = (size_t)round % (sizeof names / sizeof names[0]);
+        size_t alen = strlen(alphabet[f]);
+        seed = seed * 1103515245u + 12345u;
+        size_t len = (seed >> 16) % 40;
+        char *buf = malloc(len > 0 ? len : 1);
+        for (size_t k = 0; k < len; k++) {
+            seed = seed * 1103515245u + 12345u;
+            buf[k] = alphabet[f][(seed >> 16) % alen];
+        }
+        bool known = false;
+        bool a = odm_format_check(names[f], buf, len, &known);
+        bool b = odm_format_check(names[f], buf, len, NULL);
+        mismatches += !known || a != b;
+        free(buf);
+    }
+    /* mutations of the valid and invalid cases above: one byte replaced, dropped or cut */
+    for (int round = 0; round < 20000; round++) {
+        size_t c = (size_t)round % (sizeof cases / sizeof cases[0]);
+        size_t len = strlen(cases[c].data);
+        char *buf = malloc(len > 0 ? len : 1);
+        memcpy(buf, cases[c].data, len);
+        seed = seed * 1103515245u + 12345u;
+        size_t at = len > 0 ? (seed >> 16) % len : 0;
+        seed = seed * 1103515245u + 12345u;
+        if (len > 0 && (seed >> 16) % 3 == 0)
+            buf[at] = (char)(seed >> 24);
+        else if (len > 0 && (seed >> 16) % 3 == 1)
+            memmove(buf + at, buf + at + 1, --len - at);
+        else
+            len = at;
+        bool known = false;
+        bool a = odm_format_check(cases[c].format, buf, len, &known);
+        mismatches += !known || a != odm_format_check(cases[c].format, buf, len, NULL);
+        free(buf);
+    }
+    CHECK_INT(mismatches, 0);
+}
+
 int main(void)
 {
     test_suite();
     test_own_cases();
     test_lengths_and_bytes();
     test_unknown_and_lookup();
+    test_random_strings();
     return check_done("test_format");
 }
