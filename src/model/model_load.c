@@ -153,6 +153,14 @@ static bool add_implicit_id(odm_model_t *model, odm_error_t *err)
     return true;
 }
 
+/* A schema error about `path` becomes a startup configuration error "FILE: POINTER: reason". */
+static void as_config_error(odm_error_t *err, const char *path)
+{
+    odm_error_prefix(err, "%s", path);
+    if (err != NULL)
+        err->kind = ODM_ERR_CONFIG;
+}
+
 /* Reads, checks and registers DIR/NAME.json. Returns: a new model (not compiled), or NULL. */
 static odm_model_t *model_read(odm_models_t *models, const char *dir, const char *abs_dir,
                                const char *name, json_t *refs, char *uri, size_t uri_size,
@@ -199,8 +207,7 @@ static odm_model_t *model_read(odm_models_t *models, const char *dir, const char
         goto fail_model;
     }
     if (!odm_schema_registry_add(models->registry, uri, model->doc, model->path, err)) {
-        odm_error_prefix(err, "%s", model->path);
-        err->kind = ODM_ERR_CONFIG;
+        as_config_error(err, model->path);
         goto fail_model;
     }
     return model;
@@ -229,8 +236,7 @@ static bool model_compile(odm_models_t *models, odm_model_t *model, const char *
 {
     model->schema = odm_schema_compile(models->registry, uri, ODM_FORMAT_ASSERT, err);
     if (model->schema == NULL) {
-        odm_error_prefix(err, "%s", model->path);
-        err->kind = ODM_ERR_CONFIG;
+        as_config_error(err, model->path);
         return false;
     }
     return model__build(model, err);
