@@ -1424,8 +1424,12 @@ static bool check_regex(const char *s, size_t len)
                                      &errcode, &erroffset, cctx);
     pcre2_compile_context_free(cctx);
     pcre2_code_free(code);
-    /* ECMA-262 (2018) allows lookbehind of variable length; PCRE2 before 10.43 does not. */
-    return code != NULL || errcode == PCRE2_ERROR_LOOKBEHIND_NOT_FIXED_LENGTH;
+    /* Limits of PCRE2 that ECMA-262 does not have (the syntax pass above checked the pattern):
+     * lookbehind of variable or great length (PCRE2 before 10.43) and counts above 65535. */
+    return code != NULL || errcode == PCRE2_ERROR_LOOKBEHIND_NOT_FIXED_LENGTH ||
+           errcode == PCRE2_ERROR_QUANTIFIER_TOO_BIG ||
+           errcode == PCRE2_ERROR_LOOKBEHIND_TOO_COMPLICATED ||
+           errcode == PCRE2_ERROR_LOOKBEHIND_TOO_LONG;
 }
 
 /* ---- the table ------------------------------------------------------------------------------ */

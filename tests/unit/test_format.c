@@ -215,6 +215,9 @@ static const struct {
     {"regex", "[", false},
     {"regex", "\\", false},
     {"regex", "\\cA\\c", false},
+    {"regex", "(?<=a{1,1000})b", true}, /* variable length: PCRE2 10.42 refuses it */
+    {"regex", "a{1,70000}", true},      /* PCRE2 caps counts at 65535 */
+    {"regex", "(?<=(a|bc)*)d", true},
 };
 
 static void test_own_cases(void)
