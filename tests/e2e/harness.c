@@ -27,7 +27,7 @@
 #error "ODMD_SOURCE_DIR (the repository root) must be defined by the build"
 #endif
 
-#define MAX_TEMP_DIRS 32
+#define MAX_TEMP_DIRS 128
 #define MAX_BODY_BYTES (64u << 20)
 
 static char test_name[64] = "e2e";
@@ -279,10 +279,14 @@ static int wait_pid(pid_t pid, int timeout_ms)
 int e2e_run_odmd(const char *const *argv, const char *const *env, const char *cwd, int timeout_ms,
                  char **output)
 {
-    const char *dir = e2e_temp_dir("run");
+    static const char *dir;
+    static int runs;
+    if (!dir)
+        dir = e2e_temp_dir("run");
+    runs++;
     char out_path[600], err_path[600];
-    snprintf(out_path, sizeof out_path, "%s/stdout", dir);
-    snprintf(err_path, sizeof err_path, "%s/stderr", dir);
+    snprintf(out_path, sizeof out_path, "%s/%d.stdout", dir, runs);
+    snprintf(err_path, sizeof err_path, "%s/%d.stderr", dir, runs);
     const char *full[E2E_MAX_ARGS + 2];
     size_t n = 0;
     full[n++] = e2e_odmd_bin();
@@ -880,6 +884,18 @@ bool e2e_env_up(e2e_env_t *env, const char *const *args)
     if (!e2e_odmd_start(&env->odmd, &opts))
         return false;
     e2e_client_init(&env->c, env->odmd.url);
+    if (!e2e_wait_status(env->odmd.url, "/readyz", 200, 30000)) {
+        fprintf(stderr, "e2e: /readyz did not answer 200\n");
+        return false;
+    }
+    int64_t deadline = e2e_now_ms() + 30000;
+    while (!e2e_mongo_has_unique_index(e2e_db_uri(env->db), env->odmd.db_name, "users", "email")) {
+        if (e2e_now_ms() > deadline) {
+            fprintf(stderr, "e2e: no unique index on users.email 30 s after startup\n");
+            return false;
+        }
+        e2e_sleep_ms(50);
+    }
     return true;
 }
 

@@ -216,6 +216,9 @@ json_t *e2e_mongo_find(const char *uri, const char *db, const char *coll, const 
 /* Inserts a document given as Extended JSON; true on success. */
 bool e2e_mongo_insert(const char *uri, const char *db, const char *coll, const char *ejson);
 
+/* True when db.coll has a unique index whose keys are exactly {field: 1}. */
+bool e2e_mongo_has_unique_index(const char *uri, const char *db, const char *coll, const char *field);
+
 /* Number of documents in db.coll (-1 on failure). */
 int64_t e2e_mongo_count(const char *uri, const char *db, const char *coll);
 
@@ -236,7 +239,9 @@ typedef struct {
 } e2e_env_t;
 
 /* Starts the database and odmd with --schemas e2e_schemas_with_extras() and `args` (extra
- * arguments, NULL-terminated, may be NULL). false (with a message) when either fails. */
+ * arguments, NULL-terminated, may be NULL), then waits (bounded) for /readyz and for the unique
+ * index on users.email that odmd creates at startup, so that tests do not race it. false (with
+ * a message) when any of this fails. */
 bool e2e_env_up(e2e_env_t *env, const char *const *args);
 
 /* Stops odmd with SIGTERM (its exit status is returned) and the database. */

@@ -1,5 +1,8 @@
 /* Direct database access for the end-to-end tests: what odmd stored, and documents written by
  * "other tools" (without odmd's version field). */
+#include <stdlib.h>
+#include <string.h>
+
 #include <mongoc/mongoc.h>
 
 #include "harness.h"
@@ -83,6 +86,36 @@ bool e2e_mongo_insert(const char *uri, const char *db, const char *coll, const c
     }
     bson_destroy(doc);
     return ok;
+}
+
+bool e2e_mongo_has_unique_index(const char *uri, const char *db, const char *coll, const char *field)
+{
+    mongoc_client_t *client = connect_to(uri);
+    if (!client)
+        return false;
+    mongoc_collection_t *c = mongoc_client_get_collection(client, db, coll);
+    mongoc_cursor_t *cursor = mongoc_collection_find_indexes_with_opts(c, NULL);
+    const bson_t *index;
+    bool found = false;
+    while (!found && mongoc_cursor_next(cursor, &index)) {
+        bson_iter_t it, keys;
+        bool unique = bson_iter_init_find(&it, index, "unique") && bson_iter_as_bool(&it);
+        if (!unique || !bson_iter_init_find(&it, index, "key") || !BSON_ITER_HOLDS_DOCUMENT(&it) ||
+            !bson_iter_recurse(&it, &keys))
+            continue;
+        int n = 0;
+        bool match = true;
+        while (bson_iter_next(&keys)) {
+            n++;
+            match = match && strcmp(bson_iter_key(&keys), field) == 0 &&
+                    bson_iter_as_int64(&keys) == 1;
+        }
+        found = match && n == 1;
+    }
+    mongoc_cursor_destroy(cursor);
+    mongoc_collection_destroy(c);
+    mongoc_client_destroy(client);
+    return found;
 }
 
 int64_t e2e_mongo_count(const char *uri, const char *db, const char *coll)

@@ -91,12 +91,16 @@ static const bad_models_t bad_models[] = {
     {"empty file", "empty.json", "", {"empty.json", NULL}},
 };
 
+/* The folder holding bad_models[i] alone, made once. */
 static const char *bad_dir(size_t i)
 {
-    const char *dir = e2e_temp_dir("badmodels");
-    if (!e2e_write_file(dir, bad_models[i].file, bad_models[i].text))
-        abort();
-    return dir;
+    static const char *dirs[sizeof bad_models / sizeof *bad_models];
+    if (!dirs[i]) {
+        dirs[i] = e2e_temp_dir("badmodels");
+        if (!e2e_write_file(dirs[i], bad_models[i].file, bad_models[i].text))
+            abort();
+    }
+    return dirs[i];
 }
 
 static void test_check(void)

@@ -111,7 +111,8 @@ typedef struct {
     const char *what;
     e2e_client_t *client;
     const char *method, *path, *content_type;
-    const char *body; /* NULL: none; "BIG": over the cap, invalid JSON */
+    const char *body; /* NULL: none; "BIG": over the cap, invalid JSON; "CHUNKED": the same
+                         size, chunked (no declared length) */
     long status;
 } precedence_case_t;
 
@@ -133,6 +134,10 @@ static void test_precedence(void)
         {"401 beats a malformed id", &anon, "GET", "/api/users/nothex", NULL, NULL, 401},
         {"401 beats a bad query", &anon, "GET", "/api/users?limit=0", NULL, NULL, 401},
         {"401 beats 422", &anon, "POST", "/api/users", "application/json", invalid, 401},
+        {"unknown model beats a chunked 413", &anon, "POST", "/api/nope", "text/plain", "CHUNKED", 404},
+        {"405 beats a chunked 413", &anon, "DELETE", "/api/users", "text/plain", "CHUNKED", 405},
+        {"401 beats a chunked 413", &anon, "POST", "/api/users", "text/plain", "CHUNKED", 401},
+        {"chunked 413 beats 415 and 400", &authed, "POST", "/api/users", "text/plain", "CHUNKED", 413},
         {"413 beats 415 and 400", &authed, "POST", "/api/users", "text/plain", "BIG", 413},
         {"413 beats a missing type", &authed, "POST", "/api/users", NULL, "BIG", 413},
         {"413 beats a malformed id", &authed, "PUT", "/api/users/nothex", "application/json", "BIG", 413},
@@ -153,7 +158,11 @@ static void test_precedence(void)
         const char *headers[] = {k->content_type ? ct : NULL, NULL};
         const char *body = k->body && strcmp(k->body, "BIG") == 0 ? big : k->body;
         e2e_resp_t r = {0};
-        e2e_request(k->client, &r, k->method, k->path, headers, body, (size_t)-1);
+        if (k->body && strcmp(k->body, "CHUNKED") == 0)
+            e2e_request_chunked(k->client, &r, k->method, k->path, k->content_type, MAX_BODY * 2,
+                                1024);
+        else
+            e2e_request(k->client, &r, k->method, k->path, headers, body, (size_t)-1);
         CHECK_MSG(e2e_is_problem(&r, k->status), "%s: %s %s gave %ld, want %ld", k->what,
                   k->method, k->path, r.status, k->status);
         e2e_resp_free(&r);
