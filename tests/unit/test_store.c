@@ -20,6 +20,7 @@ enum {
 };
 
 static char db_name[64];
+static bool db_is_ferretdb;
 static const char *coll = "people";
 
 static odm_store_t *new_store(const char *uri, int timeout_ms, size_t clients, odm_error_t *err)
@@ -251,7 +252,8 @@ static void test_indexes_and_duplicates(odm_store_t *s)
     bson_t *dup_email = BCON_NEW("_id", BCON_INT32(42), "email", BCON_UTF8("p2@example.org"));
     CHECK(!odm_store_insert(s, coll, dup_email, deadline(), &err));
     CHECK_INT(err.kind, ODM_ERR_CONFLICT);
-    CHECK_MSG(strstr(err.message, "email_1") != NULL, "%s", err.message);
+    /* MongoDB and mongo-java-server name the index; FerretDB's message does not */
+    CHECK_MSG(db_is_ferretdb || strstr(err.message, "email_1") != NULL, "%s", err.message);
     bson_destroy(dup_email);
 }
 
@@ -479,18 +481,19 @@ static void test_outages(odm_store_t *s, odm_test_db_t *db)
     CHECK_MSG(odm_test_db_restart(db), "%s", db->error);
     /* the same store, no new pool: the first operation already finds the new server */
     CHECK_MSG(odm_store_ping(s, deadline(), &err), "after restart: %s", err.message);
-    insert_people(s, 1, 2);
-    bson_t all = BSON_INITIALIZER;
+    insert_people(s, 100, 101); /* an in-memory server comes back empty, FerretDB does not */
+    bson_t *fresh = BCON_NEW("_id", "{", "$gte", BCON_INT32(100), "}");
     int64_t n = -1;
-    CHECK_MSG(odm_store_count(s, coll, &all, &n, deadline(), &err), "%s", err.message);
-    CHECK_INT(n, 2); /* an in-memory server comes back empty; FerretDB kept the rest */
+    CHECK_MSG(odm_store_count(s, coll, fresh, &n, deadline(), &err), "%s", err.message);
+    CHECK_INT(n, 2);
 
     /* restarted before anything noticed (no operation, no heartbeat in between): the pooled
      * connections are stale, and a read still succeeds, retried on a fresh one */
     CHECK_MSG(odm_test_db_kill(db), "%s", db->error);
     CHECK_MSG(odm_test_db_restart(db), "%s", db->error);
-    CHECK_MSG(odm_store_count(s, coll, &all, &n, deadline(), &err), "unnoticed restart: %s",
+    CHECK_MSG(odm_store_count(s, coll, fresh, &n, deadline(), &err), "unnoticed restart: %s",
               err.message);
+    bson_destroy(fresh);
 }
 
 static void test_with_server(void)
@@ -500,6 +503,7 @@ static void test_with_server(void)
         CHECK_MSG(false, "cannot start the test database: %s", db.error);
         return;
     }
+    db_is_ferretdb = db.ferretdb;
     odm_error_t err = {0};
     odm_store_t *s = new_store(db.uri, T_MS, 4, &err);
     CHECK_MSG(s != NULL, "%s", err.message);
