@@ -10,6 +10,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include "odmd/buf.h"
 #include "odmd/schema.h"
 
 /* Caps on what a schema or an instance can make the module do. */
@@ -145,6 +146,8 @@ enum {
     SCHEMA_T_ANY = 0x7f,
 };
 
+/* Whether a double is finite and has no fractional part (without libm). */
+bool schema__is_integral(double x);
 /* Returns the type bits an instance satisfies (an integer has NUMBER and INTEGER). */
 unsigned schema__json_types(const json_t *v);
 const char *schema__json_type_name(const json_t *v);
@@ -154,8 +157,15 @@ bool schema__json_equal(const json_t *a, const json_t *b);
 uint64_t schema__json_hash(const json_t *v);
 /* Compares two numbers: <0, 0, >0. */
 int schema__num_cmp(const json_t *a, const json_t *b);
-/* Whether number `v` is an integer multiple of number `d` (> 0), decimally as written. */
-bool schema__multiple_of(const json_t *v, const json_t *d);
+/* A number as written in decimal, m * 10^e, with the shortest mantissa that reads back. */
+typedef struct {
+    uint64_t m;
+    int e;
+} schema__decimal_t;
+schema__decimal_t schema__decimal(const json_t *n);
+/* Whether number `v` is an integer multiple of number `d` (> 0, with `dd` its decimal), on the
+ * decimal values as written: 19.99 is a multiple of 0.01. */
+bool schema__multiple_of(const json_t *v, const json_t *d, schema__decimal_t dd);
 /* Number of Unicode code points in valid UTF-8. */
 size_t schema__utf8_length(const char *s, size_t n);
 
@@ -270,7 +280,11 @@ typedef struct schema__visit {
 typedef struct {
     json_t *list;
     size_t max;
+    odm_buf_t scratch; /* for building locations */
 } schema__errors_t;
+
+void schema__errors_init(schema__errors_t *e, size_t max);
+void schema__errors_release(schema__errors_t *e); /* drops the list unless taken */
 
 typedef struct {
     const odm_schema_t *schema;

@@ -7,6 +7,15 @@
 
 #include "schema/internal.h"
 
+bool schema__is_integral(double x)
+{
+    if (!isfinite(x))
+        return false;
+    if (fabs(x) >= 4503599627370496.0) /* 2^52: no fraction bits left */
+        return true;
+    return (double)(long long)x == x;
+}
+
 unsigned schema__json_types(const json_t *v)
 {
     switch (json_typeof(v)) {
@@ -20,7 +29,7 @@ unsigned schema__json_types(const json_t *v)
         return SCHEMA_T_NUMBER | SCHEMA_T_INTEGER;
     case JSON_REAL: {
         double x = json_real_value(v);
-        return isfinite(x) && floor(x) == x ? SCHEMA_T_NUMBER | SCHEMA_T_INTEGER : SCHEMA_T_NUMBER;
+        return schema__is_integral(x) ? SCHEMA_T_NUMBER | SCHEMA_T_INTEGER : SCHEMA_T_NUMBER;
     }
     case JSON_TRUE:
     case JSON_FALSE:
@@ -149,12 +158,7 @@ uint64_t schema__json_hash(const json_t *v)
 
 /* ---- multipleOf on the numbers as written: m * 10^e with the shortest decimal mantissa ---- */
 
-typedef struct {
-    uint64_t m;
-    int e;
-} decimal_t;
-
-static void strip_zeros(decimal_t *d)
+static void strip_zeros(schema__decimal_t *d)
 {
     while (d->m != 0 && d->m % 10 == 0) {
         d->m /= 10;
@@ -162,7 +166,31 @@ static void strip_zeros(decimal_t *d)
     }
 }
 
-static decimal_t decimal_of_real(double x)
+static const double powers_of_ten[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                       1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                       1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/* The fewest decimals k for which round(x * 10^k) / 10^k gives x back: both factors are exact
+ * doubles, so the division is correctly rounded and the test is exact. False when x is too
+ * large or needs too many decimals for this shortcut. */
+static bool decimal_fast(double x, schema__decimal_t *d)
+{
+    for (int k = 0; k <= 22; k++) {
+        double scaled = x * powers_of_ten[k];
+        if (scaled >= 9007199254740992.0)
+            return false;
+        double m = (double)(uint64_t)(scaled + 0.5);
+        if (m / powers_of_ten[k] == x) {
+            *d = (schema__decimal_t){(uint64_t)m, -k};
+            strip_zeros(d);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The shortest round-trip digits through printf: slow, for what decimal_fast cannot do. */
+static schema__decimal_t decimal_slow(double x)
 {
     char buf[48];
     int prec = 1;
@@ -171,8 +199,8 @@ static decimal_t decimal_of_real(double x)
         if (strtod(buf, NULL) == x)
             break;
     }
-    snprintf(buf, sizeof(buf), "%.*e", prec - 1, fabs(x));
-    decimal_t d = {0, 0};
+    snprintf(buf, sizeof(buf), "%.*e", prec - 1, x);
+    schema__decimal_t d = {0, 0};
     const char *p = buf;
     for (; *p != 'e' && *p != '\0'; p++)
         if (*p >= '0' && *p <= '9')
@@ -182,12 +210,15 @@ static decimal_t decimal_of_real(double x)
     return d;
 }
 
-static decimal_t decimal_of(const json_t *v)
+schema__decimal_t schema__decimal(const json_t *v)
 {
-    if (json_is_real(v))
-        return decimal_of_real(json_real_value(v));
+    schema__decimal_t d;
+    if (json_is_real(v)) {
+        double x = fabs(json_real_value(v));
+        return decimal_fast(x, &d) ? d : decimal_slow(x);
+    }
     json_int_t i = json_integer_value(v);
-    decimal_t d = {i < 0 ? 0 - (uint64_t)i : (uint64_t)i, 0};
+    d = (schema__decimal_t){i < 0 ? 0 - (uint64_t)i : (uint64_t)i, 0};
     strip_zeros(&d);
     return d;
 }
@@ -206,13 +237,13 @@ static unsigned __int128 pow_mod(unsigned __int128 base, unsigned exp, unsigned 
     return r;
 }
 
-bool schema__multiple_of(const json_t *v, const json_t *d)
+bool schema__multiple_of(const json_t *v, const json_t *d, schema__decimal_t b)
 {
     if (json_is_integer(v) && json_is_integer(d)) {
         json_int_t x = json_integer_value(v), y = json_integer_value(d);
         return y == -1 || x % y == 0;
     }
-    decimal_t a = decimal_of(v), b = decimal_of(d);
+    schema__decimal_t a = schema__decimal(v);
     if (a.m == 0)
         return true;
     if (b.m == 0)

@@ -122,7 +122,7 @@ bool schema__kw_count_value(const json_t *value, size_t *out)
         return i >= 0;
     }
     double x = json_real_value(value);
-    if (!(x >= 0) || floor(x) != x)
+    if (!(x >= 0) || !schema__is_integral(x))
         return false;
     *out = x >= 1.8e19 ? SIZE_MAX : (size_t)x;
     return true;
@@ -146,10 +146,12 @@ const schema__prop_t *schema__props_find(const schema__props_t *t, const char *n
 {
     if (t->cap == 0)
         return NULL;
-    size_t i = schema__hash(name, len) & (t->cap - 1);
+    uint64_t hash = schema__hash(name, len);
+    size_t i = hash & (t->cap - 1);
     while (t->slots[i].name != NULL) {
-        if (t->slots[i].len == len && memcmp(t->slots[i].name, name, len) == 0)
-            return &t->slots[i];
+        const schema__prop_t *p = &t->slots[i];
+        if (p->hash == hash && p->len == len && memcmp(p->name, name, len) == 0)
+            return p;
         i = (i + 1) & (t->cap - 1);
     }
     return NULL;

@@ -101,6 +101,7 @@ typedef struct {
 typedef struct {
     const char *name; /* borrowed from the schema document */
     size_t len;
+    uint64_t hash;
     schema__node_t *node;
 } schema__prop_t;
 

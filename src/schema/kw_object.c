@@ -26,10 +26,12 @@ SCHEMA_KC(properties)
             return schema__compile_fail(c, node, "properties", name,
                                         "expected a schema (an object or a boolean)");
         size_t len = strlen(name);
-        size_t i = schema__hash(name, len) & (cap - 1);
+        uint64_t hash = schema__hash(name, len);
+        size_t i = hash & (cap - 1);
         while (t->slots[i].name != NULL)
             i = (i + 1) & (cap - 1);
-        t->slots[i] = (schema__prop_t){name, len, schema__compile_sub(c, node, "properties", name, sub)};
+        t->slots[i] = (schema__prop_t){name, len, hash,
+                                       schema__compile_sub(c, node, "properties", name, sub)};
         if (t->slots[i].node == NULL)
             return false;
     }

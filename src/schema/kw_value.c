@@ -122,22 +122,32 @@ SCHEMA_KC(number)
     return true;
 }
 
+typedef struct {
+    const json_t *value;
+    schema__decimal_t decimal;
+} multiple_t;
+
 SCHEMA_KC(multiple_of)
 {
     if (!json_is_number(value) || json_number_value(value) <= 0)
         return schema__compile_fail(c, node, "multipleOf", NULL, "expected a number above 0");
-    kw->data = (void *)value;
+    multiple_t *m = schema__compile_alloc(c, sizeof(*m));
+    if (m == NULL)
+        return false;
+    *m = (multiple_t){value, schema__decimal(value)};
+    kw->data = m;
     return true;
 }
 
 SCHEMA_KV(multiple_of)
 {
-    if (schema__multiple_of(inst, kw->data))
+    const multiple_t *m = kw->data;
+    if (schema__multiple_of(inst, m->value, m->decimal))
         return true;
     if (!schema__collecting(v))
         return false;
     char text[40];
-    schema__kw_number_text(kw->data, text, sizeof(text));
+    schema__kw_number_text(m->value, text, sizeof(text));
     return schema__report(v, "multipleOf", NULL, "must be a multiple of %s", text);
 }
 

@@ -4,15 +4,21 @@
 
 #include "schema/internal.h"
 
+/* A multiply-xorshift hash over 8-byte words: keys are short names and URIs. */
 uint64_t schema__hash(const void *key, size_t len)
 {
     const unsigned char *p = key;
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= 1099511628211ull;
+    const uint64_t k = 0x9e3779b97f4a7c15ull;
+    uint64_t h = len * k, w;
+    for (; len >= 8; len -= 8, p += 8) {
+        memcpy(&w, p, 8);
+        h = (h ^ w) * k;
+        h ^= h >> 29;
     }
-    return h ^ (h >> 29);
+    w = 0;
+    memcpy(&w, p, len);
+    h = (h ^ w) * k;
+    return h ^ (h >> 32);
 }
 
 void schema__map_init(schema__map_t *m)

@@ -102,17 +102,19 @@ bool schema__eval_ref(const schema__vctx_t *v, const schema__node_t *target,
 bool odm_schema_validate(const odm_schema_t *schema, const json_t *instance, json_t **errors,
                          size_t max_errors)
 {
-    schema__errors_t list = {NULL, max_errors};
-    if (errors != NULL) {
-        *errors = NULL;
-        list.list = json_array();
+    if (errors == NULL) {
+        schema__vctx_t v = {.schema = schema};
+        return schema__eval(&v, schema->root, instance, NULL, NULL, NULL);
     }
+    *errors = NULL;
+    schema__errors_t list;
+    schema__errors_init(&list, max_errors);
     schema__vctx_t v = {.schema = schema, .errors = list.list ? &list : NULL};
     bool ok = schema__eval(&v, schema->root, instance, NULL, NULL, NULL);
-    if (errors != NULL && !ok && list.list != NULL) {
+    if (!ok && list.list != NULL) {
         *errors = list.list;
-        return false;
+        list.list = NULL;
     }
-    json_decref(list.list);
+    schema__errors_release(&list);
     return ok;
 }

@@ -28,8 +28,6 @@ typedef struct {
     int passed, failed, skipped;
 } counts_t;
 
-static bool verbose;
-
 static const char *skip_reason(const char *file, const char *cdesc, const char *tdesc)
 {
     for (size_t i = 0; i < sizeof(skips) / sizeof(skips[0]); i++) {
@@ -83,8 +81,7 @@ static void run_case(const char *file, const json_t *c, const char *remotes,
         char why[4096] = "";
         if (reason != NULL) {
             n->skipped++;
-            if (verbose)
-                printf("  SKIP %s: %s / %s: %s\n", file, cdesc, tdesc, reason);
+            printf("  SKIP %s: %s / %s: %s\n", file, cdesc, tdesc, reason);
         } else if (schema == NULL) {
             n->failed++;
             printf("  FAIL %s: %s / %s: compile: %s\n", file, cdesc, tdesc, err.message);
@@ -163,13 +160,7 @@ static int run_dir(const char *dir, const char *sub, const char *remotes, odm_fo
 
 int main(int argc, char **argv)
 {
-    const char *only = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-v") == 0)
-            verbose = true;
-        else
-            only = argv[i];
-    }
+    const char *only = argc > 1 ? argv[1] : NULL; /* runs only the files whose name has it */
     const char *suite = getenv("ODMD_JSONSCHEMA_SUITE");
     if (suite == NULL || suite[0] == '\0')
         suite = SUITE_DEFAULT;
