@@ -86,6 +86,9 @@ static int32_t cap_timeout(mongoc_uri_t *uri, const char *option, int32_t ours)
     int32_t theirs = mongoc_uri_get_option_as_int32(uri, option, 0);
     if (theirs > 0 && theirs <= ours)
         return theirs;
+    if (theirs > 0)
+        odm_info("mongodb uri: %s %d ms lowered to %d ms to fit the request timeout", option,
+                 (int)theirs, (int)ours);
     return mongoc_uri_set_option_as_int32(uri, option, ours) ? ours : 0;
 }
 
@@ -196,7 +199,11 @@ odm_store_t *odm_store_new(const odm_store_options_t *opts, odm_error_t *err)
     }
     mongoc_client_pool_set_error_api(store->pool, MONGOC_ERROR_API_VERSION_2);
     mongoc_uri_destroy(uri);
-    odm_debug("database '%s': budget %lld ms per operation", store->db, (long long)store->budget_ms);
+    const odm_store_timeouts_t *to = &store->timeouts;
+    odm_debug("database '%s': pool wait %d ms, server selection %d ms, connect %d ms, socket %d ms, "
+              "maxTimeMS %d: at most %lld ms per operation",
+              store->db, (int)to->wait_queue_ms, (int)to->server_selection_ms, (int)to->connect_ms,
+              (int)to->socket_ms, (int)to->max_time_ms, (long long)store->budget_ms);
     return store;
 
 fail_store:
