@@ -2,7 +2,17 @@
  *
  * A registry holds schema documents by URI (the built-in 2020-12 meta-schemas, model files, and
  * documents loaded on demand from mapped folders). Compiling resolves every reference once; a
- * compiled schema is immutable and may be validated from many threads at once. */
+ * compiled schema is immutable and may be validated from many threads at once.
+ *
+ * Threads: the registry functions and odm_schema_compile (which may load mapped documents into
+ * the registry) must not run concurrently on one registry; odm_schema_validate may run on any
+ * number of threads, also while the registry compiles something else.
+ *
+ * Dialect: draft 2020-12 only. "$schema" may name the 2020-12 meta-schema or a registered
+ * meta-schema whose "$vocabulary" lists only 2020-12 vocabularies (unknown optional ones are
+ * ignored); anything else is a compile error. Keywords unknown to 2020-12 (x-* included) are
+ * annotations and never affect a verdict. "pattern" follows ECMA-262 through PCRE2 in UTF mode
+ * with match and depth limits (a pattern that hits a limit fails the instance). */
 #ifndef ODMD_SCHEMA_H
 #define ODMD_SCHEMA_H
 
@@ -28,18 +38,26 @@ odm_schema_registry_t *odm_schema_registry_new(void);
 void odm_schema_registry_free(odm_schema_registry_t *reg);
 
 /* Adds `doc` (borrowed; the registry takes its own reference) under `uri`; a "$id" in the
- * document takes precedence for its own resources. `source` names the file for messages (may
- * be NULL). Returns false with ODM_ERR_SCHEMA when the URI is already taken. */
+ * document takes precedence for its own resources (the document answers to both). `source`
+ * names the file for messages (may be NULL). Returns false with ODM_ERR_SCHEMA when the URI, an
+ * embedded "$id" or an anchor is already taken, or `doc` is neither an object nor a boolean;
+ * the registry is then unchanged. */
 bool odm_schema_registry_add(odm_schema_registry_t *reg, const char *uri, json_t *doc,
                              const char *source, odm_error_t *err);
 
-/* References whose URI starts with `prefix` are loaded from files under `dir` (offline). */
+/* References whose URI starts with `prefix` are loaded from files under `dir` (offline): the
+ * rest of the URI is the path below `dir` (no "." or ".." segments; files up to 16 MiB). */
 bool odm_schema_registry_map(odm_schema_registry_t *reg, const char *prefix, const char *dir,
                              odm_error_t *err);
 
 /* Compiles the schema registered at `uri` (fragment allowed). The registry must outlive the
- * result. Returns: a new compiled schema, or NULL with ODM_ERR_SCHEMA and a message of the form
- * "POINTER: reason" (the JSON Pointer of the offending keyword within its document). */
+ * result. With ODM_FORMAT_ASSERT, "format" checks known formats (include/odmd/format.h) and
+ * ignores unknown ones; with ODM_FORMAT_ANNOTATE it only does so under a meta-schema that
+ * requires the format-assertion vocabulary.
+ * Returns: a new compiled schema, or NULL with ODM_ERR_SCHEMA and a message of the form
+ * "POINTER: reason" (the JSON Pointer of the offending keyword within its document, "/" for the
+ * document itself); when the offending keyword is in another document reached by a reference,
+ * "URI#POINTER: reason" with that document's URI. */
 odm_schema_t *odm_schema_compile(odm_schema_registry_t *reg, const char *uri,
                                  odm_format_mode_t formats, odm_error_t *err);
 void odm_schema_free(odm_schema_t *schema);
@@ -47,8 +65,13 @@ void odm_schema_free(odm_schema_t *schema);
 /* Validates `instance` (borrowed). Returns true when valid. When `errors` is not NULL and the
  * instance is invalid, *errors is set to a new JSON array of at most `max_errors` objects
  * {"instanceLocation", "keywordLocation", ["absoluteKeywordLocation",] "error"} (the spec's
- * "basic" output units); when `errors` is NULL validation stops at the first failure.
- * Does not allocate for a valid instance in the common case. Thread-safe. */
+ * "basic" output units; absoluteKeywordLocation only where a $ref or $dynamicRef was crossed;
+ * "error" a one-line message) and evaluation stops once the cap is reached; for a valid
+ * instance *errors is set to NULL. When `errors` is NULL validation stops at the first failure.
+ * A reference loop over the same value, or evaluation nested deeper than 512 subschemas, makes
+ * the instance invalid. Does not allocate for a valid instance in the common case (the
+ * exceptions: unevaluatedProperties/Items over more than 256 members, propertyNames, and
+ * uniqueItems over more than 32 items). Thread-safe. */
 bool odm_schema_validate(const odm_schema_t *schema, const json_t *instance, json_t **errors,
                          size_t max_errors);
 

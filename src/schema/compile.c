@@ -64,6 +64,8 @@ bool schema__compile_fail(schema__cctx_t *c, const schema__node_t *node, const c
         schema__pointer_append(where, sizeof(where), kw, strlen(kw));
     if (sub != NULL)
         schema__pointer_append(where, sizeof(where), sub, strlen(sub));
+    if (where[0] == '\0')
+        snprintf(where, sizeof(where), "/");
     char msg[ODM_ERROR_MSG_MAX];
     va_list ap;
     va_start(ap, fmt);

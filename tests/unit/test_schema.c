@@ -250,9 +250,19 @@ static void test_compile_errors(void)
     expect_compile_error("{\"$schema\":\"https://example.com/unknown-dialect\"}",
                          "/$schema: unsupported meta-schema 'https://example.com/unknown-dialect'");
     expect_compile_error("3", "/: expected an object or a boolean");
-    /* keywords unknown to 2020-12 (x- included) are annotations */
+    expect_compile_error("{\"$defs\":{\"n\":5},\"items\":{\"$ref\":\"#/$defs/n\"}}",
+                         "/$defs/n: expected an object or a boolean");
+
+    /* an error in another document names that document */
     odm_schema_registry_t *reg = odm_schema_registry_new();
     odm_error_t err = {0};
+    json_t *lib = json_loads("{\"$defs\":{\"bad\":{\"minimum\":\"x\"}}}", 0, NULL);
+    CHECK(odm_schema_registry_add(reg, "https://odmd.test/lib.json", lib, NULL, &err));
+    json_decref(lib);
+    CHECK(compile_in(reg, "https://odmd.test/main.json", "{\"$ref\":\"lib.json#/$defs/bad\"}",
+                     ODM_FORMAT_ASSERT, &err) == NULL);
+    CHECK_STR(err.message, "https://odmd.test/lib.json#/$defs/bad/minimum: expected a number");
+    /* keywords unknown to 2020-12 (x- included) are annotations */
     odm_schema_t *s = compile_in(reg, "urn:t:x", "{\"x-index\":{\"minimum\":\"no\"},\"foo\":[1]}",
                                  ODM_FORMAT_ASSERT, &err);
     CHECK_MSG(s != NULL, "%s", err.message);
