@@ -132,8 +132,8 @@ static bool meta_vocabs(schema__cctx_t *c, const schema__node_t *at, const json_
 static bool resource_vocabs(schema__cctx_t *c, const schema__node_t *at,
                             const schema__resource_t *res, unsigned *out)
 {
-    const json_t *dialect = json_is_object(res->root) ? json_object_get(res->root, "$schema")
-                                                       : NULL;
+    const json_t *dialect =
+        json_is_object(res->root) ? json_object_get(res->root, "$schema") : NULL;
     if (dialect == NULL) {
         *out = DEFAULT_VOCABS;
         return res->parent == NULL || resource_vocabs(c, at, res->parent, out);
@@ -172,8 +172,7 @@ static bool enqueue(schema__cctx_t *c, schema__node_t *node)
 static schema__node_t *node_for(schema__cctx_t *c, const json_t *json, schema__resource_t *res,
                                 const char *pointer);
 
-static schema__cres_t *cres_for(schema__cctx_t *c, schema__resource_t *res,
-                                schema__node_t *first)
+static schema__cres_t *cres_for(schema__cctx_t *c, schema__resource_t *res, schema__node_t *first)
 {
     schema__cres_t *cr = schema__map_get_ptr(&c->cres, res);
     if (cr != NULL)
@@ -227,8 +226,8 @@ static schema__node_t *node_for(schema__cctx_t *c, const json_t *json, schema__r
     return node;
 }
 
-schema__node_t *schema__compile_sub(schema__cctx_t *c, const schema__node_t *node,
-                                    const char *a, const char *b, const json_t *json)
+schema__node_t *schema__compile_sub(schema__cctx_t *c, const schema__node_t *node, const char *a,
+                                    const char *b, const json_t *json)
 {
     schema__resource_t *res = schema__registry_resource_at(c->reg, json);
     if (res != NULL && res != node->cres->res)
@@ -243,8 +242,8 @@ schema__node_t *schema__compile_sub(schema__cctx_t *c, const schema__node_t *nod
     return node_for(c, json, node->cres->res, pointer);
 }
 
-schema__node_t *schema__compile_ref(schema__cctx_t *c, const schema__node_t *node,
-                                    const char *kw, const char *ref, schema__target_t *where)
+schema__node_t *schema__compile_ref(schema__cctx_t *c, const schema__node_t *node, const char *kw,
+                                    const char *ref, schema__target_t *where)
 {
     if (where != NULL)
         *where = (schema__target_t){0};

@@ -14,10 +14,10 @@
 #include "odmd/schema.h"
 
 /* Caps on what a schema or an instance can make the module do. */
-#define SCHEMA_MAX_URI 4096           /* bytes in one URI or JSON Pointer */
-#define SCHEMA_MAX_FILE (16u << 20)   /* bytes in one mapped schema file */
-#define SCHEMA_MAX_NODES 1000000      /* compiled subschemas per compile */
-#define SCHEMA_MAX_DEPTH 512          /* nested subschema evaluations per validation */
+#define SCHEMA_MAX_URI 4096         /* bytes in one URI or JSON Pointer */
+#define SCHEMA_MAX_FILE (16u << 20) /* bytes in one mapped schema file */
+#define SCHEMA_MAX_NODES 1000000    /* compiled subschemas per compile */
+#define SCHEMA_MAX_DEPTH 512        /* nested subschema evaluations per validation */
 #define SCHEMA_REGEX_MATCH_LIMIT 1000000
 #define SCHEMA_REGEX_DEPTH_LIMIT 10000
 
@@ -97,10 +97,10 @@ typedef struct {
 } schema__anchor_t;
 
 struct schema__resource {
-    char *uri;       /* absolute, no fragment */
-    json_t *root;    /* borrowed from the document */
-    char *doc_ptr;   /* pointer of root within its document */
-    const char *source; /* file name for messages, or NULL */
+    char *uri;                       /* absolute, no fragment */
+    json_t *root;                    /* borrowed from the document */
+    char *doc_ptr;                   /* pointer of root within its document */
+    const char *source;              /* file name for messages, or NULL */
     struct schema__resource *parent; /* enclosing resource in the same document, or NULL */
     schema__anchor_t **dynamic;      /* $dynamicAnchor definitions of this resource */
     size_t n_dynamic;
@@ -239,11 +239,11 @@ typedef struct schema__cctx schema__cctx_t;
 /* Returns the compiled node for `json`, a subschema found under `node` at the path segments
  * `a` and `b` (b may be NULL; a segment "#N" is not special: indices are passed as text).
  * NULL with the error set on failure. */
-schema__node_t *schema__compile_sub(schema__cctx_t *c, const schema__node_t *node,
-                                    const char *a, const char *b, const json_t *json);
+schema__node_t *schema__compile_sub(schema__cctx_t *c, const schema__node_t *node, const char *a,
+                                    const char *b, const json_t *json);
 /* Compiles the target of a reference (resolved against the node's base URI). */
-schema__node_t *schema__compile_ref(schema__cctx_t *c, const schema__node_t *node,
-                                    const char *kw, const char *ref, schema__target_t *where);
+schema__node_t *schema__compile_ref(schema__cctx_t *c, const schema__node_t *node, const char *kw,
+                                    const char *ref, schema__target_t *where);
 /* Fails the compilation with "POINTER/keyword[/sub]: message". Returns false. */
 bool schema__compile_fail(schema__cctx_t *c, const schema__node_t *node, const char *kw,
                           const char *sub, const char *fmt, ...)
@@ -328,8 +328,8 @@ bool schema__eval(const schema__vctx_t *v, const schema__node_t *node, const jso
                   const schema__seg_t *kseg, const schema__seg_t *iseg, schema__eval_t *ev);
 /* Follows a reference: like schema__eval, marking the keyword path as having crossed one and
  * failing on a reference cycle over the same instance. */
-bool schema__eval_ref(const schema__vctx_t *v, const schema__node_t *target,
-                      const json_t *instance, const schema__seg_t *kseg, schema__eval_t *ev);
+bool schema__eval_ref(const schema__vctx_t *v, const schema__node_t *target, const json_t *instance,
+                      const schema__seg_t *kseg, schema__eval_t *ev);
 /* Whether errors are being collected and there is still room for more. */
 static inline bool schema__collecting(const schema__vctx_t *v)
 {
@@ -352,8 +352,8 @@ static inline schema__vctx_t schema__quiet(const schema__vctx_t *v)
 
 /* Records a violation of keyword `kw` of the current node (extended by `sub`, may be NULL) at
  * the current instance location. Returns false. */
-bool schema__report(const schema__vctx_t *v, const char *kw, const char *sub, const char *fmt,
-                    ...) __attribute__((format(printf, 4, 5)));
+bool schema__report(const schema__vctx_t *v, const char *kw, const char *sub, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* ---- keywords: the table ---- */
 
@@ -362,8 +362,7 @@ struct schema__kwdef {
     unsigned vocab;
     unsigned types; /* instance types it applies to */
     /* Checks the keyword's value and fills kw->data. Returns false with the error set. */
-    bool (*compile)(schema__cctx_t *c, schema__node_t *node, const json_t *value,
-                    schema__kw_t *kw);
+    bool (*compile)(schema__cctx_t *c, schema__node_t *node, const json_t *value, schema__kw_t *kw);
     /* NULL for keywords that only shape others (then, else, minContains, ...). */
     bool (*validate)(const schema__vctx_t *v, const schema__kw_t *kw, const json_t *instance,
                      schema__eval_t *ev);

@@ -42,9 +42,9 @@ unsigned schema__json_types(const json_t *v)
 const char *schema__json_type_name(const json_t *v)
 {
     static const char *const names[] = {
-        [JSON_OBJECT] = "object", [JSON_ARRAY] = "array", [JSON_STRING] = "string",
+        [JSON_OBJECT] = "object",   [JSON_ARRAY] = "array", [JSON_STRING] = "string",
         [JSON_INTEGER] = "integer", [JSON_REAL] = "number", [JSON_TRUE] = "boolean",
-        [JSON_FALSE] = "boolean", [JSON_NULL] = "null",
+        [JSON_FALSE] = "boolean",   [JSON_NULL] = "null",
     };
     if (json_is_real(v) && (schema__json_types(v) & SCHEMA_T_INTEGER))
         return "integer";

@@ -19,9 +19,18 @@
 #define V_VAL SCHEMA_V_VALIDATION
 #define V_FMT (SCHEMA_V_FORMAT_ANNOTATION | SCHEMA_V_FORMAT_ASSERTION)
 
-#define KW(name, vocab, types, fn) {name, vocab, types, schema__kc_##fn, schema__kv_##fn}
-#define KWC(name, vocab, types, c, fn) {name, vocab, types, schema__kc_##c, schema__kv_##fn}
-#define KW_SHAPE(name, vocab, c) {name, vocab, 0, schema__kc_##c, NULL}
+#define KW(name, vocab, types, fn)                                                                 \
+    {                                                                                              \
+        name, vocab, types, schema__kc_##fn, schema__kv_##fn                                       \
+    }
+#define KWC(name, vocab, types, c, fn)                                                             \
+    {                                                                                              \
+        name, vocab, types, schema__kc_##c, schema__kv_##fn                                        \
+    }
+#define KW_SHAPE(name, vocab, c)                                                                   \
+    {                                                                                              \
+        name, vocab, 0, schema__kc_##c, NULL                                                       \
+    }
 
 const schema__kwdef_t schema__keywords[] = {
     KW("type", V_VAL, T_ANY, type),
@@ -50,7 +59,7 @@ const schema__kwdef_t schema__keywords[] = {
     KWC("allOf", V_APPL, T_ANY, schema_list, all_of),
     KWC("anyOf", V_APPL, T_ANY, schema_list, any_of),
     KWC("oneOf", V_APPL, T_ANY, schema_list, one_of),
-    KWC("not", V_APPL, T_ANY, one, not),
+    KWC("not", V_APPL, T_ANY, one, not ),
     KW_SHAPE("then", V_APPL, is_schema),
     KW_SHAPE("else", V_APPL, is_schema),
     KW("if", V_APPL, T_ANY, if),

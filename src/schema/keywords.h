@@ -5,11 +5,11 @@
 
 #include "schema/internal.h"
 
-#define SCHEMA_KC(fn)                                                                          \
-    bool schema__kc_##fn(schema__cctx_t *c, schema__node_t *node, const json_t *value,        \
+#define SCHEMA_KC(fn)                                                                              \
+    bool schema__kc_##fn(schema__cctx_t *c, schema__node_t *node, const json_t *value,             \
                          schema__kw_t *kw)
-#define SCHEMA_KV(fn)                                                                          \
-    bool schema__kv_##fn(const schema__vctx_t *v, const schema__kw_t *kw, const json_t *inst,   \
+#define SCHEMA_KV(fn)                                                                              \
+    bool schema__kv_##fn(const schema__vctx_t *v, const schema__kw_t *kw, const json_t *inst,      \
                          schema__eval_t *ev)
 
 /* kw_core.c */
@@ -24,7 +24,7 @@ SCHEMA_KV(all_of);
 SCHEMA_KV(any_of);
 SCHEMA_KV(one_of);
 SCHEMA_KC(one);
-SCHEMA_KV(not);
+SCHEMA_KV(not );
 SCHEMA_KC(if);
 SCHEMA_KV(if);
 SCHEMA_KC(is_schema);
@@ -128,10 +128,10 @@ static inline int schema__patterns_match(const schema__vctx_t *v, const schema__
 }
 
 /* Iterates an instance object: key, its length and its value. */
-#define SCHEMA_OBJECT_FOREACH(obj, it, key, len, val)                                           \
-    for (void *it = json_object_iter((json_t *)(obj));                                          \
-         it != NULL && ((key = json_object_iter_key(it)), (len = json_object_iter_key_len(it)), \
-                        (val = json_object_iter_value(it)), 1);                                 \
+#define SCHEMA_OBJECT_FOREACH(obj, it, key, len, val)                                              \
+    for (void *it = json_object_iter((json_t *)(obj));                                             \
+         it != NULL && ((key = json_object_iter_key(it)), (len = json_object_iter_key_len(it)),    \
+                        (val = json_object_iter_value(it)), 1);                                    \
          it = json_object_iter_next((json_t *)(obj), it))
 
 #endif

@@ -132,8 +132,8 @@ SCHEMA_KV(contains)
                               found, d->min);
     if (found > d->max)
         return schema__report(v, "maxContains", NULL,
-                              "array has %zu items matching 'contains', at most %zu allowed",
-                              found, d->max);
+                              "array has %zu items matching 'contains', at most %zu allowed", found,
+                              d->max);
     return true;
 }
 

@@ -20,7 +20,8 @@ SCHEMA_KC(schema_list)
         char num[32];
         snprintf(num, sizeof(num), "%zu", i);
         if (!json_is_object(item) && !json_is_boolean(item))
-            return schema__compile_fail(c, node, name, num, "expected a schema (an object or a boolean)");
+            return schema__compile_fail(c, node, name, num,
+                                        "expected a schema (an object or a boolean)");
         l->items[i] = schema__compile_sub(c, node, name, num, item);
         if (l->items[i] == NULL)
             return false;
@@ -130,7 +131,7 @@ SCHEMA_KV(one_of)
     return false;
 }
 
-SCHEMA_KV(not)
+SCHEMA_KV(not )
 {
     schema__vctx_t q = schema__quiet(v);
     schema__seg_t seg = {v->kpath, "not", 3};

@@ -91,7 +91,8 @@ SCHEMA_KC(pattern_properties)
             return schema__compile_fail(c, node, "patternProperties", name,
                                         "expected a schema (an object or a boolean)");
         p->sources[p->n] = name;
-        p->codes[p->n] = schema__compile_regex(c, node, "patternProperties", name, name, strlen(name));
+        p->codes[p->n] =
+            schema__compile_regex(c, node, "patternProperties", name, name, strlen(name));
         p->nodes[p->n] = schema__compile_sub(c, node, "patternProperties", name, sub);
         if (p->codes[p->n] == NULL || p->nodes[p->n++] == NULL)
             return false;
@@ -322,7 +323,8 @@ SCHEMA_KC(count)
 {
     size_t n;
     if (!schema__kw_count_value(value, &n))
-        return schema__compile_fail(c, node, kw->def->name, NULL, "expected a non-negative integer");
+        return schema__compile_fail(c, node, kw->def->name, NULL,
+                                    "expected a non-negative integer");
     kw->data = (void *)(uintptr_t)n;
     return true;
 }
@@ -332,8 +334,9 @@ SCHEMA_KV(max_properties)
     size_t max = (size_t)(uintptr_t)kw->data;
     if (json_object_size(inst) <= max)
         return true;
-    return schema__report(v, "maxProperties", NULL, "object has %zu properties, at most %zu allowed",
-                          json_object_size(inst), max);
+    return schema__report(v, "maxProperties", NULL,
+                          "object has %zu properties, at most %zu allowed", json_object_size(inst),
+                          max);
 }
 
 SCHEMA_KV(min_properties)
@@ -341,6 +344,7 @@ SCHEMA_KV(min_properties)
     size_t min = (size_t)(uintptr_t)kw->data;
     if (json_object_size(inst) >= min)
         return true;
-    return schema__report(v, "minProperties", NULL, "object has %zu properties, at least %zu required",
+    return schema__report(v, "minProperties", NULL,
+                          "object has %zu properties, at least %zu required",
                           json_object_size(inst), min);
 }

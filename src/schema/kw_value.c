@@ -11,8 +11,8 @@ static const struct {
     const char *name;
     unsigned bit;
 } type_names[] = {
-    {"null", SCHEMA_T_NULL},       {"boolean", SCHEMA_T_BOOLEAN}, {"object", SCHEMA_T_OBJECT},
-    {"array", SCHEMA_T_ARRAY},     {"number", SCHEMA_T_NUMBER},   {"integer", SCHEMA_T_INTEGER},
+    {"null", SCHEMA_T_NULL},     {"boolean", SCHEMA_T_BOOLEAN}, {"object", SCHEMA_T_OBJECT},
+    {"array", SCHEMA_T_ARRAY},   {"number", SCHEMA_T_NUMBER},   {"integer", SCHEMA_T_INTEGER},
     {"string", SCHEMA_T_STRING},
 };
 
@@ -35,8 +35,7 @@ SCHEMA_KC(type)
         for (size_t i = 0; i < json_array_size(value); i++) {
             unsigned bit = type_bit(json_array_get(value, i));
             if (bit == 0 || (mask & bit))
-                return schema__compile_fail(c, node, "type", NULL,
-                                            "expected distinct type names");
+                return schema__compile_fail(c, node, "type", NULL, "expected distinct type names");
             mask |= bit;
         }
     }
@@ -195,8 +194,8 @@ SCHEMA_KV(max_length)
     size_t max = (size_t)(uintptr_t)kw->data, n = length_of(inst);
     if (n <= max)
         return true;
-    return schema__report(v, "maxLength", NULL, "string has %zu characters, at most %zu allowed",
-                          n, max);
+    return schema__report(v, "maxLength", NULL, "string has %zu characters, at most %zu allowed", n,
+                          max);
 }
 
 SCHEMA_KV(min_length)

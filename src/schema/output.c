@@ -19,7 +19,8 @@ static bool put_escaped(odm_buf_t *b, const char *name, size_t len)
     for (size_t i = 0; i < len; i++) {
         if (name[i] != '~' && name[i] != '/')
             continue;
-        if (!odm_buf_append(b, name + run, i - run) || !odm_buf_puts(b, name[i] == '~' ? "~0" : "~1"))
+        if (!odm_buf_append(b, name + run, i - run) ||
+            !odm_buf_puts(b, name[i] == '~' ? "~0" : "~1"))
             return false;
         run = i + 1;
     }
@@ -87,8 +88,7 @@ static void trim_utf8(char *msg)
     }
 }
 
-bool schema__report(const schema__vctx_t *v, const char *kw, const char *sub, const char *fmt,
-                    ...)
+bool schema__report(const schema__vctx_t *v, const char *kw, const char *sub, const char *fmt, ...)
 {
     if (!schema__collecting(v))
         return false;
@@ -105,7 +105,8 @@ bool schema__report(const schema__vctx_t *v, const char *kw, const char *sub, co
     json_object_set_new(unit, "instanceLocation", location(b, v->ipath, NULL, NULL));
     json_object_set_new(unit, "keywordLocation", location(b, v->kpath, kw, sub));
     if (v->via_ref && v->node != NULL)
-        json_object_set_new(unit, "absoluteKeywordLocation", absolute_location(b, v->node, kw, sub));
+        json_object_set_new(unit, "absoluteKeywordLocation",
+                            absolute_location(b, v->node, kw, sub));
     json_object_set_new(unit, "error", json_string(msg));
     json_array_append_new(v->errors->list, unit);
     return false;

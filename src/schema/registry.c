@@ -304,8 +304,8 @@ static bool indexer_commit(indexer_t *ix)
     for (size_t i = 0; ok && i < ix->pending.cap; i++) {
         schema__slot_t *s = &ix->pending.slots[i];
         if (s->key != NULL)
-            ok = schema__map_put(strchr(s->key, '#') ? &reg->anchors : &reg->by_uri, s->key,
-                                 s->len, s->value);
+            ok = schema__map_put(strchr(s->key, '#') ? &reg->anchors : &reg->by_uri, s->key, s->len,
+                                 s->value);
     }
     ix->resources.n = 0;
     ix->anchors.n = 0;
@@ -408,8 +408,7 @@ static json_t *load_file(const char *path, odm_error_t *err)
     if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
         return NULL;
     if (st.st_size > (off_t)SCHEMA_MAX_FILE) {
-        odm_error_set(err, ODM_ERR_SCHEMA, "'%s' is larger than %u bytes", path,
-                      SCHEMA_MAX_FILE);
+        odm_error_set(err, ODM_ERR_SCHEMA, "'%s' is larger than %u bytes", path, SCHEMA_MAX_FILE);
         return NULL;
     }
     json_error_t jerr;
@@ -492,8 +491,8 @@ bool schema__registry_resolve(odm_schema_registry_t *reg, const char *uri, schem
     }
     const char *hash = strchr(uri, '#');
     char frag[SCHEMA_MAX_URI];
-    if (!schema__uri_unescape(hash ? hash + 1 : "", hash ? strlen(hash + 1) : 0, frag,
-                              sizeof(frag), NULL))
+    if (!schema__uri_unescape(hash ? hash + 1 : "", hash ? strlen(hash + 1) : 0, frag, sizeof(frag),
+                              NULL))
         return odm_error_set(err, ODM_ERR_SCHEMA, "malformed fragment in '%s'", uri);
     if (frag[0] == '\0' || frag[0] == '/') {
         nav_t nav = {reg, res, 0};

@@ -81,11 +81,13 @@ static void remove_dots(out_t *o, size_t start)
             i += 3;
         } else if (left >= 2 && memcmp(r, "./", 2) == 0) {
             i += 2;
-        } else if ((left >= 3 && memcmp(r, "/./", 3) == 0) || (left == 2 && memcmp(r, "/.", 2) == 0)) {
+        } else if ((left >= 3 && memcmp(r, "/./", 3) == 0) ||
+                   (left == 2 && memcmp(r, "/.", 2) == 0)) {
             i += 2;
             if (left == 2)
                 in[--i] = '/'; /* "/." at the end becomes "/" */
-        } else if ((left >= 4 && memcmp(r, "/../", 4) == 0) || (left == 3 && memcmp(r, "/..", 3) == 0)) {
+        } else if ((left >= 4 && memcmp(r, "/../", 4) == 0) ||
+                   (left == 3 && memcmp(r, "/..", 3) == 0)) {
             i += 3;
             if (left == 3)
                 in[--i] = '/';
@@ -291,7 +293,7 @@ json_t *schema__pointer_get(json_t *root, const char *pointer,
         if (!token(p + 1, n, tok, sizeof(tok)))
             return NULL;
         p += 1 + n;
-        node = json_is_object(node) ? json_object_get(node, tok)
+        node = json_is_object(node)  ? json_object_get(node, tok)
                : json_is_array(node) ? array_step(node, tok)
                                      : NULL;
         if (node != NULL && step != NULL)

@@ -86,8 +86,8 @@ bool schema__eval(const schema__vctx_t *v, const schema__node_t *node, const jso
     return run_keywords(&sub, node, instance, ev);
 }
 
-bool schema__eval_ref(const schema__vctx_t *v, const schema__node_t *target,
-                      const json_t *instance, const schema__seg_t *kseg, schema__eval_t *ev)
+bool schema__eval_ref(const schema__vctx_t *v, const schema__node_t *target, const json_t *instance,
+                      const schema__seg_t *kseg, schema__eval_t *ev)
 {
     for (const schema__visit_t *p = v->visits; p != NULL; p = p->up)
         if (p->node == target && p->instance == instance)

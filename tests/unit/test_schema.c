@@ -123,8 +123,8 @@ static void test_formats(void)
     CHECK(valid(assert, "\"a@example.com\""));
     CHECK(!valid(assert, "\"not an email\""));
     CHECK(valid(annotate, "\"not an email\""));
-    odm_schema_t *unknown = compile_in(reg, "urn:t:fu", "{\"format\":\"x-odd\"}",
-                                       ODM_FORMAT_ASSERT, &err);
+    odm_schema_t *unknown =
+        compile_in(reg, "urn:t:fu", "{\"format\":\"x-odd\"}", ODM_FORMAT_ASSERT, &err);
     CHECK(unknown != NULL && valid(unknown, "\"anything\""));
     odm_schema_free(assert);
     odm_schema_free(annotate);
@@ -138,14 +138,14 @@ static void test_output_units(void)
 {
     odm_schema_registry_t *reg = odm_schema_registry_new();
     odm_error_t err = {0};
-    odm_schema_t *s = compile_in(
-        reg, "https://odmd.test/book.json",
-        "{\"type\":\"object\",\"required\":[\"title\"],\"properties\":{"
-        "\"year\":{\"type\":\"integer\",\"minimum\":1450},"
-        "\"a/b\":{\"type\":\"string\"},"
-        "\"authors\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/author\"}}},"
-        "\"$defs\":{\"author\":{\"type\":\"object\",\"required\":[\"name\"]}}}",
-        ODM_FORMAT_ASSERT, &err);
+    odm_schema_t *s =
+        compile_in(reg, "https://odmd.test/book.json",
+                   "{\"type\":\"object\",\"required\":[\"title\"],\"properties\":{"
+                   "\"year\":{\"type\":\"integer\",\"minimum\":1450},"
+                   "\"a/b\":{\"type\":\"string\"},"
+                   "\"authors\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/author\"}}},"
+                   "\"$defs\":{\"author\":{\"type\":\"object\",\"required\":[\"name\"]}}}",
+                   ODM_FORMAT_ASSERT, &err);
     CHECK_MSG(s != NULL, "%s", err.message);
     json_t *errors = NULL;
     CHECK(!check_json(s, "{\"year\":1200.5,\"a/b\":3,\"authors\":[{\"name\":\"x\"},{}]}", &errors));
@@ -191,11 +191,13 @@ static void test_output_messages(void)
     odm_schema_t *s = compile_in(
         reg, "urn:t:msg",
         "{\"properties\":{\"a\":{\"enum\":[\"x\",\"y\"]},\"b\":{\"anyOf\":[{\"type\":\"string\"},"
-        "{\"type\":\"null\"}]},\"c\":{\"maxLength\":1},\"d\":false},\"additionalProperties\":false}",
+        "{\"type\":\"null\"}]},\"c\":{\"maxLength\":1},\"d\":false},\"additionalProperties\":"
+        "false}",
         ODM_FORMAT_ASSERT, &err);
     CHECK_MSG(s != NULL, "%s", err.message);
     json_t *errors = NULL;
-    CHECK(!check_json(s, "{\"a\":\"z\",\"b\":1,\"c\":\"\\u00e9\\u00e9\",\"d\":0,\"zz\":1}", &errors));
+    CHECK(
+        !check_json(s, "{\"a\":\"z\",\"b\":1,\"c\":\"\\u00e9\\u00e9\",\"d\":0,\"zz\":1}", &errors));
     char *text = json_dumps(errors, JSON_COMPACT);
     CHECK_STR(unit_field(errors, 0, "error"), "value must be one of [\"x\",\"y\"]");
     CHECK_STR(unit_field(errors, 1, "keywordLocation"), "/properties/b/anyOf");
@@ -331,9 +333,9 @@ static void test_mapped_folder(void)
     CHECK_MSG(s != NULL, "%s", err.message);
     CHECK(valid(s, "[{\"x\":1,\"y\":2}]"));
     CHECK(!valid(s, "[{\"x\":1}]"));
-    odm_schema_t *escape = compile_in(reg, "https://odmd.test/escape.json",
-                                      "{\"$ref\":\"https://geo.test/../etc/passwd\"}",
-                                      ODM_FORMAT_ASSERT, &err);
+    odm_schema_t *escape =
+        compile_in(reg, "https://odmd.test/escape.json",
+                   "{\"$ref\":\"https://geo.test/../etc/passwd\"}", ODM_FORMAT_ASSERT, &err);
     CHECK(escape == NULL);
     odm_schema_free(s);
     odm_schema_registry_free(reg);
@@ -470,7 +472,8 @@ static void test_no_allocation(void)
         "{\"type\":\"object\",\"required\":[\"name\"],\"additionalProperties\":false,"
         "\"properties\":{\"name\":{\"type\":\"string\",\"pattern\":\"^[A-Z]\"},"
         "\"tags\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/tag\"},\"uniqueItems\":true},"
-        "\"price\":{\"multipleOf\":0.01},\"kind\":{\"oneOf\":[{\"const\":\"a\"},{\"const\":\"b\"}]},"
+        "\"price\":{\"multipleOf\":0.01},\"kind\":{\"oneOf\":[{\"const\":\"a\"},{\"const\":\"b\"}]}"
+        ","
         "\"when\":{\"format\":\"date-time\"}},\"$defs\":{\"tag\":{\"enum\":[\"x\",\"y\",\"z\"]}}}",
         ODM_FORMAT_ASSERT, &err);
     CHECK_MSG(s != NULL, "%s", err.message);
