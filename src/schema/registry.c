@@ -348,23 +348,31 @@ bool odm_schema_registry_add(odm_schema_registry_t *reg, const char *uri, json_t
         return odm_error_set(err, ODM_ERR_SCHEMA, "uri '%s' is already registered", uri);
     if (!json_is_object(doc) && !json_is_boolean(doc))
         return odm_error_set(err, ODM_ERR_SCHEMA, "/: expected an object or a boolean");
-    char *src = source ? strdup(source) : NULL;
-    if ((source != NULL && src == NULL) || (src != NULL && !list_push(&reg->sources, src))) {
+    char *src = NULL;
+    if (source != NULL && ((src = strdup(source)) == NULL || !list_push(&reg->sources, src))) {
         free(src);
         return odm_error_set(err, ODM_ERR_INTERNAL, "out of memory");
     }
     if (!list_push(&reg->docs, json_incref(doc))) {
         json_decref(doc);
-        return odm_error_set(err, ODM_ERR_INTERNAL, "out of memory");
+        odm_error_set(err, ODM_ERR_INTERNAL, "out of memory");
+        goto fail_source;
     }
     if (err != NULL)
         odm_error_clear(err);
-    if (!index_document(reg, uri, doc, src, err)) {
-        reg->docs.n--;
-        json_decref(doc);
-        return false;
-    }
+    if (!index_document(reg, uri, doc, src, err))
+        goto fail_doc;
     return true;
+
+fail_doc:
+    reg->docs.n--;
+    json_decref(doc);
+fail_source:
+    if (src != NULL) {
+        reg->sources.n--;
+        free(src);
+    }
+    return false;
 }
 
 bool odm_schema_registry_map(odm_schema_registry_t *reg, const char *prefix, const char *dir,

@@ -309,6 +309,15 @@ static void test_registry(void)
     CHECK(frag != NULL && valid(frag, "\"x\"") && !valid(frag, "1"));
     odm_schema_free(frag);
     odm_schema_free(book);
+
+    /* a document whose embedded $id is taken is refused whole: its URI stays free */
+    json_t *clash = json_loads("{\"$defs\":{\"a\":{\"$id\":\"author.json\"}}}", 0, NULL);
+    CHECK(!odm_schema_registry_add(reg, "https://odmd.test/clash.json", clash, "clash", &err));
+    CHECK_STR(err.message, "/$defs/a: uri 'https://odmd.test/author.json' is already registered");
+    json_decref(clash);
+    json_t *fine = json_loads("{\"type\":\"null\"}", 0, NULL);
+    CHECK(odm_schema_registry_add(reg, "https://odmd.test/clash.json", fine, NULL, &err));
+    json_decref(fine);
     odm_schema_registry_free(reg);
 }
 
