@@ -20,6 +20,7 @@ static e2e_env_t env;
 #define C (&env.c)
 
 typedef struct {
+    const char *url; /* NULL: env's odmd */
     char path[128];
     long status;
     int code;
@@ -30,7 +31,7 @@ static void *blocked_main(void *arg)
 {
     blocked_t *b = arg;
     e2e_client_t c;
-    e2e_client_init(&c, env.odmd.url);
+    e2e_client_init(&c, b->url ? b->url : env.odmd.url);
     c.timeout_ms = TIMEOUT_MS * 4;
     e2e_resp_t r = {0};
     e2e_get(&c, &r, b->path);
@@ -101,6 +102,52 @@ static void test_stopped_database(const char *user_path)
     CHECK(e2e_wait_status(env.odmd.url, "/readyz", 200, 15000));
     e2e_client_release(&probe);
     e2e_resp_free(&r);
+}
+
+/* --queue-max: with the one worker blocked and the queue full, more requests get 503 with
+ * Retry-After at once. */
+static void test_full_queue(void)
+{
+    e2e_odmd_t o;
+    e2e_odmd_opts_t opts = {.mongo_uri = e2e_db_uri(env.db), .schemas = e2e_schemas_with_extras(),
+                            .args = {"--workers", "1", "--queue-max", "1", "--request-timeout", "3000",
+                                     NULL}};
+    if (!e2e_odmd_start(&o, &opts)) {
+        CHECK_MSG(false, "odmd did not start with --workers 1 --queue-max 1");
+        return;
+    }
+    CHECK(e2e_wait_status(o.url, "/readyz", 200, 10000));
+    CHECK(e2e_db_pause(env.db));
+    /* One by one, so that the first holds the worker and the second the queue. */
+    enum { N = 6 };
+    blocked_t blocked[N];
+    pthread_t threads[N];
+    for (int i = 0; i < N; i++) {
+        memset(&blocked[i], 0, sizeof blocked[i]);
+        blocked[i].url = o.url;
+        snprintf(blocked[i].path, sizeof blocked[i].path, "/api/users?limit=%d", i + 1);
+        pthread_create(&threads[i], NULL, blocked_main, &blocked[i]);
+        e2e_sleep_ms(100);
+    }
+    e2e_client_t probe;
+    e2e_client_init(&probe, o.url);
+    e2e_resp_t r = {0};
+    e2e_get(&probe, &r, "/api/users?limit=7");
+    EXPECT_PROBLEM(r, 503);
+    CHECK_MSG(e2e_header(&r, "Retry-After") != NULL, "no Retry-After on a 503 for a full queue");
+    CHECK_MSG(r.elapsed_ms < 1000, "the 503 for a full queue took %lld ms", (long long)r.elapsed_ms);
+    int fast_503 = 0;
+    for (int i = 0; i < N; i++) {
+        pthread_join(threads[i], NULL);
+        CHECK_MSG(blocked[i].status == 503 || blocked[i].status == 504,
+                  "request %d with a full queue: %ld", i, blocked[i].status);
+        fast_503 += blocked[i].status == 503 && blocked[i].elapsed_ms < 1000;
+    }
+    CHECK_MSG(fast_503 >= N - 2, "%d of %d requests got a fast 503 with a full queue", fast_503, N);
+    CHECK(e2e_db_resume(env.db));
+    e2e_resp_free(&r);
+    e2e_client_release(&probe);
+    CHECK_INT(e2e_odmd_stop(&o, 20000), 0);
 }
 
 static void test_killed_database(void)
@@ -213,6 +260,8 @@ int main(void)
     snprintf(user_path, sizeof user_path, "/api/users/%s", e2e_str(&r, "_id") ? e2e_str(&r, "_id") : "-");
     e2e_resp_free(&r);
     test_stopped_database(user_path);
+    test_full_queue();
+    CHECK(e2e_wait_status(env.odmd.url, user_path, 200, 15000));
     test_killed_database();
     CHECK_INT(e2e_env_down(&env), 0);
     test_database_down_at_startup();

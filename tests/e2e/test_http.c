@@ -130,6 +130,16 @@ static void test_request_ids_and_access_log(void)
     EXPECT_STATUS(r, 201);
     EXPECT_HEADER(r, "X-Request-Id", "e2e-req-post");
 
+    /* Longer than 64 characters: not echoed as is (replaced by a generated one). */
+    char long_id[100];
+    memset(long_id, 'x', 80);
+    long_id[80] = '\0';
+    const char *too_long[] = {F("X-Request-Id: %s", long_id), NULL};
+    e2e_request(C, &r, "GET", "/healthz", too_long, NULL, 0);
+    const char *got_long = e2e_header(&r, "X-Request-Id");
+    CHECK_MSG(got_long && *got_long && strlen(got_long) <= 64, "an 80-character request id came back as '%s'",
+              got_long ? got_long : "(none)");
+
     /* Generated when absent, and different each time. */
     e2e_get(C, &r, "/api/users?limit=1");
     const char *g1 = e2e_header(&r, "X-Request-Id");
@@ -194,6 +204,43 @@ static void test_health(void)
     e2e_resp_free(&r);
 }
 
+/* --max-connections and --idle-timeout on an odmd of their own. */
+static void test_connection_bounds(void)
+{
+    e2e_odmd_t o;
+    e2e_odmd_opts_t opts = {.mongo_uri = e2e_db_uri(env.db),
+                            .args = {"--max-connections", "3", "--idle-timeout", "1", NULL}};
+    if (!e2e_odmd_start(&o, &opts)) {
+        CHECK_MSG(false, "odmd did not start with --max-connections 3 --idle-timeout 1");
+        return;
+    }
+    e2e_sleep_ms(1500); /* the start-up probe's connection is gone */
+    e2e_client_t held[4];
+    e2e_resp_t r = {0};
+    for (int i = 0; i < 3; i++) {
+        e2e_client_init(&held[i], o.url);
+        e2e_get(&held[i], &r, "/healthz");
+        EXPECT_STATUS(r, 200);
+    }
+    e2e_client_init(&held[3], o.url);
+    held[3].timeout_ms = 500; /* well before the held ones go idle */
+    e2e_get(&held[3], &r, "/healthz");
+    CHECK_MSG(r.status != 200, "a fourth connection was served with --max-connections 3");
+    e2e_client_release(&held[3]);
+    e2e_client_init(&held[3], o.url);
+    /* Idle connections are closed after --idle-timeout: the slots free up. */
+    e2e_sleep_ms(2500);
+    e2e_get(&held[3], &r, "/healthz");
+    EXPECT_STATUS(r, 200);
+    e2e_get(&held[0], &r, "/healthz");
+    EXPECT_STATUS(r, 200);
+    CHECK_MSG(r.num_connects == 1, "an idle connection outlived --idle-timeout 1");
+    for (int i = 0; i < 4; i++)
+        e2e_client_release(&held[i]);
+    e2e_resp_free(&r);
+    CHECK_INT(e2e_odmd_stop(&o, 20000), 0);
+}
+
 int main(void)
 {
     e2e_init("http");
@@ -205,6 +252,7 @@ int main(void)
     test_keep_alive();
     test_request_ids_and_access_log();
     test_health();
+    test_connection_bounds();
     CHECK_INT(e2e_env_down(&env), 0);
     return e2e_finish(check_done("e2e_http"));
 }

@@ -245,16 +245,39 @@ static void test_refused_filters(void)
         CHECK_MSG(e2e_is_problem(&r, 400), "filter %s", Q(refused[i]));
         e2e_resp_free(&r);
     }
-    /* A pattern longer than the cap: 400 (or 414 if the URL itself is refused first). */
+    /* Bounds: a regex pattern of at most 256 bytes, $in with at most 1000 values. */
+    e2e_resp_t r = {0};
+    char pattern[400];
+    memset(pattern, 'a', sizeof pattern);
+    pattern[200] = '\0';
+    e2e_get(C, &r, F("/api/users?filter=%s", U(F("{\"name\":{\"$regex\":\"%s\"}}", pattern))));
+    EXPECT_STATUS(r, 200);
+    pattern[200] = 'a';
+    pattern[300] = '\0';
+    e2e_get(C, &r, F("/api/users?filter=%s", U(F("{\"name\":{\"$regex\":\"%s\"}}", pattern))));
+    EXPECT_PROBLEM(r, 400);
     size_t n = 20000;
     char *long_filter = malloc(n + 64);
     memcpy(long_filter, "{\"name\":{\"$regex\":\"", 19);
     memset(long_filter + 19, 'a', n);
     memcpy(long_filter + 19 + n, "\"}}", 4);
-    e2e_resp_t r = {0};
     e2e_get(C, &r, F("/api/users?filter=%s", U(long_filter)));
     CHECK_MSG(r.status == 400 || r.status == 414, "a %zu-character pattern: %ld", n, r.status);
     free(long_filter);
+    for (int values = 1000; values <= 1001; values++) {
+        size_t cap = 16 * (size_t)values + 64, at = 0;
+        char *in = malloc(cap);
+        at += (size_t)snprintf(in, cap, "{\"age\":{\"$in\":[");
+        for (int v = 0; v < values; v++)
+            at += (size_t)snprintf(in + at, cap - at, "%s%d", v ? "," : "", v);
+        snprintf(in + at, cap - at, "]}}");
+        e2e_get(C, &r, F("/api/users?filter=%s", U(in)));
+        if (values == 1000)
+            EXPECT_STATUS(r, 200);
+        else
+            EXPECT_PROBLEM(r, 400);
+        free(in);
+    }
     e2e_resp_free(&r);
 }
 
@@ -301,7 +324,8 @@ static void test_limit_skip_count(void)
     CHECK_INT(array_len(&r), 2);
 
     const char *bad[] = {"limit=0", "limit=1001", "limit=-1", "limit=abc", "limit=1.5", "limit=",
-                         "limit=10x", "skip=-1", "skip=abc", "skip=1.5", "sort=nope", "sort=-nope",
+                         "limit=10x", "skip=-1", "skip=abc", "skip=1.5", "skip=1000000001",
+                         "skip=99999999999999999999", "sort=nope", "sort=-nope",
                          "sort=label,nope", "fields=nope", "fields=label,nope", "filter=",
                          "filter=nope"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
