@@ -1,0 +1,343 @@
+#!/usr/bin/env python3
+"""Turns bench/run's results.json into results.md (tables, ratios to odmd, the targets) and chart.svg (gnuplot).
+
+    python3 bench/report.py [RESULTS_DIR]      (default bench/results)
+
+When RESULTS_DIR is bench/results itself, the summary in bench/README.md (between its results markers) is
+rewritten too.
+"""
+import json
+import os
+import subprocess
+import sys
+
+BENCH = os.path.dirname(os.path.abspath(__file__))
+ORDER = ["get", "list", "post", "post_invalid", "patch", "healthz"]
+SHORT = {"get": "GET by id", "list": "list", "post": "POST valid", "post_invalid": "POST invalid",
+         "patch": "PATCH", "healthz": "healthz"}
+HEADLINE_CONNS = 64
+
+
+def fmt(v, digits=1):
+    if v is None:
+        return "–"
+    if isinstance(v, float) and v >= 1000:
+        return f"{v:,.0f}"
+    return f"{v:.{digits}f}" if isinstance(v, float) else str(v)
+
+
+def ratio(a, b):
+    if a is None or b in (None, 0):
+        return None
+    return a / b
+
+
+def row_at(system, workload, conns):
+    for r in system.get("runs", {}).get(workload, []):
+        if r.get("connections") == conns and "error" not in r:
+            return r
+    return None
+
+
+def systems_by_key(res):
+    return {s["key"]: s for s in res["systems"]}
+
+
+def peers(res):
+    return [s for s in res["systems"] if s["kind"] == "peer"]
+
+
+def targets(res):
+    """The issue's targets for odmd at 64 connections, each with its measured value."""
+    by = systems_by_key(res)
+    odmd = by.get("odmd")
+    if not odmd:
+        return []
+    c = HEADLINE_CONNS
+
+    def val(key, w, field):
+        s = by.get(key)
+        r = row_at(s, w, c) if s else None
+        return r.get(field) if r else None
+
+    ps = [s for s in peers(res) if row_at(s, "get", c)]
+    strongest = max(ps, key=lambda s: row_at(s, "get", c)["rps"], default=None)
+    node_single = [s for s in ps if s["key"] in ("express", "fastify", "hono")]
+    smallest = min(node_single, key=lambda s: row_at(s, "get", c)["peak_rss_mb"], default=None)
+    o = lambda w, f: val("odmd", w, f)  # noqa: E731
+    out = []
+
+    def add(name, got, op, limit, detail):
+        ok = None if got is None else (got >= limit if op == ">=" else got <= limit)
+        out.append({"target": name, "measured": got, "op": op, "limit": limit, "met": ok, "detail": detail})
+
+    add("GET rps vs architecture floor", ratio(o("get", "rps"), val("floor", "get", "rps")), ">=", 0.9, "odmd ÷ floor")
+    add("GET rps vs Fastify", ratio(o("get", "rps"), val("fastify", "get", "rps")), ">=", 5, "odmd ÷ fastify")
+    if strongest:
+        add(f"GET rps vs strongest peer ({strongest['key']})",
+            ratio(o("get", "rps"), row_at(strongest, "get", c)["rps"]), ">=", 2.5, "odmd ÷ peer")
+    add("CPU/request vs Fastify", ratio(o("get", "service_cpu_us_per_req"),
+                                        val("fastify", "get", "service_cpu_us_per_req")), "<=", 0.2, "odmd ÷ fastify")
+    add("CPU/request vs Express+Mongoose", ratio(o("get", "service_cpu_us_per_req"),
+                                                 val("express", "get", "service_cpu_us_per_req")), "<=", 0.1,
+        "odmd ÷ express")
+    if strongest:
+        add(f"CPU/request vs strongest peer ({strongest['key']})",
+            ratio(o("get", "service_cpu_us_per_req"), row_at(strongest, "get", c)["service_cpu_us_per_req"]),
+            "<=", 0.4, "odmd ÷ peer")
+    add("p99 vs Fastify", ratio(o("get", "p99_ms"), val("fastify", "get", "p99_ms")), "<=", 0.25, "odmd ÷ fastify")
+    if smallest:
+        add(f"peak RSS vs smallest Node peer ({smallest['key']})",
+            ratio(o("get", "peak_rss_mb"), row_at(smallest, "get", c)["peak_rss_mb"]), "<=", 0.15, "odmd ÷ peer")
+    add("422 path vs nginx static", ratio(o("post_invalid", "rps"), val("nginx", "healthz", "rps")), ">=", 0.7,
+        "odmd POST invalid ÷ nginx")
+    add("valid POST vs Fastify", ratio(o("post", "rps"), val("fastify", "post", "rps")), ">=", 3, "odmd ÷ fastify")
+    return out
+
+
+def workload_table(res, w, conns):
+    by = systems_by_key(res)
+    base = row_at(by["odmd"], w, conns) if "odmd" in by else None
+    lines = ["| system | req/s | × odmd | p50 ms | p99 ms | CPU µs/req | × odmd | DB CPU µs/req | peak RSS MB | "
+             "unexpected | valid |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: |"]
+    for s in res["systems"]:
+        r = row_at(s, w, conns)
+        if r is None:
+            continue
+        rr = ratio(r["rps"], base["rps"]) if base else None
+        cr = ratio(r["service_cpu_us_per_req"], base["service_cpu_us_per_req"]) if base else None
+        name = s["key"] if s["kind"] != "ceiling" else f"*{s['key']}* (ceiling)"
+        errors = r["unexpected_status"] + r["socket_errors"]
+        lines.append(f"| {name} | {fmt(r['rps'], 0)} | {fmt(rr, 2)} | {fmt(r['p50_ms'], 2)} | {fmt(r['p99_ms'], 2)} | "
+                     f"{fmt(r['service_cpu_us_per_req'])} | {fmt(cr, 2)} | {fmt(r['db_cpu_us_per_req'])} | "
+                     f"{fmt(r['peak_rss_mb'])} | {errors} | {'yes' if r['valid'] else '**NO**'} |")
+    return lines
+
+
+def summary_table(res, conns=HEADLINE_CONNS):
+    """One line per system: req/s for each workload and CPU µs/req, at the headline connection count."""
+    ws = [w for w in ORDER if any(row_at(s, w, conns) for s in res["systems"])]
+    head = "| system | " + " | ".join(f"{SHORT[w]} req/s" for w in ws) + " | GET CPU µs/req | GET p99 ms | GET RSS MB |"
+    lines = [head, "| --- |" + " ---: |" * (len(ws) + 3)]
+    for s in res["systems"]:
+        cells = []
+        for w in ws:
+            r = row_at(s, w, conns)
+            cells.append("–" if r is None else (fmt(r["rps"], 0) + ("" if r["valid"] else " ⚠")))
+        g = row_at(s, "get", conns) or row_at(s, "healthz", conns)
+        extra = [fmt(g["service_cpu_us_per_req"]) if g else "–", fmt(g["p99_ms"], 2) if g else "–",
+                 fmt(g["peak_rss_mb"]) if g else "–"]
+        name = s["key"] if s["kind"] != "ceiling" else f"*{s['key']}*"
+        lines.append(f"| {name} | " + " | ".join(cells + extra) + " |")
+    return lines
+
+
+def targets_table(res):
+    ts = targets(res)
+    if not ts:
+        return ["(odmd was not measured in this run)"]
+    lines = ["| target (64 connections) | measured | goal | met |", "| --- | ---: | ---: | :---: |"]
+    for t in ts:
+        met = "–" if t["met"] is None else ("yes" if t["met"] else "**no**")
+        lines.append(f"| {t['target']} ({t['detail']}) | {fmt(t['measured'], 2)} | {t['op']} {t['limit']} | {met} |")
+    return lines
+
+
+def markdown(res):
+    m, v = res["machine"], res["versions"]
+    out = [f"# odmd benchmark results ({res['mode']} run, {res['date']})", ""]
+    out += [f"Machine: {m['cores']} cores ({m['cpu']}), {m['memory_mb']} MB, Linux {m['kernel']}, {m['os']}; "
+            f"load average {' '.join(m['loadavg_at_start'])} at start, {' '.join(m.get('loadavg_at_end', []))} at end. "
+            "Load generator, service and database share the 2 cores.", ""]
+    st = res["settings"]
+    out += [f"Settings: wrk -t{st['wrk_threads']}, {st['duration_s']} s per run after {st['warmup_s']} s of warm-up "
+            f"per workload, connections {', '.join(map(str, st['connections']))}; odmd and the floor with "
+            f"{st['odmd_workers']} workers; {st['world_documents']} world and {st['customer_documents']} customer "
+            f"documents; elapsed {res.get('elapsed_s')} s.", ""]
+    out += ["Versions: " + "; ".join(f"{k} {val}" for k, val in v.items() if val), ""]
+    for s in res["systems"]:
+        probs = []
+        if s.get("error"):
+            probs.append("error: " + s["error"].strip().replace("\n", " ")[:300])
+        if s.get("conformance_failures"):
+            probs.append("conformance: " + "; ".join(s["conformance_failures"])[:600])
+        if s.get("keepalive_reused") is False:
+            probs.append("keep-alive connections are not reused")
+        if probs:
+            out += [f"- **{s['key']}**: " + " / ".join(probs)]
+    out += ["", f"## Summary at {HEADLINE_CONNS} connections (requests/s; ⚠ = unexpected statuses)", ""]
+    out += summary_table(res)
+    out += ["", "## odmd's targets", ""] + targets_table(res)
+    if res["mongoc_direct"]:
+        out += ["", "## Ceiling: mongoc find-by-_id from N threads, no HTTP", "",
+                "| threads | finds/s | client CPU µs/find | DB CPU µs/find | errors |", "| ---: | ---: | ---: | ---: | ---: |"]
+        for r in res["mongoc_direct"]:
+            out.append(f"| {r['threads']} | {fmt(r['finds_per_s'], 0)} | {fmt(r['client_cpu_us_per_find'])} | "
+                       f"{fmt(r['db_cpu_us_per_find'])} | {r['errors']} |")
+    for w in ORDER:
+        for c in res["settings"]["connections"]:
+            lines = workload_table(res, w, c)
+            if len(lines) > 2:
+                out += ["", f"## {res['workloads'][w]} — {c} connections", ""] + lines
+    f = res.get("ferretdb")
+    if f:
+        out += ["", "## GET by ObjectId on FerretDB (SQLite), 16 connections", ""]
+        if "skipped" in f:
+            out.append(f"Skipped: {f['skipped']}")
+        else:
+            out += [f"{f['documents']} customer documents with ObjectId ids; wrk timeout {f['timeout']}; errors are "
+                    "counted and shown, not treated as invalid: this row shows what a slow database does to each stack.",
+                    "", "| system | req/s | p50 ms | p99 ms | CPU µs/req | DB CPU µs/req | errors (status / socket / timeouts) |",
+                    "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+            for r in f["rows"]:
+                if "error" in r or "rps" not in r:
+                    out.append(f"| {r['key']} | – | – | – | – | – | {r.get('error', '')[:80]} |")
+                    continue
+                out.append(f"| {r['key']} | {fmt(r['rps'], 1)} | {fmt(r['p50_ms'], 1)} | {fmt(r['p99_ms'], 1)} | "
+                           f"{fmt(r['service_cpu_us_per_req'])} | {fmt(r['db_cpu_us_per_req'])} | "
+                           f"{r['unexpected_status']} / {r['socket_errors']} / {r['timeouts']} |")
+    return "\n".join(out) + "\n"
+
+
+def chart(res, out_dir):
+    """Two panels at the headline connection count: requests/s and service CPU µs/request per system and
+    workload (log scale), ceilings drawn as lines over the workloads they bound."""
+    c = HEADLINE_CONNS
+    contenders = [s for s in res["systems"] if s["kind"] != "ceiling"]
+    ws = [w for w in ORDER if any(row_at(s, w, c) for s in contenders)]
+    if not ws or not contenders:
+        return None
+    dat = os.path.join(out_dir, "chart-data.txt")
+    with open(dat, "w") as f:
+        for w in ws:
+            rps = [row_at(s, w, c) for s in contenders]
+            f.write(f'"{SHORT[w]}" ' + " ".join(f"{r['rps']:.1f}" if r else "NaN" for r in rps) + "\n")
+        for w in ws:
+            rps = [row_at(s, w, c) for s in contenders]
+            f.write(f'"{SHORT[w]}" ' + " ".join(f"{r['service_cpu_us_per_req']:.2f}" if r else "NaN" for r in rps) + "\n")
+    by = systems_by_key(res)
+    lines_rps, lines_cpu = [], []
+
+    def ceiling(key, w, label, color):
+        s = by.get(key)
+        r = row_at(s, w, c) if s else None
+        if r and w in ws:
+            i = ws.index(w)
+            lines_rps.append((i, r["rps"], label, color))
+            lines_cpu.append((i, r["service_cpu_us_per_req"], label, color))
+
+    ceiling("nginx", "healthz", "nginx static", "#d62728")
+    if "post_invalid" in ws and by.get("nginx") and row_at(by["nginx"], "healthz", c):
+        r = row_at(by["nginx"], "healthz", c)
+        i = ws.index("post_invalid")
+        lines_rps.append((i, r["rps"], "nginx static", "#d62728"))
+        lines_cpu.append((i, r["service_cpu_us_per_req"], "nginx static", "#d62728"))
+    ceiling("floor", "get", "floor (C)", "#2ca02c")
+    md = [r for r in res["mongoc_direct"]]
+    if md and "get" in ws:
+        best = max(md, key=lambda r: r["finds_per_s"])
+        lines_rps.append((ws.index("get"), best["finds_per_s"], f"mongoc direct ({best['threads']} thr)", "#9467bd"))
+    n = len(contenders)
+    palette = ["#1f77b4", "#ff7f0e", "#ffbb78", "#8c564b", "#c49c94", "#17becf", "#9edae5", "#e377c2", "#7f7f7f"]
+
+    def arrows(items, values):
+        cmds = []
+        seen = {}
+        for i, y, label, color in items:
+            k = seen[i] = seen.get(i, -1) + 1  # alternate labels above and below when lines share a group
+            ly = y * (1.15 if k % 2 == 0 else 0.8)
+            cmds.append(f'set arrow from {i - 0.45},{y} to {i + 0.45},{y} nohead lw 2.5 lc rgb "{color}" dt 2 front')
+            cmds.append(f'set label "{label} {y:,.{0 if y >= 100 else 1}f}" at {i - 0.44},{ly} font ",8" tc rgb "{color}" front')
+        vals = [v for v in values + [y for _, y, _, _ in items] if v and v > 0]
+        if vals:
+            cmds.append(f"set yrange [{min(vals) / 2}:{max(vals) * 2}]")
+        return "\n".join(cmds)
+
+    def values(field):
+        return [r[field] for s in contenders for w in ws for r in [row_at(s, w, c)] if r]
+
+    plots = ", ".join(
+        f"'{dat}' index IDX using {k + 2}:xtic(1) title '{s['key']}' lc rgb '{palette[k % len(palette)]}'"
+        for k, s in enumerate(contenders))
+    svg = os.path.join(out_dir, "chart.svg")
+    mode = res["mode"]
+    script = f"""
+set terminal svg size 1200,900 dynamic font "sans,11" background rgb "white"
+set output '{svg}'
+set datafile missing "NaN"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.9 border -1
+set boxwidth 0.9
+set key outside right top vertical font ",9"
+set logscale y
+set grid ytics
+set multiplot layout 2,1 title "odmd and its peers at {c} connections on mongo-java-server ({mode} run, {res['date']}, 2 shared cores)"
+set ylabel "requests/s (log)"
+{arrows(lines_rps, values('rps'))}
+plot {plots.replace('index IDX', f'every ::0::{len(ws) - 1}')}
+unset arrow
+unset label
+set ylabel "service CPU µs per request (log)"
+{arrows(lines_cpu, values('service_cpu_us_per_req'))}
+plot {plots.replace('index IDX', f'every ::{len(ws)}::{2 * len(ws) - 1}')}
+unset multiplot
+"""
+    png = os.path.join(out_dir, "chart.png")
+    png_script = script.replace('set terminal svg size 1200,900 dynamic font "sans,11" background rgb "white"',
+                                'set terminal pngcairo size 1400,1000 font "sans,10" background rgb "white"')
+    png_script = png_script.replace(f"set output '{svg}'", f"set output '{png}'")
+    for name, text in (("chart.gp", script), ("chart-png.gp", png_script)):
+        gp = os.path.join(out_dir, name)
+        with open(gp, "w") as f:
+            f.write(text)
+        r = subprocess.run(["gnuplot", gp], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if r.returncode != 0:
+            print("report: gnuplot failed:\n" + r.stdout, file=sys.stderr)
+            return None
+        os.remove(gp)
+    return svg
+
+
+def update_readme(res, out_dir):
+    path = os.path.join(BENCH, "README.md")
+    begin, end = "<!-- results:begin -->", "<!-- results:end -->"
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError:
+        return
+    if begin not in text or end not in text:
+        return
+    m = res["machine"]
+    body = [begin, "",
+            f"Latest full run: {res['date']}, commit {res['versions'].get('odmd_commit')}, {m['cores']} cores "
+            f"({m['cpu']}), Linux {m['kernel']}, load average {' '.join(m['loadavg_at_start'])} at start. "
+            "All figures from one run on one machine; every row in [results/results.md](results/results.md).", "",
+            "![requests/s and CPU per request at 64 connections](results/chart.svg)", "",
+            f"Requests/s at {HEADLINE_CONNS} connections:", ""]
+    body += summary_table(res)
+    body += ["", "odmd's targets:", ""] + targets_table(res) + ["", end]
+    text = text[:text.index(begin)] + "\n".join(body) + text[text.index(end) + len(end):]
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def main():
+    out_dir = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(BENCH, "results"))
+    with open(os.path.join(out_dir, "results.json")) as f:
+        res = json.load(f)
+    with open(os.path.join(out_dir, "results.md"), "w") as f:
+        f.write(markdown(res))
+    chart(res, out_dir)
+    if out_dir == os.path.join(BENCH, "results") and res["mode"] == "full":
+        update_readme(res, out_dir)
+    for t in targets(res):
+        met = "?" if t["met"] is None else ("met" if t["met"] else "missed")
+        print(f"  {t['target']}: {fmt(t['measured'], 2)} ({t['op']} {t['limit']}) {met}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
