@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# End-to-end: the user's command (scripts/run) on its local default database keeps data across a
+# restart. Starts scripts/run with the local database's file in a temp folder and free ports,
+# creates a document, stops it with SIGTERM, starts it again and reads the document back.
+#
+#   tests/e2e/run_local_default.sh PATH/TO/odmd
+#
+# Exit 0 when it passed, 1 when it failed, 77 when skipped (the reason is printed).
+set -uo pipefail
+
+odmd_bin=${1:?usage: run_local_default.sh PATH/TO/odmd}
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+
+if [[ ${ODMD_TEST_BACKEND:-} == ferretdb ]]; then
+    echo "run_local_default: skipped: the local default database is mongo-java-server (H2), not FerretDB"
+    exit 77
+fi
+command -v curl >/dev/null || { echo "run_local_default: skipped: curl is not installed"; exit 77; }
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/odmd-e2e-run-XXXXXX")
+failures=0
+run_pid=""
+
+fail() {
+    echo "run_local_default: FAIL: $*" >&2
+    failures=$((failures + 1))
+}
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+cleanup() {
+    if [[ -n $run_pid ]] && kill -0 "$run_pid" 2>/dev/null; then
+        kill -TERM "$run_pid" 2>/dev/null
+        wait "$run_pid" 2>/dev/null
+    fi
+    if ((failures == 0)); then
+        rm -rf "$tmp"
+    else
+        echo "run_local_default: kept $tmp for inspection" >&2
+    fi
+}
+trap cleanup EXIT
+
+db_port=$(free_port)
+http_port=$(free_port)
+base="http://127.0.0.1:$http_port"
+db_file="$tmp/var/db/odmd.mv.db"
+
+# Starts scripts/run in the background (its output in $tmp/run-N.log), waits for /readyz.
+start_run() {
+    local n=$1
+    (
+        # Only what this test means to set: no database URI from the caller's environment.
+        unset ODMD_MONGO_URI ODMD_DB ODMD_SCHEMAS ODMD_LISTEN ODMD_API_KEY ODMD_MAX_BODY \
+            ODMD_WORKERS ODMD_REQUEST_TIMEOUT ODMD_LOG_LEVEL
+        export ODMD_SKIP_SETUP=1 ODMD_BUILD_DIR="$(dirname "$odmd_bin")" \
+            ODMD_LOCAL_DB_PORT="$db_port" ODMD_LOCAL_DB_FILE="$db_file"
+        exec "$root/scripts/run" --listen "127.0.0.1:$http_port"
+    ) >"$tmp/run-$n.log" 2>&1 &
+    run_pid=$!
+    local i
+    for ((i = 0; i < 1200; i++)); do # up to 120 s: the first start may build the launcher
+        if [[ $(curl -s -o /dev/null -w '%{http_code}' "$base/readyz") == 200 ]]; then
+            return 0
+        fi
+        if ! kill -0 "$run_pid" 2>/dev/null; then
+            fail "scripts/run (start $n) exited before odmd was ready; its output:"
+            tail -n 30 "$tmp/run-$n.log" >&2
+            return 1
+        fi
+        sleep 0.1
+    done
+    fail "odmd was not ready 120 s after scripts/run (start $n)"
+    tail -n 30 "$tmp/run-$n.log" >&2
+    return 1
+}
+
+# SIGTERM to scripts/run: odmd drains and exits 0, the local database stops; status 0.
+stop_run() {
+    local n=$1 status i
+    kill -TERM "$run_pid"
+    for ((i = 0; i < 300; i++)); do
+        kill -0 "$run_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$run_pid" 2>/dev/null; then
+        fail "scripts/run (start $n) still running 30 s after SIGTERM"
+        kill -KILL "$run_pid"
+    fi
+    wait "$run_pid"
+    status=$?
+    run_pid=""
+    ((status == 0)) || fail "scripts/run (start $n) exited with status $status after SIGTERM"
+    if (exec 3<>"/dev/tcp/127.0.0.1/$db_port") 2>/dev/null; then
+        fail "the local database still listens on $db_port after scripts/run stopped"
+    fi
+}
+
+start_run 1 || exit 1
+[[ -f $db_file ]] || fail "the local database did not use ODMD_LOCAL_DB_FILE ($db_file)"
+body='{"email":"persist@example.com","name":"Persisted","age":33}'
+post_user() {
+    created=$(curl -s -D "$tmp/headers" -H 'Content-Type: application/json' -d "$body" \
+        -w '\n%{http_code}' "$base/api/users")
+    status=${created##*$'\n'}
+}
+post_user
+if [[ $status == 500 ]]; then
+    # mongo-java-server can fail an insert racing odmd's start-up createIndexes on a new
+    # collection ("Unknown error: null"); that race is not what this test is about.
+    echo "run_local_default: NOTE: the first POST raced index creation (500: ${created%$'\n'*}); retrying once"
+    sleep 1
+    post_user
+fi
+[[ $status == 201 ]] || fail "POST /api/users: status $status: $created"
+location=$(tr -d '\r' <"$tmp/headers" | sed -n 's/^[Ll]ocation: //p')
+[[ $location == /api/users/* ]] || fail "POST /api/users: Location '$location'"
+stop_run 1
+
+start_run 2 || exit 1
+got=$(curl -s -w '\n%{http_code}' "$base$location")
+status=${got##*$'\n'}
+[[ $status == 200 ]] || fail "GET $location after a restart: status $status: $got"
+[[ $got == *'"email":"persist@example.com"'* && $got == *'"age":33'* ]] ||
+    fail "GET $location after a restart: $got"
+# The unique index survived too.
+dup=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -d "$body" \
+    "$base/api/users")
+[[ $dup == 409 ]] || fail "a duplicate email after a restart: status $dup"
+stop_run 2
+
+if ((failures > 0)); then
+    echo "run_local_default: $failures failed"
+    exit 1
+fi
+echo "run_local_default: passed (a document survived a restart of scripts/run)"
