@@ -69,7 +69,8 @@ static int serve(odm_config_t *cfg, sigset_t *signals)
     odm_app_t app = {models, store, pool, cfg->api_key, INLINE_BODY_MAX};
     odm_http_options_t hopts = {cfg->listen, (unsigned)cfg->max_connections,
                                 (unsigned)cfg->idle_timeout_s, cfg->max_body,
-                                (int)cfg->request_timeout_ms, odm_api_handle, &app};
+                                (int)cfg->request_timeout_ms, odm_api_handle, odm_api_preflight,
+                                &app};
     odm_http_server_t *http = odm_http_start(&hopts, &err);
     if (http == NULL)
         goto fail_pool;

@@ -29,6 +29,10 @@ typedef struct {
 /* The odm_http_handler_fn of odmd (app is an odm_app_t). Polling thread. */
 void odm_api_handle(odm_request_t *req, void *app);
 
+/* The odm_http_options_t preflight of odmd: answers 404, 405 or 401 for a request whose body
+ * is too large to read, so that those outrank its 413. Polling thread. */
+void odm_api_preflight(odm_request_t *req, void *app);
+
 /* Creates every model's indexes on a background thread, retrying with backoff until all exist
  * or odm_api_indexes_stop is called. */
 typedef struct odm_api_indexes odm_api_indexes_t;

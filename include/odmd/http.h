@@ -40,6 +40,10 @@ typedef struct {
     size_t max_body;             /* larger bodies get 413 */
     int request_timeout_ms;      /* from a complete request to its answer */
     odm_http_handler_fn handler;
+    /* Called instead of reading a body whose declared length is over max_body, on the first
+     * call: it may answer what outranks 413 (404, 405, 401); if it does not, 413 is answered.
+     * The connection then closes, the body unread. May be NULL. */
+    odm_http_handler_fn preflight;
     void *app;
 } odm_http_options_t;
 

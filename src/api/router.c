@@ -168,25 +168,40 @@ static void reply_healthz(odm_request_t *req)
     odm_request_reply(req, 200, "application/json", copy, copy ? strlen(body) : 0);
 }
 
+/* The checks that outrank 413: route (404), method (405), then the API key (401). Returns
+ * false after answering. */
+static bool check_route(const odm_app_t *app, odm_request_t *req, route_t *r)
+{
+    if (!match_route(app, odm_request_path(req), r)) {
+        fail(req, ODM_ERR_NOT_FOUND, "no such route");
+        return false;
+    }
+    const route_spec_t *spec = &routes[r->kind];
+    if (!(spec->methods & odm_request_method(req))) {
+        odm_request_add_header(req, "Allow", spec->allow);
+        fail(req, ODM_ERR_METHOD_NOT_ALLOWED, "method not allowed on this route");
+        return false;
+    }
+    if (spec->needs_key && !authorized(app, req)) {
+        fail(req, ODM_ERR_UNAUTHORIZED, "missing or wrong bearer token");
+        return false;
+    }
+    return true;
+}
+
+void odm_api_preflight(odm_request_t *req, void *arg)
+{
+    route_t r;
+    check_route(arg, req, &r);
+}
+
 void odm_api_handle(odm_request_t *req, void *arg)
 {
     const odm_app_t *app = arg;
     route_t r;
-    if (!match_route(app, odm_request_path(req), &r)) {
-        fail(req, ODM_ERR_NOT_FOUND, "no such route");
+    if (!check_route(app, req, &r))
         return;
-    }
-    const route_spec_t *spec = &routes[r.kind];
     odm_method_t method = odm_request_method(req);
-    if (!(spec->methods & method)) {
-        odm_request_add_header(req, "Allow", spec->allow);
-        fail(req, ODM_ERR_METHOD_NOT_ALLOWED, "method not allowed on this route");
-        return;
-    }
-    if (spec->needs_key && !authorized(app, req)) {
-        fail(req, ODM_ERR_UNAUTHORIZED, "missing or wrong bearer token");
-        return;
-    }
     if (odm_request_body_too_large(req)) {
         fail(req, ODM_ERR_TOO_LARGE, "request body larger than the limit");
         return;

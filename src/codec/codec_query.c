@@ -4,6 +4,9 @@
 
 #include <string.h>
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
 #define MAX_LIST_ITEMS 32 /* fields in sort= and fields= */
 
 typedef struct {
@@ -143,6 +146,23 @@ static bool filter_value(query_t *q, const char *key, const char *path, const od
 static bool filter_ops(query_t *q, const char *key, const char *path, const odm_field_t *field,
                        const json_t *ops, bson_t *out, int depth);
 
+/* The database would refuse a pattern that does not compile (MongoDB uses PCRE2): say so as a
+ * 400 here instead of a 500 from the server. */
+static bool regex_compiles(query_t *q, const char *s, size_t n)
+{
+    int code;
+    PCRE2_SIZE offset;
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR)s, n, PCRE2_UTF, &code, &offset, NULL);
+    if (re != NULL) {
+        pcre2_code_free(re);
+        return true;
+    }
+    PCRE2_UCHAR msg[120];
+    pcre2_get_error_message(code, msg, sizeof msg);
+    return odm_error_set(q->err, ODM_ERR_BAD_QUERY, "'$regex' does not compile at offset %zu: %s",
+                         (size_t)offset, (const char *)msg);
+}
+
 static bool filter_regex(query_t *q, const char *op, const json_t *v, bson_t *out)
 {
     if (!json_is_string(v))
@@ -154,6 +174,8 @@ static bool filter_regex(query_t *q, const char *op, const json_t *v, bson_t *ou
                              ODM_REGEX_MAX_LENGTH);
     if (op[1] == 'o' && strspn(s, "imsx") != n)
         return odm_error_set(q->err, ODM_ERR_BAD_QUERY, "'$options' takes only the flags imsx");
+    if (op[1] == 'r' && !regex_compiles(q, s, n))
+        return false;
     return bson_append_utf8(out, op, -1, s, (int)n) || too_large(q);
 }
 

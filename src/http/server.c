@@ -198,7 +198,11 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         *req_cls = req;
         if (declared_too_large(req, server->opts.max_body)) {
             /* the one answer given on the first call: the connection then closes */
-            fail_kind(req, ODM_ERR_TOO_LARGE, "request body larger than the limit");
+            req->close_connection = true;
+            if (server->opts.preflight)
+                server->opts.preflight(req, server->opts.app);
+            if (req->status == 0)
+                fail_kind(req, ODM_ERR_TOO_LARGE, "request body larger than the limit");
             return queue_prepared(req);
         }
         return MHD_YES;
