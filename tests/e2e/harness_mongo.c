@@ -7,9 +7,20 @@
 
 #include "harness.h"
 
+/* The driver's own messages: only errors, so that FerretDB's "endSessions" warnings at every
+ * client's end do not bury the tests' output. */
+static void on_driver_log(mongoc_log_level_t level, const char *domain, const char *message,
+                          void *arg)
+{
+    (void)arg;
+    if (level <= MONGOC_LOG_LEVEL_ERROR)
+        fprintf(stderr, "e2e: mongoc %s: %s\n", domain, message);
+}
+
 void e2e_mongo_global_init(void)
 {
     mongoc_init();
+    mongoc_log_set_handler(on_driver_log, NULL);
 }
 
 void e2e_mongo_global_cleanup(void)
