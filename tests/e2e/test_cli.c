@@ -125,9 +125,14 @@ static void test_check(void)
         const char *argv[] = {"check", bad_dir(i), NULL};
         status = run(argv, NULL, &out);
         CHECK_MSG(status == 2, "odmd check on a %s: exit %d", bad_models[i].what, status);
-        for (const char *const *e = bad_models[i].expect; *e; e++)
-            CHECK_MSG(out && strstr(out, *e), "odmd check on a %s: '%s' not in: %s",
-                      bad_models[i].what, *e, out ? out : "");
+        for (const char *const *e = bad_models[i].expect; *e; e++) {
+            const char *at = out ? strstr(out, *e) : NULL;
+            CHECK_MSG(at, "odmd check on a %s: '%s' not in: %s", bad_models[i].what, *e,
+                      out ? out : "");
+            size_t n = strlen(*e);
+            if (at && n > 0 && (*e)[n - 1] == ':') /* FILE:LINE: is followed by the column */
+                CHECK_MSG(at[n] >= '1' && at[n] <= '9', "no column after '%s' in: %s", *e, out);
+        }
         free(out);
     }
     /* A bad file among good ones still fails the folder. */

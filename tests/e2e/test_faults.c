@@ -150,6 +150,44 @@ static void test_full_queue(void)
     CHECK_INT(e2e_odmd_stop(&o, 20000), 0);
 }
 
+/* The reaper: one worker, a stopped database and a dozen requests queued behind each other.
+ * The worker cannot get through them within --request-timeout (that would need database calls
+ * of 250 ms or less), so the ones left in the queue are answered 504, all within the timeout. */
+static void test_reaper(void)
+{
+    e2e_odmd_t o;
+    e2e_odmd_opts_t opts = {.mongo_uri = e2e_db_uri(env.db), .schemas = e2e_schemas_with_extras(),
+                            .args = {"--workers", "1", "--request-timeout", "3000", NULL}};
+    if (!e2e_odmd_start(&o, &opts)) {
+        CHECK_MSG(false, "odmd did not start with --workers 1");
+        return;
+    }
+    CHECK(e2e_wait_status(o.url, "/readyz", 200, 10000));
+    CHECK(e2e_db_pause(env.db));
+    enum { N = 12 };
+    blocked_t blocked[N];
+    pthread_t threads[N];
+    for (int i = 0; i < N; i++) {
+        memset(&blocked[i], 0, sizeof blocked[i]);
+        blocked[i].url = o.url;
+        snprintf(blocked[i].path, sizeof blocked[i].path, "/api/users?limit=%d", i + 1);
+        pthread_create(&threads[i], NULL, blocked_main, &blocked[i]);
+    }
+    int n504 = 0;
+    for (int i = 0; i < N; i++) {
+        pthread_join(threads[i], NULL);
+        CHECK_MSG(blocked[i].status == 503 || blocked[i].status == 504, "request %d: %ld", i,
+                  blocked[i].status);
+        CHECK_MSG(blocked[i].elapsed_ms <= TIMEOUT_MS + SLACK_MS, "request %d answered after %lld ms", i,
+                  (long long)blocked[i].elapsed_ms);
+        n504 += blocked[i].status == 504;
+    }
+    printf("reaper: %d of %d queued requests answered 504\n", n504, N);
+    CHECK_MSG(n504 >= 1, "no 504 for %d requests queued behind one stuck worker", N);
+    CHECK(e2e_db_resume(env.db));
+    CHECK_INT(e2e_odmd_stop(&o, 20000), 0);
+}
+
 static void test_killed_database(void)
 {
     e2e_resp_t r = {0};
@@ -261,6 +299,7 @@ int main(void)
     e2e_resp_free(&r);
     test_stopped_database(user_path);
     test_full_queue();
+    test_reaper();
     CHECK(e2e_wait_status(env.odmd.url, user_path, 200, 15000));
     test_killed_database();
     CHECK_INT(e2e_env_down(&env), 0);
