@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -614,6 +615,16 @@ static size_t on_read(char *buf, size_t size, size_t nitems, void *arg)
     return n;
 }
 
+static int on_debug(CURL *h, curl_infotype type, char *data, size_t size, void *arg)
+{
+    (void)h;
+    (void)data;
+    (void)size;
+    if (type == CURLINFO_HEADER_OUT)
+        atomic_fetch_add((_Atomic int *)arg, 1);
+    return 0;
+}
+
 static bool perform(e2e_client_t *c, e2e_resp_t *r, const char *method, const char *path,
                     const char *const *headers, const char *body, size_t body_len,
                     chunk_src_t *chunks)
@@ -634,6 +645,11 @@ static bool perform(e2e_client_t *c, e2e_resp_t *r, const char *method, const ch
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &sink);
+    if (c->sent) {
+        curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, on_debug);
+        curl_easy_setopt(h, CURLOPT_DEBUGDATA, c->sent);
+        curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
+    }
 
     struct curl_slist *list = NULL;
     for (const char *const *hd = headers; hd && *hd; hd++)

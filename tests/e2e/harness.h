@@ -150,6 +150,7 @@ typedef struct {
     char base[64];       /* http://127.0.0.1:PORT */
     const char *api_key; /* borrowed; sent as Bearer when set */
     long timeout_ms;     /* whole-request timeout (default 30000) */
+    _Atomic int *sent;   /* when set: incremented once a request's headers have been sent */
 } e2e_client_t;
 
 /* One client = one CURL handle: its connection is kept alive across requests. */

@@ -134,6 +134,7 @@ static void test_sigterm_under_load(e2e_db_t *db)
 
 typedef struct {
     const char *url, *path;
+    _Atomic int *sent;
     long status;
     int code;
 } inflight_t;
@@ -144,6 +145,7 @@ static void *inflight_main(void *arg)
     e2e_client_t c;
     e2e_client_init(&c, f->url);
     c.timeout_ms = 20000;
+    c.sent = f->sent;
     e2e_resp_t r = {0};
     e2e_get(&c, &r, f->path);
     f->status = r.status;
@@ -173,10 +175,16 @@ static void test_inflight_finished(e2e_db_t *db)
     CHECK(e2e_db_pause(db));
     inflight_t flights[4];
     pthread_t threads[4];
+    _Atomic int sent = 0;
     for (int i = 0; i < 4; i++) {
-        flights[i] = (inflight_t){.url = o.url, .path = path};
+        flights[i] = (inflight_t){.url = o.url, .path = path, .sent = &sent};
         pthread_create(&threads[i], NULL, inflight_main, &flights[i]);
     }
+    /* Every request sent, then a moment for odmd to read it and hand it to a worker. */
+    int64_t deadline = e2e_now_ms() + 10000;
+    while (atomic_load(&sent) < 4 && e2e_now_ms() < deadline)
+        e2e_sleep_ms(10);
+    CHECK_MSG(atomic_load(&sent) == 4, "only %d of 4 requests were sent", atomic_load(&sent));
     e2e_sleep_ms(400);
     kill(o.pid, SIGTERM);
     e2e_sleep_ms(300);
