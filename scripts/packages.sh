@@ -7,8 +7,9 @@ ODMD_BUILD_PACKAGES=(
     libmicrohttpd-dev libmongoc-dev libbson-dev libjansson-dev libpcre2-dev
     libcurl4-openssl-dev
 )
-# The local database (tools/mongo-launcher: mongo-java-server on Java 17, built with Maven).
-ODMD_DATABASE_PACKAGES=(default-jre-headless maven)
+# The local database (tools/mongo-launcher: mongo-java-server on Java 17, built with Maven,
+# which needs a JDK: javac is not in the JRE).
+ODMD_DATABASE_PACKAGES=(default-jre-headless default-jdk-headless maven)
 # The static check of docker-compose.yml (tests/compose).
 ODMD_CHECK_PACKAGES=(docker-compose)
 # The libFuzzer build (-DODMD_FUZZ=ON): scripts/setup --fuzz.
