@@ -99,8 +99,8 @@ def workload_table(res, w, conns):
     by = systems_by_key(res)
     base = row_at(by["odmd"], w, conns) if "odmd" in by else None
     lines = ["| system | req/s | × odmd | p50 ms | p99 ms | CPU µs/req | × odmd | DB CPU µs/req | peak RSS MB | "
-             "unexpected | valid |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: |"]
+             "other CPU s | unexpected | valid |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: |"]
     for s in res["systems"]:
         r = row_at(s, w, conns)
         if r is None:
@@ -111,7 +111,7 @@ def workload_table(res, w, conns):
         errors = r["unexpected_status"] + r["socket_errors"]
         lines.append(f"| {name} | {fmt(r['rps'], 0)} | {fmt(rr, 2)} | {fmt(r['p50_ms'], 2)} | {fmt(r['p99_ms'], 2)} | "
                      f"{fmt(r['service_cpu_us_per_req'])} | {fmt(cr, 2)} | {fmt(r['db_cpu_us_per_req'])} | "
-                     f"{fmt(r['peak_rss_mb'])} | {errors} | {'yes' if r['valid'] else '**NO**'} |")
+                     f"{fmt(r['peak_rss_mb'])} | {fmt(r.get('other_cpu_s'), 1)} | {errors} | {'yes' if r['valid'] else '**NO**'} |")
     return lines
 
 
