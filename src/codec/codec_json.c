@@ -69,9 +69,13 @@ static bool report_syntax(const json_error_t *jerr, odm_error_t *err)
     case json_error_invalid_utf8:
         return odm_error_set(err, ODM_ERR_MALFORMED_JSON, "line %d column %d: invalid UTF-8",
                              jerr->line, jerr->column);
-    default:
+    default: {
+        /* jansson quotes the client's bytes "near" the fault, valid UTF-8 or not */
+        char text[CODEC__QUOTE_MAX];
+        codec__quote(jerr->text, strlen(jerr->text), text);
         return odm_error_set(err, ODM_ERR_MALFORMED_JSON, "line %d column %d: %s", jerr->line,
-                             jerr->column, jerr->text);
+                             jerr->column, text);
+    }
     }
 }
 

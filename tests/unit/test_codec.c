@@ -104,6 +104,10 @@ static void test_parse(void)
     CHECK_CONTAINS(parse_error("{\"a\\u0000b\": 1}", 0), "NUL byte in object key");
     CHECK_CONTAINS(parse_error("{\"a\": \"x\\u0000\"}", 0), "\\u0000 is not allowed");
     CHECK_CONTAINS(parse_error("", 0), "line 1 column 0");
+    /* jansson's "near" text holds the client's bytes: a message must stay UTF-8 (it goes into
+     * a JSON problem body) */
+    CHECK_STR(parse_error("{\"a\\\xc2\x84\x84\": 1}", 0),
+              "line 1 column 5: invalid escape near '\"a\\?'");
 
     char *ok = nested(ODM_JSON_MAX_DEPTH), *deep = nested(ODM_JSON_MAX_DEPTH + 1);
     CHECK_STR(parse_error(ok, 0), "(parsed)");
