@@ -10,8 +10,9 @@ ODMD_BUILD_PACKAGES=(
 # The local database (tools/mongo-launcher: mongo-java-server on Java 17, built with Maven,
 # which needs a JDK: javac is not in the JRE).
 ODMD_DATABASE_PACKAGES=(default-jre-headless default-jdk-headless maven)
-# The static check of docker-compose.yml (tests/compose).
-ODMD_CHECK_PACKAGES=(docker-compose)
+# The tests' tools: the static check of docker-compose.yml (tests/compose), and curl and
+# python3 for the shell-driven end-to-end tests.
+ODMD_CHECK_PACKAGES=(docker-compose curl python3)
 # The libFuzzer build (-DODMD_FUZZ=ON): scripts/setup --fuzz.
 ODMD_FUZZ_PACKAGES=(clang libclang-rt-14-dev)
 # What the odmd binary needs at run time (the Docker image's last stage).
