@@ -9,7 +9,7 @@ RUN source scripts/packages.sh \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${ODMD_BUILD_PACKAGES[@]}" \
     && rm -rf /var/lib/apt/lists/*
 COPY . .
-RUN scripts/setup --no-packages --no-database && strip --strip-debug -o /odmd build/odmd
+RUN scripts/setup --no-packages --no-database --no-tests && strip --strip-debug -o /odmd build/odmd
 
 FROM debian:bookworm-slim
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
