@@ -182,6 +182,8 @@ size_t codec__format_double(double d, char *out)
     size_t len = 0;
     if (!isfinite(d))
         return 0;
+    if (d == 0 && signbit(d)) /* "-0" reads back as the integer 0, without its sign */
+        return (size_t)snprintf(out, CODEC__DOUBLE_MAX, "-0.0");
     /* A normal double whose shortest form has k <= 17 digits prints as that form with %.kg
      * and every precision from k on round-trips, so 15, 16, 17 find it when k >= 15 and %.15g
      * already is it when k < 15. Subnormals have fewer digits of precision: search them all. */

@@ -360,6 +360,19 @@ static void test_numbers(void)
               "{\"a\":0.1,\"b\":1e+300,\"c\":5e-324,\"d\":0.3333333333333333,\"e\":null,"
               "\"f\":null,\"g\":100,\"h\":2.2250738585072014e-308,\"i\":123456789.125,"
               "\"j\":0.30000000000000004}");
+    bson_reinit(&b);
+    /* negative zero keeps its sign and stays a double through write, parse and convert */
+    BSON_APPEND_DOUBLE(&b, "d", -0.0);
+    CHECK_STR(write_json(things, &b), "{\"d\":-0.0}");
+    bson_t again;
+    CHECK(to_bson(things, "{\"d\": -0.0, \"any\": -0.0}", &again, &errors));
+    CHECK_STR(write_json(things, &again), "{\"d\":-0.0,\"any\":-0.0}");
+    bson_destroy(&again);
+    json_decref(errors);
+    bson_reinit(&b);
+    BSON_APPEND_DOUBLE(&b, "a", 0.1);
+    BSON_APPEND_DOUBLE(&b, "c", 5e-324);
+    BSON_APPEND_DOUBLE(&b, "e", NAN);
     json_t *tree = odm_codec_to_tree(things, &b);
     CHECK(json_real_value(json_object_get(tree, "a")) == 0.1);
     CHECK(json_real_value(json_object_get(tree, "c")) == 5e-324);
