@@ -78,8 +78,9 @@ static void test_stopped_database(const char *user_path)
     for (int i = 0; i < BLOCKED; i++) {
         pthread_join(threads[i], NULL);
         blocked_t *b = &blocked[i];
-        CHECK_MSG(b->status == 503 || b->status == 504, "GET %s with the database stopped: %ld (curl %d)",
-                  b->path, b->status, b->code);
+        CHECK_MSG(b->status == 503 || b->status == 504,
+                  "GET %s with the database stopped: %ld (curl %d) after %lld ms", b->path, b->status,
+                  b->code, (long long)b->elapsed_ms);
         CHECK_MSG(b->elapsed_ms <= TIMEOUT_MS + SLACK_MS,
                   "GET %s answered after %lld ms (--request-timeout %d)", b->path,
                   (long long)b->elapsed_ms, TIMEOUT_MS);
