@@ -98,15 +98,17 @@ static bool check_keys(const json_t *v, codec__ptr_t *ptr, odm_error_t *err)
     json_object_foreach((json_t *)v, key, value) {
         size_t klen = strlen(key);
         size_t mark = codec__ptr_push(ptr, key, klen);
-        char quoted[CODEC__QUOTE_MAX];
+        char quoted[CODEC__QUOTE_MAX], at[CODEC__QUOTE_MAX];
         if (key[0] == '$')
             return odm_error_set(err, ODM_ERR_MALFORMED_JSON,
                                  "field name '%s' at '%s' must not start with '$'",
-                                 codec__quote(key, klen, quoted), ptr->buf);
+                                 codec__quote(key, klen, quoted),
+                                 codec__quote(ptr->buf, ptr->len, at));
         if (memchr(key, '.', klen) != NULL)
             return odm_error_set(err, ODM_ERR_MALFORMED_JSON,
                                  "field name '%s' at '%s' must not contain '.'",
-                                 codec__quote(key, klen, quoted), ptr->buf);
+                                 codec__quote(key, klen, quoted),
+                                 codec__quote(ptr->buf, ptr->len, at));
         if (!check_keys(value, ptr, err))
             return false;
         codec__ptr_pop(ptr, mark);

@@ -127,6 +127,18 @@ static void test_parse(void)
     CHECK_STR(parse_error("{\"a/b\": [0, {\"$x\": 1}]}", ODM_JSON_DOCUMENT),
               "field name '$x' at '/a~1b/1/$x' must not start with '$'");
     CHECK_STR(parse_error("{\"a\": {\"b.c\": 1, \"$x\": 2}}", 0), "(parsed)");
+
+    /* a long pointer of non-ASCII names is cut in the message, which stays UTF-8 and whole */
+    char key[201], deep_keys[1024];
+    for (int i = 0; i < 100; i++)
+        memcpy(key + 2 * i, "\xc3\xa9", 2);
+    key[200] = '\0';
+    snprintf(deep_keys, sizeof deep_keys, "{\"%s\": {\"%s\": {\"%s\": {\"$x\": 1}}}}", key, key,
+             key);
+    const char *msg = parse_error(deep_keys, ODM_JSON_DOCUMENT);
+    CHECK(bson_utf8_validate(msg, strlen(msg), false));
+    CHECK_CONTAINS(msg, "field name '$x' at '/");
+    CHECK_CONTAINS(msg, "...' must not start with '$'");
 }
 
 /* ---- odm_codec_to_bson / odm_codec_write_json ---- */
