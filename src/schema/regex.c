@@ -191,7 +191,11 @@ int schema__regex_match(const pcre2_code *code, const pcre2_match_context *mctx,
     pcre2_match_data *data = thread_match_data();
     if (data == NULL)
         return -1;
-    int rc = pcre2_match(code, (PCRE2_SPTR)s, len, 0, 0, data, (pcre2_match_context *)mctx);
+    /* The JIT entry skips pcre2_match's setup and its UTF-8 check: jansson strings are valid
+     * UTF-8 by its contract. A pattern the JIT could not compile takes the interpreter. */
+    int rc = pcre2_jit_match(code, (PCRE2_SPTR)s, len, 0, 0, data, (pcre2_match_context *)mctx);
+    if (rc == PCRE2_ERROR_JIT_BADOPTION)
+        rc = pcre2_match(code, (PCRE2_SPTR)s, len, 0, 0, data, (pcre2_match_context *)mctx);
     if (rc >= 0)
         return 1;
     return rc == PCRE2_ERROR_NOMATCH ? 0 : -1;
