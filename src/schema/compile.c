@@ -300,6 +300,8 @@ static bool compile_keywords(schema__cctx_t *c, schema__node_t *node)
         return true;
     if (!json_is_object(node->json))
         return schema__compile_fail(c, node, NULL, NULL, "expected an object or a boolean");
+    if (!schema__compile_props(c, node))
+        return false;
     schema__kw_t kws[schema__keyword_count];
     node->kws = kws;
     node->n_kws = 0;
@@ -316,6 +318,7 @@ static bool compile_keywords(schema__cctx_t *c, schema__node_t *node)
             node->n_kws++;
             node->kw_types |= def->types;
             node->collects |= (def->vocab == SCHEMA_V_UNEVALUATED);
+            node->walks |= def->walks;
         }
     }
     node->kws = schema__compile_alloc(c, node->n_kws * sizeof(*kws) + 1);

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
@@ -201,6 +202,48 @@ enum {
 typedef struct schema__node schema__node_t;
 typedef struct schema__kwdef schema__kwdef_t;
 
+/* The member names a node looks up in instance objects: the keys of "properties" and the
+ * entries of "required", in one open-addressing table (arena-owned). */
+typedef struct {
+    const char *name; /* borrowed from the schema document; NULL: an empty slot */
+    size_t len;
+    uint64_t hash;
+    schema__node_t *node; /* its "properties" subschema, or NULL */
+    uint64_t required;    /* bit i: entry i of "required" (the first 64) names it */
+} schema__prop_t;
+
+typedef struct {
+    size_t cap; /* power of two, at least twice the names */
+    schema__prop_t *slots;
+    uint64_t required; /* every bit of "required" the table covers */
+    bool all_required; /* "required" has at most 64 entries: the bits decide it alone */
+} schema__props_t;
+
+/* A cheap hash for member names: the length and three bytes, mixed once. A table holds only
+ * its schema's names, so colliding instance keys cost probes bounded by the table. */
+static inline uint64_t schema__name_hash(const char *name, size_t len)
+{
+    uint64_t h = len;
+    if (len > 0)
+        h |= (uint64_t)(unsigned char)name[0] << 16 | (uint64_t)(unsigned char)name[len / 2] << 24 |
+             (uint64_t)(unsigned char)name[len - 1] << 32;
+    h *= 0x9e3779b97f4a7c15ull;
+    return h ^ (h >> 32);
+}
+
+/* Returns the entry for `name`, or NULL. */
+static inline const schema__prop_t *schema__props_find(const schema__props_t *t, const char *name,
+                                                       size_t len)
+{
+    uint64_t hash = schema__name_hash(name, len);
+    for (size_t i = hash & (t->cap - 1); t->slots[i].name != NULL; i = (i + 1) & (t->cap - 1)) {
+        const schema__prop_t *p = &t->slots[i];
+        if (p->hash == hash && p->len == len && memcmp(p->name, name, len) == 0)
+            return p;
+    }
+    return NULL;
+}
+
 /* A schema resource as compiled: its dynamic anchors point at compiled nodes. */
 typedef struct schema__cres {
     schema__resource_t *res;
@@ -218,10 +261,12 @@ typedef struct {
 struct schema__node {
     const json_t *json; /* borrowed from the registry */
     schema__cres_t *cres;
-    const char *pointer; /* within the resource */
-    signed char boolean; /* -1: an object schema; 0/1: the boolean schema false/true */
-    bool collects;       /* has unevaluatedProperties/Items: tracks evaluated locations */
-    unsigned kw_types;   /* union of the instance types its keywords apply to */
+    const char *pointer;    /* within the resource */
+    signed char boolean;    /* -1: an object schema; 0/1: the boolean schema false/true */
+    bool collects;          /* has unevaluatedProperties/Items: tracks evaluated locations */
+    bool walks;             /* has a keyword that walks an object's members */
+    unsigned kw_types;      /* union of the instance types its keywords apply to */
+    schema__props_t *props; /* names of "properties" and "required", or NULL */
     schema__kw_t *kws;
     size_t n_kws;
 };
@@ -252,6 +297,9 @@ odm_schema_t *schema__compile_schema(schema__cctx_t *c);
 odm_format_mode_t schema__compile_formats(schema__cctx_t *c);
 void *schema__compile_alloc(schema__cctx_t *c, size_t size);
 char *schema__compile_strndup(schema__cctx_t *c, const char *s, size_t n);
+/* Builds node->props from the node's "properties" and "required" when either is present
+ * (values of the wrong type are left to their keywords to report). False on out of memory. */
+bool schema__compile_props(schema__cctx_t *c, schema__node_t *node);
 /* Compiles a pattern into the schema (freed with it). NULL with the error set. */
 const pcre2_code *schema__compile_regex(schema__cctx_t *c, const schema__node_t *node,
                                         const char *kw, const char *sub, const char *pattern,
@@ -292,11 +340,82 @@ typedef struct {
     const schema__seg_t *ipath;
     const schema__seg_t *kpath; /* location of the current node */
     const schema__scope_t *scope;
-    const schema__visit_t *visits; /* (target, instance) of the references being followed */
-    const schema__node_t *node;    /* the node whose keywords run */
+    const schema__visit_t *visits;   /* (target, instance) of the references being followed */
+    const schema__node_t *node;      /* the node whose keywords run */
+    struct schema__members *members; /* its object instance's members, when it walks them */
+    unsigned types;                  /* type bits of its instance */
     unsigned depth;
     bool via_ref;
 } schema__vctx_t;
+
+/* One member of the object a node evaluates, with its entry in the node's names (or NULL). */
+typedef struct {
+    const char *key;
+    size_t len;
+    const json_t *value;
+    const schema__prop_t *prop;
+} schema__member_t;
+
+/* The members of the object a node evaluates, looked up in the node's names once for all its
+ * keywords, as far as they have walked (the first SCHEMA_MEMBERS_INLINE members; keywords walk
+ * the rest of a larger object with a lookup each). Lives on the stack of the node's run. */
+#define SCHEMA_MEMBERS_INLINE 24
+typedef struct schema__members {
+    const json_t *obj;
+    const schema__props_t *props;
+    void *next;        /* iterator at the first member not looked up yet; NULL after the last */
+    size_t n;          /* members looked up */
+    uint64_t required; /* union of their required bits */
+    schema__member_t items[SCHEMA_MEMBERS_INLINE];
+} schema__members_t;
+
+void schema__members_init(schema__members_t *ms, const schema__props_t *props, const json_t *obj);
+/* Looks up one more member; false when every member is looked up or the inline room is full. */
+bool schema__members_fill(schema__members_t *ms);
+/* Whether every member of the object has been looked up. */
+static inline bool schema__members_complete(const schema__members_t *ms)
+{
+    return ms->next == NULL;
+}
+
+/* A walk over the members of the object instance of v's node, in the object's order. */
+typedef struct {
+    schema__members_t *ms;
+    void *it; /* past the inline members: the object's own iterator */
+    size_t i; /* ordinal of the current member */
+    const schema__member_t *m;
+    schema__member_t one;
+} schema__walk_t;
+
+static inline void schema__walk_init(schema__walk_t *w, const schema__vctx_t *v)
+{
+    w->ms = v->members;
+    w->it = NULL;
+    w->i = SIZE_MAX;
+}
+
+/* Steps to the next member (w->m, ordinal w->i); false after the last. */
+static inline bool schema__walk_next(schema__walk_t *w)
+{
+    schema__members_t *ms = w->ms;
+    w->i++;
+    if (w->i < ms->n || (w->i < SCHEMA_MEMBERS_INLINE && schema__members_fill(ms))) {
+        w->m = &ms->items[w->i];
+        return true;
+    }
+    if (w->i < SCHEMA_MEMBERS_INLINE)
+        return false;
+    w->it =
+        w->i == SCHEMA_MEMBERS_INLINE ? ms->next : json_object_iter_next((json_t *)ms->obj, w->it);
+    if (w->it == NULL)
+        return false;
+    w->one.key = json_object_iter_key(w->it);
+    w->one.len = json_object_iter_key_len(w->it);
+    w->one.value = json_object_iter_value(w->it);
+    w->one.prop = ms->props ? schema__props_find(ms->props, w->one.key, w->one.len) : NULL;
+    w->m = &w->one;
+    return true;
+}
 
 /* Locations evaluated in one object (by property ordinal) or array (by index). */
 #define SCHEMA_EVAL_INLINE 4
@@ -366,6 +485,7 @@ struct schema__kwdef {
     /* NULL for keywords that only shape others (then, else, minContains, ...). */
     bool (*validate)(const schema__vctx_t *v, const schema__kw_t *kw, const json_t *instance,
                      schema__eval_t *ev);
+    bool walks; /* walks the members of an object instance (with schema__walk_t) */
 };
 
 extern const schema__kwdef_t schema__keywords[];

@@ -21,15 +21,20 @@
 
 #define KW(name, vocab, types, fn)                                                                 \
     {                                                                                              \
-        name, vocab, types, schema__kc_##fn, schema__kv_##fn                                       \
+        name, vocab, types, schema__kc_##fn, schema__kv_##fn, false                                \
     }
 #define KWC(name, vocab, types, c, fn)                                                             \
     {                                                                                              \
-        name, vocab, types, schema__kc_##c, schema__kv_##fn                                        \
+        name, vocab, types, schema__kc_##c, schema__kv_##fn, false                                 \
     }
 #define KW_SHAPE(name, vocab, c)                                                                   \
     {                                                                                              \
-        name, vocab, 0, schema__kc_##c, NULL                                                       \
+        name, vocab, 0, schema__kc_##c, NULL, false                                                \
+    }
+/* An object keyword that walks the instance's members. */
+#define KW_WALK(name, vocab, c, fn)                                                                \
+    {                                                                                              \
+        name, vocab, T_OBJ, schema__kc_##c, schema__kv_##fn, true                                  \
     }
 
 const schema__kwdef_t schema__keywords[] = {
@@ -64,15 +69,15 @@ const schema__kwdef_t schema__keywords[] = {
     KW_SHAPE("else", V_APPL, is_schema),
     KW("if", V_APPL, T_ANY, if),
     KW("dependentSchemas", V_APPL, T_OBJ, dependent_schemas),
-    KW("properties", V_APPL, T_OBJ, properties),
-    KW("patternProperties", V_APPL, T_OBJ, pattern_properties),
-    KW("additionalProperties", V_APPL, T_OBJ, additional_properties),
-    KWC("propertyNames", V_APPL, T_OBJ, one, property_names),
+    KW_WALK("properties", V_APPL, properties, properties),
+    KW_WALK("patternProperties", V_APPL, pattern_properties, pattern_properties),
+    KW_WALK("additionalProperties", V_APPL, additional_properties, additional_properties),
+    KW_WALK("propertyNames", V_APPL, one, property_names),
     KWC("prefixItems", V_APPL, T_ARR, schema_list, prefix_items),
     KW("items", V_APPL, T_ARR, items),
     KW("contains", V_APPL, T_ARR, contains),
     KWC("unevaluatedItems", V_UNEV, T_ARR, one, unevaluated_items),
-    KWC("unevaluatedProperties", V_UNEV, T_OBJ, one, unevaluated_properties),
+    KW_WALK("unevaluatedProperties", V_UNEV, one, unevaluated_properties),
 };
 
 const size_t schema__keyword_count = sizeof(schema__keywords) / sizeof(schema__keywords[0]);
@@ -149,19 +154,4 @@ void schema__kw_number_text(const json_t *n, char *buf, size_t cap)
         if (strtod(buf, NULL) == x)
             return;
     }
-}
-
-const schema__prop_t *schema__props_find(const schema__props_t *t, const char *name, size_t len)
-{
-    if (t->cap == 0)
-        return NULL;
-    uint64_t hash = schema__hash(name, len);
-    size_t i = hash & (t->cap - 1);
-    while (t->slots[i].name != NULL) {
-        const schema__prop_t *p = &t->slots[i];
-        if (p->hash == hash && p->len == len && memcmp(p->name, name, len) == 0)
-            return p;
-        i = (i + 1) & (t->cap - 1);
-    }
-    return NULL;
 }

@@ -97,21 +97,6 @@ typedef struct {
     schema__node_t **items;
 } schema__list_t;
 
-/* A name -> node table (properties) with open addressing, arena-owned. */
-typedef struct {
-    const char *name; /* borrowed from the schema document */
-    size_t len;
-    uint64_t hash;
-    schema__node_t *node;
-} schema__prop_t;
-
-typedef struct {
-    size_t cap; /* power of two */
-    schema__prop_t *slots;
-} schema__props_t;
-
-const schema__prop_t *schema__props_find(const schema__props_t *t, const char *name, size_t len);
-
 /* patternProperties: compiled patterns with their subschemas. */
 typedef struct {
     size_t n;
@@ -126,12 +111,5 @@ static inline int schema__patterns_match(const schema__vctx_t *v, const schema__
 {
     return schema__regex_match(p->codes[i], v->schema->mctx, name, len);
 }
-
-/* Iterates an instance object: key, its length and its value. */
-#define SCHEMA_OBJECT_FOREACH(obj, it, key, len, val)                                              \
-    for (void *it = json_object_iter((json_t *)(obj));                                             \
-         it != NULL && ((key = json_object_iter_key(it)), (len = json_object_iter_key_len(it)),    \
-                        (val = json_object_iter_value(it)), 1);                                    \
-         it = json_object_iter_next((json_t *)(obj), it))
 
 #endif

@@ -6,36 +6,71 @@
 
 #include "schema/keywords.h"
 
-SCHEMA_KC(properties)
+/* Counts the names of "properties" (an object) and "required" (an array), for sizing. */
+static size_t names_count(const json_t *props, const json_t *required)
 {
-    if (!json_is_object(value))
-        return schema__compile_fail(c, node, "properties", NULL, "expected an object");
-    size_t cap = 4;
-    while (cap < json_object_size(value) * 2)
+    return (json_is_object(props) ? json_object_size(props) : 0) +
+           (json_is_array(required) ? json_array_size(required) : 0);
+}
+
+/* Returns the entry for `name`, adding it when new. */
+static schema__prop_t *names_put(schema__props_t *t, const char *name, size_t len)
+{
+    uint64_t hash = schema__name_hash(name, len);
+    size_t i = hash & (t->cap - 1);
+    for (; t->slots[i].name != NULL; i = (i + 1) & (t->cap - 1))
+        if (t->slots[i].len == len && memcmp(t->slots[i].name, name, len) == 0)
+            return &t->slots[i];
+    t->slots[i] = (schema__prop_t){name, len, hash, NULL, 0};
+    return &t->slots[i];
+}
+
+bool schema__compile_props(schema__cctx_t *c, schema__node_t *node)
+{
+    const json_t *props = json_object_get(node->json, "properties");
+    const json_t *required = json_object_get(node->json, "required");
+    size_t n = names_count(props, required), cap = 4;
+    if (!json_is_object(props) && !json_is_array(required))
+        return true;
+    while (cap < n * 2)
         cap *= 2;
     schema__props_t *t = schema__compile_alloc(c, sizeof(*t));
     t->slots = t ? schema__compile_alloc(c, cap * sizeof(*t->slots)) : NULL;
     if (t == NULL || t->slots == NULL)
         return false;
     t->cap = cap;
-    const char *name;
-    json_t *sub;
-    json_object_foreach((json_t *)value, name, sub)
-    {
+    for (void *it = json_object_iter((json_t *)props); it != NULL;
+         it = json_object_iter_next((json_t *)props, it))
+        names_put(t, json_object_iter_key(it), json_object_iter_key_len(it));
+    size_t n_required = json_array_size(required);
+    for (size_t i = 0; i < n_required; i++) {
+        const json_t *name = json_array_get(required, i);
+        if (json_is_string(name) && i < 64)
+            names_put(t, json_string_value(name), json_string_length(name))->required |= (uint64_t)1
+                                                                                         << i;
+    }
+    t->all_required = n_required <= 64;
+    t->required = n_required >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << n_required) - 1;
+    node->props = t;
+    return true;
+}
+
+SCHEMA_KC(properties)
+{
+    if (!json_is_object(value))
+        return schema__compile_fail(c, node, "properties", NULL, "expected an object");
+    for (void *it = json_object_iter((json_t *)value); it != NULL;
+         it = json_object_iter_next((json_t *)value, it)) {
+        const char *name = json_object_iter_key(it);
+        const json_t *sub = json_object_iter_value(it);
         if (!json_is_object(sub) && !json_is_boolean(sub))
             return schema__compile_fail(c, node, "properties", name,
                                         "expected a schema (an object or a boolean)");
-        size_t len = strlen(name);
-        uint64_t hash = schema__hash(name, len);
-        size_t i = hash & (cap - 1);
-        while (t->slots[i].name != NULL)
-            i = (i + 1) & (cap - 1);
-        t->slots[i] = (schema__prop_t){name, len, hash,
-                                       schema__compile_sub(c, node, "properties", name, sub)};
-        if (t->slots[i].node == NULL)
+        schema__prop_t *p = names_put(node->props, name, json_object_iter_key_len(it));
+        p->node = schema__compile_sub(c, node, "properties", name, sub);
+        if (p->node == NULL)
             return false;
     }
-    kw->data = t;
     return true;
 }
 
@@ -47,27 +82,28 @@ static bool member(const schema__vctx_t *v, const schema__node_t *sub, const jso
     return schema__eval(v, sub, val, kseg, &iseg, NULL);
 }
 
+/* Whether a member has a "properties" subschema in its node. */
+static inline bool is_property(const schema__member_t *m)
+{
+    return m->prop != NULL && m->prop->node != NULL;
+}
+
 SCHEMA_KV(properties)
 {
-    const schema__props_t *t = kw->data;
     schema__seg_t k1 = {v->kpath, "properties", 10};
     bool ok = true;
-    const char *key;
-    size_t len, i = 0;
-    const json_t *val;
-    SCHEMA_OBJECT_FOREACH(inst, it, key, len, val)
-    {
-        const schema__prop_t *p = schema__props_find(t, key, len);
-        if (p != NULL) {
-            schema__eval_mark(ev, i);
-            schema__seg_t k2 = {&k1, key, len};
-            if (!member(v, p->node, val, &k2, key, len)) {
-                ok = false;
-                if (schema__stop(v))
-                    break;
-            }
+    schema__walk_t w;
+    for (schema__walk_init(&w, v); schema__walk_next(&w);) {
+        const schema__member_t *m = w.m;
+        if (!is_property(m))
+            continue;
+        schema__eval_mark(ev, w.i);
+        schema__seg_t k2 = {&k1, m->key, m->len};
+        if (!member(v, m->prop->node, m->value, &k2, m->key, m->len)) {
+            ok = false;
+            if (schema__stop(v))
+                break;
         }
-        i++;
     }
     return ok;
 }
@@ -106,35 +142,31 @@ SCHEMA_KV(pattern_properties)
     const schema__patterns_t *p = kw->data;
     schema__seg_t k1 = {v->kpath, "patternProperties", 17};
     bool ok = true;
-    const char *key;
-    size_t len, i = 0;
-    const json_t *val;
-    SCHEMA_OBJECT_FOREACH(inst, it, key, len, val)
-    {
+    schema__walk_t w;
+    for (schema__walk_init(&w, v); schema__walk_next(&w);) {
+        const schema__member_t *mb = w.m;
         for (size_t j = 0; j < p->n; j++) {
-            int m = schema__patterns_match(v, p, j, key, len);
+            int m = schema__patterns_match(v, p, j, mb->key, mb->len);
             if (m < 0) {
-                schema__seg_t iseg = {v->ipath, key, len};
+                schema__seg_t iseg = {v->ipath, mb->key, mb->len};
                 schema__vctx_t at = *v;
                 at.ipath = &iseg;
                 ok = schema__report(&at, "patternProperties", p->sources[j],
                                     "pattern '%s' exceeded its match limit", p->sources[j]);
             } else if (m > 0) {
-                schema__eval_mark(ev, i);
+                schema__eval_mark(ev, w.i);
                 schema__seg_t k2 = {&k1, p->sources[j], strlen(p->sources[j])};
-                ok &= member(v, p->nodes[j], val, &k2, key, len);
+                ok &= member(v, p->nodes[j], mb->value, &k2, mb->key, mb->len);
             }
             if (!ok && schema__stop(v))
                 return false;
         }
-        i++;
     }
     return ok;
 }
 
 typedef struct {
     schema__node_t *node;
-    const schema__props_t *props;
     const schema__patterns_t *patterns;
 } additional_t;
 
@@ -144,21 +176,18 @@ SCHEMA_KC(additional_properties)
     if (a == NULL)
         return false;
     a->node = schema__kw_subschema(c, node, "additionalProperties", value);
-    const schema__kw_t *props = schema__node_keyword(node, "properties");
     const schema__kw_t *patterns = schema__node_keyword(node, "patternProperties");
-    a->props = props ? props->data : NULL;
     a->patterns = patterns ? patterns->data : NULL;
     kw->data = a;
     return a->node != NULL;
 }
 
-static bool is_additional(const schema__vctx_t *v, const additional_t *a, const char *key,
-                          size_t len)
+static bool is_additional(const schema__vctx_t *v, const additional_t *a, const schema__member_t *m)
 {
-    if (a->props != NULL && schema__props_find(a->props, key, len) != NULL)
+    if (is_property(m))
         return false;
     for (size_t j = 0; a->patterns != NULL && j < a->patterns->n; j++)
-        if (schema__patterns_match(v, a->patterns, j, key, len) != 0)
+        if (schema__patterns_match(v, a->patterns, j, m->key, m->len) != 0)
             return false;
     return true;
 }
@@ -173,32 +202,28 @@ static bool forbidden(const schema__vctx_t *v, const char *kw, const char *key, 
 }
 
 static bool check_member(const schema__vctx_t *v, const char *kw, const schema__node_t *sub,
-                         const char *key, size_t len, const json_t *val)
+                         const schema__member_t *m)
 {
     if (sub->boolean == 0)
-        return forbidden(v, kw, key, len);
+        return forbidden(v, kw, m->key, m->len);
     schema__seg_t k1 = {v->kpath, kw, strlen(kw)};
-    return member(v, sub, val, &k1, key, len);
+    return member(v, sub, m->value, &k1, m->key, m->len);
 }
 
 SCHEMA_KV(additional_properties)
 {
     const additional_t *a = kw->data;
     bool ok = true;
-    const char *key;
-    size_t len, i = 0;
-    const json_t *val;
-    SCHEMA_OBJECT_FOREACH(inst, it, key, len, val)
-    {
-        if (is_additional(v, a, key, len)) {
-            schema__eval_mark(ev, i);
-            if (!check_member(v, "additionalProperties", a->node, key, len, val)) {
-                ok = false;
-                if (schema__stop(v))
-                    break;
-            }
+    schema__walk_t w;
+    for (schema__walk_init(&w, v); schema__walk_next(&w);) {
+        if (!is_additional(v, a, w.m))
+            continue;
+        schema__eval_mark(ev, w.i);
+        if (!check_member(v, "additionalProperties", a->node, w.m)) {
+            ok = false;
+            if (schema__stop(v))
+                break;
         }
-        i++;
     }
     return ok;
 }
@@ -206,19 +231,15 @@ SCHEMA_KV(additional_properties)
 SCHEMA_KV(unevaluated_properties)
 {
     bool ok = true;
-    const char *key;
-    size_t len, i = 0;
-    const json_t *val;
-    SCHEMA_OBJECT_FOREACH(inst, it, key, len, val)
-    {
-        if (ev == NULL || !schema__eval_has(ev, i)) {
-            if (!check_member(v, "unevaluatedProperties", kw->data, key, len, val)) {
-                ok = false;
-                if (schema__stop(v))
-                    break;
-            }
+    schema__walk_t w;
+    for (schema__walk_init(&w, v); schema__walk_next(&w);) {
+        if (ev != NULL && schema__eval_has(ev, w.i))
+            continue;
+        if (!check_member(v, "unevaluatedProperties", kw->data, w.m)) {
+            ok = false;
+            if (schema__stop(v))
+                break;
         }
-        i++;
     }
     if (ok)
         schema__eval_mark_all(ev);
@@ -229,16 +250,12 @@ SCHEMA_KV(property_names)
 {
     schema__seg_t k1 = {v->kpath, "propertyNames", 13};
     bool ok = true;
-    const char *key;
-    size_t len;
-    const json_t *val;
-    SCHEMA_OBJECT_FOREACH(inst, it, key, len, val)
-    {
-        (void)val;
-        json_t *name = json_stringn_nocheck(key, len);
+    schema__walk_t w;
+    for (schema__walk_init(&w, v); schema__walk_next(&w);) {
+        json_t *name = json_stringn_nocheck(w.m->key, w.m->len);
         if (name == NULL)
             return schema__report(v, "propertyNames", NULL, "out of memory");
-        schema__seg_t iseg = {v->ipath, key, len};
+        schema__seg_t iseg = {v->ipath, w.m->key, w.m->len};
         ok &= schema__eval(v, kw->data, name, &k1, &iseg, NULL);
         json_decref(name);
         if (!ok && schema__stop(v))
@@ -278,9 +295,23 @@ static bool all_present(const schema__vctx_t *v, const char *kw, const char *sub
     return ok;
 }
 
+/* Whether the node's members hold every required name, looking up as few as it takes; false
+ * when that cannot be told from the looked-up members alone. */
+static bool required_by_bits(const schema__vctx_t *v)
+{
+    const schema__props_t *t = v->node->props;
+    schema__members_t *ms = v->members;
+    if (ms == NULL || !t->all_required)
+        return false;
+    while ((ms->required & t->required) != t->required)
+        if (!schema__members_fill(ms))
+            return false;
+    return true;
+}
+
 SCHEMA_KV(required)
 {
-    return all_present(v, "required", NULL, kw->data, inst);
+    return required_by_bits(v) || all_present(v, "required", NULL, kw->data, inst);
 }
 
 SCHEMA_KC(dependent_required)

@@ -49,7 +49,7 @@ SCHEMA_KC(type)
 SCHEMA_KV(type)
 {
     unsigned mask = (unsigned)(uintptr_t)kw->data;
-    if (schema__json_types(inst) & mask)
+    if (v->types & mask)
         return true;
     if (!schema__collecting(v))
         return false;

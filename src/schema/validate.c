@@ -41,18 +41,15 @@ void schema__eval_mark_all(schema__eval_t *ev)
 static bool run_keywords(const schema__vctx_t *v, const schema__node_t *node,
                          const json_t *instance, schema__eval_t *ev)
 {
-    unsigned types = schema__json_types(instance);
-    if ((node->kw_types & types) == 0)
-        return true;
     schema__eval_t local;
-    bool own = node->collects && (types & (SCHEMA_T_OBJECT | SCHEMA_T_ARRAY));
+    bool own = node->collects && (v->types & (SCHEMA_T_OBJECT | SCHEMA_T_ARRAY));
     if (own && !schema__eval_init(&local, instance))
         return schema__report(v, NULL, NULL, "out of memory");
     schema__eval_t *use = own ? &local : ev;
     bool ok = true;
     for (size_t i = 0; i < node->n_kws; i++) {
         const schema__kw_t *kw = &node->kws[i];
-        if ((kw->def->types & types) && !kw->def->validate(v, kw, instance, use)) {
+        if ((kw->def->types & v->types) && !kw->def->validate(v, kw, instance, use)) {
             ok = false;
             if (schema__stop(v))
                 break;
@@ -66,11 +63,47 @@ static bool run_keywords(const schema__vctx_t *v, const schema__node_t *node,
     return ok;
 }
 
+void schema__members_init(schema__members_t *ms, const schema__props_t *props, const json_t *obj)
+{
+    ms->obj = obj;
+    ms->props = props;
+    ms->next = json_object_iter((json_t *)obj);
+    ms->n = 0;
+    ms->required = 0;
+}
+
+bool schema__members_fill(schema__members_t *ms)
+{
+    if (ms->next == NULL || ms->n == SCHEMA_MEMBERS_INLINE)
+        return false;
+    schema__member_t *m = &ms->items[ms->n++];
+    m->key = json_object_iter_key(ms->next);
+    m->len = json_object_iter_key_len(ms->next);
+    m->value = json_object_iter_value(ms->next);
+    m->prop = ms->props ? schema__props_find(ms->props, m->key, m->len) : NULL;
+    ms->required |= m->prop ? m->prop->required : 0;
+    ms->next = json_object_iter_next((json_t *)ms->obj, ms->next);
+    return true;
+}
+
+/* run_keywords for an object whose members the node's keywords walk (out of line: only
+ * these frames hold the members). */
+__attribute__((noinline)) static bool run_object_keywords(schema__vctx_t *v,
+                                                          const schema__node_t *node,
+                                                          const json_t *obj, schema__eval_t *ev)
+{
+    schema__members_t members;
+    schema__members_init(&members, node->props, obj);
+    v->members = &members;
+    return run_keywords(v, node, obj, ev);
+}
+
 bool schema__eval(const schema__vctx_t *v, const schema__node_t *node, const json_t *instance,
                   const schema__seg_t *kseg, const schema__seg_t *iseg, schema__eval_t *ev)
 {
     schema__vctx_t sub = *v;
     sub.node = node;
+    sub.members = NULL;
     if (kseg != NULL)
         sub.kpath = kseg;
     if (iseg != NULL)
@@ -80,9 +113,14 @@ bool schema__eval(const schema__vctx_t *v, const schema__node_t *node, const jso
     if (++sub.depth > SCHEMA_MAX_DEPTH)
         return schema__report(&sub, NULL, NULL, "schema evaluation nested deeper than %d",
                               SCHEMA_MAX_DEPTH);
+    sub.types = schema__json_types(instance);
+    if ((node->kw_types & sub.types) == 0)
+        return true;
     schema__scope_t scope = {v->scope, node->cres};
     if (v->scope == NULL || v->scope->cres != node->cres)
         sub.scope = &scope;
+    if (node->walks && (sub.types & SCHEMA_T_OBJECT))
+        return run_object_keywords(&sub, node, instance, ev);
     return run_keywords(&sub, node, instance, ev);
 }
 

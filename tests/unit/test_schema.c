@@ -216,6 +216,69 @@ static void test_output_messages(void)
     odm_schema_registry_free(reg);
 }
 
+/* Objects with more members than a node looks up at once (24) walk the rest one by one. */
+static void test_large_objects(void)
+{
+    char schema[4096] = "{\"required\":[\"p0\",\"p29\"],\"additionalProperties\":false,"
+                        "\"patternProperties\":{\"^x\":{\"type\":\"string\"}},\"properties\":{";
+    for (int i = 0; i < 30; i++)
+        snprintf(schema + strlen(schema), sizeof(schema) - strlen(schema),
+                 "%s\"p%d\":{\"type\":\"integer\"}", i ? "," : "", i);
+    snprintf(schema + strlen(schema), sizeof(schema) - strlen(schema), "}}");
+    odm_schema_registry_t *reg = odm_schema_registry_new();
+    odm_error_t err = {0};
+    odm_schema_t *s = compile_in(reg, "urn:t:large", schema, ODM_FORMAT_ASSERT, &err);
+    CHECK_MSG(s != NULL, "%s", err.message);
+    char doc[4096] = "{";
+    for (int i = 0; i < 30; i++)
+        snprintf(doc + strlen(doc), sizeof(doc) - strlen(doc), "\"p%d\":%d,", i, i);
+    char good[4200], bad[4200], missing[4200];
+    snprintf(good, sizeof(good), "%s\"xa\":\"s\"}", doc);
+    snprintf(bad, sizeof(bad), "%s\"xa\":1,\"zz\":2}", doc);
+    CHECK(valid(s, good));
+    json_t *errors = NULL;
+    CHECK(!check_json(s, bad, &errors));
+    CHECK_INT(json_array_size(errors), 2);
+    CHECK_STR(unit_field(errors, 0, "keywordLocation"), "/patternProperties/^x/type");
+    CHECK_STR(unit_field(errors, 0, "instanceLocation"), "/xa");
+    CHECK_STR(unit_field(errors, 1, "keywordLocation"), "/additionalProperties");
+    CHECK_STR(unit_field(errors, 1, "instanceLocation"), "/zz");
+    json_decref(errors);
+    snprintf(missing, sizeof(missing), "{\"p0\":0,\"p28\":\"no\"}");
+    CHECK(!check_json(s, missing, &errors));
+    CHECK_INT(json_array_size(errors), 2);
+    CHECK_STR(unit_field(errors, 0, "error"), "missing required property 'p29'");
+    CHECK_STR(unit_field(errors, 1, "keywordLocation"), "/properties/p28/type");
+    json_decref(errors);
+    doc[strlen(doc) - 1] = '}'; /* p29 last, past the members looked up at once */
+    CHECK(valid(s, doc));
+    doc[strlen(doc) - 3] = '\0';
+    snprintf(doc + strlen(doc), sizeof(doc) - strlen(doc), "\"2\"}");
+    json_t *last = json_loads(doc, 0, NULL); /* ... "p29":"2"} */
+    CHECK(last != NULL && !odm_schema_validate(s, last, NULL, 0));
+    json_decref(last);
+    odm_schema_free(s);
+
+    s = compile_in(reg, "urn:t:large-uneval",
+                   "{\"allOf\":[{\"properties\":{\"p27\":true}}],\"unevaluatedProperties\":"
+                   "{\"type\":\"integer\",\"maximum\":26}}",
+                   ODM_FORMAT_ASSERT, &err);
+    CHECK_MSG(s != NULL, "%s", err.message);
+    doc[0] = '\0';
+    for (int i = 0; i < 28; i++)
+        snprintf(doc + strlen(doc), sizeof(doc) - strlen(doc), "%s\"p%d\":%d", i ? "," : "{", i, i);
+    snprintf(doc + strlen(doc), sizeof(doc) - strlen(doc), "}");
+    CHECK(valid(s, doc)); /* p27 evaluated by allOf, the rest at most 26 */
+    doc[strlen(doc) - 1] = '\0';
+    snprintf(doc + strlen(doc), sizeof(doc) - strlen(doc), ",\"p28\":28}");
+    CHECK(!check_json(s, doc, &errors));
+    CHECK_INT(json_array_size(errors), 1);
+    CHECK_STR(unit_field(errors, 0, "instanceLocation"), "/p28");
+    json_decref(errors);
+    odm_schema_free(s);
+    odm_schema_registry_free(reg);
+}
+
 /* ---- compile errors ---- */
 
 static void expect_compile_error(const char *text, const char *message)
@@ -509,6 +572,7 @@ int main(void)
     test_formats();
     test_output_units();
     test_output_messages();
+    test_large_objects();
     test_compile_errors();
     test_registry();
     test_mapped_folder();
