@@ -305,13 +305,14 @@ static bool compile_keywords(schema__cctx_t *c, schema__node_t *node)
     schema__kw_t kws[schema__keyword_count];
     node->kws = kws;
     node->n_kws = 0;
+    size_t walkers = 0;
     for (size_t i = 0; i < schema__keyword_count; i++) {
         const schema__kwdef_t *def = &schema__keywords[i];
         const json_t *value = json_object_get(node->json, def->name);
         if (value == NULL || (def->vocab & node->cres->vocabs) == 0)
             continue;
         schema__kw_t *kw = &kws[node->n_kws];
-        *kw = (schema__kw_t){def, NULL};
+        *kw = (schema__kw_t){def, NULL, def->types, def->validate};
         if (!def->compile(c, node, value, kw))
             return false;
         if (def->validate != NULL) {
@@ -319,8 +320,10 @@ static bool compile_keywords(schema__cctx_t *c, schema__node_t *node)
             node->kw_types |= def->types;
             node->collects |= (def->vocab == SCHEMA_V_UNEVALUATED);
             node->walks |= def->walks;
+            walkers += def->walks;
         }
     }
+    node->by_name = walkers == 1 && schema__node_keyword(node, "properties") != NULL;
     node->kws = schema__compile_alloc(c, node->n_kws * sizeof(*kws) + 1);
     if (node->kws == NULL)
         return false;

@@ -150,7 +150,18 @@ enum {
 /* Whether a double is finite and has no fractional part (without libm). */
 bool schema__is_integral(double x);
 /* Returns the type bits an instance satisfies (an integer has NUMBER and INTEGER). */
-unsigned schema__json_types(const json_t *v);
+static inline unsigned schema__json_types(const json_t *v)
+{
+    static const unsigned bits[] = {
+        [JSON_OBJECT] = SCHEMA_T_OBJECT, [JSON_ARRAY] = SCHEMA_T_ARRAY,
+        [JSON_STRING] = SCHEMA_T_STRING, [JSON_INTEGER] = SCHEMA_T_NUMBER | SCHEMA_T_INTEGER,
+        [JSON_REAL] = SCHEMA_T_NUMBER,   [JSON_TRUE] = SCHEMA_T_BOOLEAN,
+        [JSON_FALSE] = SCHEMA_T_BOOLEAN, [JSON_NULL] = SCHEMA_T_NULL,
+    };
+    if (json_typeof(v) == JSON_REAL && schema__is_integral(json_real_value(v)))
+        return SCHEMA_T_NUMBER | SCHEMA_T_INTEGER;
+    return bits[json_typeof(v)];
+}
 const char *schema__json_type_name(const json_t *v);
 /* Structural equality where 1 equals 1.0 and key order does not matter. */
 bool schema__json_equal(const json_t *a, const json_t *b);
@@ -201,6 +212,8 @@ enum {
 
 typedef struct schema__node schema__node_t;
 typedef struct schema__kwdef schema__kwdef_t;
+typedef struct schema__vctx schema__vctx_t;
+typedef struct schema__eval schema__eval_t;
 
 /* The member names a node looks up in instance objects: the keys of "properties" and the
  * entries of "required", in one open-addressing table (arena-owned). */
@@ -217,6 +230,9 @@ typedef struct {
     schema__prop_t *slots;
     uint64_t required; /* every bit of "required" the table covers */
     bool all_required; /* "required" has at most 64 entries: the bits decide it alone */
+    size_t n_names;    /* entries of "properties" and "required" together */
+    size_t n_props;    /* entries with a subschema, in "properties" order in `order` */
+    const schema__prop_t **order;
 } schema__props_t;
 
 /* A cheap hash for member names: the length and three bytes, mixed once. A table holds only
@@ -253,10 +269,15 @@ typedef struct schema__cres {
     size_t n_dyn;
 } schema__cres_t;
 
-typedef struct {
+typedef struct schema__kw schema__kw_t;
+struct schema__kw {
     const schema__kwdef_t *def;
     void *data; /* keyword-specific, arena-owned */
-} schema__kw_t;
+    /* def's instance types and validate function, read without going through def */
+    unsigned types;
+    bool (*validate)(const schema__vctx_t *v, const schema__kw_t *kw, const json_t *instance,
+                     schema__eval_t *ev);
+};
 
 struct schema__node {
     const json_t *json; /* borrowed from the registry */
@@ -265,6 +286,7 @@ struct schema__node {
     signed char boolean;    /* -1: an object schema; 0/1: the boolean schema false/true */
     bool collects;          /* has unevaluatedProperties/Items: tracks evaluated locations */
     bool walks;             /* has a keyword that walks an object's members */
+    bool by_name;           /* ... "properties" alone: it may look members up by name */
     unsigned kw_types;      /* union of the instance types its keywords apply to */
     schema__props_t *props; /* names of "properties" and "required", or NULL */
     schema__kw_t *kws;
@@ -334,7 +356,7 @@ typedef struct {
 void schema__errors_init(schema__errors_t *e, size_t max);
 void schema__errors_release(schema__errors_t *e); /* drops the list unless taken */
 
-typedef struct {
+struct schema__vctx {
     const odm_schema_t *schema;
     schema__errors_t *errors; /* NULL: only the verdict matters, stop at the first failure */
     const schema__seg_t *ipath;
@@ -346,7 +368,7 @@ typedef struct {
     unsigned types;                  /* type bits of its instance */
     unsigned depth;
     bool via_ref;
-} schema__vctx_t;
+};
 
 /* One member of the object a node evaluates, with its entry in the node's names (or NULL). */
 typedef struct {
@@ -419,11 +441,11 @@ static inline bool schema__walk_next(schema__walk_t *w)
 
 /* Locations evaluated in one object (by property ordinal) or array (by index). */
 #define SCHEMA_EVAL_INLINE 4
-typedef struct {
+struct schema__eval {
     uint64_t *bits;
     size_t n;
     uint64_t inline_bits[SCHEMA_EVAL_INLINE];
-} schema__eval_t;
+};
 
 /* Sets up an empty set sized for `instance`; false on out of memory. */
 bool schema__eval_init(schema__eval_t *ev, const json_t *instance);

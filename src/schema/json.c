@@ -16,29 +16,6 @@ bool schema__is_integral(double x)
     return (double)(long long)x == x;
 }
 
-unsigned schema__json_types(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        return SCHEMA_T_OBJECT;
-    case JSON_ARRAY:
-        return SCHEMA_T_ARRAY;
-    case JSON_STRING:
-        return SCHEMA_T_STRING;
-    case JSON_INTEGER:
-        return SCHEMA_T_NUMBER | SCHEMA_T_INTEGER;
-    case JSON_REAL: {
-        double x = json_real_value(v);
-        return schema__is_integral(x) ? SCHEMA_T_NUMBER | SCHEMA_T_INTEGER : SCHEMA_T_NUMBER;
-    }
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return SCHEMA_T_BOOLEAN;
-    default:
-        return SCHEMA_T_NULL;
-    }
-}
-
 const char *schema__json_type_name(const json_t *v)
 {
     static const char *const names[] = {

@@ -49,6 +49,7 @@ bool schema__compile_props(schema__cctx_t *c, schema__node_t *node)
             names_put(t, json_string_value(name), json_string_length(name))->required |= (uint64_t)1
                                                                                          << i;
     }
+    t->n_names = n;
     t->all_required = n_required <= 64;
     t->required = n_required >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << n_required) - 1;
     node->props = t;
@@ -59,6 +60,10 @@ SCHEMA_KC(properties)
 {
     if (!json_is_object(value))
         return schema__compile_fail(c, node, "properties", NULL, "expected an object");
+    schema__props_t *t = node->props;
+    t->order = schema__compile_alloc(c, json_object_size(value) * sizeof(*t->order) + 1);
+    if (t->order == NULL)
+        return false;
     for (void *it = json_object_iter((json_t *)value); it != NULL;
          it = json_object_iter_next((json_t *)value, it)) {
         const char *name = json_object_iter_key(it);
@@ -66,10 +71,11 @@ SCHEMA_KC(properties)
         if (!json_is_object(sub) && !json_is_boolean(sub))
             return schema__compile_fail(c, node, "properties", name,
                                         "expected a schema (an object or a boolean)");
-        schema__prop_t *p = names_put(node->props, name, json_object_iter_key_len(it));
+        schema__prop_t *p = names_put(t, name, json_object_iter_key_len(it));
         p->node = schema__compile_sub(c, node, "properties", name, sub);
         if (p->node == NULL)
             return false;
+        t->order[t->n_props++] = p;
     }
     return true;
 }
@@ -88,9 +94,25 @@ static inline bool is_property(const schema__member_t *m)
     return m->prop != NULL && m->prop->node != NULL;
 }
 
+/* properties when the node looks members up by name (verdict only: first failure stops). */
+static bool properties_by_name(const schema__vctx_t *v, const schema__props_t *t,
+                               const json_t *inst, const schema__seg_t *k1)
+{
+    for (size_t i = 0; i < t->n_props; i++) {
+        const schema__prop_t *p = t->order[i];
+        const json_t *val = json_object_getn(inst, p->name, p->len);
+        schema__seg_t k2 = {k1, p->name, p->len};
+        if (val != NULL && !member(v, p->node, val, &k2, p->name, p->len))
+            return false;
+    }
+    return true;
+}
+
 SCHEMA_KV(properties)
 {
     schema__seg_t k1 = {v->kpath, "properties", 10};
+    if (v->members == NULL)
+        return properties_by_name(v, v->node->props, inst, &k1);
     bool ok = true;
     schema__walk_t w;
     for (schema__walk_init(&w, v); schema__walk_next(&w);) {

@@ -38,8 +38,10 @@ void schema__eval_mark_all(schema__eval_t *ev)
 }
 
 /* Runs the keywords of an object schema; `ev` collects when the caller or a keyword needs it. */
-static bool run_keywords(const schema__vctx_t *v, const schema__node_t *node,
-                         const json_t *instance, schema__eval_t *ev)
+static inline __attribute__((always_inline)) bool run_keywords(const schema__vctx_t *v,
+                                                               const schema__node_t *node,
+                                                               const json_t *instance,
+                                                               schema__eval_t *ev)
 {
     schema__eval_t local;
     bool own = node->collects && (v->types & (SCHEMA_T_OBJECT | SCHEMA_T_ARRAY));
@@ -49,7 +51,7 @@ static bool run_keywords(const schema__vctx_t *v, const schema__node_t *node,
     bool ok = true;
     for (size_t i = 0; i < node->n_kws; i++) {
         const schema__kw_t *kw = &node->kws[i];
-        if ((kw->def->types & v->types) && !kw->def->validate(v, kw, instance, use)) {
+        if ((kw->types & v->types) && !kw->validate(v, kw, instance, use)) {
             ok = false;
             if (schema__stop(v))
                 break;
@@ -95,7 +97,19 @@ __attribute__((noinline)) static bool run_object_keywords(schema__vctx_t *v,
     schema__members_t members;
     schema__members_init(&members, node->props, obj);
     v->members = &members;
-    return run_keywords(v, node, obj, ev);
+    bool ok = run_keywords(v, node, obj, ev);
+    v->members = NULL;
+    return ok;
+}
+
+/* Whether a node's "properties" may look the object's members up by name instead of walking
+ * them: cheaper when it names fewer than the object holds, and allowed when neither errors nor
+ * evaluated members are wanted (the order in which members are visited is then invisible). */
+static bool by_name(const schema__vctx_t *v, const schema__node_t *node, const json_t *obj,
+                    const schema__eval_t *ev)
+{
+    return node->by_name && v->errors == NULL && ev == NULL &&
+           node->props->n_names < json_object_size(obj);
 }
 
 bool schema__eval(const schema__vctx_t *v, const schema__node_t *node, const json_t *instance,
@@ -119,7 +133,7 @@ bool schema__eval(const schema__vctx_t *v, const schema__node_t *node, const jso
     schema__scope_t scope = {v->scope, node->cres};
     if (v->scope == NULL || v->scope->cres != node->cres)
         sub.scope = &scope;
-    if (node->walks && (sub.types & SCHEMA_T_OBJECT))
+    if (node->walks && (sub.types & SCHEMA_T_OBJECT) && !by_name(&sub, node, instance, ev))
         return run_object_keywords(&sub, node, instance, ev);
     return run_keywords(&sub, node, instance, ev);
 }

@@ -279,6 +279,41 @@ static void test_large_objects(void)
     odm_schema_registry_free(reg);
 }
 
+/* A node whose only member keyword is "properties" may look members up by name when only the
+ * verdict is wanted; the verdict must match the one with every error collected. */
+static void test_properties_by_name(void)
+{
+    odm_schema_registry_t *reg = odm_schema_registry_new();
+    odm_error_t err = {0};
+    odm_schema_t *s = compile_in(
+        reg, "urn:t:by-name",
+        "{\"required\":[\"k\"],\"properties\":{\"a\":{\"type\":\"string\"},"
+        "\"b\":{\"properties\":{\"c\":{\"maximum\":3}}}},"
+        "\"if\":{\"properties\":{\"k\":{\"const\":\"us\"}}},\"then\":{\"required\":[\"z\"]}}",
+        ODM_FORMAT_ASSERT, &err);
+    CHECK_MSG(s != NULL, "%s", err.message);
+    static const struct {
+        const char *doc;
+        bool valid;
+    } cases[] = {
+        {"{\"k\":\"fr\",\"x\":1,\"y\":2,\"a\":\"s\",\"b\":{\"c\":3,\"d\":4,\"e\":5}}", true},
+        {"{\"k\":\"fr\",\"x\":1,\"y\":2,\"a\":3}", false},
+        {"{\"k\":\"fr\",\"x\":1,\"y\":2,\"b\":{\"c\":4,\"d\":4,\"e\":5}}", false},
+        {"{\"k\":\"us\",\"x\":1,\"y\":2,\"a\":\"s\"}", false},
+        {"{\"k\":\"us\",\"x\":1,\"y\":2,\"z\":0}", true},
+        {"{\"x\":1,\"y\":2,\"a\":\"s\"}", false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *errors = NULL;
+        CHECK_MSG(valid(s, cases[i].doc) == cases[i].valid, "case %zu", i);
+        CHECK_MSG(check_json(s, cases[i].doc, &errors) == cases[i].valid, "case %zu", i);
+        CHECK((errors == NULL) == cases[i].valid);
+        json_decref(errors);
+    }
+    odm_schema_free(s);
+    odm_schema_registry_free(reg);
+}
+
 /* ---- compile errors ---- */
 
 static void expect_compile_error(const char *text, const char *message)
@@ -573,6 +608,7 @@ int main(void)
     test_output_units();
     test_output_messages();
     test_large_objects();
+    test_properties_by_name();
     test_compile_errors();
     test_registry();
     test_mapped_folder();
