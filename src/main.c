@@ -54,7 +54,6 @@ static void shut_down(odm_http_server_t *http, odm_work_pool_t *pool, int timeou
 static int serve(odm_config_t *cfg, sigset_t *signals)
 {
     odm_error_t err;
-    int status = EXIT_USAGE;
     odm_models_t *models = odm_models_load(cfg->schemas_dir, &err);
     if (models == NULL)
         return fail_startup(&err);
@@ -66,35 +65,35 @@ static int serve(odm_config_t *cfg, sigset_t *signals)
     odm_work_pool_t *pool = odm_work_pool_new(cfg->workers, cfg->queue_max, &err);
     if (pool == NULL)
         goto fail_store;
-    odm_app_t app = {models, store, pool, cfg->api_key, INLINE_BODY_MAX};
+    odm_api_indexes_t *indexes = odm_api_indexes_start(models, store, (int)cfg->request_timeout_ms);
+    odm_app_t app = {models, store, pool, cfg->api_key, INLINE_BODY_MAX, indexes};
     odm_http_options_t hopts = {cfg->listen, (unsigned)cfg->max_connections,
                                 (unsigned)cfg->idle_timeout_s, cfg->max_body,
                                 (int)cfg->request_timeout_ms, odm_api_handle, odm_api_preflight,
                                 &app};
     odm_http_server_t *http = odm_http_start(&hopts, &err);
     if (http == NULL)
-        goto fail_pool;
-    odm_api_indexes_t *indexes = odm_api_indexes_start(models, store, (int)cfg->request_timeout_ms);
+        goto fail_indexes;
     odm_info("odmd %s listening on %s (port %u), %zu models, database '%s'", ODMD_VERSION,
              cfg->listen, odm_http_port(http), models->n, odm_store_db_name(store));
     int sig = 0;
     sigwait(signals, &sig);
     odm_info("signal %d received", sig);
-    odm_api_indexes_stop(indexes);
     shut_down(http, pool, (int)cfg->request_timeout_ms);
+    odm_api_indexes_stop(indexes); /* after the drain: /readyz reads it */
     odm_store_free(store);
     odm_models_free(models);
     odm_info("stopped");
     return 0;
 
-fail_pool:
+fail_indexes:
+    odm_api_indexes_stop(indexes);
     odm_work_pool_free(pool);
 fail_store:
     odm_store_free(store);
 fail_models:
     odm_models_free(models);
-    fail_startup(&err);
-    return status;
+    return fail_startup(&err);
 }
 
 static int check(int argc, char **argv)

@@ -17,6 +17,8 @@
 #define ODM_API_MAX_RESPONSE (32u << 20) /* a page that would be larger fails with 500 */
 #define ODM_API_WRITE_RETRIES 32         /* compare-and-set attempts before 409 */
 
+typedef struct odm_api_indexes odm_api_indexes_t;
+
 typedef struct {
     const odm_models_t *models; /* borrowed */
     odm_store_t *store;         /* borrowed */
@@ -24,6 +26,7 @@ typedef struct {
     const char *api_key;        /* NULL: no authentication */
     size_t inline_body_max;     /* bodies up to this size are parsed and validated on the
                                    polling thread; larger ones on a worker */
+    odm_api_indexes_t *indexes; /* borrowed; /readyz answers 503 until they exist (NULL: none) */
 } odm_app_t;
 
 /* The odm_http_handler_fn of odmd (app is an odm_app_t). Polling thread. */
@@ -35,7 +38,6 @@ void odm_api_preflight(odm_request_t *req, void *app);
 
 /* Creates every model's indexes on a background thread, retrying with backoff until all exist
  * or odm_api_indexes_stop is called. */
-typedef struct odm_api_indexes odm_api_indexes_t;
 odm_api_indexes_t *odm_api_indexes_start(const odm_models_t *models, odm_store_t *store,
                                          int request_timeout_ms);
 /* True once every index was created. */

@@ -58,7 +58,9 @@ unsigned odm_http_port(const odm_http_server_t *server);
  * Connection: close. Call from the main thread. */
 void odm_http_drain(odm_http_server_t *server);
 
-/* Waits up to timeout_ms until no request is suspended. Returns true when none is. */
+/* Waits up to timeout_ms until every request being handled has been answered and its response
+ * sent. Returns true when no request is suspended any more (then odm_http_stop is safe; a
+ * response still being sent to a slow reader is cut), false when one still is. */
 bool odm_http_wait_idle(odm_http_server_t *server, int timeout_ms);
 
 /* Stops the daemon (after odm_http_drain and odm_http_wait_idle) and frees the server. */

@@ -276,10 +276,14 @@ void api__create(api_call_t *call)
     api__submit(call);
 }
 
-/* /readyz: a ping through the pool. */
+/* /readyz: ready once the models' indexes exist and the database answers a ping. */
 static bool readyz_work(api_call_t *call)
 {
     odm_error_t err;
+    if (call->app->indexes != NULL && !odm_api_indexes_done(call->app->indexes)) {
+        odm_error_set(&err, ODM_ERR_UNAVAILABLE, "the models' indexes are not created yet");
+        return api__fail(call, &err, NULL);
+    }
     if (!odm_store_ping(call->app->store, odm_request_deadline_ms(call->req), &err)) {
         odm_error_prefix(&err, "database not reachable");
         err.kind = ODM_ERR_UNAVAILABLE;

@@ -16,7 +16,8 @@ struct odm_http_server {
     struct MHD_Daemon *daemon;
     odm_http_options_t opts;
     size_t hard_body_cap;        /* past this the connection is closed */
-    atomic_int in_flight;        /* suspended requests */
+    atomic_int suspended;        /* suspended requests: the daemon must not stop while any is */
+    atomic_int active;           /* requests from handling to completion (response sent) */
     atomic_bool draining;
     atomic_ullong next_id;
     unsigned id_prefix;
@@ -42,6 +43,7 @@ struct odm_request {
     unsigned long long body_seen; /* every byte received, kept or not */
     bool body_too_large;
     bool declared_body;
+    bool counted;            /* in server->active */
     char request_id[HTTP__MAX_REQUEST_ID + 1];
 
     /* the prepared response */

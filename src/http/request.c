@@ -140,20 +140,26 @@ void odm_request_reply_json(odm_request_t *req, int status, const json_t *value)
 void odm_request_fail(odm_request_t *req, const odm_error_t *err, const json_t *errors)
 {
     size_t len = 0;
-    char *body = odm_problem_body(err, errors, &len);
     int status = odm_error_status(err->kind);
+    odm_error_t hidden;
+    if (status == 500) {
+        /* an internal message may quote the database or the code: it goes to the log only */
+        odm_err("request %s: %s", req->request_id, err->message);
+        odm_error_set(&hidden, ODM_ERR_INTERNAL, "internal error: the log has request %s",
+                      req->request_id);
+        err = &hidden;
+    }
+    char *body = odm_problem_body(err, errors, &len);
     if (err->kind == ODM_ERR_UNAVAILABLE)
         odm_request_add_header(req, MHD_HTTP_HEADER_RETRY_AFTER, "1");
     if (err->kind == ODM_ERR_UNAUTHORIZED)
         odm_request_add_header(req, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
-    if (status >= 500 && err->kind != ODM_ERR_UNAVAILABLE && err->kind != ODM_ERR_TIMEOUT)
-        odm_err("request %s: %s", req->request_id, err->message);
     odm_request_reply(req, status, "application/problem+json", body, body ? len : 0);
 }
 
 void odm_request_suspend(odm_request_t *req)
 {
-    atomic_fetch_add(&req->server->in_flight, 1);
+    atomic_fetch_add(&req->server->suspended, 1);
     req->phase = HTTP__SUSPENDED;
     MHD_suspend_connection(req->conn);
 }
@@ -163,5 +169,5 @@ void odm_request_resume(odm_request_t *req)
     odm_http_server_t *server = req->server;
     MHD_resume_connection(req->conn);
     /* req may be gone from here on: only the server is touched */
-    atomic_fetch_sub(&server->in_flight, 1);
+    atomic_fetch_sub(&server->suspended, 1);
 }

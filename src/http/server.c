@@ -111,6 +111,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     if (req == NULL)
         return;
     access_log(req, toe);
+    if (req->counted)
+        atomic_fetch_sub(&req->server->active, 1);
     request_free(req);
     *req_cls = NULL;
 }
@@ -217,6 +219,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         return queue_prepared(req); /* resumed: the worker prepared the response */
 
     req->deadline_ms = odm_now_ms() + server->opts.request_timeout_ms;
+    req->counted = true;
+    atomic_fetch_add(&server->active, 1);
     if (atomic_load(&server->draining)) {
         req->close_connection = true;
         fail_kind(req, ODM_ERR_UNAVAILABLE, "shutting down");
@@ -321,14 +325,21 @@ void odm_http_drain(odm_http_server_t *server)
         close(fd);
 }
 
+static void nap(void)
+{
+    struct timespec ts = {0, 5 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+}
+
 bool odm_http_wait_idle(odm_http_server_t *server, int timeout_ms)
 {
     int64_t until = odm_now_ms() + timeout_ms;
-    while (atomic_load(&server->in_flight) > 0) {
+    while (atomic_load(&server->active) > 0 && odm_now_ms() < until)
+        nap(); /* responses being computed or still being sent */
+    while (atomic_load(&server->suspended) > 0) {
         if (odm_now_ms() >= until)
             return false;
-        struct timespec ts = {0, 5 * 1000 * 1000};
-        nanosleep(&ts, NULL);
+        nap();
     }
     return true;
 }
