@@ -8,8 +8,8 @@ typedef struct {
     json_t *errors;         /* violations, borrowed (may be NULL) */
     size_t n_violations;
     bool full;              /* the BSON document passed its size limit */
-    codec__ptr_t instance;  /* where in the document */
-    codec__ptr_t keyword;   /* where in the schema */
+    odm_pointer_t instance;  /* where in the document */
+    odm_pointer_t keyword;   /* where in the schema */
 } walk_t;
 
 static void violation(walk_t *w, const char *keyword, const char *message)
@@ -17,12 +17,12 @@ static void violation(walk_t *w, const char *keyword, const char *message)
     w->n_violations++;
     if (w->errors == NULL || json_array_size(w->errors) >= ODM_SCHEMA_MAX_ERRORS)
         return;
-    size_t mark = keyword ? codec__ptr_push(&w->keyword, keyword, strlen(keyword)) : w->keyword.len;
+    size_t mark = keyword ? odm_pointer_push(&w->keyword, keyword, strlen(keyword)) : w->keyword.len;
     json_t *v = json_pack("{s:s, s:s, s:s}", "instanceLocation", w->instance.buf,
                           "keywordLocation", w->keyword.buf, "error", message);
     if (v != NULL)
         json_array_append_new(w->errors, v);
-    codec__ptr_pop(&w->keyword, mark);
+    odm_pointer_pop(&w->keyword, mark);
 }
 
 static bool append_value(walk_t *w, bson_t *out, const char *key, size_t klen,
@@ -36,11 +36,11 @@ static bool append_members(walk_t *w, bson_t *out, const odm_field_t *field, con
     json_object_foreach((json_t *)obj, key, value) {
         size_t klen = strlen(key);
         const odm_field_t *child = odm_field_child(field, key, klen);
-        size_t imark = codec__ptr_push(&w->instance, key, klen);
+        size_t imark = odm_pointer_push(&w->instance, key, klen);
         size_t kmark = w->keyword.len;
         if (child != NULL) {
-            codec__ptr_push(&w->keyword, "properties", 10);
-            codec__ptr_push(&w->keyword, key, klen);
+            odm_pointer_push(&w->keyword, "properties", 10);
+            odm_pointer_push(&w->keyword, key, klen);
         }
         if (key[0] == '$' || memchr(key, '.', klen) != NULL)
             violation(w, NULL, "field names must not start with '$' or contain '.'");
@@ -49,8 +49,8 @@ static bool append_members(walk_t *w, bson_t *out, const odm_field_t *field, con
                                "written");
         else if (!append_value(w, out, key, klen, child, value, depth))
             return false;
-        codec__ptr_pop(&w->keyword, kmark);
-        codec__ptr_pop(&w->instance, imark);
+        odm_pointer_pop(&w->keyword, kmark);
+        odm_pointer_pop(&w->instance, imark);
     }
     return true;
 }
@@ -61,17 +61,17 @@ static bool append_items(walk_t *w, bson_t *out, const odm_field_t *items, const
     size_t kmark = w->keyword.len, i;
     const json_t *item;
     if (items != NULL)
-        codec__ptr_push(&w->keyword, "items", 5);
+        odm_pointer_push(&w->keyword, "items", 5);
     json_array_foreach(arr, i, item) {
         char key[16];
         const char *k;
         size_t klen = bson_uint32_to_string((uint32_t)i, &k, key, sizeof key);
-        size_t imark = codec__ptr_push_index(&w->instance, i);
+        size_t imark = odm_pointer_push_index(&w->instance, i);
         if (!append_value(w, out, k, klen, items, item, depth))
             return false;
-        codec__ptr_pop(&w->instance, imark);
+        odm_pointer_pop(&w->instance, imark);
     }
-    codec__ptr_pop(&w->keyword, kmark);
+    odm_pointer_pop(&w->keyword, kmark);
     return true;
 }
 
@@ -115,8 +115,8 @@ bool odm_codec_to_bson(const odm_model_t *model, const json_t *doc, bson_t *out,
                        odm_error_t *err)
 {
     walk_t w = {.errors = errors};
-    codec__ptr_init(&w.instance);
-    codec__ptr_init(&w.keyword);
+    odm_pointer_init(&w.instance);
+    odm_pointer_init(&w.keyword);
     if (!json_is_object(doc))
         return odm_error_set(err, ODM_ERR_VALIDATION, "a document must be a JSON object");
     bool ok = append_members(&w, out, &model->root, doc, 1);

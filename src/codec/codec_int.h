@@ -11,6 +11,7 @@
 
 #include "odmd/buf.h"
 #include "odmd/model.h"
+#include "odmd/pointer.h"
 
 #define CODEC__DATE_MAX 40   /* bytes for a formatted date, with room to spare */
 #define CODEC__DOUBLE_MAX 32 /* bytes for a formatted double */
@@ -55,16 +56,5 @@ typedef enum {
 codec__result_t codec__append_scalar(bson_t *out, const char *key, int klen,
                                      odm_bson_type_t type, const json_t *v, const char **why);
 
-/* A JSON Pointer under construction, escaped (~0, ~1); pushing past the cap keeps what fits. */
-typedef struct {
-    char buf[512];
-    size_t len;
-} codec__ptr_t;
-
-void codec__ptr_init(codec__ptr_t *p);
-/* Appends "/" and the escaped segment; returns the length to pop back to. */
-size_t codec__ptr_push(codec__ptr_t *p, const char *seg, size_t n);
-size_t codec__ptr_push_index(codec__ptr_t *p, size_t i);
-void codec__ptr_pop(codec__ptr_t *p, size_t mark);
 
 #endif

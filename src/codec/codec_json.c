@@ -80,16 +80,16 @@ static bool report_syntax(const json_error_t *jerr, odm_error_t *err)
 }
 
 /* Refuses keys MongoDB would take for operators or paths, at any depth. */
-static bool check_keys(const json_t *v, codec__ptr_t *ptr, odm_error_t *err)
+static bool check_keys(const json_t *v, odm_pointer_t *ptr, odm_error_t *err)
 {
     if (json_is_array(v)) {
         size_t i;
         const json_t *item;
         json_array_foreach(v, i, item) {
-            size_t mark = codec__ptr_push_index(ptr, i);
+            size_t mark = odm_pointer_push_index(ptr, i);
             if (!check_keys(item, ptr, err))
                 return false;
-            codec__ptr_pop(ptr, mark);
+            odm_pointer_pop(ptr, mark);
         }
         return true;
     }
@@ -97,7 +97,7 @@ static bool check_keys(const json_t *v, codec__ptr_t *ptr, odm_error_t *err)
     const json_t *value;
     json_object_foreach((json_t *)v, key, value) {
         size_t klen = strlen(key);
-        size_t mark = codec__ptr_push(ptr, key, klen);
+        size_t mark = odm_pointer_push(ptr, key, klen);
         char quoted[CODEC__QUOTE_MAX], at[CODEC__QUOTE_MAX];
         if (key[0] == '$')
             return odm_error_set(err, ODM_ERR_MALFORMED_JSON,
@@ -111,7 +111,7 @@ static bool check_keys(const json_t *v, codec__ptr_t *ptr, odm_error_t *err)
                                  codec__quote(ptr->buf, ptr->len, at));
         if (!check_keys(value, ptr, err))
             return false;
-        codec__ptr_pop(ptr, mark);
+        odm_pointer_pop(ptr, mark);
     }
     return true;
 }
@@ -133,8 +133,8 @@ json_t *odm_json_parse(const char *buf, size_t len, unsigned flags, odm_error_t 
         report_syntax(&jerr, err);
         return NULL;
     }
-    codec__ptr_t ptr;
-    codec__ptr_init(&ptr);
+    odm_pointer_t ptr;
+    odm_pointer_init(&ptr);
     if ((flags & ODM_JSON_DOCUMENT) && !check_keys(root, &ptr, err)) {
         json_decref(root);
         return NULL;

@@ -8,49 +8,6 @@
 
 #define MAX_SET 16 /* schema objects that together describe one field */
 
-void model__ptr_init(model__ptr_t *p)
-{
-    p->len = 0;
-    p->buf[0] = '\0';
-}
-
-size_t model__ptr_push(model__ptr_t *p, const char *seg, size_t n)
-{
-    size_t mark = p->len, len = p->len;
-    char *out = p->buf;
-    if (len + 1 >= sizeof p->buf)
-        return mark;
-    out[len++] = '/';
-    for (size_t i = 0; i < n; i++) {
-        const char *esc = seg[i] == '~' ? "~0" : seg[i] == '/' ? "~1" : NULL;
-        size_t need = esc ? 2 : 1;
-        if (len + need >= sizeof p->buf)
-            break; /* truncated: keep what fits */
-        if (esc) {
-            out[len++] = esc[0];
-            out[len++] = esc[1];
-        } else {
-            out[len++] = seg[i];
-        }
-    }
-    out[len] = '\0';
-    p->len = len;
-    return mark;
-}
-
-size_t model__ptr_push_index(model__ptr_t *p, size_t i)
-{
-    char digits[24];
-    int n = snprintf(digits, sizeof digits, "%zu", i);
-    return model__ptr_push(p, digits, (size_t)n);
-}
-
-void model__ptr_pop(model__ptr_t *p, size_t mark)
-{
-    p->len = mark;
-    p->buf[mark] = '\0';
-}
-
 /* The schema objects that describe one field: the property's schema, the targets of its local
  * $refs and the members of its allOf, each at most once. */
 typedef struct {

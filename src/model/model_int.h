@@ -9,23 +9,11 @@
 
 #include "odmd/error.h"
 #include "odmd/model.h"
+#include "odmd/pointer.h"
 
 #define MODEL__MAX_FIELD_DEPTH 32  /* nesting of the property tree built from a schema */
 #define MODEL__MAX_PATH 512        /* dotted paths of indexed fields, JSON Pointers in messages */
 #define MODEL__MAX_INDEXES 64      /* indexes per model */
-
-/* A JSON Pointer under construction, escaped (~0, ~1). Pushing past the cap marks it
- * truncated and keeps what fits. */
-typedef struct {
-    char buf[MODEL__MAX_PATH];
-    size_t len;
-} model__ptr_t;
-
-void model__ptr_init(model__ptr_t *p);
-/* Appends "/" and the escaped segment; returns the length to pop back to. */
-size_t model__ptr_push(model__ptr_t *p, const char *seg, size_t n);
-size_t model__ptr_push_index(model__ptr_t *p, size_t i);
-void model__ptr_pop(model__ptr_t *p, size_t mark);
 
 /* Checks every x- keyword of `doc` (the model file `path`): names, places and values. Appends
  * {"pointer", "model"} for every x-ref to `refs` (borrowed array), checked once all models are

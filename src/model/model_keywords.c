@@ -30,7 +30,7 @@ typedef struct {
     const char *path;
     json_t *refs;
     odm_error_t *err;
-    model__ptr_t ptr;
+    odm_pointer_t ptr;
 } walk_t;
 
 static bool fail(walk_t *w, const char *fmt, const char *arg)
@@ -54,11 +54,11 @@ static bool check_index_keys(walk_t *w, const json_t *keys)
     const char *field;
     const json_t *dir;
     json_object_foreach((json_t *)keys, field, dir) {
-        size_t mark = model__ptr_push(&w->ptr, field, strlen(field));
+        size_t mark = odm_pointer_push(&w->ptr, field, strlen(field));
         json_int_t d = json_is_integer(dir) ? json_integer_value(dir) : 0;
         if (d != 1 && d != -1)
             return fail(w, "index direction of '%s' must be 1 or -1", field);
-        model__ptr_pop(&w->ptr, mark);
+        odm_pointer_pop(&w->ptr, mark);
     }
     return true;
 }
@@ -70,7 +70,7 @@ static bool check_index(walk_t *w, const json_t *index)
     const char *key;
     const json_t *value;
     json_object_foreach((json_t *)index, key, value) {
-        size_t mark = model__ptr_push(&w->ptr, key, strlen(key));
+        size_t mark = odm_pointer_push(&w->ptr, key, strlen(key));
         if (strcmp(key, "keys") == 0) {
             if (!check_index_keys(w, value))
                 return false;
@@ -83,7 +83,7 @@ static bool check_index(walk_t *w, const json_t *index)
         } else {
             return fail(w, "unknown index property '%s'", key);
         }
-        model__ptr_pop(&w->ptr, mark);
+        odm_pointer_pop(&w->ptr, mark);
     }
     if (json_object_get(index, "keys") == NULL)
         return fail(w, "an index needs '%s'", "keys");
@@ -99,10 +99,10 @@ static bool check_indexes(walk_t *w, const json_t *value)
     size_t i;
     const json_t *index;
     json_array_foreach(value, i, index) {
-        size_t mark = model__ptr_push_index(&w->ptr, i);
+        size_t mark = odm_pointer_push_index(&w->ptr, i);
         if (!check_index(w, index))
             return false;
-        model__ptr_pop(&w->ptr, mark);
+        odm_pointer_pop(&w->ptr, mark);
     }
     return true;
 }
@@ -154,10 +154,10 @@ static bool walk_subschemas(walk_t *w, const char *key, const json_t *value)
         const char *name;
         const json_t *sub;
         json_object_foreach((json_t *)value, name, sub) {
-            size_t mark = model__ptr_push(&w->ptr, name, strlen(name));
+            size_t mark = odm_pointer_push(&w->ptr, name, strlen(name));
             if (!walk_schema(w, sub, false))
                 return false;
-            model__ptr_pop(&w->ptr, mark);
+            odm_pointer_pop(&w->ptr, mark);
         }
         return true;
     }
@@ -165,10 +165,10 @@ static bool walk_subschemas(walk_t *w, const char *key, const json_t *value)
         size_t i;
         const json_t *sub;
         json_array_foreach(value, i, sub) {
-            size_t mark = model__ptr_push_index(&w->ptr, i);
+            size_t mark = odm_pointer_push_index(&w->ptr, i);
             if (!walk_schema(w, sub, false))
                 return false;
-            model__ptr_pop(&w->ptr, mark);
+            odm_pointer_pop(&w->ptr, mark);
         }
         return true;
     }
@@ -186,12 +186,12 @@ static bool walk_schema(walk_t *w, const json_t *schema, bool at_root)
     const char *key;
     const json_t *value;
     json_object_foreach((json_t *)schema, key, value) {
-        size_t mark = model__ptr_push(&w->ptr, key, strlen(key));
+        size_t mark = odm_pointer_push(&w->ptr, key, strlen(key));
         bool ok = strncmp(key, "x-", 2) == 0 ? check_x_keyword(w, key, value, at_root)
                                                : walk_subschemas(w, key, value);
         if (!ok)
             return false;
-        model__ptr_pop(&w->ptr, mark);
+        odm_pointer_pop(&w->ptr, mark);
     }
     return true;
 }
@@ -199,6 +199,6 @@ static bool walk_schema(walk_t *w, const json_t *schema, bool at_root)
 bool model__check_keywords(const json_t *doc, const char *path, json_t *refs, odm_error_t *err)
 {
     walk_t w = {.path = path, .refs = refs, .err = err};
-    model__ptr_init(&w.ptr);
+    odm_pointer_init(&w.ptr);
     return walk_schema(&w, doc, true);
 }

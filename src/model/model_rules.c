@@ -6,8 +6,8 @@
 
 typedef struct {
     json_t *errors;
-    model__ptr_t instance; /* where in the document */
-    model__ptr_t keyword;  /* where in the schema */
+    odm_pointer_t instance; /* where in the document */
+    odm_pointer_t keyword;  /* where in the schema */
     bool found;
 } read_only_walk_t;
 
@@ -16,7 +16,7 @@ static void read_only_value(read_only_walk_t *w, const odm_field_t *field, const
 static void report_read_only(read_only_walk_t *w, const char *name)
 {
     w->found = true;
-    size_t mark = model__ptr_push(&w->keyword, "readOnly", 8);
+    size_t mark = odm_pointer_push(&w->keyword, "readOnly", 8);
     char message[160];
     snprintf(message, sizeof message, "'%.120s' is read-only", name);
     json_t *v = json_pack("{s:s, s:s, s:s}", "instanceLocation", w->instance.buf,
@@ -24,7 +24,7 @@ static void report_read_only(read_only_walk_t *w, const char *name)
     if (v != NULL && w->errors != NULL)
         json_array_append(w->errors, v);
     json_decref(v);
-    model__ptr_pop(&w->keyword, mark);
+    odm_pointer_pop(&w->keyword, mark);
 }
 
 static void read_only_object(read_only_walk_t *w, const odm_field_t *field, const json_t *obj,
@@ -37,15 +37,15 @@ static void read_only_object(read_only_walk_t *w, const odm_field_t *field, cons
         const odm_field_t *child = odm_field_child(field, key, klen);
         if (child == NULL || (skip_id && strcmp(key, "_id") == 0))
             continue;
-        size_t imark = model__ptr_push(&w->instance, key, klen);
-        size_t kmark = model__ptr_push(&w->keyword, "properties", 10);
-        model__ptr_push(&w->keyword, key, klen);
+        size_t imark = odm_pointer_push(&w->instance, key, klen);
+        size_t kmark = odm_pointer_push(&w->keyword, "properties", 10);
+        odm_pointer_push(&w->keyword, key, klen);
         if (child->read_only)
             report_read_only(w, key);
         else
             read_only_value(w, child, value);
-        model__ptr_pop(&w->keyword, kmark);
-        model__ptr_pop(&w->instance, imark);
+        odm_pointer_pop(&w->keyword, kmark);
+        odm_pointer_pop(&w->instance, imark);
     }
 }
 
@@ -57,26 +57,26 @@ static void read_only_value(read_only_walk_t *w, const odm_field_t *field, const
     }
     if (!json_is_array(value) || field->items == NULL)
         return;
-    size_t kmark = model__ptr_push(&w->keyword, "items", 5);
+    size_t kmark = odm_pointer_push(&w->keyword, "items", 5);
     size_t i;
     const json_t *item;
     json_array_foreach(value, i, item) {
-        size_t imark = model__ptr_push_index(&w->instance, i);
+        size_t imark = odm_pointer_push_index(&w->instance, i);
         if (field->items->read_only)
             report_read_only(w, w->instance.buf);
         else
             read_only_value(w, field->items, item);
-        model__ptr_pop(&w->instance, imark);
+        odm_pointer_pop(&w->instance, imark);
     }
-    model__ptr_pop(&w->keyword, kmark);
+    odm_pointer_pop(&w->keyword, kmark);
 }
 
 bool odm_model_check_read_only(const odm_model_t *model, const json_t *doc, bool skip_id,
                                json_t *errors)
 {
     read_only_walk_t w = {.errors = errors};
-    model__ptr_init(&w.instance);
-    model__ptr_init(&w.keyword);
+    odm_pointer_init(&w.instance);
+    odm_pointer_init(&w.keyword);
     if (json_is_object(doc))
         read_only_object(&w, &model->root, doc, skip_id);
     return !w.found;

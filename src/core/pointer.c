@@ -1,0 +1,45 @@
+/* JSON Pointers built segment by segment in a fixed buffer. */
+#include "odmd/pointer.h"
+
+#include <stdio.h>
+
+void odm_pointer_init(odm_pointer_t *p)
+{
+    p->len = 0;
+    p->buf[0] = '\0';
+}
+
+size_t odm_pointer_push(odm_pointer_t *p, const char *seg, size_t n)
+{
+    size_t mark = p->len, len = p->len;
+    if (len + 1 >= sizeof p->buf)
+        return mark;
+    p->buf[len++] = '/';
+    for (size_t i = 0; i < n; i++) {
+        const char *esc = seg[i] == '~' ? "~0" : seg[i] == '/' ? "~1" : NULL;
+        if (len + (esc ? 2 : 1) >= sizeof p->buf)
+            break; /* truncated: keep what fits */
+        if (esc) {
+            p->buf[len++] = esc[0];
+            p->buf[len++] = esc[1];
+        } else {
+            p->buf[len++] = seg[i];
+        }
+    }
+    p->buf[len] = '\0';
+    p->len = len;
+    return mark;
+}
+
+size_t odm_pointer_push_index(odm_pointer_t *p, size_t i)
+{
+    char digits[24];
+    int n = snprintf(digits, sizeof digits, "%zu", i);
+    return odm_pointer_push(p, digits, (size_t)n);
+}
+
+void odm_pointer_pop(odm_pointer_t *p, size_t mark)
+{
+    p->len = mark;
+    p->buf[mark] = '\0';
+}
