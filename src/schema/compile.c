@@ -275,9 +275,9 @@ const schema__kw_t *schema__node_keyword(const schema__node_t *node, const char 
     return NULL;
 }
 
-const pcre2_code *schema__compile_regex(schema__cctx_t *c, const schema__node_t *node,
-                                        const char *kw, const char *sub, const char *pattern,
-                                        size_t len)
+const schema__regex_t *schema__compile_regex(schema__cctx_t *c, const schema__node_t *node,
+                                             const char *kw, const char *sub, const char *pattern,
+                                             size_t len)
 {
     char msg[256];
     schema__regex_t *re = schema__compile_alloc(c, sizeof(*re));
@@ -290,7 +290,15 @@ const pcre2_code *schema__compile_regex(schema__cctx_t *c, const schema__node_t 
     }
     re->next = c->schema->regexes;
     c->schema->regexes = re;
-    return re->code;
+    schema__simple_t simple;
+    if (schema__simple_parse(pattern, len, &simple)) {
+        schema__simple_t *copy = schema__compile_alloc(c, sizeof(*copy));
+        if (copy == NULL)
+            return NULL;
+        *copy = simple;
+        re->simple = copy;
+    }
+    return re;
 }
 
 /* Compiles the keywords of one node, in table order (which is also evaluation order). */

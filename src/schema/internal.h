@@ -183,16 +183,35 @@ size_t schema__utf8_length(const char *s, size_t n);
 
 /* ---- regex.c: ECMA-262-flavoured patterns through PCRE2 ---- */
 
+/* An anchored pattern made of ASCII atoms that match without backtracking (see regex.c). */
+#define SCHEMA_SIMPLE_ATOMS 32
+typedef struct {
+    uint64_t set[2]; /* the ASCII bytes it matches */
+    uint32_t min, max;
+} schema__atom_t;
+
+typedef struct {
+    size_t n;
+    bool to_end; /* ends in "$": the atoms must take the whole string */
+    schema__atom_t atoms[SCHEMA_SIMPLE_ATOMS];
+} schema__simple_t;
+
+/* Reads `pattern` as a simple pattern into out; false when it is not one (regex_simple.c). */
+bool schema__simple_parse(const char *pattern, size_t len, schema__simple_t *out);
+/* Returns 1 when `s` matches, 0 when not. */
+int schema__simple_match(const schema__simple_t *re, const char *s, size_t len);
+
 typedef struct schema__regex {
     pcre2_code *code;
-    struct schema__regex *next; /* the schema's list, for freeing */
+    const schema__simple_t *simple; /* arena-owned; NULL: PCRE2 matches it */
+    struct schema__regex *next;     /* the schema's list, for freeing */
 } schema__regex_t;
 
 /* Compiles `pattern`; on failure fills `msg` (cap bytes) and returns NULL. */
 pcre2_code *schema__regex_compile(const char *pattern, size_t len, char *msg, size_t cap);
 /* Returns 1 on a match, 0 on none, -1 when the match or depth limit was hit. Uses per-thread
  * match data: no allocation after a thread's first call. */
-int schema__regex_match(const pcre2_code *code, const pcre2_match_context *mctx, const char *s,
+int schema__regex_match(const schema__regex_t *re, const pcre2_match_context *mctx, const char *s,
                         size_t len);
 pcre2_match_context *schema__regex_context_new(void);
 
@@ -323,9 +342,9 @@ char *schema__compile_strndup(schema__cctx_t *c, const char *s, size_t n);
  * (values of the wrong type are left to their keywords to report). False on out of memory. */
 bool schema__compile_props(schema__cctx_t *c, schema__node_t *node);
 /* Compiles a pattern into the schema (freed with it). NULL with the error set. */
-const pcre2_code *schema__compile_regex(schema__cctx_t *c, const schema__node_t *node,
-                                        const char *kw, const char *sub, const char *pattern,
-                                        size_t len);
+const schema__regex_t *schema__compile_regex(schema__cctx_t *c, const schema__node_t *node,
+                                             const char *kw, const char *sub, const char *pattern,
+                                             size_t len);
 
 /* ---- validate.c: evaluation ---- */
 

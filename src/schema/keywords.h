@@ -100,7 +100,7 @@ typedef struct {
 /* patternProperties: compiled patterns with their subschemas. */
 typedef struct {
     size_t n;
-    const pcre2_code **codes;
+    const schema__regex_t **codes;
     const char **sources;
     schema__node_t **nodes;
 } schema__patterns_t;

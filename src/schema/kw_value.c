@@ -208,7 +208,7 @@ SCHEMA_KV(min_length)
 }
 
 typedef struct {
-    const pcre2_code *code;
+    const schema__regex_t *code;
     const char *source;
 } pattern_t;
 

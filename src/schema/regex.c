@@ -185,9 +185,12 @@ static pcre2_match_data *thread_match_data(void)
     return md;
 }
 
-int schema__regex_match(const pcre2_code *code, const pcre2_match_context *mctx, const char *s,
+int schema__regex_match(const schema__regex_t *re, const pcre2_match_context *mctx, const char *s,
                         size_t len)
 {
+    if (re->simple != NULL)
+        return schema__simple_match(re->simple, s, len);
+    const pcre2_code *code = re->code;
     pcre2_match_data *data = thread_match_data();
     if (data == NULL)
         return -1;

@@ -314,6 +314,99 @@ static void test_properties_by_name(void)
     odm_schema_registry_free(reg);
 }
 
+/* Simple anchored patterns match without PCRE2; wrapped in a group they go through PCRE2.
+ * Both must agree on every string. */
+static bool pattern_verdict(odm_schema_registry_t *reg, const char *pattern, const char *text,
+                            int n)
+{
+    char uri[64];
+    snprintf(uri, sizeof(uri), "urn:t:pattern-%d", n);
+    json_t *doc = json_pack("{s:s}", "pattern", pattern);
+    odm_error_t err = {0};
+    odm_schema_t *s = NULL;
+    if (odm_schema_registry_add(reg, uri, doc, NULL, &err))
+        s = odm_schema_compile(reg, uri, ODM_FORMAT_ASSERT, &err);
+    json_decref(doc);
+    CHECK_MSG(s != NULL, "%s: %s", pattern, err.message);
+    json_t *inst = json_string(text);
+    bool ok = s != NULL && odm_schema_validate(s, inst, NULL, 0);
+    json_decref(inst);
+    odm_schema_free(s);
+    return ok;
+}
+
+static void test_simple_patterns(void)
+{
+    static const char *const patterns[] = {
+        "^[0-9]{5}$",
+        "^[A-Z0-9][A-Z0-9 -]{1,9}$",
+        "^\\+[1-9][0-9]{6,14}$",
+        "^[a-z][a-zA-Z]*$",
+        "^WH-[A-Z0-9]{2,8}$",
+        "^[A-Z]{2}\\d+$",
+        "^a*b?c+$",
+        "^\\w+$",
+        "^[\\-.]x",
+        "^abc",
+        "^",
+        "^$",
+        "^[a-c-]{0,3}$",
+        "^x{2,}$",
+        "^[a-z]*[a-z]{2}$",
+        "^a?a$",
+        "^[^a]b$",
+        "^\\.\\$\\^$",
+    };
+    static const char *const texts[] = {
+        "",
+        "12345",
+        "1234",
+        "123456",
+        "AB",
+        "A B-9",
+        "+33612345678",
+        "+0612",
+        "abc",
+        "aBc",
+        "WH-PAR1",
+        "WH-P",
+        "\xc3\xa9\xc3\xa9",
+        "a\xc3\xa9",
+        "x",
+        "xx",
+        "xxx",
+        "FR75",
+        "ab-",
+        "aabcc",
+        "-x",
+        ".x",
+        "abcdef",
+        "a_1",
+        "a",
+        "aa",
+        "cb",
+        ".$^",
+    };
+    odm_schema_registry_t *reg = odm_schema_registry_new();
+    int n = 0;
+    for (size_t i = 0; i < sizeof(patterns) / sizeof(patterns[0]); i++) {
+        const char *p = patterns[i];
+        char grouped[128];
+        size_t len = strlen(p), end = len > 1 && p[len - 1] == '$' && p[len - 2] != '\\' ? 1 : 0;
+        snprintf(grouped, sizeof(grouped), "^(?:%.*s)%s", (int)(len - 1 - end), p + 1,
+                 end ? "$" : "");
+        for (size_t j = 0; j < sizeof(texts) / sizeof(texts[0]); j++) {
+            bool simple = pattern_verdict(reg, p, texts[j], n++);
+            bool pcre = pattern_verdict(reg, grouped, texts[j], n++);
+            CHECK_MSG(simple == pcre, "'%s' on '%s': %d, '%s' says %d", p, texts[j], simple,
+                      grouped, pcre);
+        }
+    }
+    CHECK(pattern_verdict(reg, "^[0-9]{5}$", "12345", n++));
+    CHECK(!pattern_verdict(reg, "^[0-9]{5}$", "1234\xd9\xa0", n++)); /* Arabic-Indic zero */
+    odm_schema_registry_free(reg);
+}
+
 /* ---- compile errors ---- */
 
 static void expect_compile_error(const char *text, const char *message)
@@ -609,6 +702,7 @@ int main(void)
     test_output_messages();
     test_large_objects();
     test_properties_by_name();
+    test_simple_patterns();
     test_compile_errors();
     test_registry();
     test_mapped_folder();
