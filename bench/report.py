@@ -109,6 +109,8 @@ def workload_table(res, w, conns):
         cr = ratio(r["service_cpu_us_per_req"], base["service_cpu_us_per_req"]) if base else None
         name = s["key"] if s["kind"] != "ceiling" else f"*{s['key']}* (ceiling)"
         errors = r["unexpected_status"] + r["socket_errors"]
+        if r.get("stalled_connections"):
+            errors = f"{errors} + {r['stalled_connections']} stalled"
         lines.append(f"| {name} | {fmt(r['rps'], 0)} | {fmt(rr, 2)} | {fmt(r['p50_ms'], 2)} | {fmt(r['p99_ms'], 2)} | "
                      f"{fmt(r['service_cpu_us_per_req'])} | {fmt(cr, 2)} | {fmt(r['db_cpu_us_per_req'])} | "
                      f"{fmt(r['peak_rss_mb'])} | {fmt(r.get('other_cpu_s'), 1)} | {errors} | {'yes' if r['valid'] else '**NO**'} |")
@@ -188,7 +190,7 @@ def markdown(res):
         else:
             out += [f"{f['documents']} customer documents with ObjectId ids; wrk timeout {f['timeout']}; errors are "
                     "counted and shown, not treated as invalid: this row shows what a slow database does to each stack.",
-                    "", "| system | req/s | p50 ms | p99 ms | CPU µs/req | DB CPU µs/req | errors (status / socket / timeouts) |",
+                    "", "| system | req/s | p50 ms | p99 ms | CPU µs/req | DB CPU µs/req | errors (status / socket / timeouts / stalled) |",
                     "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
             for r in f["rows"]:
                 if "error" in r or "rps" not in r:
@@ -196,7 +198,7 @@ def markdown(res):
                     continue
                 out.append(f"| {r['key']} | {fmt(r['rps'], 1)} | {fmt(r['p50_ms'], 1)} | {fmt(r['p99_ms'], 1)} | "
                            f"{fmt(r['service_cpu_us_per_req'])} | {fmt(r['db_cpu_us_per_req'])} | "
-                           f"{r['unexpected_status']} / {r['socket_errors']} / {r['timeouts']} |")
+                           f"{r['unexpected_status']} / {r['socket_errors']} / {r['timeouts']} / {r.get('stalled_connections', 0)} |")
     return "\n".join(out) + "\n"
 
 
