@@ -367,13 +367,15 @@ typedef struct schema__visit {
 } schema__visit_t;
 
 typedef struct {
-    json_t *list;
-    size_t max;
+    json_t *list;      /* created with the first unit */
+    size_t count, max; /* units in the list, and the cap */
     odm_buf_t scratch; /* for building locations */
 } schema__errors_t;
 
 void schema__errors_init(schema__errors_t *e, size_t max);
 void schema__errors_release(schema__errors_t *e); /* drops the list unless taken */
+/* Returns the list (new: the caller owns it), an empty one when no unit was recorded. */
+json_t *schema__errors_take(schema__errors_t *e);
 
 struct schema__vctx {
     const odm_schema_t *schema;
@@ -493,7 +495,7 @@ bool schema__eval_ref(const schema__vctx_t *v, const schema__node_t *target, con
 /* Whether errors are being collected and there is still room for more. */
 static inline bool schema__collecting(const schema__vctx_t *v)
 {
-    return v->errors != NULL && json_array_size(v->errors->list) < v->errors->max;
+    return v->errors != NULL && v->errors->count < v->errors->max;
 }
 /* Whether a failed keyword should stop its node (no errors wanted, or the cap is reached). */
 static inline bool schema__stop(const schema__vctx_t *v)

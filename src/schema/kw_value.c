@@ -26,6 +26,11 @@ static unsigned type_bit(const json_t *name)
     return 0;
 }
 
+typedef struct {
+    unsigned mask;
+    char want[64]; /* the names for messages: "string or null" */
+} type_t;
+
 SCHEMA_KC(type)
 {
     unsigned mask = 0;
@@ -42,33 +47,34 @@ SCHEMA_KC(type)
     if (mask == 0)
         return schema__compile_fail(c, node, "type", NULL,
                                     "expected a type name or an array of them");
-    kw->data = (void *)(uintptr_t)mask;
+    type_t *t = schema__compile_alloc(c, sizeof(*t));
+    if (t == NULL)
+        return false;
+    t->mask = mask;
+    size_t n = 0;
+    for (size_t i = 0; i < N_TYPES; i++) {
+        if (mask & type_names[i].bit)
+            n += (size_t)snprintf(t->want + n, sizeof(t->want) - n, "%s%s", n ? " or " : "",
+                                  type_names[i].name);
+    }
+    kw->data = t;
     return true;
 }
 
 SCHEMA_KV(type)
 {
-    unsigned mask = (unsigned)(uintptr_t)kw->data;
-    if (v->types & mask)
+    const type_t *t = kw->data;
+    if (v->types & t->mask)
         return true;
-    if (!schema__collecting(v))
-        return false;
-    char want[128] = "";
-    size_t n = 0;
-    for (size_t i = 0; i < N_TYPES; i++) {
-        if (mask & type_names[i].bit)
-            n += (size_t)snprintf(want + n, sizeof(want) - n, "%s%s", n ? " or " : "",
-                                  type_names[i].name);
-    }
-    return schema__report(v, "type", NULL, "expected %s, got %s", want,
+    return schema__report(v, "type", NULL, "expected %s, got %s", t->want,
                           schema__json_type_name(inst));
 }
 
-SCHEMA_KC(const)
-{
-    kw->data = (void *)value;
-    return true;
-}
+/* A keyword's value with its text for messages, made once at compile time. */
+typedef struct {
+    const json_t *value;
+    char text[200];
+} shown_t;
 
 /* The value as JSON text for a message, cut short when long. */
 static void show(const json_t *value, char *buf, size_t cap)
@@ -81,48 +87,60 @@ static void show(const json_t *value, char *buf, size_t cap)
     buf[n] = '\0';
 }
 
+static shown_t *shown_new(schema__cctx_t *c, const json_t *value, size_t cap)
+{
+    shown_t *s = schema__compile_alloc(c, sizeof(*s));
+    if (s == NULL)
+        return NULL;
+    s->value = value;
+    if (json_is_number(value))
+        schema__kw_number_text(value, s->text, sizeof(s->text));
+    else
+        show(value, s->text, cap);
+    return s;
+}
+
+SCHEMA_KC(const)
+{
+    kw->data = shown_new(c, value, 120);
+    return kw->data != NULL;
+}
+
 SCHEMA_KV(const)
 {
-    if (schema__json_equal(inst, kw->data))
+    const shown_t *s = kw->data;
+    if (schema__json_equal(inst, s->value))
         return true;
-    if (!schema__collecting(v))
-        return false;
-    char text[120];
-    show(kw->data, text, sizeof(text));
-    return schema__report(v, "const", NULL, "value must be %s", text);
+    return schema__report(v, "const", NULL, "value must be %s", s->text);
 }
 
 SCHEMA_KC(enum)
 {
     if (!json_is_array(value))
         return schema__compile_fail(c, node, "enum", NULL, "expected an array");
-    kw->data = (void *)value;
-    return true;
+    kw->data = shown_new(c, value, 200);
+    return kw->data != NULL;
 }
 
 SCHEMA_KV(enum)
 {
-    const json_t *values = kw->data;
-    for (size_t i = 0; i < json_array_size(values); i++)
-        if (schema__json_equal(inst, json_array_get(values, i)))
+    const shown_t *s = kw->data;
+    for (size_t i = 0; i < json_array_size(s->value); i++)
+        if (schema__json_equal(inst, json_array_get(s->value, i)))
             return true;
-    if (!schema__collecting(v))
-        return false;
-    char text[200];
-    show(values, text, sizeof(text));
-    return schema__report(v, "enum", NULL, "value must be one of %s", text);
+    return schema__report(v, "enum", NULL, "value must be one of %s", s->text);
 }
 
 SCHEMA_KC(number)
 {
     if (!json_is_number(value))
         return schema__compile_fail(c, node, kw->def->name, NULL, "expected a number");
-    kw->data = (void *)value;
-    return true;
+    kw->data = shown_new(c, value, 0);
+    return kw->data != NULL;
 }
 
 typedef struct {
-    const json_t *value;
+    shown_t *divisor;
     schema__decimal_t decimal;
 } multiple_t;
 
@@ -131,9 +149,9 @@ SCHEMA_KC(multiple_of)
     if (!json_is_number(value) || json_number_value(value) <= 0)
         return schema__compile_fail(c, node, "multipleOf", NULL, "expected a number above 0");
     multiple_t *m = schema__compile_alloc(c, sizeof(*m));
-    if (m == NULL)
+    if (m == NULL || (m->divisor = shown_new(c, value, 0)) == NULL)
         return false;
-    *m = (multiple_t){value, schema__decimal(value)};
+    m->decimal = schema__decimal(value);
     kw->data = m;
     return true;
 }
@@ -141,27 +159,20 @@ SCHEMA_KC(multiple_of)
 SCHEMA_KV(multiple_of)
 {
     const multiple_t *m = kw->data;
-    if (schema__multiple_of(inst, m->value, m->decimal))
+    if (schema__multiple_of(inst, m->divisor->value, m->decimal))
         return true;
-    if (!schema__collecting(v))
-        return false;
-    char text[40];
-    schema__kw_number_text(m->value, text, sizeof(text));
-    return schema__report(v, "multipleOf", NULL, "must be a multiple of %s", text);
+    return schema__report(v, "multipleOf", NULL, "must be a multiple of %s", m->divisor->text);
 }
 
 /* A bound holds when the comparison's sign is one of the allowed ones. */
 static bool bound(const schema__vctx_t *v, const schema__kw_t *kw, const json_t *inst,
                   bool allow_less, bool allow_equal, bool allow_more, const char *phrase)
 {
-    int cmp = schema__num_cmp(inst, kw->data);
+    const shown_t *s = kw->data;
+    int cmp = schema__num_cmp(inst, s->value);
     if ((cmp < 0 && allow_less) || (cmp == 0 && allow_equal) || (cmp > 0 && allow_more))
         return true;
-    if (!schema__collecting(v))
-        return false;
-    char text[40];
-    schema__kw_number_text(kw->data, text, sizeof(text));
-    return schema__report(v, kw->def->name, NULL, "must be %s %s", phrase, text);
+    return schema__report(v, kw->def->name, NULL, "must be %s %s", phrase, s->text);
 }
 
 SCHEMA_KV(maximum)

@@ -158,15 +158,11 @@ bool odm_schema_validate(const odm_schema_t *schema, const json_t *instance, jso
         schema__vctx_t v = {.schema = schema};
         return schema__eval(&v, schema->root, instance, NULL, NULL, NULL);
     }
-    *errors = NULL;
     schema__errors_t list;
     schema__errors_init(&list, max_errors);
-    schema__vctx_t v = {.schema = schema, .errors = list.list ? &list : NULL};
+    schema__vctx_t v = {.schema = schema, .errors = &list};
     bool ok = schema__eval(&v, schema->root, instance, NULL, NULL, NULL);
-    if (!ok && list.list != NULL) {
-        *errors = list.list;
-        list.list = NULL;
-    }
+    *errors = ok ? NULL : schema__errors_take(&list);
     schema__errors_release(&list);
     return ok;
 }

@@ -584,6 +584,17 @@ static void test_recursion(void)
     CHECK(!check_json(loop, "1", &errors));
     CHECK_STR(unit_field(errors, 0, "error"), "reference loop on the same value");
     json_decref(errors);
+    /* 600 nested arrays under a schema that recurses per level: the depth cap fails it */
+    odm_schema_t *deep =
+        compile_in(reg, "urn:t:deep", "{\"items\":{\"$ref\":\"#\"}}", ODM_FORMAT_ASSERT, &err);
+    char nested[1300];
+    memset(nested, '[', 600);
+    memset(nested + 600, ']', 600);
+    nested[1200] = '\0';
+    CHECK(deep != NULL && !check_json(deep, nested, &errors));
+    CHECK_STR(unit_field(errors, 0, "error"), "schema evaluation nested deeper than 512");
+    json_decref(errors);
+    odm_schema_free(deep);
     odm_schema_free(tree);
     odm_schema_free(loop);
     odm_schema_registry_free(reg);
@@ -686,6 +697,12 @@ static void test_no_allocation(void)
     CHECK(odm_schema_validate(s, inst, NULL, 0));
     long after = malloc_calls;
     CHECK_INT(after - before, 0);
+    /* nor when errors are asked for: the list is made with the first unit */
+    before = malloc_calls;
+    CHECK(odm_schema_validate(s, inst, &errors, 10));
+    after = malloc_calls;
+    CHECK_INT(after - before, 0);
+    CHECK(errors == NULL);
     json_decref(inst);
     odm_schema_free(s);
     odm_schema_registry_free(reg);
