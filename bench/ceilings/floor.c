@@ -1,13 +1,18 @@
 /* Architecture floor: the smallest server of odmd's shape, with no routing, models or validation.
  *
- *   floor PORT URI DB COLLECTION WORKERS
+ *   floor PORT URI DB COLLECTION WORKERS [poll]
  *
  * libmicrohttpd's internal polling thread with epoll; a request whose path ends in /ID is
  * suspended on the handler's second call (answering or suspending on the first call would make
  * 0.9.75 close every keep-alive connection), queued to WORKERS threads on a mutex/condition
  * queue; a worker runs one mongoc find by _id (an integer, or an ObjectId for 24 hex digits),
  * turns the document into JSON and resumes the connection; the polling thread queues the
- * response. /healthz is answered on the polling thread. SIGTERM/SIGINT stop it. Built by bench/run. */
+ * response. /healthz is answered on the polling thread. SIGTERM/SIGINT stop it. Built by bench/run.
+ *
+ * With "poll" the daemon uses poll() instead of epoll: libmicrohttpd 0.9.75's epoll loop calls
+ * epoll_wait again, with the blocking timeout, whenever one call returned exactly MAX_EVENTS (128)
+ * events, so with 128 or 256 busy connections it can sleep with every request read-ready and
+ * unprocessed; poll() has no such loop. */
 #include <microhttpd.h>
 #include <mongoc/mongoc.h>
 #include <pthread.h>
@@ -171,8 +176,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 
 int main(int argc, char **argv)
 {
-    if (argc != 6) {
-        fprintf(stderr, "usage: floor PORT URI DB COLLECTION WORKERS\n");
+    if (argc != 6 && !(argc == 7 && strcmp(argv[6], "poll") == 0)) {
+        fprintf(stderr, "usage: floor PORT URI DB COLLECTION WORKERS [poll]\n");
         return 2;
     }
     int port = atoi(argv[1]);
@@ -205,8 +210,9 @@ int main(int argc, char **argv)
 
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    unsigned loop = argc == 7 ? MHD_USE_POLL : MHD_USE_EPOLL;
     struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL,
+        MHD_USE_INTERNAL_POLLING_THREAD | loop | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL,
         NULL, handle, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT, 1000u,
         MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
     if (d == NULL) {
