@@ -200,9 +200,13 @@ static size_t length_of(const json_t *s)
     return schema__utf8_length(json_string_value(s), json_string_length(s));
 }
 
+/* A string of n bytes holds between n / 4 and n code points: the byte count often decides. */
 SCHEMA_KV(max_length)
 {
-    size_t max = (size_t)(uintptr_t)kw->data, n = length_of(inst);
+    size_t max = (size_t)(uintptr_t)kw->data;
+    if (json_string_length(inst) <= max)
+        return true;
+    size_t n = length_of(inst);
     if (n <= max)
         return true;
     return schema__report(v, "maxLength", NULL, "string has %zu characters, at most %zu allowed", n,
@@ -211,7 +215,10 @@ SCHEMA_KV(max_length)
 
 SCHEMA_KV(min_length)
 {
-    size_t min = (size_t)(uintptr_t)kw->data, n = length_of(inst);
+    size_t min = (size_t)(uintptr_t)kw->data, bytes = json_string_length(inst);
+    if (bytes / 4 >= min)
+        return true;
+    size_t n = length_of(inst);
     if (n >= min)
         return true;
     return schema__report(v, "minLength", NULL, "string has %zu characters, at least %zu required",

@@ -112,6 +112,26 @@ static void test_strings_and_structure(void)
     odm_schema_registry_free(reg);
 }
 
+/* Lengths count code points, whatever the bytes per code point. */
+static void test_lengths(void)
+{
+    odm_schema_registry_t *reg = odm_schema_registry_new();
+    odm_error_t err = {0};
+    odm_schema_t *s =
+        compile_in(reg, "urn:t:len", "{\"minLength\":9,\"maxLength\":9}", ODM_FORMAT_ASSERT, &err);
+    CHECK_MSG(s != NULL, "%s", err.message);
+    CHECK(valid(s, "\"\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\""));
+    CHECK(!valid(s, "\"\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\""));
+    CHECK(!valid(s, "\"\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\""));
+    CHECK(valid(s, "\"a\\u00e9\\ud83d\\ude00a\\u00e9\\ud83d\\ude00a\\u00e9\\ud83d\\ude00\""));
+    CHECK(!valid(s, "\"a\\u00e9\\ud83d\\ude00a\\u00e9\\ud83d\\ude00a\\u00e9\""));
+    CHECK(valid(s, "\"abcdefghi\""));
+    CHECK(!valid(s, "\"abcdefgh\""));
+    CHECK(!valid(s, "\"\\ud83d\\ude00\\ud83d\\ude00\\ud83d\\ude00\""));
+    odm_schema_free(s);
+    odm_schema_registry_free(reg);
+}
+
 static void test_formats(void)
 {
     odm_schema_registry_t *reg = odm_schema_registry_new();
@@ -714,6 +734,7 @@ int main(void)
     json_object_seed(1);
     test_numbers();
     test_strings_and_structure();
+    test_lengths();
     test_formats();
     test_output_units();
     test_output_messages();
