@@ -30,12 +30,19 @@ static int check_passed, check_failed;
         }                                                                                      \
     } while (0)
 
+/* Each operand is evaluated once (it may be a call with effects). */
 #define CHECK_STR(a, b)                                                                        \
-    CHECK_MSG((a) != NULL && strcmp((a), (b)) == 0, "got '%s', want '%s'", (a) ? (a) : "(null)", (b))
+    do {                                                                                       \
+        const char *check_a_ = (a), *check_b_ = (b);                                           \
+        CHECK_MSG(check_a_ != NULL && strcmp(check_a_, check_b_) == 0, "got '%s', want '%s'",   \
+                  check_a_ ? check_a_ : "(null)", check_b_);                                   \
+    } while (0)
 
 #define CHECK_INT(a, b)                                                                        \
-    CHECK_MSG((long long)(a) == (long long)(b), "got %lld, want %lld", (long long)(a),          \
-              (long long)(b))
+    do {                                                                                       \
+        long long check_a_ = (long long)(a), check_b_ = (long long)(b);                        \
+        CHECK_MSG(check_a_ == check_b_, "got %lld, want %lld", check_a_, check_b_);            \
+    } while (0)
 
 static inline int check_done(const char *name)
 {

@@ -182,8 +182,15 @@ static void test_health_command(void)
     int status = run(ok, NULL, &out);
     CHECK_MSG(status == 0, "odmd health %s: exit %d: %s", ok[1], status, out ? out : "");
     free(out);
+    /* ready once the models' indexes exist, which takes a moment after the start */
     const char *ready[] = {"health", F("%s/readyz", o.url), NULL};
-    CHECK_INT(run(ready, NULL, NULL), 0);
+    int ready_status = 1;
+    for (int i = 0; i < 100 && ready_status != 0; i++) {
+        ready_status = run(ready, NULL, NULL);
+        if (ready_status != 0)
+            e2e_sleep_ms(50);
+    }
+    CHECK_INT(ready_status, 0);
     const char *missing[] = {"health", F("%s/no-such-page", o.url), NULL};
     CHECK_MSG(run(missing, NULL, NULL) != 0, "odmd health on a 404 page exits 0");
     CHECK_INT(e2e_odmd_stop(&o, 20000), 0);
