@@ -1009,12 +1009,21 @@ static bool is_sub_delim(int c)
 
 /* Scans s[*i..end) for characters of unreserved / pct-encoded / sub-delims / `extra`, stopping
  * at the first byte in `stop` (left at *i). Returns false on any other character. */
+/* strchr for the short sets the URI scanner uses, without a call per character. */
+static inline bool has_char(const char *set, int c)
+{
+    for (; *set != '\0'; set++)
+        if (*set == c)
+            return true;
+    return false;
+}
+
 static bool uri_scan(const char *s, size_t end, size_t *i, const char *extra, const char *stop,
                      unsigned flags)
 {
     while (*i < end) {
         int c = (unsigned char)s[*i];
-        if (c != 0 && strchr(stop, c) != NULL)
+        if (c != 0 && has_char(stop, c))
             return true;
         if (c == '%') {
             if (end - *i < 3 || !is_hex(s[*i + 1]) || !is_hex(s[*i + 2]))
@@ -1032,7 +1041,7 @@ static bool uri_scan(const char *s, size_t end, size_t *i, const char *extra, co
         }
         if (c == ':' && (flags & URI_NO_COLON))
             return false;
-        if (!is_unreserved(c) && !is_sub_delim(c) && (c == 0 || strchr(extra, c) == NULL))
+        if (!is_unreserved(c) && !is_sub_delim(c) && (c == 0 || !has_char(extra, c)))
             return false;
         (*i)++;
     }

@@ -414,7 +414,20 @@ typedef struct schema__members {
 
 void schema__members_init(schema__members_t *ms, const schema__props_t *props, const json_t *obj);
 /* Looks up one more member; false when every member is looked up or the inline room is full. */
-bool schema__members_fill(schema__members_t *ms);
+static inline bool schema__members_fill(schema__members_t *ms)
+{
+    if (ms->next == NULL || ms->n == SCHEMA_MEMBERS_INLINE)
+        return false;
+    schema__member_t *m = &ms->items[ms->n++];
+    m->key = json_object_iter_key(ms->next);
+    m->len = json_object_iter_key_len(ms->next);
+    m->value = json_object_iter_value(ms->next);
+    m->prop = ms->props ? schema__props_find(ms->props, m->key, m->len) : NULL;
+    ms->required |= m->prop ? m->prop->required : 0;
+    ms->next = json_object_iter_next((json_t *)ms->obj, ms->next);
+    return true;
+}
+
 /* Whether every member of the object has been looked up. */
 static inline bool schema__members_complete(const schema__members_t *ms)
 {

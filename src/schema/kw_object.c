@@ -317,23 +317,26 @@ static bool all_present(const schema__vctx_t *v, const char *kw, const char *sub
     return ok;
 }
 
-/* Whether the node's members hold every required name, looking up as few as it takes; false
- * when that cannot be told from the looked-up members alone. */
-static bool required_by_bits(const schema__vctx_t *v)
+/* Whether the node's members hold every required name (1) or not (0), looking up as few as it
+ * takes; -1 when the looked-up members cannot tell (no members kept, or too many to keep). */
+static int required_by_bits(const schema__vctx_t *v)
 {
     const schema__props_t *t = v->node->props;
     schema__members_t *ms = v->members;
     if (ms == NULL || !t->all_required)
-        return false;
+        return -1;
     while ((ms->required & t->required) != t->required)
         if (!schema__members_fill(ms))
-            return false;
-    return true;
+            return schema__members_complete(ms) ? 0 : -1;
+    return 1;
 }
 
 SCHEMA_KV(required)
 {
-    return required_by_bits(v) || all_present(v, "required", NULL, kw->data, inst);
+    int by_bits = required_by_bits(v);
+    if (by_bits == 1 || (by_bits == 0 && !schema__collecting(v)))
+        return by_bits == 1;
+    return all_present(v, "required", NULL, kw->data, inst);
 }
 
 SCHEMA_KC(dependent_required)

@@ -74,20 +74,6 @@ void schema__members_init(schema__members_t *ms, const schema__props_t *props, c
     ms->required = 0;
 }
 
-bool schema__members_fill(schema__members_t *ms)
-{
-    if (ms->next == NULL || ms->n == SCHEMA_MEMBERS_INLINE)
-        return false;
-    schema__member_t *m = &ms->items[ms->n++];
-    m->key = json_object_iter_key(ms->next);
-    m->len = json_object_iter_key_len(ms->next);
-    m->value = json_object_iter_value(ms->next);
-    m->prop = ms->props ? schema__props_find(ms->props, m->key, m->len) : NULL;
-    ms->required |= m->prop ? m->prop->required : 0;
-    ms->next = json_object_iter_next((json_t *)ms->obj, ms->next);
-    return true;
-}
-
 /* run_keywords for an object whose members the node's keywords walk (out of line: only
  * these frames hold the members). */
 __attribute__((noinline)) static bool run_object_keywords(schema__vctx_t *v,
@@ -112,30 +98,42 @@ static bool by_name(const schema__vctx_t *v, const schema__node_t *node, const j
            node->props->n_names < json_object_size(obj);
 }
 
+/* Runs `node` over `instance` in `sub`, the caller's copy of its context already pointed at
+ * the locations of the node. */
+static inline __attribute__((always_inline)) bool run_node(schema__vctx_t *sub,
+                                                           const schema__node_t *node,
+                                                           const json_t *instance,
+                                                           schema__eval_t *ev)
+{
+    sub->node = node;
+    sub->members = NULL;
+    if (node->boolean >= 0)
+        return node->boolean ? true : schema__report(sub, NULL, NULL, "no value is allowed here");
+    if (++sub->depth > SCHEMA_MAX_DEPTH)
+        return schema__report(sub, NULL, NULL, "schema evaluation nested deeper than %d",
+                              SCHEMA_MAX_DEPTH);
+    sub->types = schema__json_types(instance);
+    if ((node->kw_types & sub->types) == 0)
+        return true;
+    schema__scope_t scope = {sub->scope, node->cres};
+    if (sub->scope == NULL || sub->scope->cres != node->cres)
+        sub->scope = &scope;
+    bool ok = node->walks && (sub->types & SCHEMA_T_OBJECT) && !by_name(sub, node, instance, ev)
+                  ? run_object_keywords(sub, node, instance, ev)
+                  : run_keywords(sub, node, instance, ev);
+    sub->scope = scope.up;
+    return ok;
+}
+
 bool schema__eval(const schema__vctx_t *v, const schema__node_t *node, const json_t *instance,
                   const schema__seg_t *kseg, const schema__seg_t *iseg, schema__eval_t *ev)
 {
     schema__vctx_t sub = *v;
-    sub.node = node;
-    sub.members = NULL;
     if (kseg != NULL)
         sub.kpath = kseg;
     if (iseg != NULL)
         sub.ipath = iseg;
-    if (node->boolean >= 0)
-        return node->boolean ? true : schema__report(&sub, NULL, NULL, "no value is allowed here");
-    if (++sub.depth > SCHEMA_MAX_DEPTH)
-        return schema__report(&sub, NULL, NULL, "schema evaluation nested deeper than %d",
-                              SCHEMA_MAX_DEPTH);
-    sub.types = schema__json_types(instance);
-    if ((node->kw_types & sub.types) == 0)
-        return true;
-    schema__scope_t scope = {v->scope, node->cres};
-    if (v->scope == NULL || v->scope->cres != node->cres)
-        sub.scope = &scope;
-    if (node->walks && (sub.types & SCHEMA_T_OBJECT) && !by_name(&sub, node, instance, ev))
-        return run_object_keywords(&sub, node, instance, ev);
-    return run_keywords(&sub, node, instance, ev);
+    return run_node(&sub, node, instance, ev);
 }
 
 bool schema__eval_ref(const schema__vctx_t *v, const schema__node_t *target, const json_t *instance,
@@ -148,7 +146,8 @@ bool schema__eval_ref(const schema__vctx_t *v, const schema__node_t *target, con
     schema__vctx_t sub = *v;
     sub.visits = &visit;
     sub.via_ref = true;
-    return schema__eval(&sub, target, instance, kseg, NULL, ev);
+    sub.kpath = kseg;
+    return run_node(&sub, target, instance, ev);
 }
 
 bool odm_schema_validate(const odm_schema_t *schema, const json_t *instance, json_t **errors,

@@ -78,6 +78,12 @@ static void test_numbers(void)
     CHECK(!valid(s, "{\"pct\": 0}"));
     CHECK(!valid(s, "{\"pct\": 100.000001}"));
     odm_schema_free(s);
+    /* integers past 2^53 against reals compare exactly */
+    s = compile_in(reg, "urn:t:big", "{\"exclusiveMaximum\":9007199254740993}", ODM_FORMAT_ASSERT,
+                   &err);
+    CHECK(s != NULL && valid(s, "9007199254740992.0") && valid(s, "9007199254740992"));
+    CHECK(s != NULL && !valid(s, "9007199254740993") && !valid(s, "9007199254740994.0"));
+    odm_schema_free(s);
     odm_schema_registry_free(reg);
 }
 
