@@ -28,21 +28,10 @@ const char *schema__json_type_name(const json_t *v)
     return names[json_typeof(v)];
 }
 
-/* Whether an integer converts to a double exactly. */
-static bool exact_double(json_int_t i)
-{
-    return i > -9007199254740992LL && i < 9007199254740992LL; /* 2^53 */
-}
-
 int schema__num_cmp(const json_t *a, const json_t *b)
 {
     if (json_is_integer(a) && json_is_integer(b)) {
         json_int_t x = json_integer_value(a), y = json_integer_value(b);
-        return (x > y) - (x < y);
-    }
-    if ((json_is_real(a) || exact_double(json_integer_value(a))) &&
-        (json_is_real(b) || exact_double(json_integer_value(b)))) {
-        double x = json_number_value(a), y = json_number_value(b);
         return (x > y) - (x < y);
     }
     /* long double holds every long long and every double exactly on the targets odmd runs on */

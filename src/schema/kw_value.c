@@ -70,9 +70,12 @@ SCHEMA_KV(type)
                           schema__json_type_name(inst));
 }
 
-/* A keyword's value with its text for messages, made once at compile time. */
+/* A keyword's value with its text for messages, made once at compile time; a number also as
+ * a double when that is exact. */
 typedef struct {
     const json_t *value;
+    double number;
+    bool exact;
     char text[200];
 } shown_t;
 
@@ -93,6 +96,10 @@ static shown_t *shown_new(schema__cctx_t *c, const json_t *value, size_t cap)
     if (s == NULL)
         return NULL;
     s->value = value;
+    s->exact = json_is_real(value) ||
+               (json_is_integer(value) && json_integer_value(value) > -9007199254740992LL &&
+                json_integer_value(value) < 9007199254740992LL); /* 2^53 */
+    s->number = json_is_number(value) ? json_number_value(value) : 0;
     if (json_is_number(value))
         schema__kw_number_text(value, s->text, sizeof(s->text));
     else
@@ -169,7 +176,13 @@ static bool bound(const schema__vctx_t *v, const schema__kw_t *kw, const json_t 
                   bool allow_less, bool allow_equal, bool allow_more, const char *phrase)
 {
     const shown_t *s = kw->data;
-    int cmp = schema__num_cmp(inst, s->value);
+    int cmp;
+    if (json_is_real(inst) && s->exact) { /* a real against a bound that is a double exactly */
+        double x = json_real_value(inst);
+        cmp = (x > s->number) - (x < s->number);
+    } else {
+        cmp = schema__num_cmp(inst, s->value);
+    }
     if ((cmp < 0 && allow_less) || (cmp == 0 && allow_equal) || (cmp > 0 && allow_more))
         return true;
     return schema__report(v, kw->def->name, NULL, "must be %s %s", phrase, s->text);
