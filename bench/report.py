@@ -99,7 +99,7 @@ def workload_table(res, w, conns):
     by = systems_by_key(res)
     base = row_at(by["odmd"], w, conns) if "odmd" in by else None
     lines = ["| system | req/s | × odmd | p50 ms | p99 ms | CPU µs/req | × odmd | DB CPU µs/req | peak RSS MB | "
-             "other CPU s | unexpected | valid |",
+             "other CPU s | errors | valid |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: |"]
     for s in res["systems"]:
         r = row_at(s, w, conns)
@@ -168,7 +168,9 @@ def markdown(res):
             probs.append("keep-alive connections are not reused")
         if probs:
             out += [f"- **{s['key']}**: " + " / ".join(probs)]
-    out += ["", f"## Summary at {HEADLINE_CONNS} connections (requests/s; ⚠ = unexpected statuses)", ""]
+    out += ["", f"## Summary at {HEADLINE_CONNS} connections", "",
+            "Requests/s; ⚠ marks an invalid row: unexpected statuses, socket errors, responses later than wrk's 2 s "
+            "timeout, or connections the server left unread (stalled); the per-workload tables below say which.", ""]
     out += summary_table(res)
     out += ["", "## odmd's targets", ""] + targets_table(res)
     if res["mongoc_direct"]:
@@ -318,7 +320,7 @@ def update_readme(res, out_dir):
             f"({m['cpu']}), Linux {m['kernel']}, load average {' '.join(m['loadavg_at_start'])} at start. "
             "All figures from one run on one machine; every row in [results/results.md](results/results.md).", "",
             "![requests/s and CPU per request at 64 connections](results/chart.svg)", "",
-            f"Requests/s at {HEADLINE_CONNS} connections:", ""]
+            f"Requests/s at {HEADLINE_CONNS} connections (⚠: an invalid row, see results.md):", ""]
     body += summary_table(res)
     body += ["", "odmd's targets:", ""] + targets_table(res) + ["", end]
     text = text[:text.index(begin)] + "\n".join(body) + text[text.index(end) + len(end):]
