@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "schema/internal.h"
+#include "schema/keywords.h"
 
 #define DIALECT_2020_12 "https://json-schema.org/draft/2020-12/schema"
 #define VOCAB_PREFIX "https://json-schema.org/draft/2020-12/vocab/"
@@ -332,6 +332,9 @@ static bool compile_keywords(schema__cctx_t *c, schema__node_t *node)
         }
     }
     node->by_name = walkers == 1 && schema__node_keyword(node, "properties") != NULL;
+    if (node->n_kws == 1 && kws[0].validate == schema__kv_ref &&
+        ((const schema__node_t *)kws[0].data)->cres == node->cres)
+        node->ref_only = kws[0].data;
     node->kws = schema__compile_alloc(c, node->n_kws * sizeof(*kws) + 1);
     if (node->kws == NULL)
         return false;

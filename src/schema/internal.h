@@ -308,6 +308,8 @@ struct schema__node {
     bool by_name;           /* ... "properties" alone: it may look members up by name */
     unsigned kw_types;      /* union of the instance types its keywords apply to */
     schema__props_t *props; /* names of "properties" and "required", or NULL */
+    /* the target when "$ref" is its only keyword and lies in its resource, or NULL */
+    const schema__node_t *ref_only;
     schema__kw_t *kws;
     size_t n_kws;
 };

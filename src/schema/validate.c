@@ -125,6 +125,24 @@ static inline __attribute__((always_inline)) bool run_node(schema__vctx_t *sub,
     return ok;
 }
 
+/* Follows the reference of a node whose only keyword is "$ref" to a node of the same resource
+ * without running the node itself, when no error (hence no location) is wanted: the depth it
+ * would have taken is counted, and the dynamic scope is the same either way. */
+static bool run_ref_only(schema__vctx_t *sub, const schema__node_t *node, const json_t *instance,
+                         schema__eval_t *ev)
+{
+    const schema__node_t *target = node->ref_only;
+    for (const schema__visit_t *p = sub->visits; p != NULL; p = p->up)
+        if (p->node == target && p->instance == instance)
+            return false;
+    schema__visit_t visit = {sub->visits, target, instance};
+    sub->visits = &visit;
+    sub->via_ref = true;
+    if (++sub->depth > SCHEMA_MAX_DEPTH)
+        return false;
+    return run_node(sub, target, instance, ev);
+}
+
 bool schema__eval(const schema__vctx_t *v, const schema__node_t *node, const json_t *instance,
                   const schema__seg_t *kseg, const schema__seg_t *iseg, schema__eval_t *ev)
 {
@@ -133,6 +151,8 @@ bool schema__eval(const schema__vctx_t *v, const schema__node_t *node, const jso
         sub.kpath = kseg;
     if (iseg != NULL)
         sub.ipath = iseg;
+    if (node->ref_only != NULL && v->errors == NULL)
+        return run_ref_only(&sub, node, instance, ev);
     return run_node(&sub, node, instance, ev);
 }
 

@@ -620,6 +620,21 @@ static void test_recursion(void)
     CHECK(deep != NULL && !check_json(deep, nested, &errors));
     CHECK_STR(unit_field(errors, 0, "error"), "schema evaluation nested deeper than 512");
     json_decref(errors);
+    /* around the cap, stopping at the first error and collecting them all agree */
+    int flips = 0;
+    bool valid_prev = false;
+    for (int n = 250; n < 262; n++) {
+        memset(nested, '[', (size_t)n);
+        memset(nested + n, ']', (size_t)n);
+        nested[2 * n] = '\0';
+        bool quick = valid(deep, nested), full = check_json(deep, nested, &errors);
+        CHECK_MSG(quick == full, "%d levels: %d, all errors %d", n, quick, full);
+        flips += n > 250 && quick != valid_prev;
+        valid_prev = quick;
+        json_decref(errors);
+        errors = NULL;
+    }
+    CHECK_INT(flips, 1);
     odm_schema_free(deep);
     odm_schema_free(tree);
     odm_schema_free(loop);
