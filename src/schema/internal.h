@@ -194,6 +194,7 @@ typedef struct {
     size_t n;
     bool to_end; /* ends in "$": the atoms must take the whole string */
     schema__atom_t atoms[SCHEMA_SIMPLE_ATOMS];
+    uint32_t bytes[256]; /* bit k: atom k matches the byte (the sets, one load per byte) */
 } schema__simple_t;
 
 /* Reads `pattern` as a simple pattern into out; false when it is not one (regex_simple.c). */

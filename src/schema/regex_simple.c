@@ -10,6 +10,7 @@
 #include "schema/internal.h"
 
 #define SIMPLE_UNBOUNDED UINT32_MAX
+_Static_assert(SCHEMA_SIMPLE_ATOMS <= 32, "an atom is a bit of schema__simple_t.bytes");
 
 static void set_add(schema__atom_t *a, unsigned char lo, unsigned char hi)
 {
@@ -161,6 +162,17 @@ static bool deterministic(const schema__simple_t *s)
     return true;
 }
 
+/* Fills the byte table from the atoms' sets. */
+static bool index_bytes(schema__simple_t *s)
+{
+    memset(s->bytes, 0, sizeof(s->bytes));
+    for (size_t k = 0; k < s->n; k++)
+        for (unsigned ch = 0; ch < 0x80; ch++)
+            if ((s->atoms[k].set[ch / 64] >> (ch % 64)) & 1)
+                s->bytes[ch] |= (uint32_t)1 << k;
+    return true;
+}
+
 bool schema__simple_parse(const char *p, size_t n, schema__simple_t *out)
 {
     out->n = 0;
@@ -171,18 +183,13 @@ bool schema__simple_parse(const char *p, size_t n, schema__simple_t *out)
     while (i < n) {
         if (p[i] == '$') {
             out->to_end = true;
-            return i + 1 == n && deterministic(out);
+            return i + 1 == n && deterministic(out) && index_bytes(out);
         }
         if (out->n == SCHEMA_SIMPLE_ATOMS || !parse_atom(p, n, &i, &out->atoms[out->n]))
             return false;
         out->n++;
     }
-    return deterministic(out);
-}
-
-static inline bool atom_has(const schema__atom_t *a, unsigned char ch)
-{
-    return ch < 0x80 && ((a->set[ch / 64] >> (ch % 64)) & 1);
+    return deterministic(out) && index_bytes(out);
 }
 
 int schema__simple_match(const schema__simple_t *re, const char *s, size_t len)
@@ -192,7 +199,7 @@ int schema__simple_match(const schema__simple_t *re, const char *s, size_t len)
         const schema__atom_t *a = &re->atoms[k];
         const unsigned char *start = p;
         const unsigned char *limit = (size_t)(end - p) > a->max ? p + a->max : end;
-        while (p < limit && atom_has(a, *p))
+        while (p < limit && ((re->bytes[*p] >> k) & 1))
             p++;
         if ((size_t)(p - start) < a->min)
             return 0;
