@@ -2,6 +2,7 @@
 #ifndef ODMD_HTTP_INTERNAL_H
 #define ODMD_HTTP_INTERNAL_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <microhttpd.h>
 
@@ -12,8 +13,18 @@
 #define HTTP__MAX_PATH 2048       /* longer paths are cut in the access log only */
 #define HTTP__MAX_REQUEST_ID 64   /* longer client X-Request-Id values are replaced */
 
+/* Wakes libmicrohttpd's polling thread when it may be stuck (see wake.c). */
+typedef struct {
+    int event_fd;              /* in the daemon's epoll set, with a NULL data pointer */
+    pthread_t thread;
+    atomic_bool stop;
+    bool running;
+} http__waker_t;
+
 struct odm_http_server {
     struct MHD_Daemon *daemon;
+    atomic_ullong progress;      /* handler calls and completions: the polling thread's pulse */
+    http__waker_t waker;
     odm_http_options_t opts;
     size_t hard_body_cap;        /* past this the connection is closed */
     atomic_int suspended;        /* suspended requests: the daemon must not stop while any is */
@@ -61,5 +72,9 @@ struct odm_request {
     void *state;
     void (*state_free)(void *);
 };
+
+/* Starts and stops the waker of server->daemon (wake.c). */
+bool http__waker_start(odm_http_server_t *server, odm_error_t *err);
+void http__waker_stop(odm_http_server_t *server);
 
 #endif

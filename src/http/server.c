@@ -110,6 +110,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     odm_request_t *req = *req_cls;
     if (req == NULL)
         return;
+    atomic_fetch_add_explicit(&req->server->progress, 1, memory_order_relaxed);
     access_log(req, toe);
     if (req->counted)
         atomic_fetch_sub(&req->server->active, 1);
@@ -193,6 +194,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     odm_http_server_t *server = cls;
     odm_request_t *req = *req_cls;
     (void)version;
+    atomic_fetch_add_explicit(&server->progress, 1, memory_order_relaxed);
     if (req == NULL) {
         req = request_new(server, conn, url, method);
         if (req == NULL)
@@ -309,6 +311,11 @@ odm_http_server_t *odm_http_start(const odm_http_options_t *opts, odm_error_t *e
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(server->daemon, MHD_DAEMON_INFO_BIND_PORT);
     server->port = info ? info->port : 0;
+    if (!http__waker_start(server, err)) {
+        MHD_stop_daemon(server->daemon);
+        free(server);
+        return NULL;
+    }
     return server;
 }
 
@@ -348,6 +355,7 @@ void odm_http_stop(odm_http_server_t *server)
 {
     if (server == NULL)
         return;
+    http__waker_stop(server);
     MHD_stop_daemon(server->daemon);
     free(server);
 }
