@@ -332,6 +332,8 @@ static bool compile_keywords(schema__cctx_t *c, schema__node_t *node)
         }
     }
     node->by_name = walkers == 1 && schema__node_keyword(node, "properties") != NULL;
+    if (node->n_kws > 0 && kws[0].validate == schema__kv_type)
+        node->type_mask = schema__type_mask(&kws[0]);
     if (node->n_kws == 1 && kws[0].validate == schema__kv_ref &&
         ((const schema__node_t *)kws[0].data)->cres == node->cres)
         node->ref_only = kws[0].data;

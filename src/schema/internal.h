@@ -308,6 +308,7 @@ struct schema__node {
     bool walks;             /* has a keyword that walks an object's members */
     bool by_name;           /* ... "properties" alone: it may look members up by name */
     unsigned kw_types;      /* union of the instance types its keywords apply to */
+    unsigned type_mask;     /* when its first keyword is "type": the types it allows, else 0 */
     schema__props_t *props; /* names of "properties" and "required", or NULL */
     /* the target when "$ref" is its only keyword and lies in its resource, or NULL */
     const schema__node_t *ref_only;

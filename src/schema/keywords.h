@@ -81,6 +81,9 @@ SCHEMA_KV(pattern);
 SCHEMA_KC(format);
 SCHEMA_KV(format);
 
+/* The type bits a compiled "type" keyword allows (kw_value.c). */
+unsigned schema__type_mask(const schema__kw_t *kw);
+
 /* Shared helpers (keywords.c). */
 
 /* A keyword whose value is one subschema: returns its node. */

@@ -61,6 +61,11 @@ SCHEMA_KC(type)
     return true;
 }
 
+unsigned schema__type_mask(const schema__kw_t *kw)
+{
+    return ((const type_t *)kw->data)->mask;
+}
+
 SCHEMA_KV(type)
 {
     const type_t *t = kw->data;

@@ -49,7 +49,9 @@ static inline __attribute__((always_inline)) bool run_keywords(const schema__vct
         return schema__report(v, NULL, NULL, "out of memory");
     schema__eval_t *use = own ? &local : ev;
     bool ok = true;
-    for (size_t i = 0; i < node->n_kws; i++) {
+    /* a "type" that holds is checked here rather than through its keyword */
+    size_t first = node->type_mask != 0 && (v->types & node->type_mask) ? 1 : 0;
+    for (size_t i = first; i < node->n_kws; i++) {
         const schema__kw_t *kw = &node->kws[i];
         if ((kw->types & v->types) && !kw->validate(v, kw, instance, use)) {
             ok = false;
