@@ -126,21 +126,60 @@ SCHEMA_KV(const)
     return schema__report(v, "const", NULL, "value must be %s", s->text);
 }
 
+/* enum: its values, and the string ones apart (a string instance can only equal those). */
+typedef struct {
+    const char *text;
+    size_t len;
+} string_t;
+
+typedef struct {
+    const shown_t *shown;
+    size_t n_strings;
+    string_t *strings;
+} enum_t;
+
 SCHEMA_KC(enum)
 {
     if (!json_is_array(value))
         return schema__compile_fail(c, node, "enum", NULL, "expected an array");
-    kw->data = shown_new(c, value, 200);
-    return kw->data != NULL;
+    enum_t *e = schema__compile_alloc(c, sizeof(*e));
+    e->strings =
+        e ? schema__compile_alloc(c, json_array_size(value) * sizeof(*e->strings) + 1) : NULL;
+    if (e == NULL || e->strings == NULL || (e->shown = shown_new(c, value, 200)) == NULL)
+        return false;
+    for (size_t i = 0; i < json_array_size(value); i++) {
+        const json_t *item = json_array_get(value, i);
+        if (json_is_string(item))
+            e->strings[e->n_strings++] =
+                (string_t){json_string_value(item), json_string_length(item)};
+    }
+    kw->data = e;
+    return true;
+}
+
+static bool enum_has_string(const enum_t *e, const json_t *inst)
+{
+    const char *s = json_string_value(inst);
+    size_t len = json_string_length(inst);
+    for (size_t i = 0; i < e->n_strings; i++)
+        if (e->strings[i].len == len && memcmp(e->strings[i].text, s, len) == 0)
+            return true;
+    return false;
 }
 
 SCHEMA_KV(enum)
 {
-    const shown_t *s = kw->data;
-    for (size_t i = 0; i < json_array_size(s->value); i++)
-        if (schema__json_equal(inst, json_array_get(s->value, i)))
+    const enum_t *e = kw->data;
+    const json_t *values = e->shown->value;
+    if (json_is_string(inst)) {
+        if (enum_has_string(e, inst))
             return true;
-    return schema__report(v, "enum", NULL, "value must be one of %s", s->text);
+    } else {
+        for (size_t i = 0; i < json_array_size(values); i++)
+            if (schema__json_equal(inst, json_array_get(values, i)))
+                return true;
+    }
+    return schema__report(v, "enum", NULL, "value must be one of %s", e->shown->text);
 }
 
 SCHEMA_KC(number)
