@@ -69,9 +69,11 @@ void odm_schema_free(odm_schema_t *schema);
  * "error" a one-line message) and evaluation stops once the cap is reached; for a valid
  * instance *errors is set to NULL. When `errors` is NULL validation stops at the first failure.
  * A reference loop over the same value, or evaluation nested deeper than 512 subschemas, makes
- * the instance invalid. Does not allocate for a valid instance in the common case (the
- * exceptions: unevaluatedProperties/Items over more than 256 members, propertyNames, and
- * uniqueItems over more than 32 items). Thread-safe. */
+ * the instance invalid. Strings in `instance` must be valid UTF-8, as jansson's parser and
+ * checked constructors make them (patterns are matched without a second check). Does not
+ * allocate for a valid instance in the common case, with or without `errors` (the exceptions:
+ * unevaluatedProperties/Items over more than 256 members, propertyNames, and uniqueItems over
+ * more than 32 items). Thread-safe. */
 bool odm_schema_validate(const odm_schema_t *schema, const json_t *instance, json_t **errors,
                          size_t max_errors);
 
