@@ -413,6 +413,7 @@ typedef struct schema__members {
     void *next;        /* iterator at the first member not looked up yet; NULL after the last */
     size_t n;          /* members looked up */
     uint64_t required; /* union of their required bits */
+    size_t others;     /* how many of them no "properties" entry names */
     schema__member_t items[SCHEMA_MEMBERS_INLINE];
 } schema__members_t;
 
@@ -428,6 +429,7 @@ static inline bool schema__members_fill(schema__members_t *ms)
     m->value = json_object_iter_value(ms->next);
     m->prop = ms->props ? schema__props_find(ms->props, m->key, m->len) : NULL;
     ms->required |= m->prop ? m->prop->required : 0;
+    ms->others += m->prop == NULL || m->prop->node == NULL;
     ms->next = json_object_iter_next((json_t *)ms->obj, ms->next);
     return true;
 }

@@ -232,9 +232,19 @@ static bool check_member(const schema__vctx_t *v, const char *kw, const schema__
     return member(v, sub, m->value, &k1, m->key, m->len);
 }
 
+/* Whether every member is named by "properties", told from the members looked up. */
+static bool all_named(schema__members_t *ms)
+{
+    while (schema__members_fill(ms))
+        ;
+    return schema__members_complete(ms) && ms->others == 0;
+}
+
 SCHEMA_KV(additional_properties)
 {
     const additional_t *a = kw->data;
+    if (all_named(v->members))
+        return true;
     bool ok = true;
     schema__walk_t w;
     for (schema__walk_init(&w, v); schema__walk_next(&w);) {

@@ -74,6 +74,7 @@ void schema__members_init(schema__members_t *ms, const schema__props_t *props, c
     ms->next = json_object_iter((json_t *)obj);
     ms->n = 0;
     ms->required = 0;
+    ms->others = 0;
 }
 
 /* run_keywords for an object whose members the node's keywords walk (out of line: only
