@@ -12,6 +12,9 @@
 #define HTTP__MAX_HEADERS 8       /* response headers a handler may add */
 #define HTTP__MAX_PATH 2048       /* longer paths are cut in the access log only */
 #define HTTP__MAX_REQUEST_ID 64   /* longer client X-Request-Id values are replaced */
+/* libmicrohttpd 0.9.75's epoll loop stalls when one epoll_wait returns its MAX_EVENTS (128);
+ * below this many open connections (plus its 3 other descriptors, with a margin) it cannot. */
+#define HTTP__WAKE_MIN_CONNECTIONS (128 - 8)
 
 /* Wakes libmicrohttpd's polling thread when it may be stuck (see wake.c). */
 typedef struct {
@@ -24,6 +27,7 @@ typedef struct {
 struct odm_http_server {
     struct MHD_Daemon *daemon;
     atomic_ullong progress;      /* handler calls and completions: the polling thread's pulse */
+    atomic_uint connections;     /* open connections (the waker idles below a threshold) */
     http__waker_t waker;
     odm_http_options_t opts;
     size_t hard_body_cap;        /* past this the connection is closed */

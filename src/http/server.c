@@ -118,6 +118,19 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     *req_cls = NULL;
 }
 
+/* Counts open connections for the waker (wake.c). Polling thread. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    odm_http_server_t *server = cls;
+    (void)conn;
+    (void)socket_ctx;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+        atomic_fetch_add_explicit(&server->connections, 1, memory_order_relaxed);
+    else
+        atomic_fetch_sub_explicit(&server->connections, 1, memory_order_relaxed);
+}
+
 static void free_body(void *p)
 {
     free(p);
@@ -302,7 +315,8 @@ odm_http_server_t *odm_http_start(const odm_http_options_t *opts, odm_error_t *e
         flags, 0, NULL, NULL, on_access, server, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, server,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT,
         opts->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, opts->idle_timeout_s,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, server, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, server, MHD_OPTION_NOTIFY_CONNECTION,
+        on_connection, server, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
         MHD_OPTION_END);
     if (server->daemon == NULL) {
         odm_error_set(err, ODM_ERR_IO, "cannot listen on '%s'", opts->listen);

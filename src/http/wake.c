@@ -7,7 +7,13 @@
  * requests/s to 9 (measured here with wrk). The loop skips events whose data pointer is NULL (its
  * "shutdown signal"), so an eventfd registered that way wakes it without being mistaken for a
  * connection. A thread writes to it when the polling thread has shown no pulse (handler calls,
- * completions) for one tick while it had work recently; an idle server is left alone. */
+ * completions) for one tick while it had work recently; an idle server is left alone.
+ *
+ * One epoll_wait returns each descriptor at most once: the connections, the listening socket,
+ * libmicrohttpd's inter-thread channel and this eventfd. With fewer connections open than
+ * HTTP__WAKE_MIN_CONNECTIONS it cannot return 128 events, so the thread then only looks every
+ * idle tick and never wakes anyone: at 64 busy connections its 2,000 wake-ups a second cost
+ * about 1 us of CPU per request (measured), for a stall that cannot happen. */
 #include <errno.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -31,6 +37,11 @@ static void *waker_thread(void *arg)
     while (!atomic_load(&w->stop)) {
         struct timespec tick = {0, quiet >= WAKE_IDLE_TICKS ? WAKE_IDLE_TICK_NS : WAKE_TICK_NS};
         nanosleep(&tick, NULL);
+        if (atomic_load_explicit(&server->connections, memory_order_relaxed) <
+            HTTP__WAKE_MIN_CONNECTIONS) {
+            quiet = WAKE_IDLE_TICKS;
+            continue;
+        }
         unsigned long long now = atomic_load(&server->progress);
         if (now != last) {
             last = now;
