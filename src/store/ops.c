@@ -9,13 +9,15 @@
 typedef struct {
     const bson_t *filter, *sort, *projection;
     int64_t skip, limit;
-    bool single_batch;
     odm_store_each_fn each;
     void *each_arg;
 } find_args_t;
 
 /* limit as batchSize makes a page one round trip (a getMore would be a second socket wait
- * the budget does not count), unless the page passes the server's 16 MB batch size. */
+ * the budget does not count), unless the page passes the server's 16 MB batch size. A limit of
+ * 1 needs no batchSize: the server closes a cursor once its limit is reached, so the first
+ * batch is the last (and the command is shorter for the driver to build and the server to
+ * parse, on the hottest path, GET by id). */
 static void find_options(const odm_store_t *store, const find_args_t *a, bson_t *opts)
 {
     if (a->sort != NULL)
@@ -26,11 +28,9 @@ static void find_options(const odm_store_t *store, const find_args_t *a, bson_t 
         BSON_APPEND_INT64(opts, "skip", a->skip);
     if (a->limit > 0) {
         BSON_APPEND_INT64(opts, "limit", a->limit);
-        if (a->limit <= INT32_MAX)
+        if (a->limit > 1 && a->limit <= INT32_MAX)
             BSON_APPEND_INT32(opts, "batchSize", (int32_t)a->limit);
     }
-    if (a->single_batch)
-        BSON_APPEND_BOOL(opts, "singleBatch", true);
     store__append_max_time(store, opts);
 }
 
@@ -106,8 +106,8 @@ bool odm_store_find_one(odm_store_t *store, const char *collection, const bson_t
     bson_init(out);
     *found = false;
     find_one_state_t st = {.out = out, .found = found};
-    find_args_t a = {.filter = filter, .projection = projection, .limit = 1,
-                     .single_batch = true, .each = keep_first, .each_arg = &st};
+    find_args_t a = {.filter = filter, .projection = projection, .limit = 1, .each = keep_first,
+                     .each_arg = &st};
     return run_find(store, collection, &a, deadline_ms, err);
 }
 
