@@ -43,6 +43,7 @@ static bool check_param(const char *key, const char *value, void *arg)
 static bool parse_list_query(api_call_t *call)
 {
     odm_request_t *req = call->req;
+    api_list_t *list = call->list;
     const char *unknown = NULL;
     if (!odm_request_each_query(req, check_param, &unknown))
         return fail_query(call, "unknown query parameter '%s'", unknown);
@@ -50,23 +51,23 @@ static bool parse_list_query(api_call_t *call)
     const char *v = odm_request_query(req, "limit");
     if (v != NULL && !parse_bounded(v, 1, ODM_API_MAX_LIMIT, &n))
         return fail_query(call, "limit must be a whole number from 1 to 1000, not '%s'", v);
-    call->limit = n;
+    list->limit = n;
     n = 0;
     v = odm_request_query(req, "skip");
     if (v != NULL && !parse_bounded(v, 0, ODM_API_MAX_SKIP, &n))
         return fail_query(call, "skip must be a whole number from 0 to 1000000000, not '%s'", v);
-    call->skip = n;
+    list->skip = n;
     v = odm_request_query(req, "count");
     if (v != NULL && strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
         return fail_query(call, "count must be true or false, not '%s'", v);
-    call->want_count = v != NULL && strcmp(v, "true") == 0;
+    list->want_count = v != NULL && strcmp(v, "true") == 0;
 
     odm_error_t err;
     v = odm_request_query(req, "sort");
-    if (v != NULL && !odm_codec_sort(call->model, v, strlen(v), &call->sort, &err))
+    if (v != NULL && !odm_codec_sort(call->model, v, strlen(v), &list->sort, &err))
         goto fail;
     v = odm_request_query(req, "fields");
-    if (v != NULL && !odm_codec_projection(call->model, v, strlen(v), &call->projection, &err))
+    if (v != NULL && !odm_codec_projection(call->model, v, strlen(v), &list->projection, &err))
         goto fail;
     v = odm_request_query(req, "filter");
     if (v != NULL) {
@@ -76,7 +77,7 @@ static bool parse_list_query(api_call_t *call)
             odm_error_prefix(&err, "filter");
             goto fail;
         }
-        bool ok = json_is_object(filter) && odm_codec_filter(call->model, filter, &call->filter, &err);
+        bool ok = json_is_object(filter) && odm_codec_filter(call->model, filter, &list->filter, &err);
         if (!json_is_object(filter))
             odm_error_set(&err, ODM_ERR_BAD_QUERY, "filter must be a JSON object");
         json_decref(filter);
@@ -90,113 +91,136 @@ fail:
 }
 
 typedef struct {
-    api_call_t *call;
+    api_list_t *list;
     bool first;
 } page_writer_t;
 
 static bool write_one(const bson_t *doc, void *arg, odm_error_t *err)
 {
     page_writer_t *w = arg;
-    if (!w->first && !odm_buf_putc(&w->call->page, ','))
+    if (!w->first && !odm_buf_putc(&w->list->page, ','))
         return odm_error_set(err, ODM_ERR_INTERNAL, "page larger than %u bytes",
                              ODM_API_MAX_RESPONSE);
     w->first = false;
-    return odm_codec_write_json(w->call->model, doc, &w->call->page, err);
+    return odm_codec_write_json(w->list->call->model, doc, &w->list->page, err);
 }
 
-static void run_page(api_call_t *call)
+static void run_page(api_list_t *list)
 {
-    page_writer_t w = {call, true};
-    odm_buf_reset(&call->page);
-    call->page_ok = odm_buf_putc(&call->page, '[') &&
-                    odm_store_find(call->app->store, call->model->collection, &call->filter,
-                                   bson_empty(&call->sort) ? NULL : &call->sort,
-                                   bson_empty(&call->projection) ? NULL : &call->projection,
-                                   call->skip, call->limit, write_one, &w,
-                                   odm_request_deadline_ms(call->req), &call->page_err) &&
-                    odm_buf_putc(&call->page, ']');
+    api_call_t *call = list->call;
+    page_writer_t w = {list, true};
+    odm_buf_reset(&list->page);
+    list->page_ok = odm_buf_putc(&list->page, '[') &&
+                    odm_store_find(call->app->store, call->model->collection, &list->filter,
+                                   bson_empty(&list->sort) ? NULL : &list->sort,
+                                   bson_empty(&list->projection) ? NULL : &list->projection,
+                                   list->skip, list->limit, write_one, &w,
+                                   odm_request_deadline_ms(call->req), &list->page_err) &&
+                    odm_buf_putc(&list->page, ']');
 }
 
-static void run_count(api_call_t *call)
+static void run_count(api_list_t *list)
 {
-    call->count_ok = odm_store_count(call->app->store, call->model->collection, &call->filter,
-                                     &call->total, odm_request_deadline_ms(call->req),
-                                     &call->count_err);
+    api_call_t *call = list->call;
+    list->count_ok = odm_store_count(call->app->store, call->model->collection, &list->filter,
+                                     &list->total, odm_request_deadline_ms(call->req),
+                                     &list->count_err);
 }
 
 /* Composes the answer from the page (and the count). */
-static void reply_list(api_call_t *call)
+static void reply_list(api_list_t *list)
 {
-    if (!call->page_ok) {
-        odm_request_fail(call->req, &call->page_err, NULL);
+    odm_request_t *req = list->call->req;
+    if (!list->page_ok) {
+        odm_request_fail(req, &list->page_err, NULL);
         return;
     }
-    if (call->want_count) {
-        if (!call->count_ok) {
-            odm_request_fail(call->req, &call->count_err, NULL);
+    if (list->want_count) {
+        if (!list->count_ok) {
+            odm_request_fail(req, &list->count_err, NULL);
             return;
         }
         char total[32];
-        snprintf(total, sizeof total, "%lld", (long long)call->total);
-        odm_request_add_header(call->req, "X-Total-Count", total);
+        snprintf(total, sizeof total, "%lld", (long long)list->total);
+        odm_request_add_header(req, "X-Total-Count", total);
     }
     size_t len;
-    char *body = odm_buf_steal(&call->page, &len);
-    odm_request_reply(call->req, 200, "application/json", body, len);
+    char *body = odm_buf_steal(&list->page, &len);
+    odm_request_reply(req, 200, "application/json", body, len);
 }
 
-#define CALL_OF(ptr, member) ((api_call_t *)((char *)(ptr) - offsetof(api_call_t, member)))
+#define LIST_OF(ptr, member) ((api_list_t *)((char *)(ptr) - offsetof(api_list_t, member)))
 
 static void page_job_run(odm_job_t *job)
 {
-    run_page(CALL_OF(job, page_job));
+    run_page(LIST_OF(job, page_job));
 }
 
 static void count_job_run(odm_job_t *job)
 {
-    run_count(CALL_OF(job, count_job));
+    run_count(LIST_OF(job, count_job));
 }
 
 static void page_job_expire(odm_job_t *job)
 {
-    api_call_t *call = CALL_OF(job, page_job);
-    call->page_ok = false;
-    odm_error_set(&call->page_err, ODM_ERR_TIMEOUT, "request waited too long for a worker");
+    api_list_t *list = LIST_OF(job, page_job);
+    list->page_ok = false;
+    odm_error_set(&list->page_err, ODM_ERR_TIMEOUT, "request waited too long for a worker");
 }
 
 static void count_job_expire(odm_job_t *job)
 {
-    api_call_t *call = CALL_OF(job, count_job);
-    call->count_ok = false;
-    odm_error_set(&call->count_err, ODM_ERR_TIMEOUT, "request waited too long for a worker");
+    api_list_t *list = LIST_OF(job, count_job);
+    list->count_ok = false;
+    odm_error_set(&list->count_err, ODM_ERR_TIMEOUT, "request waited too long for a worker");
 }
 
 /* The last of page and count to finish answers and resumes. */
 static void list_joined(odm_fanout_t *f)
 {
-    api_call_t *call = CALL_OF(f, fan);
-    reply_list(call);
-    odm_request_resume(call->req);
+    api_list_t *list = LIST_OF(f, fan);
+    reply_list(list);
+    odm_request_resume(list->call->req);
 }
 
 static bool list_work(api_call_t *call)
 {
-    if (!call->want_count) {
-        run_page(call);
-        reply_list(call);
+    api_list_t *list = call->list;
+    if (!list->want_count) {
+        run_page(list);
+        reply_list(list);
         return true;
     }
     int64_t start_by = call->job.start_by_ms;
-    call->page_job = (odm_job_t){.run = page_job_run, .expire = page_job_expire, .start_by_ms = start_by};
-    call->count_job = (odm_job_t){.run = count_job_run, .expire = count_job_expire, .start_by_ms = start_by};
-    odm_job_t *jobs[] = {&call->page_job, &call->count_job};
-    odm_work_fanout(call->app->pool, &call->fan, jobs, 2, list_joined);
+    list->page_job = (odm_job_t){.run = page_job_run, .expire = page_job_expire, .start_by_ms = start_by};
+    list->count_job = (odm_job_t){.run = count_job_run, .expire = count_job_expire, .start_by_ms = start_by};
+    odm_job_t *jobs[] = {&list->page_job, &list->count_job};
+    odm_work_fanout(call->app->pool, &list->fan, jobs, 2, list_joined);
     return false;
+}
+
+/* Attaches a new list state to the call; false after answering 500. */
+static bool add_list(api_call_t *call)
+{
+    api_list_t *list = calloc(1, sizeof *list);
+    if (list == NULL) {
+        odm_error_t err;
+        odm_error_set(&err, ODM_ERR_INTERNAL, "out of memory");
+        odm_request_fail(call->req, &err, NULL);
+        return false;
+    }
+    list->call = call;
+    bson_init(&list->filter);
+    bson_init(&list->sort);
+    bson_init(&list->projection);
+    odm_buf_init(&list->page, ODM_API_MAX_RESPONSE);
+    call->list = list;
+    return true;
 }
 
 void api__list(api_call_t *call)
 {
-    if (!parse_list_query(call))
+    if (!add_list(call) || !parse_list_query(call))
         return;
     call->work = list_work;
     api__submit(call);

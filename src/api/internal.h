@@ -10,6 +10,23 @@
 
 typedef enum { API_HEALTHZ, API_READYZ, API_COLLECTION, API_DOCUMENT } api_route_kind_t;
 
+struct api_call;
+
+/* A list request's state (GET /api/NAME): made by api__list only, so that the calls of every
+ * other route stay small (one calloc'd call per request). Freed with its call. */
+typedef struct api_list {
+    struct api_call *call;
+    bson_t filter, sort, projection;
+    int64_t skip, limit;
+    bool want_count;
+    odm_fanout_t fan;
+    odm_job_t page_job, count_job;
+    odm_buf_t page;
+    odm_error_t page_err, count_err;
+    bool page_ok, count_ok;
+    int64_t total;
+} api_list_t;
+
 /* Everything one request needs between the polling thread and its worker(s). Freed when the
  * request completes (odm_request_set_state). */
 typedef struct api_call {
@@ -28,16 +45,7 @@ typedef struct api_call {
     bool body_ready;    /* parsed (and for POST, validated and converted) on the polling thread */
     bson_t doc;         /* POST: the document to insert */
 
-    /* lists */
-    bson_t filter, sort, projection;
-    int64_t skip, limit;
-    bool want_count;
-    odm_fanout_t fan;
-    odm_job_t page_job, count_job;
-    odm_buf_t page;
-    odm_error_t page_err, count_err;
-    bool page_ok, count_ok;
-    int64_t total;
+    api_list_t *list;   /* lists only (owned, may be NULL) */
 } api_call_t;
 
 /* Creates the call and attaches it to the request. NULL on out of memory. */
