@@ -17,10 +17,14 @@ static void call_free(void *p)
     json_decref(call->body);
     bson_destroy(&call->id_filter);
     bson_destroy(&call->doc);
-    bson_destroy(&call->filter);
-    bson_destroy(&call->sort);
-    bson_destroy(&call->projection);
-    odm_buf_release(&call->page);
+    api_list_t *list = call->list;
+    if (list != NULL) {
+        bson_destroy(&list->filter);
+        bson_destroy(&list->sort);
+        bson_destroy(&list->projection);
+        odm_buf_release(&list->page);
+        free(list);
+    }
     free(call);
 }
 
@@ -34,10 +38,6 @@ api_call_t *api__call_new(odm_request_t *req, const odm_app_t *app, const odm_mo
     call->model = model;
     bson_init(&call->id_filter);
     bson_init(&call->doc);
-    bson_init(&call->filter);
-    bson_init(&call->sort);
-    bson_init(&call->projection);
-    odm_buf_init(&call->page, ODM_API_MAX_RESPONSE);
     odm_request_set_state(req, call, call_free);
     return call;
 }
@@ -98,7 +98,25 @@ bool api__validate(api_call_t *call, const json_t *doc)
 
 void api__etag(int64_t version, char *out, size_t size)
 {
-    snprintf(out, size, "\"%" PRId64 "\"", version);
+    char digits[24];
+    size_t n = 0, len = 0;
+    uint64_t u = version < 0 ? (uint64_t)0 - (uint64_t)version : (uint64_t)version;
+    do {
+        digits[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (size < n + 4) { /* quotes, sign, NUL: never with the documented 32 bytes */
+        if (size > 0)
+            out[0] = '\0';
+        return;
+    }
+    out[len++] = '"';
+    if (version < 0)
+        out[len++] = '-';
+    while (n > 0)
+        out[len++] = digits[--n];
+    out[len++] = '"';
+    out[len] = '\0';
 }
 
 /* Calls fn for each entity-tag of a comma-separated list; true when one matches. */

@@ -28,6 +28,21 @@ static odm_method_t parse_method(const char *name)
     return ODM_METHOD_OTHER;
 }
 
+/* Lower-case hex of v, at least `width` digits (printf's "%0*llx", without its cost on every
+ * request). Returns: the digits written (at most 16), not NUL-terminated. */
+static size_t put_hex(char *out, unsigned long long v, size_t width)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n = 1;
+    while (n < 16 && (v >> (4 * n)) != 0)
+        n++;
+    if (n < width)
+        n = width;
+    for (size_t i = n; i > 0; i--, v >>= 4)
+        out[i - 1] = hex[v & 15];
+    return n;
+}
+
 /* A client's X-Request-Id is kept when it is short and printable; otherwise one is made. */
 static void assign_request_id(odm_http_server_t *server, odm_request_t *req)
 {
@@ -43,7 +58,9 @@ static void assign_request_id(odm_http_server_t *server, odm_request_t *req)
         }
     }
     unsigned long long n = atomic_fetch_add(&server->next_id, 1);
-    snprintf(req->request_id, sizeof req->request_id, "%08x%012llx", server->id_prefix, n);
+    size_t len = put_hex(req->request_id, server->id_prefix, 8);
+    len += put_hex(req->request_id + len, n, 12);
+    req->request_id[len] = '\0';
 }
 
 static odm_request_t *request_new(odm_http_server_t *server, struct MHD_Connection *conn,
