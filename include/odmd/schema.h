@@ -72,8 +72,9 @@ void odm_schema_free(odm_schema_t *schema);
  * the instance invalid. Strings in `instance` must be valid UTF-8, as jansson's parser and
  * checked constructors make them (patterns are matched without a second check). Does not
  * allocate for a valid instance in the common case, with or without `errors` (the exceptions:
- * unevaluatedProperties/Items over more than 256 members, propertyNames, and uniqueItems over
- * more than 32 items). Thread-safe. */
+ * unevaluatedProperties/Items over more than 256 members, uniqueItems over more than 32 items,
+ * and propertyNames whose subschema does more than type, const, enum, length, pattern and
+ * format checks). Thread-safe. */
 bool odm_schema_validate(const odm_schema_t *schema, const json_t *instance, json_t **errors,
                          size_t max_errors);
 

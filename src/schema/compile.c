@@ -313,7 +313,7 @@ static bool compile_keywords(schema__cctx_t *c, schema__node_t *node)
     schema__kw_t kws[schema__keyword_count];
     node->kws = kws;
     node->n_kws = 0;
-    size_t walkers = 0;
+    size_t walkers = 0, strings = 0;
     for (size_t i = 0; i < schema__keyword_count; i++) {
         const schema__kwdef_t *def = &schema__keywords[i];
         const json_t *value = json_object_get(node->json, def->name);
@@ -329,9 +329,11 @@ static bool compile_keywords(schema__cctx_t *c, schema__node_t *node)
             node->collects |= (def->vocab == SCHEMA_V_UNEVALUATED);
             node->walks |= def->walks;
             walkers += def->walks;
+            strings += def->on_string != NULL;
         }
     }
     node->by_name = walkers == 1 && schema__node_keyword(node, "properties") != NULL;
+    node->on_strings = strings == node->n_kws;
     if (node->n_kws > 0 && kws[0].validate == schema__kv_type)
         node->type_mask = schema__type_mask(&kws[0]);
     if (node->n_kws == 1 && kws[0].validate == schema__kv_ref &&

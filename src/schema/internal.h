@@ -307,6 +307,7 @@ struct schema__node {
     bool collects;          /* has unevaluatedProperties/Items: tracks evaluated locations */
     bool walks;             /* has a keyword that walks an object's members */
     bool by_name;           /* ... "properties" alone: it may look members up by name */
+    bool on_strings;        /* every keyword can judge a string given as bytes (on_string) */
     unsigned kw_types;      /* union of the instance types its keywords apply to */
     unsigned type_mask;     /* when its first keyword is "type": the types it allows, else 0 */
     schema__props_t *props; /* names of "properties" and "required", or NULL */
@@ -511,6 +512,10 @@ bool schema__eval(const schema__vctx_t *v, const schema__node_t *node, const jso
  * failing on a reference cycle over the same instance. */
 bool schema__eval_ref(const schema__vctx_t *v, const schema__node_t *target, const json_t *instance,
                       const schema__seg_t *kseg, schema__eval_t *ev);
+/* Whether a string given as bytes passes every keyword of a node whose on_strings is set. */
+bool schema__string_ok(const odm_schema_t *schema, const schema__node_t *node, const char *s,
+                       size_t len);
+
 /* Whether errors are being collected and there is still room for more. */
 static inline bool schema__collecting(const schema__vctx_t *v)
 {
@@ -548,6 +553,9 @@ struct schema__kwdef {
     bool (*validate)(const schema__vctx_t *v, const schema__kw_t *kw, const json_t *instance,
                      schema__eval_t *ev);
     bool walks; /* walks the members of an object instance (with schema__walk_t) */
+    /* The verdict on a string given as bytes, without a json_t (NULL: only through validate). */
+    bool (*on_string)(const odm_schema_t *schema, const schema__kw_t *kw, const char *s,
+                      size_t len);
 };
 
 extern const schema__kwdef_t schema__keywords[];

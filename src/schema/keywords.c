@@ -21,35 +21,40 @@
 
 #define KW(name, vocab, types, fn)                                                                 \
     {                                                                                              \
-        name, vocab, types, schema__kc_##fn, schema__kv_##fn, false                                \
+        name, vocab, types, schema__kc_##fn, schema__kv_##fn, false, NULL                          \
     }
 #define KWC(name, vocab, types, c, fn)                                                             \
     {                                                                                              \
-        name, vocab, types, schema__kc_##c, schema__kv_##fn, false                                 \
+        name, vocab, types, schema__kc_##c, schema__kv_##fn, false, NULL                           \
     }
 #define KW_SHAPE(name, vocab, c)                                                                   \
     {                                                                                              \
-        name, vocab, 0, schema__kc_##c, NULL, false                                                \
+        name, vocab, 0, schema__kc_##c, NULL, false, NULL                                          \
+    }
+/* A value keyword that can also judge a string given as bytes (for property names). */
+#define KW_STR(name, vocab, types, c, fn)                                                          \
+    {                                                                                              \
+        name, vocab, types, schema__kc_##c, schema__kv_##fn, false, schema__ks_##fn                \
     }
 /* An object keyword that walks the instance's members. */
 #define KW_WALK(name, vocab, c, fn)                                                                \
     {                                                                                              \
-        name, vocab, T_OBJ, schema__kc_##c, schema__kv_##fn, true                                  \
+        name, vocab, T_OBJ, schema__kc_##c, schema__kv_##fn, true, NULL                            \
     }
 
 const schema__kwdef_t schema__keywords[] = {
-    KW("type", V_VAL, T_ANY, type),
-    KW("const", V_VAL, T_ANY, const),
-    KW("enum", V_VAL, T_ANY, enum),
+    KW_STR("type", V_VAL, T_ANY, type, type),
+    KW_STR("const", V_VAL, T_ANY, const, const),
+    KW_STR("enum", V_VAL, T_ANY, enum, enum),
     KW("multipleOf", V_VAL, T_NUM, multiple_of),
     KWC("maximum", V_VAL, T_NUM, number, maximum),
     KWC("exclusiveMaximum", V_VAL, T_NUM, number, exclusive_maximum),
     KWC("minimum", V_VAL, T_NUM, number, minimum),
     KWC("exclusiveMinimum", V_VAL, T_NUM, number, exclusive_minimum),
-    KWC("maxLength", V_VAL, T_STR, count, max_length),
-    KWC("minLength", V_VAL, T_STR, count, min_length),
-    KW("pattern", V_VAL, T_STR, pattern),
-    KW("format", V_FMT, T_STR, format),
+    KW_STR("maxLength", V_VAL, T_STR, count, max_length),
+    KW_STR("minLength", V_VAL, T_STR, count, min_length),
+    KW_STR("pattern", V_VAL, T_STR, pattern, pattern),
+    KW_STR("format", V_FMT, T_STR, format, format),
     KWC("maxItems", V_VAL, T_ARR, count, max_items),
     KWC("minItems", V_VAL, T_ARR, count, min_items),
     KW("uniqueItems", V_VAL, T_ARR, unique_items),

@@ -8,6 +8,9 @@
 #define SCHEMA_KC(fn)                                                                              \
     bool schema__kc_##fn(schema__cctx_t *c, schema__node_t *node, const json_t *value,             \
                          schema__kw_t *kw)
+#define SCHEMA_KS(fn)                                                                              \
+    bool schema__ks_##fn(const odm_schema_t *schema, const schema__kw_t *kw, const char *s,        \
+                         size_t len)
 #define SCHEMA_KV(fn)                                                                              \
     bool schema__kv_##fn(const schema__vctx_t *v, const schema__kw_t *kw, const json_t *inst,      \
                          schema__eval_t *ev)
@@ -60,13 +63,16 @@ SCHEMA_KV(min_items);
 SCHEMA_KC(unique_items);
 SCHEMA_KV(unique_items);
 
-/* kw_value.c */
+/* kw_value.c (SCHEMA_KS: the keyword's verdict on a string given as bytes) */
 SCHEMA_KC(type);
 SCHEMA_KV(type);
+SCHEMA_KS(type);
 SCHEMA_KC(enum);
 SCHEMA_KV(enum);
+SCHEMA_KS(enum);
 SCHEMA_KC(const);
 SCHEMA_KV(const);
+SCHEMA_KS(const);
 SCHEMA_KC(multiple_of);
 SCHEMA_KV(multiple_of);
 SCHEMA_KC(number);
@@ -75,11 +81,15 @@ SCHEMA_KV(exclusive_maximum);
 SCHEMA_KV(minimum);
 SCHEMA_KV(exclusive_minimum);
 SCHEMA_KV(max_length);
+SCHEMA_KS(max_length);
 SCHEMA_KV(min_length);
+SCHEMA_KS(min_length);
 SCHEMA_KC(pattern);
 SCHEMA_KV(pattern);
+SCHEMA_KS(pattern);
 SCHEMA_KC(format);
 SCHEMA_KV(format);
+SCHEMA_KS(format);
 
 /* The type bits a compiled "type" keyword allows (kw_value.c). */
 unsigned schema__type_mask(const schema__kw_t *kw);

@@ -278,18 +278,49 @@ SCHEMA_KV(unevaluated_properties)
     return ok;
 }
 
+#define STRING_HOPS 4
+
+/* The node that can judge names as bytes: the subschema, past a few "$ref"-only nodes, when
+ * all its keywords can and the depth those would take still fits; NULL when names must be made
+ * into strings and evaluated. */
+static const schema__node_t *string_judge(const schema__vctx_t *v, const schema__node_t *node)
+{
+    unsigned hops = 0;
+    while (node->ref_only != NULL && hops < STRING_HOPS) {
+        node = node->ref_only;
+        hops++;
+    }
+    bool fits = v->depth + hops + 1 <= SCHEMA_MAX_DEPTH;
+    return fits && node->boolean < 0 && node->ref_only == NULL && node->on_strings ? node : NULL;
+}
+
+/* A name made into a string and evaluated, for the errors of a name that fails. */
+static bool evaluate_name(const schema__vctx_t *v, const schema__kw_t *kw,
+                          const schema__member_t *m)
+{
+    json_t *name = json_stringn_nocheck(m->key, m->len);
+    if (name == NULL)
+        return schema__report(v, "propertyNames", NULL, "out of memory");
+    schema__seg_t k1 = {v->kpath, "propertyNames", 13};
+    schema__seg_t iseg = {v->ipath, m->key, m->len};
+    bool ok = schema__eval(v, kw->data, name, &k1, &iseg, NULL);
+    json_decref(name);
+    return ok;
+}
+
+/* Names are judged as bytes where the subschema allows it (no allocation); a name that fails
+ * is evaluated again as a string when its errors are wanted. */
 SCHEMA_KV(property_names)
 {
-    schema__seg_t k1 = {v->kpath, "propertyNames", 13};
+    const schema__node_t *judge = string_judge(v, kw->data);
     bool ok = true;
     schema__walk_t w;
     for (schema__walk_init(&w, v); schema__walk_next(&w);) {
-        json_t *name = json_stringn_nocheck(w.m->key, w.m->len);
-        if (name == NULL)
-            return schema__report(v, "propertyNames", NULL, "out of memory");
-        schema__seg_t iseg = {v->ipath, w.m->key, w.m->len};
-        ok &= schema__eval(v, kw->data, name, &k1, &iseg, NULL);
-        json_decref(name);
+        if (judge != NULL && schema__string_ok(v->schema, judge, w.m->key, w.m->len))
+            continue;
+        if (judge != NULL && !schema__collecting(v))
+            return false;
+        ok &= evaluate_name(v, kw, w.m);
         if (!ok && schema__stop(v))
             break;
     }

@@ -66,6 +66,11 @@ unsigned schema__type_mask(const schema__kw_t *kw)
     return ((const type_t *)kw->data)->mask;
 }
 
+SCHEMA_KS(type)
+{
+    return ((const type_t *)kw->data)->mask & SCHEMA_T_STRING;
+}
+
 SCHEMA_KV(type)
 {
     const type_t *t = kw->data;
@@ -118,6 +123,13 @@ SCHEMA_KC(const)
     return kw->data != NULL;
 }
 
+SCHEMA_KS(const)
+{
+    const json_t *value = ((const shown_t *)kw->data)->value;
+    return json_is_string(value) && json_string_length(value) == len &&
+           memcmp(json_string_value(value), s, len) == 0;
+}
+
 SCHEMA_KV(const)
 {
     const shown_t *s = kw->data;
@@ -157,10 +169,9 @@ SCHEMA_KC(enum)
     return true;
 }
 
-static bool enum_has_string(const enum_t *e, const json_t *inst)
+SCHEMA_KS(enum)
 {
-    const char *s = json_string_value(inst);
-    size_t len = json_string_length(inst);
+    const enum_t *e = kw->data;
     for (size_t i = 0; i < e->n_strings; i++)
         if (e->strings[i].len == len && memcmp(e->strings[i].text, s, len) == 0)
             return true;
@@ -172,7 +183,7 @@ SCHEMA_KV(enum)
     const enum_t *e = kw->data;
     const json_t *values = e->shown->value;
     if (json_is_string(inst)) {
-        if (enum_has_string(e, inst))
+        if (schema__ks_enum(v->schema, kw, json_string_value(inst), json_string_length(inst)))
             return true;
     } else {
         for (size_t i = 0; i < json_array_size(values); i++)
@@ -258,28 +269,32 @@ static size_t length_of(const json_t *s)
 }
 
 /* A string of n bytes holds between n / 4 and n code points: the byte count often decides. */
-SCHEMA_KV(max_length)
+SCHEMA_KS(max_length)
 {
     size_t max = (size_t)(uintptr_t)kw->data;
-    if (json_string_length(inst) <= max)
+    return len <= max || schema__utf8_length(s, len) <= max;
+}
+
+SCHEMA_KV(max_length)
+{
+    if (schema__ks_max_length(v->schema, kw, json_string_value(inst), json_string_length(inst)))
         return true;
-    size_t n = length_of(inst);
-    if (n <= max)
-        return true;
-    return schema__report(v, "maxLength", NULL, "string has %zu characters, at most %zu allowed", n,
-                          max);
+    return schema__report(v, "maxLength", NULL, "string has %zu characters, at most %zu allowed",
+                          length_of(inst), (size_t)(uintptr_t)kw->data);
+}
+
+SCHEMA_KS(min_length)
+{
+    size_t min = (size_t)(uintptr_t)kw->data;
+    return len / 4 >= min || schema__utf8_length(s, len) >= min;
 }
 
 SCHEMA_KV(min_length)
 {
-    size_t min = (size_t)(uintptr_t)kw->data, bytes = json_string_length(inst);
-    if (bytes / 4 >= min)
-        return true;
-    size_t n = length_of(inst);
-    if (n >= min)
+    if (schema__ks_min_length(v->schema, kw, json_string_value(inst), json_string_length(inst)))
         return true;
     return schema__report(v, "minLength", NULL, "string has %zu characters, at least %zu required",
-                          n, min);
+                          length_of(inst), (size_t)(uintptr_t)kw->data);
 }
 
 typedef struct {
@@ -298,6 +313,12 @@ SCHEMA_KC(pattern)
     p->code = schema__compile_regex(c, node, "pattern", NULL, p->source, json_string_length(value));
     kw->data = p;
     return p->code != NULL;
+}
+
+SCHEMA_KS(pattern)
+{
+    const pattern_t *p = kw->data;
+    return schema__regex_match(p->code, schema->mctx, s, len) > 0;
 }
 
 SCHEMA_KV(pattern)
@@ -333,10 +354,16 @@ SCHEMA_KC(format)
     return true;
 }
 
+SCHEMA_KS(format)
+{
+    const format_t *f = kw->data;
+    return f->check == NULL || f->check(s, len);
+}
+
 SCHEMA_KV(format)
 {
     const format_t *f = kw->data;
-    if (f->check == NULL || f->check(json_string_value(inst), json_string_length(inst)))
+    if (schema__ks_format(v->schema, kw, json_string_value(inst), json_string_length(inst)))
         return true;
     return schema__report(v, "format", NULL, "not a valid %s", f->name);
 }

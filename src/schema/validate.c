@@ -173,6 +173,15 @@ bool schema__eval_ref(const schema__vctx_t *v, const schema__node_t *target, con
     return run_node(&sub, target, instance, ev);
 }
 
+bool schema__string_ok(const odm_schema_t *schema, const schema__node_t *node, const char *s,
+                       size_t len)
+{
+    for (size_t i = 0; i < node->n_kws; i++)
+        if (!node->kws[i].def->on_string(schema, &node->kws[i], s, len))
+            return false;
+    return true;
+}
+
 bool odm_schema_validate(const odm_schema_t *schema, const json_t *instance, json_t **errors,
                          size_t max_errors)
 {

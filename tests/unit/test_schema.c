@@ -340,6 +340,60 @@ static void test_properties_by_name(void)
     odm_schema_registry_free(reg);
 }
 
+/* Property names are judged as bytes when only the verdict counts; both modes must agree. */
+static void test_property_names(void)
+{
+    odm_schema_registry_t *reg = odm_schema_registry_new();
+    odm_error_t err = {0};
+    odm_schema_t *s = compile_in(
+        reg, "urn:t:names",
+        "{\"properties\":{\"a\":{\"propertyNames\":{\"$ref\":\"#/$defs/status\"}},"
+        "\"b\":{\"propertyNames\":{\"pattern\":\"^[a-z]+$\",\"maxLength\":3,\"minLength\":2}},"
+        "\"c\":{\"propertyNames\":{\"type\":\"integer\"}},"
+        "\"d\":{\"propertyNames\":{\"const\":\"x\"}},"
+        "\"e\":{\"propertyNames\":{\"format\":\"ipv4\"}},"
+        "\"f\":{\"propertyNames\":{\"not\":{\"const\":\"no\"}}}},"
+        "\"$defs\":{\"status\":{\"$ref\":\"#/$defs/s2\"},\"s2\":{\"enum\":[\"paid\",1,\"sent\"]}}}",
+        ODM_FORMAT_ASSERT, &err);
+    CHECK_MSG(s != NULL, "%s", err.message);
+    static const struct {
+        const char *doc;
+        bool valid;
+    } cases[] = {
+        {"{\"a\":{\"paid\":1,\"sent\":2}}", true},
+        {"{\"a\":{\"paid\":1,\"lost\":2}}", false},
+        {"{\"a\":{\"1\":1}}", false},
+        {"{\"b\":{\"ab\":1,\"abc\":2}}", true},
+        {"{\"b\":{\"abcd\":1}}", false},
+        {"{\"b\":{\"a\":1}}", false},
+        {"{\"b\":{\"\\u00e9\\u00e9\":1}}", false},
+        {"{\"c\":{}}", true},
+        {"{\"c\":{\"1\":1}}", false},
+        {"{\"d\":{\"x\":1}}", true},
+        {"{\"d\":{\"y\":1}}", false},
+        {"{\"e\":{\"10.0.0.1\":1}}", true},
+        {"{\"e\":{\"10.0.0.256\":1}}", false},
+        {"{\"f\":{\"yes\":1}}", true},
+        {"{\"f\":{\"no\":1}}", false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *errors = NULL;
+        CHECK_MSG(valid(s, cases[i].doc) == cases[i].valid, "case %zu", i);
+        CHECK_MSG(check_json(s, cases[i].doc, &errors) == cases[i].valid, "case %zu", i);
+        json_decref(errors);
+    }
+    json_t *errors = NULL;
+    CHECK(!check_json(s, "{\"b\":{\"ab\":1,\"abcd\":2,\"x\":3}}", &errors));
+    CHECK_INT(json_array_size(errors), 2);
+    CHECK_STR(unit_field(errors, 0, "instanceLocation"), "/b/abcd");
+    CHECK_STR(unit_field(errors, 0, "keywordLocation"), "/properties/b/propertyNames/maxLength");
+    CHECK_STR(unit_field(errors, 1, "instanceLocation"), "/b/x");
+    CHECK_STR(unit_field(errors, 1, "keywordLocation"), "/properties/b/propertyNames/minLength");
+    json_decref(errors);
+    odm_schema_free(s);
+    odm_schema_registry_free(reg);
+}
+
 /* Simple anchored patterns match without PCRE2; wrapped in a group they go through PCRE2.
  * Both must agree on every string. */
 static bool pattern_verdict(odm_schema_registry_t *reg, const char *pattern, const char *text,
@@ -726,12 +780,15 @@ static void test_no_allocation(void)
         "\"tags\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/tag\"},\"uniqueItems\":true},"
         "\"price\":{\"multipleOf\":0.01},\"kind\":{\"oneOf\":[{\"const\":\"a\"},{\"const\":\"b\"}]}"
         ","
-        "\"when\":{\"format\":\"date-time\"}},\"$defs\":{\"tag\":{\"enum\":[\"x\",\"y\",\"z\"]}}}",
+        "\"when\":{\"format\":\"date-time\"},\"meta\":{\"propertyNames\":{\"$ref\":\"#/$defs/"
+        "key\"}}},"
+        "\"$defs\":{\"tag\":{\"enum\":[\"x\",\"y\",\"z\"]},\"key\":{\"pattern\":\"^[a-z]+$\"}}}",
         ODM_FORMAT_ASSERT, &err);
     CHECK_MSG(s != NULL, "%s", err.message);
-    json_t *inst = json_loads("{\"name\":\"Ann\",\"tags\":[\"x\",\"y\"],\"price\":19.99,"
-                              "\"kind\":\"b\",\"when\":\"2024-01-02T03:04:05Z\"}",
-                              0, NULL);
+    json_t *inst =
+        json_loads("{\"name\":\"Ann\",\"tags\":[\"x\",\"y\"],\"price\":19.99,"
+                   "\"kind\":\"b\",\"when\":\"2024-01-02T03:04:05Z\",\"meta\":{\"ab\":1}}",
+                   0, NULL);
     json_t *errors = NULL;
     CHECK(odm_schema_validate(s, inst, &errors, 10)); /* warms the thread's match data */
     long before = malloc_calls;
@@ -762,6 +819,7 @@ int main(void)
     test_large_objects();
     test_properties_by_name();
     test_simple_patterns();
+    test_property_names();
     test_compile_errors();
     test_registry();
     test_mapped_folder();
