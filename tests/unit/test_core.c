@@ -1,5 +1,7 @@
 /* Unit tests for src/core: error table, problem bodies, capped buffers, log levels. */
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "check.h"
 #include "odmd/buf.h"
@@ -34,6 +36,69 @@ static void test_problem_body(void)
     json_decref(parsed);
     json_decref(errors);
     free(body);
+}
+
+/* The body as json_pack and json_dumps made it before odm_problem_body wrote it itself. */
+static char *reference_body(const odm_error_t *err, const json_t *errors)
+{
+    json_t *body = json_pack("{s:s, s:s, s:i, s:s}", "type", odm_error_type(err->kind), "title",
+                             odm_error_title(err->kind), "status", odm_error_status(err->kind),
+                             "detail", err->message[0] ? err->message : odm_error_title(err->kind));
+    if (errors != NULL)
+        json_object_set(body, "errors", (json_t *)errors);
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    return text;
+}
+
+static void check_same_body(const odm_error_t *err, json_t *errors, const char *what)
+{
+    size_t len = 0;
+    char *got = odm_problem_body(err, errors, &len);
+    char *want = reference_body(err, errors);
+    CHECK_MSG(got != NULL && want != NULL && strcmp(got, want) == 0, "%s: got %s, want %s", what,
+              got ? got : "NULL", want ? want : "NULL");
+    CHECK_MSG(got == NULL || len == strlen(got), "%s: length", what);
+    free(got);
+    free(want);
+    json_decref(errors);
+}
+
+/* Byte for byte what json_dumps(JSON_COMPACT) wrote, for every kind of value. */
+static void test_problem_body_bytes(void)
+{
+    odm_error_t err;
+    odm_error_set(&err, ODM_ERR_VALIDATION, "3 violations of the 'users' model");
+    check_same_body(&err, NULL, "no errors");
+    check_same_body(&err, json_array(), "empty errors");
+    check_same_body(&err, json_pack("[{s:s, s:s, s:s}, {s:s, s:s, s:s}]", "instanceLocation",
+                                    "/email", "keywordLocation", "/properties/email/format",
+                                    "error", "'not-an-email' is not an 'email'",
+                                    "instanceLocation", "/a~1b/0", "keywordLocation",
+                                    "/properties/a~1b", "error", "quote \" slash / back \\"),
+                    "validator errors");
+    check_same_body(&err, json_pack("[s, s, s]", "ctl \x01\x1f\b\f\n\r\t end",
+                                    "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "\x7f del"),
+                    "escapes and UTF-8");
+    check_same_body(&err, json_pack("[I, I, I, i, b, b, n, {}, [], {s:{s:[{}]}}]",
+                                    (json_int_t)INT64_MIN, (json_int_t)INT64_MAX,
+                                    (json_int_t)-1, 0, 1, 0, "a", "b"),
+                    "integers and constants");
+    check_same_body(&err, json_pack("[f, f, f, f, f]", 0.1, -2.5e300, 1.0, 1e-7, 123456789.0),
+                    "reals");
+    json_t *deep = json_string("bottom");
+    for (int i = 0; i < 40; i++)
+        deep = json_pack("[o]", deep);
+    check_same_body(&err, deep, "nested deeper than the writer recurses");
+    json_t *keys = json_object();
+    json_object_setn(keys, "nul\0key", 7, json_true());
+    json_object_set_new(keys, "\xc3\xa9t\xc3\xa9", json_false());
+    json_object_set_new(keys, "q\"k", json_null());
+    check_same_body(&err, keys, "keys with escapes");
+    odm_error_t empty = {.kind = ODM_ERR_NOT_FOUND};
+    check_same_body(&empty, NULL, "empty message: the title");
+    odm_error_set(&err, ODM_ERR_BAD_QUERY, "filter: bad \"$where\" at line 1\tcolumn 2");
+    check_same_body(&err, NULL, "message with escapes");
 }
 
 static void test_buf_cap(void)
@@ -90,6 +155,7 @@ int main(void)
 {
     test_error_table();
     test_problem_body();
+    test_problem_body_bytes();
     test_buf_cap();
     test_json_string_rollback();
     test_log_levels();
