@@ -10,6 +10,21 @@
 
 typedef enum { API_HEALTHZ, API_READYZ, API_COLLECTION, API_DOCUMENT } api_route_kind_t;
 
+/* Where a path leads (router.c). */
+typedef struct {
+    api_route_kind_t kind;
+    const odm_model_t *model; /* NULL for /healthz and /readyz */
+    const char *id;           /* API_DOCUMENT: the id segment within the path, id_len bytes */
+    size_t id_len;
+} api_route_t;
+
+/* Matches a decoded path against the routes; false: 404. */
+bool api__match_route(const odm_app_t *app, const char *path, api_route_t *r);
+
+/* application/json, application/merge-patch+json and any other application/...+json type; a
+ * charset parameter is accepted only when it is utf-8. NULL: false. */
+bool api__acceptable_media_type(const char *content_type);
+
 struct api_call;
 
 /* A list request's state (GET /api/NAME): made by api__list only, so that the calls of every

@@ -46,15 +46,8 @@ static const struct {
     {API_DOCUMENT, ODM_METHOD_DELETE, api__delete_document},
 };
 
-typedef struct {
-    api_route_kind_t kind;
-    const odm_model_t *model;
-    const char *id;
-    size_t id_len;
-} route_t;
 
-/* Matches the path against the route table; false: 404. */
-static bool match_route(const odm_app_t *app, const char *path, route_t *r)
+bool api__match_route(const odm_app_t *app, const char *path, api_route_t *r)
 {
     memset(r, 0, sizeof *r);
     if (strcmp(path, "/healthz") == 0) {
@@ -108,9 +101,7 @@ static bool authorized(const odm_app_t *app, odm_request_t *req)
     return same_secret(token, app->api_key);
 }
 
-/* application/json, application/merge-patch+json and any other +json type; a charset
- * parameter is accepted only when it is utf-8. */
-static bool acceptable_media_type(const char *ct)
+bool api__acceptable_media_type(const char *ct)
 {
     if (ct == NULL)
         return false;
@@ -170,9 +161,9 @@ static void reply_healthz(odm_request_t *req)
 
 /* The checks that outrank 413: route (404), method (405), then the API key (401). Returns
  * false after answering. */
-static bool check_route(const odm_app_t *app, odm_request_t *req, route_t *r)
+static bool check_route(const odm_app_t *app, odm_request_t *req, api_route_t *r)
 {
-    if (!match_route(app, odm_request_path(req), r)) {
+    if (!api__match_route(app, odm_request_path(req), r)) {
         fail(req, ODM_ERR_NOT_FOUND, "no such route");
         return false;
     }
@@ -191,14 +182,14 @@ static bool check_route(const odm_app_t *app, odm_request_t *req, route_t *r)
 
 void odm_api_preflight(odm_request_t *req, void *arg)
 {
-    route_t r;
+    api_route_t r;
     check_route(arg, req, &r);
 }
 
 void odm_api_handle(odm_request_t *req, void *arg)
 {
     const odm_app_t *app = arg;
-    route_t r;
+    api_route_t r;
     if (!check_route(app, req, &r))
         return;
     odm_method_t method = odm_request_method(req);
@@ -208,7 +199,7 @@ void odm_api_handle(odm_request_t *req, void *arg)
     }
     bool takes_body = method & (ODM_METHOD_POST | ODM_METHOD_PUT | ODM_METHOD_PATCH);
     if ((takes_body || odm_request_has_body(req)) &&
-        !acceptable_media_type(odm_request_header(req, "Content-Type"))) {
+        !api__acceptable_media_type(odm_request_header(req, "Content-Type"))) {
         fail(req, ODM_ERR_MEDIA_TYPE, "expected a JSON content type (application/json)");
         return;
     }
