@@ -4,8 +4,9 @@
  * a NUL the schema is validated against itself). Flags: bit 0 asserts formats (else they are
  * annotations), bit 1 caps the violation list at 1 (else ODM_SCHEMA_MAX_ERRORS), bit 2 reads
  * integers as reals (jansson's way past 64 bits). Each input gets its own registry.
- * Oracles: the verdict with a violation list is the verdict without; the list has 1..cap
- * units whose instanceLocation points into the instance; validation is repeatable. */
+ * Oracles: a refused schema gets a schema error naming a place in it; the verdict with a
+ * violation list is the verdict without; the list has 1..cap units whose instanceLocation
+ * points into the instance; validation is repeatable. */
 #include "fuzz.h"
 #include "odmd/schema.h"
 
@@ -24,6 +25,28 @@ static json_t *parse(const uint8_t *text, size_t len, unsigned flags)
     if (flags & FLAG_INT_AS_REAL)
         jflags |= JSON_DECODE_INT_AS_REAL;
     return json_loadb((const char *)text, len, jflags, NULL);
+}
+
+/* A compile or registry error names where in the schema: "POINTER: reason" with a pointer
+ * into the document ("/" for the document itself), or "URI#POINTER: reason" for a place in
+ * another document or in an embedded resource. Pointers are not escaped for ": ", so any
+ * split that resolves will do; a message cut at its cap is let go. */
+static void check_schema_error(const odm_error_t *err, const json_t *schema, const char *what)
+{
+    fuzz_check_error(err, false, what);
+    if (err->kind != ODM_ERR_SCHEMA)
+        fuzz_fail("%s: error kind %d, want a schema error: %s", what, (int)err->kind,
+                  err->message);
+    const char *msg = err->message;
+    size_t len = strlen(msg);
+    if (msg[0] != '/' || len >= ODM_ERROR_MSG_MAX - 16)
+        return;
+    for (const char *sep = strstr(msg, ": "); sep != NULL; sep = strstr(sep + 1, ": ")) {
+        size_t n = (size_t)(sep - msg);
+        if (n == 1 || fuzz_pointer_get(schema, msg, n) != NULL)
+            return;
+    }
+    fuzz_fail("%s: no pointer into the schema in '%s'", what, msg);
 }
 
 static void validate(const odm_schema_t *schema, const json_t *instance, unsigned flags)
@@ -62,12 +85,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     odm_error_t err = {0};
     odm_format_mode_t mode = (flags & FLAG_ASSERT) ? ODM_FORMAT_ASSERT : ODM_FORMAT_ANNOTATE;
     if (!odm_schema_registry_add(reg, "urn:fuzz:schema", schema_doc, "fuzz", &err)) {
-        fuzz_check_error(&err, false, "registry_add");
+        check_schema_error(&err, schema_doc, "registry_add");
         goto free_registry;
     }
     odm_schema_t *schema = odm_schema_compile(reg, "urn:fuzz:schema", mode, &err);
     if (schema == NULL) {
-        fuzz_check_error(&err, false, "compile");
+        check_schema_error(&err, schema_doc, "compile");
         goto free_registry;
     }
     if (instance != NULL)

@@ -33,6 +33,35 @@ BODIES = [
     [1, "two", None, True],
 ]
 
+# Format assertion: one valid and one near-miss string per format (the suite's optional/format
+# cases are not always present beside the repository).
+FORMATS = {
+    "date-time": ["1963-06-19T08:30:06.283185Z", "1990-12-31T15:59:60-08:00", "2013-350T01:01:01"],
+    "date": ["2020-02-29", "2021-02-29", "1998-1-20"],
+    "time": ["08:30:06.283185Z", "23:59:60+00:00", "12:00:00+25:00"],
+    "duration": ["P4DT12H30M5S", "P1Y2M3DT4H5M6.5S", "PT", "P2W", "P1D2H"],
+    "email": ["joe.bloggs@example.com", '"joe bloggs"@example.com', "joe@[127.0.0.1]",
+              "te..st@example.com"],
+    "idn-email": ["\uc2e4\ub840@\uc2e4\ub840.\ud14c\uc2a4\ud2b8", "2962"],
+    "hostname": ["www.example.com", "-a-host-name-that-starts-with--", "xn--4gbwdl.xn--wgbh1c"],
+    "idn-hostname": ["\uc2e4\ub840.\ud14c\uc2a4\ud2b8", "xn--X", "\u0627\u0660\u06f0"],
+    "ipv4": ["192.168.0.1", "087.10.0.1", "256.256.256.256"],
+    "ipv6": ["::1", "1:d6::42", "::ffff:192.168.0.1", "12345::", "fe80::a%eth1"],
+    "uri": ["http://foo.bar/?baz=qux#quux", "ldap://[2001:db8::7]/c=GB?objectClass?one",
+            "urn:oasis:names:specification:docbook:dtd:xml:4.1.2", "\\\\WINDOWS\\fileshare"],
+    "uri-reference": ["/abc", "#fragment", "\\\\WINDOWS\\fileshare", "#frag\\ment"],
+    "iri": ["http://\u0192\u00f8\u00f8.\u00df\u00e5r/?\u2202\u00e9\u0153=\u03c0\u00eex#\u03c0",
+            "http://[2001:db8::7]/", "/abc"],
+    "iri-reference": ["//\u0192\u00f8\u00f8.\u00df\u00e5r/?\u2202\u00e9\u0153", "#\u0192r\u00e4g\\m"],
+    "uuid": ["2EB8AA08-AA98-11EA-B4AA-73B441D16380", "2eb8aa08-aa98-11ea-b4aa-73b441d1638",
+             "00000000-0000-0000-0000-000000000000"],
+    "json-pointer": ["/foo/bar~0/baz~1/%a", "/foo/bar~", "#/", ""],
+    "relative-json-pointer": ["0/foo/bar", "1#", "-1/foo", "+1/foo/bar", "120/foo"],
+    "uri-template": ["http://example.com/dictionary/{term:1}/{term}", "http://example.com/{x",
+                     "{+path,x}/here{?q*}{#frag:3}"],
+    "regex": ["([abc])+\\s+$", "^(abc]", "\\p{Letter}\\cC(?<n>a)\\k<n>", "(?<=a)b"],
+}
+
 FILTERS = [
     '{"name": "Ada"}',
     '{"age": {"$gte": 18, "$lt": 65}, "role": {"$in": ["admin", "member"]}}',
@@ -84,6 +113,21 @@ def schema_seeds(suite):
                 if len(data) <= MAX_SEED:
                     write("fuzz_schema", "%s-%d-%d" % (stem, i, j), data)
                     count += 1
+    for name, samples in sorted(FORMATS.items()):
+        for j, sample in enumerate(samples):
+            data = b"\1" + dumps({"format": name}) + b"\0" + dumps(sample)
+            write("fuzz_schema", "format-%s-%d" % (name, j), data)
+            count += 1
+    # the paths that allocate: uniqueItems over 32 items, unevaluated* over 256 members
+    big = {
+        "unique-40": ({"uniqueItems": True}, list(range(39)) + [{"a": [1.0]}, {"a": [1]}]),
+        "unevaluated-300": ({"properties": {"k7": True}, "unevaluatedProperties": {"type": "integer"}},
+                            {"k%d" % i: i for i in range(300)}),
+        "unevaluated-items-300": ({"prefixItems": [True], "unevaluatedItems": False}, [0] * 300),
+    }
+    for name, (schema, instance) in sorted(big.items()):
+        write("fuzz_schema", name, b"\0" + dumps(schema) + b"\0" + dumps(instance))
+        count += 1
     return count
 
 
