@@ -545,6 +545,7 @@ bool schema__report(const schema__vctx_t *v, const char *kw, const char *sub, co
 
 struct schema__kwdef {
     const char *name;
+    size_t name_len;
     unsigned vocab;
     unsigned types; /* instance types it applies to */
     /* Checks the keyword's value and fills kw->data. Returns false with the error set. */

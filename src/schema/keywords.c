@@ -21,25 +21,26 @@
 
 #define KW(name, vocab, types, fn)                                                                 \
     {                                                                                              \
-        name, vocab, types, schema__kc_##fn, schema__kv_##fn, false, NULL                          \
+        name, sizeof(name) - 1, vocab, types, schema__kc_##fn, schema__kv_##fn, false, NULL        \
     }
 #define KWC(name, vocab, types, c, fn)                                                             \
     {                                                                                              \
-        name, vocab, types, schema__kc_##c, schema__kv_##fn, false, NULL                           \
+        name, sizeof(name) - 1, vocab, types, schema__kc_##c, schema__kv_##fn, false, NULL         \
     }
 #define KW_SHAPE(name, vocab, c)                                                                   \
     {                                                                                              \
-        name, vocab, 0, schema__kc_##c, NULL, false, NULL                                          \
+        name, sizeof(name) - 1, vocab, 0, schema__kc_##c, NULL, false, NULL                        \
     }
 /* A value keyword that can also judge a string given as bytes (for property names). */
 #define KW_STR(name, vocab, types, c, fn)                                                          \
     {                                                                                              \
-        name, vocab, types, schema__kc_##c, schema__kv_##fn, false, schema__ks_##fn                \
+        name, sizeof(name) - 1, vocab, types, schema__kc_##c, schema__kv_##fn, false,              \
+            schema__ks_##fn                                                                        \
     }
 /* An object keyword that walks the instance's members. */
 #define KW_WALK(name, vocab, c, fn)                                                                \
     {                                                                                              \
-        name, vocab, T_OBJ, schema__kc_##c, schema__kv_##fn, true, NULL                            \
+        name, sizeof(name) - 1, vocab, T_OBJ, schema__kc_##c, schema__kv_##fn, true, NULL          \
     }
 
 const schema__kwdef_t schema__keywords[] = {

@@ -59,10 +59,10 @@ SCHEMA_KC(items)
 }
 
 /* items and unevaluatedItems: `sub` for every item from `start` not yet evaluated (skip). */
-static bool rest(const schema__vctx_t *v, const char *kw, const schema__node_t *sub,
+static bool rest(const schema__vctx_t *v, const schema__kw_t *kw, const schema__node_t *sub,
                  const json_t *inst, size_t start, const schema__eval_t *skip, schema__eval_t *ev)
 {
-    schema__seg_t k1 = {v->kpath, kw, strlen(kw)};
+    schema__seg_t k1 = {v->kpath, kw->def->name, kw->def->name_len};
     bool ok = true;
     for (size_t i = start; i < json_array_size(inst); i++) {
         if (skip != NULL && schema__eval_has(skip, i))
@@ -79,12 +79,12 @@ static bool rest(const schema__vctx_t *v, const char *kw, const schema__node_t *
 SCHEMA_KV(items)
 {
     const items_t *d = kw->data;
-    return rest(v, "items", d->node, inst, d->start, NULL, ev);
+    return rest(v, kw, d->node, inst, d->start, NULL, ev);
 }
 
 SCHEMA_KV(unevaluated_items)
 {
-    return rest(v, "unevaluatedItems", kw->data, inst, 0, ev, ev);
+    return rest(v, kw, kw->data, inst, 0, ev, ev);
 }
 
 typedef struct {

@@ -50,7 +50,7 @@ static bool branch(const schema__vctx_t *v, const schema__kw_t *kw, size_t i, co
                    schema__eval_t *ev)
 {
     const schema__list_t *l = kw->data;
-    schema__seg_t k1 = {v->kpath, kw->def->name, strlen(kw->def->name)};
+    schema__seg_t k1 = {v->kpath, kw->def->name, kw->def->name_len};
     schema__seg_t k2 = {&k1, NULL, i};
     return schema__eval(v, l->items[i], inst, &k2, NULL, ev);
 }

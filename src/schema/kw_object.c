@@ -223,12 +223,12 @@ static bool forbidden(const schema__vctx_t *v, const char *kw, const char *key, 
     return schema__report(&at, kw, NULL, "property '%.*s' is not allowed", (int)len, key);
 }
 
-static bool check_member(const schema__vctx_t *v, const char *kw, const schema__node_t *sub,
+static bool check_member(const schema__vctx_t *v, const schema__kw_t *kw, const schema__node_t *sub,
                          const schema__member_t *m)
 {
     if (sub->boolean == 0)
-        return forbidden(v, kw, m->key, m->len);
-    schema__seg_t k1 = {v->kpath, kw, strlen(kw)};
+        return forbidden(v, kw->def->name, m->key, m->len);
+    schema__seg_t k1 = {v->kpath, kw->def->name, kw->def->name_len};
     return member(v, sub, m->value, &k1, m->key, m->len);
 }
 
@@ -251,7 +251,7 @@ SCHEMA_KV(additional_properties)
         if (!is_additional(v, a, w.m))
             continue;
         schema__eval_mark(ev, w.i);
-        if (!check_member(v, "additionalProperties", a->node, w.m)) {
+        if (!check_member(v, kw, a->node, w.m)) {
             ok = false;
             if (schema__stop(v))
                 break;
@@ -267,7 +267,7 @@ SCHEMA_KV(unevaluated_properties)
     for (schema__walk_init(&w, v); schema__walk_next(&w);) {
         if (ev != NULL && schema__eval_has(ev, w.i))
             continue;
-        if (!check_member(v, "unevaluatedProperties", kw->data, w.m)) {
+        if (!check_member(v, kw, kw->data, w.m)) {
             ok = false;
             if (schema__stop(v))
                 break;
