@@ -3,16 +3,22 @@
  * Input: one flags byte, the schema's JSON text, a NUL byte, the instance's JSON text (without
  * a NUL the schema is validated against itself). Flags: bit 0 asserts formats (else they are
  * annotations), bit 1 caps the violation list at 1 (else ODM_SCHEMA_MAX_ERRORS), bit 2 reads
- * integers as reals (jansson's way past 64 bits). Each input gets its own registry.
- * Oracles: a refused schema gets a schema error naming a place in it; the verdict with a
- * violation list is the verdict without; the list has 1..cap units whose instanceLocation
- * points into the instance; validation is repeatable. */
+ * integers as reals (jansson's way past 64 bits), bit 3 puts a second document between schema
+ * and instance (NUL-separated), registered as OTHER_URI for the schema to reference. Each
+ * input gets its own registry.
+ * Oracles: a refused schema gets a schema error naming a place in the document at fault; the
+ * verdict with a violation list is the verdict without; the list has 1..cap units whose
+ * instanceLocation points into the instance; validation is repeatable. */
 #include "fuzz.h"
 #include "odmd/schema.h"
 
 #define FLAG_ASSERT 1u
 #define FLAG_ONE_ERROR 2u
 #define FLAG_INT_AS_REAL 4u
+#define FLAG_TWO_DOCS 8u
+
+#define SCHEMA_URI "urn:fuzz:schema"
+#define OTHER_URI "http://example.com/other.json"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -27,26 +33,32 @@ static json_t *parse(const uint8_t *text, size_t len, unsigned flags)
     return json_loadb((const char *)text, len, jflags, NULL);
 }
 
-/* A compile or registry error names where in the schema: "POINTER: reason" with a pointer
- * into the document ("/" for the document itself), or "URI#POINTER: reason" for a place in
- * another document or in an embedded resource. Pointers are not escaped for ": ", so any
- * split that resolves will do; a message cut at its cap is let go. */
-static void check_schema_error(const odm_error_t *err, const json_t *schema, const char *what)
+/* A compile or registry error names where: "POINTER: reason" with a pointer into the
+ * schema ("/" for the document itself), or "URI#POINTER: reason" for a place in another
+ * document (checked when that is OTHER_URI; embedded resources have URIs of their own).
+ * Pointers are not escaped for ": ", so any split that resolves will do; a message cut at its
+ * cap is let go. */
+static void check_schema_error(const odm_error_t *err, const json_t *schema, const json_t *other,
+                               const char *what)
 {
     fuzz_check_error(err, false, what);
     if (err->kind != ODM_ERR_SCHEMA)
         fuzz_fail("%s: error kind %d, want a schema error: %s", what, (int)err->kind,
                   err->message);
     const char *msg = err->message;
-    size_t len = strlen(msg);
-    if (msg[0] != '/' || len >= ODM_ERROR_MSG_MAX - 16)
+    const json_t *doc = schema;
+    if (strncmp(msg, OTHER_URI "#/", sizeof OTHER_URI + 1) == 0 && other != NULL) {
+        msg += sizeof OTHER_URI;
+        doc = other;
+    }
+    if (msg[0] != '/' || strlen(err->message) >= ODM_ERROR_MSG_MAX - 16)
         return;
     for (const char *sep = strstr(msg, ": "); sep != NULL; sep = strstr(sep + 1, ": ")) {
         size_t n = (size_t)(sep - msg);
-        if (n == 1 || fuzz_pointer_get(schema, msg, n) != NULL)
+        if (n == 1 || fuzz_pointer_get(doc, msg, n) != NULL)
             return;
     }
-    fuzz_fail("%s: no pointer into the schema in '%s'", what, msg);
+    fuzz_fail("%s: no pointer into the document in '%s'", what, err->message);
 }
 
 static void validate(const odm_schema_t *schema, const json_t *instance, unsigned flags)
@@ -67,30 +79,51 @@ static void validate(const odm_schema_t *schema, const json_t *instance, unsigne
         fuzz_fail("validate: a second run changed the verdict");
 }
 
+/* Splits data at its first `max - 1` NUL bytes into up to `max` parts; returns how many. */
+static size_t split(const uint8_t *data, size_t size, const uint8_t **parts, size_t *lens,
+                    size_t max)
+{
+    size_t n = 0;
+    while (n + 1 < max) {
+        const uint8_t *nul = memchr(data, '\0', size);
+        if (nul == NULL)
+            break;
+        parts[n] = data;
+        lens[n++] = (size_t)(nul - data);
+        size -= (size_t)(nul - data) + 1;
+        data = nul + 1;
+    }
+    parts[n] = data;
+    lens[n++] = size;
+    return n;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
     unsigned flags = data[0];
-    const uint8_t *text = data + 1, *nul = memchr(text, '\0', size - 1);
-    size_t schema_len = nul ? (size_t)(nul - text) : size - 1;
-    json_t *schema_doc = parse(text, schema_len, flags);
+    const uint8_t *parts[3];
+    size_t lens[3], n = split(data + 1, size - 1, parts, lens, (flags & FLAG_TWO_DOCS) ? 3 : 2);
+    json_t *schema_doc = parse(parts[0], lens[0], flags);
     if (schema_doc == NULL)
         return 0;
-    json_t *instance = nul ? parse(nul + 1, size - 1 - schema_len - 1, flags)
-                           : json_incref(schema_doc);
+    json_t *other = (flags & FLAG_TWO_DOCS) && n > 2 ? parse(parts[1], lens[1], flags) : NULL;
+    json_t *instance = n > 1 ? parse(parts[n - 1], lens[n - 1], flags) : json_incref(schema_doc);
     odm_schema_registry_t *reg = odm_schema_registry_new();
     if (reg == NULL)
         fuzz_fail("registry_new returned NULL");
     odm_error_t err = {0};
     odm_format_mode_t mode = (flags & FLAG_ASSERT) ? ODM_FORMAT_ASSERT : ODM_FORMAT_ANNOTATE;
-    if (!odm_schema_registry_add(reg, "urn:fuzz:schema", schema_doc, "fuzz", &err)) {
-        check_schema_error(&err, schema_doc, "registry_add");
+    if (other != NULL && !odm_schema_registry_add(reg, OTHER_URI, other, "other", &err))
+        check_schema_error(&err, other, NULL, "registry_add");
+    if (!odm_schema_registry_add(reg, SCHEMA_URI, schema_doc, "fuzz", &err)) {
+        check_schema_error(&err, schema_doc, NULL, "registry_add");
         goto free_registry;
     }
-    odm_schema_t *schema = odm_schema_compile(reg, "urn:fuzz:schema", mode, &err);
+    odm_schema_t *schema = odm_schema_compile(reg, SCHEMA_URI, mode, &err);
     if (schema == NULL) {
-        check_schema_error(&err, schema_doc, "compile");
+        check_schema_error(&err, schema_doc, other, "compile");
         goto free_registry;
     }
     if (instance != NULL)
@@ -99,6 +132,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 free_registry:
     odm_schema_registry_free(reg);
     json_decref(instance);
+    json_decref(other);
     json_decref(schema_doc);
     return 0;
 }

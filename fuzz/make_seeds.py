@@ -125,6 +125,22 @@ def schema_seeds(suite):
                             {"k%d" % i: i for i in range(300)}),
         "unevaluated-items-300": ({"prefixItems": [True], "unevaluatedItems": False}, [0] * 300),
     }
+    # two documents (flags bit 3): the schema, then one registered as OTHER_URI
+    other = "http://example.com/other.json"
+    pairs = {
+        "two-defs": ({"$ref": other + "#/$defs/a"},
+                     {"$defs": {"a": {"type": "integer", "minimum": 3}}}, 2),
+        "two-relative": ({"$id": "http://example.com/root.json", "properties": {"x": {"$ref": "other.json"}}},
+                         {"items": {"$ref": "root.json"}}, {"x": [{"x": []}]}),
+        "two-dynamic": ({"$dynamicAnchor": "node", "$ref": other, "properties": {"v": {"type": "string"}}},
+                        {"$dynamicAnchor": "node", "properties": {"kids": {"items": {"$dynamicRef": "#node"}}}},
+                        {"kids": [{"v": 1}]}),
+        "two-anchor": ({"$ref": other + "#here"}, {"$defs": {"h": {"$anchor": "here", "const": None}}}, None),
+        "two-bad": ({"$ref": other + "#/$defs/a"}, {"$defs": {"a": {"minLength": -1}}}, "x"),
+    }
+    for name, (schema, doc, instance) in sorted(pairs.items()):
+        write("fuzz_schema", name, b"\x08" + dumps(schema) + b"\0" + dumps(doc) + b"\0" + dumps(instance))
+        count += 1
     for name, (schema, instance) in sorted(big.items()):
         write("fuzz_schema", name, b"\0" + dumps(schema) + b"\0" + dumps(instance))
         count += 1
