@@ -1,4 +1,5 @@
-/* Strict parsing of request bodies and filters: jansson plus depth, number and key rules. */
+/* Strict parsing of request bodies and filters: jansson plus depth, number and key rules, after
+ * the fast path of codec_parse.c declined. */
 #include "codec/codec_int.h"
 #include "odmd/codec.h"
 
@@ -118,6 +119,9 @@ static bool check_keys(const json_t *v, odm_pointer_t *ptr, odm_error_t *err)
 
 json_t *odm_json_parse(const char *buf, size_t len, unsigned flags, odm_error_t *err)
 {
+    json_t *fast = codec__parse_fast(buf, len, flags & ODM_JSON_DOCUMENT);
+    if (fast != NULL)
+        return fast;
     size_t deep = too_deep_at(buf, len);
     if (deep < len) {
         int line, column;

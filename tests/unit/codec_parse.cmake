@@ -1,0 +1,1 @@
+odm_unit_test(test_codec_parse odm_codec)
