@@ -2,6 +2,7 @@
 #include "odmd/buf.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,14 @@ static bool reserve(odm_buf_t *b, size_t n)
 
 bool odm_buf_append(odm_buf_t *b, const void *p, size_t n)
 {
+    /* room already there (the usual case): no checks beyond the two that decide it */
+    if (n < b->cap - b->len && n <= b->max - b->len) {
+        if (n)
+            memcpy(b->data + b->len, p, n);
+        b->len += n;
+        b->data[b->len] = '\0';
+        return true;
+    }
     if (!reserve(b, n))
         return false;
     if (n)
@@ -64,6 +73,11 @@ bool odm_buf_puts(odm_buf_t *b, const char *s)
 
 bool odm_buf_putc(odm_buf_t *b, char c)
 {
+    if (b->len + 1 < b->cap && b->len < b->max) {
+        b->data[b->len++] = c;
+        b->data[b->len] = '\0';
+        return true;
+    }
     return odm_buf_append(b, &c, 1);
 }
 
@@ -82,16 +96,52 @@ bool odm_buf_printf(odm_buf_t *b, const char *fmt, ...)
     return true;
 }
 
+/* The bytes a JSON string literal cannot hold as they are: control characters, '"', '\\'. */
+static const bool must_escape[256] = {
+    [0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1, [0x06] = 1,
+    [0x07] = 1, [0x08] = 1, [0x09] = 1, [0x0a] = 1, [0x0b] = 1, [0x0c] = 1, [0x0d] = 1,
+    [0x0e] = 1, [0x0f] = 1, [0x10] = 1, [0x11] = 1, [0x12] = 1, [0x13] = 1, [0x14] = 1,
+    [0x15] = 1, [0x16] = 1, [0x17] = 1, [0x18] = 1, [0x19] = 1, [0x1a] = 1, [0x1b] = 1,
+    [0x1c] = 1, [0x1d] = 1, [0x1e] = 1, [0x1f] = 1, ['"'] = 1, ['\\'] = 1,
+};
+
+size_t odm_json_plain_prefix(const char *s, size_t n)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    size_t i = 0;
+    /* eight bytes at a time: a byte below 0x20, equal to '"' or to '\\' sets its high bit in
+     * `hit` (the classic has-less and has-zero tests, exact about whether any byte does) */
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w, quote, slash;
+        memcpy(&w, s + i, 8);
+        quote = w ^ (ones * '"');
+        slash = w ^ (ones * '\\');
+        uint64_t hit = ((w - ones * 0x20) & ~w) | ((quote - ones) & ~quote) |
+                       ((slash - ones) & ~slash);
+        if (hit & highs)
+            break;
+    }
+    while (i < n && !must_escape[(unsigned char)s[i]])
+        i++;
+    return i;
+}
+
 bool odm_buf_json_string(odm_buf_t *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     size_t start = b->len;
+    size_t plain = odm_json_plain_prefix(s, n);
+    if (plain == n) { /* nothing to escape: one copy */
+        if (odm_buf_putc(b, '"') && odm_buf_append(b, s, n) && odm_buf_putc(b, '"'))
+            return true;
+        goto fail;
+    }
     if (!odm_buf_putc(b, '"'))
         return false;
     size_t run = 0; /* bytes copied verbatim in one go */
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = plain; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\')
+        if (!must_escape[c])
             continue;
         if (!odm_buf_append(b, s + run, i - run))
             goto fail;

@@ -132,10 +132,11 @@ const char *odm_error_type(odm_error_kind_t kind)
 static bool put_string(odm_buf_t *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
+    size_t plain = odm_json_plain_prefix(s, n);
     if (!odm_buf_putc(b, '"'))
         return false;
     size_t run = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = plain; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c >= 0x20 && c != '"' && c != '\\')
             continue;

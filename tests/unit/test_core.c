@@ -1,5 +1,6 @@
 /* Unit tests for src/core: error table, problem bodies, capped buffers, log levels. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -126,6 +127,46 @@ static void test_buf_cap(void)
     CHECK_INT(b.len, 0);
 }
 
+/* Every byte alone and inside a run: escaped exactly when JSON requires it. */
+static void test_json_string_bytes(void)
+{
+    for (int c = 0; c < 256; c++) {
+        char in[3] = {'a', (char)c, 'z'}, want[16];
+        if (c == '"' || c == '\\')
+            snprintf(want, sizeof want, "\"a\\%cz\"", c);
+        else if (c == '\n')
+            snprintf(want, sizeof want, "\"a\\nz\"");
+        else if (c == '\t')
+            snprintf(want, sizeof want, "\"a\\tz\"");
+        else if (c == '\r')
+            snprintf(want, sizeof want, "\"a\\rz\"");
+        else if (c == '\b')
+            snprintf(want, sizeof want, "\"a\\bz\"");
+        else if (c == '\f')
+            snprintf(want, sizeof want, "\"a\\fz\"");
+        else if (c < 0x20)
+            snprintf(want, sizeof want, "\"a\\u%04xz\"", c);
+        else
+            snprintf(want, sizeof want, "\"a%cz\"", c);
+        odm_buf_t b;
+        odm_buf_init(&b, 64);
+        CHECK(odm_buf_json_string(&b, in, 3));
+        CHECK_MSG(strcmp(odm_buf_cstr(&b), want) == 0, "byte 0x%02x: got %s, want %s", c,
+                  odm_buf_cstr(&b), want);
+        CHECK_INT(odm_json_plain_prefix(in, 3), c < 0x20 || c == '"' || c == '\\' ? 1 : 3);
+        odm_buf_release(&b);
+        /* at every place of a longer run (read eight bytes at a time), after bytes >= 0x80 */
+        bool escaped = c < 0x20 || c == '"' || c == '\\';
+        for (size_t at = 0; at < 20; at++) {
+            char run[20];
+            memset(run, at % 2 ? 'x' : '\xe9', sizeof run);
+            run[at] = (char)c;
+            size_t got = odm_json_plain_prefix(run, sizeof run);
+            CHECK_MSG(got == (escaped ? at : sizeof run), "byte 0x%02x at %zu: %zu", c, at, got);
+        }
+    }
+}
+
 static void test_json_string_rollback(void)
 {
     odm_buf_t b;
@@ -157,6 +198,7 @@ int main(void)
     test_problem_body();
     test_problem_body_bytes();
     test_buf_cap();
+    test_json_string_bytes();
     test_json_string_rollback();
     test_log_levels();
     return check_done("core");
