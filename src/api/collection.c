@@ -253,7 +253,7 @@ static bool prepare_create(api_call_t *call)
             char hex[25];
             bson_oid_init(&oid, NULL);
             bson_oid_to_string(&oid, hex);
-            json_object_set_new(doc, "_id", json_string(hex));
+            json_object_set_new(doc, "_id", json_stringn_nocheck(hex, 24)); /* ASCII hex */
         }
         json_object_update(doc, body);
         json_decref(body);
