@@ -22,6 +22,9 @@ bool odm_buf_puts(odm_buf_t *b, const char *s);
 bool odm_buf_putc(odm_buf_t *b, char c);
 bool odm_buf_printf(odm_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Appends the decimal form of v (printf's "%lld", without its cost). */
+bool odm_buf_put_int(odm_buf_t *b, long long v);
+
 /* Appends s (n bytes of UTF-8) as a JSON string literal with quotes and escapes. */
 bool odm_buf_json_string(odm_buf_t *b, const char *s, size_t n);
 

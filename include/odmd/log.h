@@ -20,6 +20,11 @@ void odm_log(odm_log_level_t level, const char *fmt, ...) __attribute__((format(
 /* Writes a preformatted JSON object line (no trailing newline needed) when level is enabled. */
 void odm_log_json_line(odm_log_level_t level, const char *json, size_t len);
 
+/* Writes whole preformatted lines (each ending in '\n') in one write(2), regardless of the
+ * level. Up to PIPE_BUF (4096) bytes they reach a pipe unsplit, so that batching lines keeps
+ * them from interleaving with other threads' lines. */
+void odm_log_write_lines(const char *lines, size_t len);
+
 /* Formats the current UTC time as RFC 3339 with milliseconds into out (at least 32 bytes). */
 void odm_log_time(char *out, unsigned size);
 

@@ -96,6 +96,20 @@ bool odm_buf_printf(odm_buf_t *b, const char *fmt, ...)
     return true;
 }
 
+bool odm_buf_put_int(odm_buf_t *b, long long v)
+{
+    char digits[24];
+    size_t n = 0;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do {
+        digits[sizeof digits - ++n] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0)
+        digits[sizeof digits - ++n] = '-';
+    return odm_buf_append(b, digits + sizeof digits - n, n);
+}
+
 /* The bytes a JSON string literal cannot hold as they are: control characters, '"', '\\'. */
 static const bool must_escape[256] = {
     [0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1, [0x06] = 1,

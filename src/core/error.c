@@ -161,20 +161,6 @@ static bool put_string(odm_buf_t *b, const char *s, size_t n)
     return odm_buf_append(b, s + run, n - run) && odm_buf_putc(b, '"');
 }
 
-static bool put_integer(odm_buf_t *b, json_int_t v)
-{
-    char digits[24];
-    size_t n = 0;
-    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-    do {
-        digits[sizeof digits - ++n] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u != 0);
-    if (v < 0)
-        digits[sizeof digits - ++n] = '-';
-    return odm_buf_append(b, digits + sizeof digits - n, n);
-}
-
 /* What json_dumps writes for one value (reals, and values nested too deep to recurse into). */
 static bool put_dumped(odm_buf_t *b, const json_t *v)
 {
@@ -216,7 +202,7 @@ static bool put_value(odm_buf_t *b, const json_t *v, int depth)
         return odm_buf_putc(b, ']');
     }
     case JSON_STRING: return put_string(b, json_string_value(v), json_string_length(v));
-    case JSON_INTEGER: return put_integer(b, json_integer_value(v));
+    case JSON_INTEGER: return odm_buf_put_int(b, json_integer_value(v));
     case JSON_TRUE: return odm_buf_append(b, "true", 4);
     case JSON_FALSE: return odm_buf_append(b, "false", 5);
     case JSON_NULL: return odm_buf_append(b, "null", 4);
@@ -233,7 +219,7 @@ char *odm_problem_body(const odm_error_t *err, const json_t *errors, size_t *len
     odm_buf_init(&b, PROBLEM_MAX);
     bool ok = odm_buf_puts(&b, "{\"type\":") && put_string(&b, type, strlen(type)) &&
               odm_buf_puts(&b, ",\"title\":") && put_string(&b, title, strlen(title)) &&
-              odm_buf_puts(&b, ",\"status\":") && put_integer(&b, odm_error_status(kind)) &&
+              odm_buf_puts(&b, ",\"status\":") && odm_buf_put_int(&b, odm_error_status(kind)) &&
               odm_buf_puts(&b, ",\"detail\":") && put_string(&b, detail, strlen(detail));
     if (ok && errors != NULL)
         ok = odm_buf_puts(&b, ",\"errors\":") && put_value(&b, errors, 1);
