@@ -16,6 +16,21 @@
  * below this many open connections (plus its 3 other descriptors, with a margin) it cannot. */
 #define HTTP__WAKE_MIN_CONNECTIONS (128 - 8)
 
+#define HTTP__LOG_BATCH 4096     /* PIPE_BUF: access-log lines written together, unsplit */
+#define HTTP__LOG_FLUSH_MS 20     /* a line waits at most about this long (plus a waker tick) */
+#define HTTP__LOG_LINE_MAX 16384  /* one line: a capped path escaped at worst, and the rest */
+
+/* Access-log lines waiting for one write(2) between them (server.c): filled on the polling
+ * thread, written out when the next line would not fit, by the waker once the oldest is
+ * HTTP__LOG_FLUSH_MS old, and when the server stops. */
+typedef struct {
+    pthread_mutex_t lock;     /* guards data, len and since_ms */
+    char data[HTTP__LOG_BATCH];
+    size_t len;
+    atomic_llong since_ms;    /* odm_now_ms() of the oldest line waiting; 0: none */
+    odm_buf_t line;           /* the line being formatted (polling thread only) */
+} http__log_t;
+
 /* Wakes libmicrohttpd's polling thread when it may be stuck (see wake.c). */
 typedef struct {
     int event_fd;              /* in the daemon's epoll set, with a NULL data pointer */
@@ -28,6 +43,7 @@ struct odm_http_server {
     struct MHD_Daemon *daemon;
     atomic_ullong progress;      /* handler calls and completions: the polling thread's pulse */
     atomic_uint connections;     /* open connections (the waker idles below a threshold) */
+    http__log_t log;
     http__waker_t waker;
     odm_http_options_t opts;
     size_t hard_body_cap;        /* past this the connection is closed */
@@ -76,6 +92,10 @@ struct odm_request {
     void *state;
     void (*state_free)(void *);
 };
+
+/* Writes out the access-log lines waiting, if any (any thread). With `due_only`, only when
+ * the oldest has waited HTTP__LOG_FLUSH_MS. */
+void http__log_flush(odm_http_server_t *server, bool due_only);
 
 /* Starts and stops the waker of server->daemon (wake.c). */
 bool http__waker_start(odm_http_server_t *server, odm_error_t *err);

@@ -97,26 +97,70 @@ static void request_free(odm_request_t *req)
     free(req);
 }
 
-static void access_log(const odm_request_t *req, enum MHD_RequestTerminationCode toe)
+void http__log_flush(odm_http_server_t *server, bool due_only)
+{
+    http__log_t *log = &server->log;
+    long long since = atomic_load_explicit(&log->since_ms, memory_order_relaxed);
+    if (since == 0 || (due_only && odm_now_ms() - since < HTTP__LOG_FLUSH_MS))
+        return;
+    pthread_mutex_lock(&log->lock);
+    if (log->len > 0)
+        odm_log_write_lines(log->data, log->len);
+    log->len = 0;
+    atomic_store_explicit(&log->since_ms, 0, memory_order_relaxed);
+    pthread_mutex_unlock(&log->lock);
+}
+
+/* Queues one line (ending in '\n') behind the others: a write(2) for many lines instead of
+ * one per request (3 to 5 us of the polling thread's CPU per request, measured). */
+static void log_line(odm_http_server_t *server, const char *line, size_t n)
+{
+    http__log_t *log = &server->log;
+    pthread_mutex_lock(&log->lock);
+    if (log->len + n > sizeof log->data && log->len > 0) {
+        odm_log_write_lines(log->data, log->len);
+        log->len = 0;
+    }
+    if (n > sizeof log->data) {
+        odm_log_write_lines(line, n); /* alone: it could not be written unsplit anyway */
+    } else {
+        memcpy(log->data + log->len, line, n);
+        log->len += n;
+    }
+    if (log->len == 0)
+        atomic_store_explicit(&log->since_ms, 0, memory_order_relaxed);
+    else if (atomic_load_explicit(&log->since_ms, memory_order_relaxed) == 0)
+        atomic_store_explicit(&log->since_ms, odm_now_ms(), memory_order_relaxed);
+    pthread_mutex_unlock(&log->lock);
+}
+
+static void access_log(odm_http_server_t *server, const odm_request_t *req,
+                       enum MHD_RequestTerminationCode toe)
 {
     if (!odm_log_enabled(ODM_LOG_INFO))
         return;
     char now[40];
     odm_log_time(now, sizeof now);
-    odm_buf_t line;
-    odm_buf_init(&line, 8192);
-    odm_buf_printf(&line, "{\"time\":\"%s\",\"level\":\"info\",\"method\":", now);
-    odm_buf_json_string(&line, req->method_name, strlen(req->method_name));
-    odm_buf_puts(&line, ",\"path\":");
-    odm_buf_json_string(&line, req->path, strlen(req->path));
-    odm_buf_printf(&line, ",\"status\":%d,\"duration_ms\":%" PRId64 ",\"request_id\":",
-                   req->status, odm_now_ms() - req->started_ms);
-    odm_buf_json_string(&line, req->request_id, strlen(req->request_id));
-    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
-        odm_buf_printf(&line, ",\"terminated\":%d", (int)toe);
-    odm_buf_putc(&line, '}');
-    odm_log_json_line(ODM_LOG_INFO, odm_buf_cstr(&line), line.len);
-    odm_buf_release(&line);
+    odm_buf_t *line = &server->log.line;
+    odm_buf_reset(line);
+    odm_buf_puts(line, "{\"time\":\"");
+    odm_buf_puts(line, now);
+    odm_buf_puts(line, "\",\"level\":\"info\",\"method\":");
+    odm_buf_json_string(line, req->method_name, strlen(req->method_name));
+    odm_buf_puts(line, ",\"path\":");
+    odm_buf_json_string(line, req->path, strlen(req->path));
+    odm_buf_puts(line, ",\"status\":");
+    odm_buf_put_int(line, req->status);
+    odm_buf_puts(line, ",\"duration_ms\":");
+    odm_buf_put_int(line, odm_now_ms() - req->started_ms);
+    odm_buf_puts(line, ",\"request_id\":");
+    odm_buf_json_string(line, req->request_id, strlen(req->request_id));
+    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) {
+        odm_buf_puts(line, ",\"terminated\":");
+        odm_buf_put_int(line, (int)toe);
+    }
+    if (odm_buf_puts(line, "}\n"))
+        log_line(server, line->data, line->len);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
@@ -128,7 +172,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     if (req == NULL)
         return;
     atomic_fetch_add_explicit(&req->server->progress, 1, memory_order_relaxed);
-    access_log(req, toe);
+    access_log(req->server, req, toe);
     if (req->counted)
         atomic_fetch_sub(&req->server->active, 1);
     request_free(req);
@@ -321,6 +365,12 @@ odm_http_server_t *odm_http_start(const odm_http_options_t *opts, odm_error_t *e
     }
     server->opts = *opts;
     server->hard_body_cap = opts->max_body * 2 + 65536;
+    if (pthread_mutex_init(&server->log.lock, NULL) != 0) {
+        odm_error_set(err, ODM_ERR_INTERNAL, "cannot set up the access log's lock");
+        free(server);
+        return NULL;
+    }
+    odm_buf_init(&server->log.line, HTTP__LOG_LINE_MAX);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     server->id_prefix = (unsigned)(ts.tv_nsec ^ (ts.tv_sec << 20) ^ ((unsigned)getpid() << 8));
@@ -337,17 +387,22 @@ odm_http_server_t *odm_http_start(const odm_http_options_t *opts, odm_error_t *e
         MHD_OPTION_END);
     if (server->daemon == NULL) {
         odm_error_set(err, ODM_ERR_IO, "cannot listen on '%s'", opts->listen);
-        free(server);
-        return NULL;
+        goto fail_log;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(server->daemon, MHD_DAEMON_INFO_BIND_PORT);
     server->port = info ? info->port : 0;
-    if (!http__waker_start(server, err)) {
-        MHD_stop_daemon(server->daemon);
-        free(server);
-        return NULL;
-    }
+    if (!http__waker_start(server, err))
+        goto fail_daemon;
     return server;
+
+fail_daemon:
+    MHD_stop_daemon(server->daemon);
+    http__log_flush(server, false);
+fail_log:
+    odm_buf_release(&server->log.line);
+    pthread_mutex_destroy(&server->log.lock);
+    free(server);
+    return NULL;
 }
 
 unsigned odm_http_port(const odm_http_server_t *server)
@@ -388,5 +443,8 @@ void odm_http_stop(odm_http_server_t *server)
         return;
     http__waker_stop(server);
     MHD_stop_daemon(server->daemon);
+    http__log_flush(server, false); /* completions ran until the daemon stopped */
+    odm_buf_release(&server->log.line);
+    pthread_mutex_destroy(&server->log.lock);
     free(server);
 }
