@@ -40,7 +40,8 @@ static bool find_attempt(store__op_t *op, mongoc_client_t *client, bson_t *reply
     const find_args_t *a = op->arg;
     bson_t opts = BSON_INITIALIZER;
     find_options(op->store, a, &opts);
-    mongoc_collection_t *coll = mongoc_client_get_collection(client, op->store->db, op->collection);
+    mongoc_collection_t *owned;
+    mongoc_collection_t *coll = store__collection(op->store, client, op->collection, &owned);
     mongoc_cursor_t *cursor = mongoc_collection_find_with_opts(coll, a->filter, &opts, NULL);
     bool ok = true;
     const bson_t *doc;
@@ -60,7 +61,7 @@ static bool find_attempt(store__op_t *op, mongoc_client_t *client, bson_t *reply
         }
     }
     mongoc_cursor_destroy(cursor);
-    mongoc_collection_destroy(coll);
+    mongoc_collection_destroy(owned);
     bson_destroy(&opts);
     return ok;
 }
@@ -124,9 +125,10 @@ static bool count_attempt(store__op_t *op, mongoc_client_t *client, bson_t *repl
     count_args_t *a = op->arg;
     bson_t opts = BSON_INITIALIZER;
     store__append_max_time(op->store, &opts);
-    mongoc_collection_t *coll = mongoc_client_get_collection(client, op->store->db, op->collection);
+    mongoc_collection_t *owned;
+    mongoc_collection_t *coll = store__collection(op->store, client, op->collection, &owned);
     int64_t n = mongoc_collection_count_documents(coll, a->filter, &opts, NULL, reply, error);
-    mongoc_collection_destroy(coll);
+    mongoc_collection_destroy(owned);
     bson_destroy(&opts);
     if (n < 0)
         return false;
@@ -164,9 +166,10 @@ static bool insert_attempt(store__op_t *op, mongoc_client_t *client, bson_t *rep
     write_args_t *a = op->arg;
     bson_t opts = BSON_INITIALIZER;
     store__append_max_time(op->store, &opts); /* insert_one sends unknown opts with the command */
-    mongoc_collection_t *coll = mongoc_client_get_collection(client, op->store->db, op->collection);
+    mongoc_collection_t *owned;
+    mongoc_collection_t *coll = store__collection(op->store, client, op->collection, &owned);
     bool ok = mongoc_collection_insert_one(coll, a->doc, &opts, reply, error);
-    mongoc_collection_destroy(coll);
+    mongoc_collection_destroy(owned);
     bson_destroy(&opts);
     return ok;
 }
@@ -186,9 +189,10 @@ static bool replace_attempt(store__op_t *op, mongoc_client_t *client, bson_t *re
                             bson_error_t *error, odm_error_t *err)
 {
     write_args_t *a = op->arg;
-    mongoc_collection_t *coll = mongoc_client_get_collection(client, op->store->db, op->collection);
+    mongoc_collection_t *owned;
+    mongoc_collection_t *coll = store__collection(op->store, client, op->collection, &owned);
     bool ok = mongoc_collection_replace_one(coll, a->filter, a->doc, NULL, reply, error);
-    mongoc_collection_destroy(coll);
+    mongoc_collection_destroy(owned);
     if (ok)
         *a->n = reply_count(reply, "matchedCount");
     return ok;
@@ -210,9 +214,10 @@ static bool delete_attempt(store__op_t *op, mongoc_client_t *client, bson_t *rep
     write_args_t *a = op->arg;
     bson_t opts = BSON_INITIALIZER;
     store__append_max_time(op->store, &opts); /* delete_one sends unknown opts with the command */
-    mongoc_collection_t *coll = mongoc_client_get_collection(client, op->store->db, op->collection);
+    mongoc_collection_t *owned;
+    mongoc_collection_t *coll = store__collection(op->store, client, op->collection, &owned);
     bool ok = mongoc_collection_delete_one(coll, a->filter, &opts, reply, error);
-    mongoc_collection_destroy(coll);
+    mongoc_collection_destroy(owned);
     bson_destroy(&opts);
     if (ok)
         *a->n = reply_count(reply, "deletedCount");

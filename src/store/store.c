@@ -190,6 +190,12 @@ odm_store_t *odm_store_new(const odm_store_options_t *opts, odm_error_t *err)
     if (!apply_timeouts(store, uri, opts->request_timeout_ms, err) ||
         !apply_pool_options(uri, opts->max_clients, err))
         goto fail_store;
+    /* with minPoolSize the pool may destroy clients: no handles kept past an operation */
+    bool keep_handles = mongoc_uri_get_option_as_int32(uri, MONGOC_URI_MINPOOLSIZE, 0) <= 0;
+    if (!store__colls_init(store, opts->max_clients, keep_handles)) {
+        odm_error_set(err, ODM_ERR_INTERNAL, "out of memory");
+        goto fail_store;
+    }
     bson_error_t error;
     store->pool = mongoc_client_pool_new_with_error(uri, &error);
     if (store->pool == NULL) {
@@ -217,6 +223,7 @@ void odm_store_free(odm_store_t *store)
 {
     if (store == NULL)
         return;
+    store__colls_release(store); /* the handles first: they belong to the pool's clients */
     if (store->pool != NULL)
         mongoc_client_pool_destroy(store->pool);
     bson_free(store->db);

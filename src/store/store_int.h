@@ -3,12 +3,29 @@
 #ifndef ODMD_STORE_INT_H
 #define ODMD_STORE_INT_H
 
+#include <stdatomic.h>
+
 #include <mongoc/mongoc.h>
 
 #include "odmd/store.h"
 
+/* A collection handle kept for one client (colls.c). */
+struct store__cached_coll {
+    char *name; /* owned copy */
+    mongoc_collection_t *coll;
+};
+
+/* One pooled client's collection handles (colls.c). */
+typedef struct {
+    _Atomic(mongoc_client_t *) client; /* claimed once, never released; NULL: free slot */
+    struct store__cached_coll *items;  /* touched only by the thread holding the client */
+    size_t n, cap;
+} store__client_colls_t;
+
 struct odm_store {
     mongoc_client_pool_t *pool;
+    store__client_colls_t *colls; /* open-addressed by client; NULL: handles not kept */
+    size_t colls_size;            /* slots, a power of two (0 with colls NULL) */
     char *db;                     /* database name, owned */
     char *password;               /* the URI's password (owned, may be NULL): redacted from messages */
     odm_store_timeouts_t timeouts; /* the driver timeouts in force */
@@ -35,6 +52,19 @@ struct store__op {
     store__attempt_fn attempt;
     void *arg;                  /* the attempt's own arguments */
 };
+
+/* Sets up the per-client collection handles for up to max_clients clients, or none when
+ * !enabled. Returns false on out of memory. */
+bool store__colls_init(odm_store_t *store, size_t max_clients, bool enabled);
+
+/* Destroys every kept handle; before the pool is destroyed. */
+void store__colls_release(odm_store_t *store);
+
+/* Returns: the collection `name` of the store's database on `client` (popped by the caller):
+ * borrowed when kept for the client (*to_destroy NULL), otherwise new and also in *to_destroy
+ * for the caller to destroy (mongoc_collection_destroy(NULL) does nothing). */
+mongoc_collection_t *store__collection(odm_store_t *store, mongoc_client_t *client,
+                                       const char *name, mongoc_collection_t **to_destroy);
 
 /* Runs op against the store: refuses to start when less than the budget remains before
  * deadline_ms (ODM_ERR_TIMEOUT), pops a client (bounded wait; ODM_ERR_UNAVAILABLE), runs one
