@@ -314,7 +314,7 @@ set boxwidth 0.9
 set key outside right top vertical font ",9"
 set logscale y
 set grid ytics
-set multiplot layout 2,1 title "odmd and its peers at {c} connections on mongo-java-server ({mode} run, {res['date']}, 2 shared cores)"
+set multiplot layout 2,1 title "odmd and its peers at {c} connections on mongo-java-server ({mode} run, {res['date']}, 2 shared cores; one sequential run each, the interleaved medians are in the tables)"
 set ylabel "requests/s (log)"
 {arrows(lines_rps, values('rps'))}
 plot {plots.replace('index IDX', f'every ::0::{len(ws) - 1}')}
