@@ -36,9 +36,11 @@ static inline bool fuzz_utf8_ok(const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
     for (size_t i = 0; i < n;) {
-        unsigned c = p[i], len = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2
-                                         : c >= 0xE0 && c <= 0xEF ? 3
-                                         : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+        unsigned c = p[i], len = c < 0x80                 ? 1
+                                 : c >= 0xC2 && c <= 0xDF ? 2
+                                 : c >= 0xE0 && c <= 0xEF ? 3
+                                 : c >= 0xF0 && c <= 0xF4 ? 4
+                                                          : 0;
         if (len == 0 || i + len > n)
             return false;
         for (unsigned k = 1; k < len; k++)
@@ -121,7 +123,8 @@ static inline void fuzz_check_violations(const json_t *errors, const json_t *ins
     const json_t *unit;
     if (!json_is_array(errors) || n == 0 || n > max)
         fuzz_fail("%s: %zu violations reported, want 1..%zu", what, n, max);
-    json_array_foreach(errors, i, unit) {
+    json_array_foreach(errors, i, unit)
+    {
         const json_t *at = json_object_get(unit, "instanceLocation");
         const json_t *kw = json_object_get(unit, "keywordLocation");
         const json_t *msg = json_object_get(unit, "error");

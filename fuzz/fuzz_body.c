@@ -8,8 +8,8 @@
  * keep what the client sent; the verdict with a violation list is the verdict without; BSON
  * that odm_codec_to_bson accepts is valid BSON, and writing it out gives JSON that parses
  * again, equals the body (writeOnly members left out, dates as the same instant, ObjectIds in
- * any case, numbers by value), converts to the same text again, and, when the body was valid,
- * is still valid. */
+ * any case, numbers by value) and odm_codec_to_tree's tree, converts to the same text again,
+ * and, when the body was valid, is still valid. */
 #include <strings.h>
 #include <time.h>
 
@@ -68,8 +68,12 @@ static bool instant(const char *s, size_t n, int64_t *ms)
     } else if (*p != 'Z' && *p != 'z') {
         return false;
     }
-    struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h,
-                    .tm_min = mi, .tm_sec = sec};
+    struct tm tm = {.tm_year = y - 1900,
+                    .tm_mon = mo - 1,
+                    .tm_mday = d,
+                    .tm_hour = h,
+                    .tm_min = mi,
+                    .tm_sec = sec};
     *ms = ((int64_t)timegm(&tm) - offset) * 1000 + frac;
     return true;
 }
@@ -94,7 +98,8 @@ static bool same_members(const odm_field_t *field, const json_t *sent, const jso
     const char *key;
     const json_t *v;
     size_t kept = 0;
-    json_object_foreach((json_t *)sent, key, v) {
+    json_object_foreach((json_t *)sent, key, v)
+    {
         size_t klen = strlen(key);
         const odm_field_t *child = field ? odm_field_child(field, key, klen) : NULL;
         if (child != NULL && child->write_only)
@@ -122,9 +127,8 @@ static bool same_value(const odm_field_t *field, const json_t *sent, const json_
         const json_t *item;
         if (json_array_size(sent) != json_array_size(back))
             return false;
-        json_array_foreach(sent, i, item)
-            if (!same_value(field ? field->items : NULL, item, json_array_get(back, i)))
-                return false;
+        json_array_foreach(sent, i, item) if (!same_value(field ? field->items : NULL, item,
+                                                          json_array_get(back, i))) return false;
         return true;
     }
     if (!json_is_string(sent))
@@ -165,9 +169,9 @@ static json_t *with_defaults(const odm_model_t *model, const json_t *body)
     odm_model_apply_defaults(model, doc);
     const char *key;
     const json_t *v;
-    json_object_foreach((json_t *)body, key, v)
-        if (!json_equal(json_object_get(doc, key), v) && !json_is_object(v))
-            fuzz_fail("apply_defaults: replaced '%s'", key);
+    json_object_foreach((json_t *)body, key,
+                        v) if (!json_equal(json_object_get(doc, key), v) && !json_is_object(v))
+        fuzz_fail("apply_defaults: replaced '%s'", key);
     json_t *again = json_deep_copy(doc);
     odm_model_apply_defaults(model, again);
     if (!json_equal(again, doc))
@@ -212,8 +216,11 @@ static void round_trip(const odm_model_t *model, const json_t *doc, const bson_t
     odm_buf_init(&text2, OUT_MAX);
     json_t *back = write_back(model, b, &text);
     if (!same_value(&model->root, doc, back))
-        fuzz_fail("round trip for '%s' changed the document: %s", model->name,
-                  odm_buf_cstr(&text));
+        fuzz_fail("round trip for '%s' changed the document: %s", model->name, odm_buf_cstr(&text));
+    json_t *tree = odm_codec_to_tree(model, b);
+    if (tree == NULL || !same_value(&model->root, tree, back))
+        fuzz_fail("to_tree and write_json disagree for '%s': %s", model->name, odm_buf_cstr(&text));
+    json_decref(tree);
     if (valid && !validate(model, back))
         fuzz_fail("round trip for '%s' made a valid document invalid: %s", model->name,
                   odm_buf_cstr(&text));

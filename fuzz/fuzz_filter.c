@@ -1,13 +1,16 @@
 /* Fuzz target: the query parameters of GET /api/NAME against every model in schemas/: the
- * input as a filter (odm_json_parse, then odm_codec_filter) and as sort= and fields= specs.
+ * input as a filter (odm_json_parse, then odm_codec_filter), as sort= and fields= specs, and
+ * as the id of /api/NAME/ID.
  *
  * Input: the parameter's text. The models are loaded once as in fuzz_body.c.
  * Oracles: failures carry a kind and a UTF-8 message; what succeeds is valid BSON; a sort or
  * projection names each listed field once, declared by the model and not writeOnly, with
- * direction 1 or -1 (sort) or 1 (projection, plus the version field). */
+ * direction 1 or -1 (sort) or 1 (projection, plus the version field); an accepted id gives
+ * {_id}, whose URL segment (odm_codec_id_segment) is accepted again as the same id. */
 #include <bson/bson.h>
 
 #include "fuzz.h"
+#include "odmd/buf.h"
 #include "odmd/codec.h"
 #include "odmd/model.h"
 
@@ -95,6 +98,40 @@ static void check_list(const odm_model_t *model, const char *spec, size_t len, b
     bson_destroy(&out);
 }
 
+static void check_id(const odm_model_t *model, const char *id, size_t len)
+{
+    bson_t filter = BSON_INITIALIZER, again = BSON_INITIALIZER;
+    odm_error_t err = {0};
+    odm_buf_t segment;
+    odm_buf_init(&segment, 4 * len + 64);
+    if (!odm_codec_id_filter(model, id, len, &filter, &err)) {
+        fuzz_check_error(&err, true, "id_filter");
+        if (err.kind != ODM_ERR_BAD_ID)
+            fuzz_fail("id_filter: error kind %d, want a bad id", (int)err.kind);
+        goto release;
+    }
+    if (!odm_codec_id_segment(&filter, &segment))
+        fuzz_fail("id_segment: no segment for an accepted id");
+    /* the segment percent-encodes; decode it as a router would */
+    size_t n = 0;
+    char *raw = segment.data ? segment.data : "";
+    for (size_t i = 0; i < segment.len; i++, n++) {
+        unsigned hi, lo;
+        if (raw[i] == '%' && i + 2 < segment.len && sscanf(raw + i + 1, "%1x%1x", &hi, &lo) == 2) {
+            raw[n] = (char)(hi << 4 | lo);
+            i += 2;
+        } else {
+            raw[n] = raw[i];
+        }
+    }
+    if (!odm_codec_id_filter(model, raw, n, &again, &err) || !bson_equal(&filter, &again))
+        fuzz_fail("id_segment: '%.*s' does not give the id back", (int)n, raw);
+release:
+    odm_buf_release(&segment);
+    bson_destroy(&again);
+    bson_destroy(&filter);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *text = (const char *)data;
@@ -108,6 +145,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             check_filter(model, filter);
         check_list(model, text, size, true);
         check_list(model, text, size, false);
+        check_id(model, text, size);
     }
     json_decref(filter);
     return 0;

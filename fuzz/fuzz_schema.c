@@ -43,8 +43,7 @@ static void check_schema_error(const odm_error_t *err, const json_t *schema, con
 {
     fuzz_check_error(err, false, what);
     if (err->kind != ODM_ERR_SCHEMA)
-        fuzz_fail("%s: error kind %d, want a schema error: %s", what, (int)err->kind,
-                  err->message);
+        fuzz_fail("%s: error kind %d, want a schema error: %s", what, (int)err->kind, err->message);
     const char *msg = err->message;
     const json_t *doc = schema;
     if (strncmp(msg, OTHER_URI "#/", sizeof OTHER_URI + 1) == 0 && other != NULL) {
