@@ -66,6 +66,28 @@ static inline void fuzz_check_error(const odm_error_t *err, bool to_client, cons
         fuzz_fail("%s: message is not UTF-8: %s", what, err->message);
 }
 
+/* odm_json_parse against jansson alone: what it returns is the tree json_loadb
+ * (JSON_REJECT_DUPLICATES) builds, members in the same order; what it refuses and jansson
+ * takes, it refuses for its own rules (nesting, and '$' or '.' in document keys). */
+static inline void fuzz_check_parse(const uint8_t *data, size_t size, const json_t *parsed,
+                                    const odm_error_t *err)
+{
+    json_t *ref = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, NULL);
+    if (parsed != NULL) {
+        char *a = json_dumps(parsed, JSON_COMPACT | JSON_ENCODE_ANY);
+        char *b = ref ? json_dumps(ref, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+        if (a == NULL || b == NULL || strcmp(a, b) != 0 || !json_equal(parsed, ref))
+            fuzz_fail("json_parse: built %s where jansson builds %s", a ? a : "(nothing)",
+                      b ? b : "(nothing)");
+        free(a);
+        free(b);
+    } else if (ref != NULL && strstr(err->message, "nesting deeper than") == NULL &&
+               strstr(err->message, "field name '") == NULL) {
+        fuzz_fail("json_parse: refused what jansson takes: %s", err->message);
+    }
+    json_decref(ref);
+}
+
 /* The value a JSON Pointer of len bytes ("" for the root, "/a/0/~1b") designates in doc, or
  * NULL. */
 static inline const json_t *fuzz_pointer_get(const json_t *doc, const char *ptr, size_t len)

@@ -3,7 +3,8 @@
  *
  * Input: the body's bytes. The models are loaded once from $ODMD_FUZZ_SCHEMAS, else from the
  * schemas/ folder of the source tree the target was built from.
- * Oracles: failures carry a kind and a UTF-8 message; violation lists point into the body;
+ * Oracles: odm_json_parse builds jansson's tree and refuses only for its own rules; failures
+ * carry a kind and a UTF-8 message; violation lists point into the body;
  * keeping readOnly values from the body itself changes nothing; defaults are idempotent and
  * keep what the client sent; the verdict with a violation list is the verdict without; BSON
  * that odm_codec_to_bson accepts is valid BSON, and writing it out gives JSON that parses
@@ -268,6 +269,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     odm_error_t err = {0};
     json_t *body = odm_json_parse((const char *)data, size, ODM_JSON_DOCUMENT, &err);
+    fuzz_check_parse(data, size, body, &err);
     if (body == NULL) {
         fuzz_check_error(&err, true, "json_parse");
         return 0;

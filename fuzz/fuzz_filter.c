@@ -3,10 +3,11 @@
  * as the id of /api/NAME/ID.
  *
  * Input: the parameter's text. The models are loaded once as in fuzz_body.c.
- * Oracles: failures carry a kind and a UTF-8 message; what succeeds is valid BSON; a sort or
- * projection names each listed field once, declared by the model and not writeOnly, with
- * direction 1 or -1 (sort) or 1 (projection, plus the version field); an accepted id gives
- * {_id}, whose URL segment (odm_codec_id_segment) is accepted again as the same id. */
+ * Oracles: odm_json_parse agrees with jansson (fuzz.h); failures carry a kind and a UTF-8
+ * message; what succeeds is valid BSON; a sort or projection names each listed field once,
+ * declared by the model and not writeOnly, with direction 1 or -1 (sort) or 1 (projection,
+ * plus the version field); an accepted id gives {_id}, whose URL segment
+ * (odm_codec_id_segment) is accepted again as the same id. */
 #include <bson/bson.h>
 
 #include "fuzz.h"
@@ -137,6 +138,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *text = (const char *)data;
     odm_error_t err = {0};
     json_t *filter = odm_json_parse(text, size, 0, &err);
+    fuzz_check_parse(data, size, filter, &err);
     if (filter == NULL)
         fuzz_check_error(&err, true, "json_parse");
     for (size_t i = 0; i < models->n; i++) {
