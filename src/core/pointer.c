@@ -2,6 +2,7 @@
 #include "odmd/pointer.h"
 
 #include <stdio.h>
+#include <string.h>
 
 void odm_pointer_init(odm_pointer_t *p)
 {
@@ -15,7 +16,13 @@ size_t odm_pointer_push(odm_pointer_t *p, const char *seg, size_t n)
     if (len + 1 >= sizeof p->buf)
         return mark;
     p->buf[len++] = '/';
-    for (size_t i = 0; i < n; i++) {
+    /* the run that needs no escape and fits is copied at once (most names are all of it) */
+    size_t room = sizeof p->buf - 1 - len, plain = 0;
+    while (plain < n && plain < room && seg[plain] != '~' && seg[plain] != '/')
+        plain++;
+    memcpy(p->buf + len, seg, plain);
+    len += plain;
+    for (size_t i = plain; i < n; i++) {
         const char *esc = seg[i] == '~' ? "~0" : seg[i] == '/' ? "~1" : NULL;
         if (len + (esc ? 2 : 1) >= sizeof p->buf)
             break; /* truncated: keep what fits */

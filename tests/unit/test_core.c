@@ -8,6 +8,7 @@
 #include "odmd/buf.h"
 #include "odmd/error.h"
 #include "odmd/log.h"
+#include "odmd/pointer.h"
 
 static void test_error_table(void)
 {
@@ -177,6 +178,41 @@ static void test_json_string_rollback(void)
     odm_buf_release(&b);
 }
 
+/* Pointers: escapes, pops, and the cap, whatever part of a segment it falls in. */
+static void test_pointer(void)
+{
+    odm_pointer_t p;
+    odm_pointer_init(&p);
+    size_t a = odm_pointer_push(&p, "address", 7);
+    size_t b = odm_pointer_push(&p, "a/b~c", 5);
+    CHECK_STR(p.buf, "/address/a~1b~0c");
+    odm_pointer_push_index(&p, 12);
+    CHECK_STR(p.buf, "/address/a~1b~0c/12");
+    odm_pointer_pop(&p, b);
+    CHECK_STR(p.buf, "/address");
+    odm_pointer_push(&p, "", 0);
+    CHECK_STR(p.buf, "/address/");
+    odm_pointer_pop(&p, a);
+    CHECK_STR(p.buf, "");
+    /* a long segment of plain bytes, or of escapes, is cut where the buffer ends */
+    char seg[2 * ODM_POINTER_MAX];
+    for (int kind = 0; kind < 3; kind++) {
+        memset(seg, kind == 0 ? 'x' : kind == 1 ? '/' : 'y', sizeof seg);
+        if (kind == 2)
+            seg[ODM_POINTER_MAX - 10] = '~';
+        odm_pointer_init(&p);
+        odm_pointer_push(&p, "k", 1);
+        odm_pointer_push(&p, seg, sizeof seg);
+        CHECK_MSG(p.len < ODM_POINTER_MAX && p.len == strlen(p.buf), "kind %d: len %zu", kind,
+                  p.len);
+        CHECK_MSG(p.len >= ODM_POINTER_MAX - 3, "kind %d: only %zu bytes kept", kind, p.len);
+        CHECK(strncmp(p.buf, "/k/", 3) == 0);
+        CHECK_MSG(kind != 1 || strncmp(p.buf + 3, "~1~1~1", 6) == 0, "%.12s", p.buf);
+        size_t mark = odm_pointer_push(&p, "more", 4); /* full: nothing added */
+        CHECK_INT(mark, p.len);
+    }
+}
+
 static void test_log_levels(void)
 {
     odm_log_level_t l;
@@ -200,6 +236,7 @@ int main(void)
     test_buf_cap();
     test_json_string_bytes();
     test_json_string_rollback();
+    test_pointer();
     test_log_levels();
     return check_done("core");
 }
