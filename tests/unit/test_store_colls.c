@@ -17,13 +17,16 @@
 #define THREADS 6
 #define COLLECTIONS 5
 #define ROUNDS 150
+#define T_MS 60000
 
 static char db_name[64];
 
 static odm_store_t *new_store(const char *uri, size_t clients)
 {
     odm_error_t err = {0};
-    odm_store_options_t opts = {.uri = uri, .db = db_name, .request_timeout_ms = 8000,
+    /* a long timeout: six threads share three clients, and the pool's wait (5% of it) must not
+     * run out on a busy machine */
+    odm_store_options_t opts = {.uri = uri, .db = db_name, .request_timeout_ms = T_MS,
                                 .max_clients = clients};
     odm_store_t *s = odm_store_new(&opts, &err);
     CHECK_MSG(s != NULL, "%s", err.message);
@@ -42,7 +45,7 @@ static void seed(odm_store_t *s)
     for (int c = 0; c < COLLECTIONS; c++) {
         odm_error_t err = {0};
         bson_t *doc = BCON_NEW("_id", BCON_INT32(1), "from", BCON_UTF8(coll_name(c)));
-        CHECK_MSG(odm_store_insert(s, coll_name(c), doc, odm_now_ms() + 8000, &err), "%s",
+        CHECK_MSG(odm_store_insert(s, coll_name(c), doc, odm_now_ms() + T_MS, &err), "%s",
                   err.message);
         bson_destroy(doc);
     }
@@ -64,9 +67,10 @@ static void *reader(void *arg)
         bson_t out;
         bool found = false;
         if (!odm_store_find_one(w->store, coll_name(c), one, NULL, &out, &found,
-                                odm_now_ms() + 8000, &err) ||
+                                odm_now_ms() + T_MS, &err) ||
             !found) {
             w->failed++;
+            fprintf(stderr, "find in '%s': %s\n", coll_name(c), found ? "" : err.message);
         } else {
             bson_iter_t it;
             if (!bson_iter_init_find(&it, &out, "from") || !BSON_ITER_HOLDS_UTF8(&it) ||
@@ -75,10 +79,12 @@ static void *reader(void *arg)
         }
         bson_destroy(&out);
         int64_t n = -1;
-        if (r % 10 == 0 && (!odm_store_count(w->store, coll_name(c), one, &n, odm_now_ms() + 8000,
+        if (r % 10 == 0 && (!odm_store_count(w->store, coll_name(c), one, &n, odm_now_ms() + T_MS,
                                              &err) ||
-                            n != 1))
+                            n != 1)) {
             w->failed++;
+            fprintf(stderr, "count in '%s': %s\n", coll_name(c), err.message);
+        }
     }
     bson_destroy(one);
     return NULL;
