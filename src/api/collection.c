@@ -283,8 +283,9 @@ static bool create_work(api_call_t *call)
         return api__fail(call, &err, NULL);
     odm_buf_t location;
     odm_buf_init(&location, 4096);
-    odm_buf_printf(&location, "/api/%s/", call->model->name);
-    if (odm_codec_id_segment(&call->doc, &location))
+    bool ok = odm_buf_puts(&location, "/api/") && odm_buf_puts(&location, call->model->name) &&
+              odm_buf_putc(&location, '/');
+    if (ok && odm_codec_id_segment(&call->doc, &location))
         odm_request_add_header(call->req, "Location", odm_buf_cstr(&location));
     odm_buf_release(&location);
     return api__reply_document(call, 201, &call->doc);
