@@ -1,6 +1,5 @@
 /* The end-to-end tests' database: tests/support/dbserver (mongo-java-server in memory, or
  * FerretDB), wrapped so that failures print why. */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,50 +42,9 @@ int e2e_db_port(const e2e_db_t *db)
     return db->server.port;
 }
 
-/* True when every thread of pid is in the stopped state ('T' in /proc/PID/task/TID/stat). */
-static bool all_threads_stopped(pid_t pid)
-{
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
-    DIR *d = opendir(path);
-    if (!d)
-        return false;
-    bool stopped = true;
-    struct dirent *e;
-    while (stopped && (e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue;
-        char stat_path[384], buf[512];
-        snprintf(stat_path, sizeof stat_path, "%s/%s/stat", path, e->d_name);
-        FILE *f = fopen(stat_path, "r");
-        if (!f)
-            continue; /* the thread just ended */
-        size_t n = fread(buf, 1, sizeof buf - 1, f);
-        fclose(f);
-        buf[n] = '\0';
-        const char *close = strrchr(buf, ')'); /* "TID (comm) STATE ..." */
-        stopped = close && close[1] == ' ' && (close[2] == 'T' || close[2] == 't');
-    }
-    closedir(d);
-    return stopped;
-}
-
 bool e2e_db_pause(e2e_db_t *db)
 {
-    if (!report(db, odm_test_db_pause(&db->server), "pause"))
-        return false;
-    /* SIGSTOP takes effect asynchronously: wait until every thread has actually stopped, so
-     * that nothing the test sends next can still be answered. */
-    int64_t deadline = e2e_now_ms() + 5000;
-    while (!all_threads_stopped(db->server.pid)) {
-        if (e2e_now_ms() > deadline) {
-            fprintf(stderr, "e2e: the database (pid %d) did not stop within 5 s of SIGSTOP\n",
-                    (int)db->server.pid);
-            return false;
-        }
-        e2e_sleep_ms(1);
-    }
-    return true;
+    return report(db, odm_test_db_pause(&db->server), "pause");
 }
 
 bool e2e_db_resume(e2e_db_t *db)

@@ -2,6 +2,7 @@
 #include "support/dbserver.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -347,11 +348,49 @@ static bool send_signal(odm_test_db_t *db, int sig)
     return true;
 }
 
+/* True when every thread of pid is in the stopped state ('T' in /proc/PID/task/TID/stat). */
+static bool all_threads_stopped(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return false;
+    bool stopped = true;
+    struct dirent *e;
+    while (stopped && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char stat_path[384], buf[512];
+        snprintf(stat_path, sizeof stat_path, "%s/%s/stat", path, e->d_name);
+        FILE *f = fopen(stat_path, "r");
+        if (!f)
+            continue; /* the thread just ended */
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        const char *close = strrchr(buf, ')'); /* "TID (comm) STATE ..." */
+        stopped = close && close[1] == ' ' && (close[2] == 'T' || close[2] == 't');
+    }
+    closedir(d);
+    return stopped;
+}
+
 bool odm_test_db_pause(odm_test_db_t *db)
 {
     if (!send_signal(db, SIGSTOP))
         return false;
     db->paused = true;
+    /* SIGSTOP takes effect asynchronously: wait until every thread has actually stopped, so
+     * that nothing a test sends next can still be answered. */
+    long long until = now_ms() + 5000;
+    while (!all_threads_stopped(db->pid)) {
+        if (now_ms() > until)
+            return fail(db, "the database (pid %d) did not stop within 5 s of SIGSTOP",
+                        (int)db->pid);
+        struct timespec ms = {0, 1000 * 1000};
+        nanosleep(&ms, NULL);
+    }
     return true;
 }
 
