@@ -22,7 +22,8 @@ size_t odm_pointer_push(odm_pointer_t *p, const char *seg, size_t n)
         plain++;
     memcpy(p->buf + len, seg, plain);
     len += plain;
-    for (size_t i = plain; i < n; i++) {
+    size_t i = plain;
+    for (; i < n; i++) {
         const char *esc = seg[i] == '~' ? "~0" : seg[i] == '/' ? "~1" : NULL;
         if (len + (esc ? 2 : 1) >= sizeof p->buf)
             break; /* truncated: keep what fits */
@@ -33,6 +34,12 @@ size_t odm_pointer_push(odm_pointer_t *p, const char *seg, size_t n)
             p->buf[len++] = seg[i];
         }
     }
+    /* a cut never splits a UTF-8 sequence: drop its lead and continuation bytes */
+    if (i < n && ((unsigned char)seg[i] & 0xC0) == 0x80)
+        while (len > mark + 1 && ((unsigned char)p->buf[len - 1] & 0xC0) == 0x80)
+            len--;
+    if (i < n && len > mark + 1 && ((unsigned char)p->buf[len - 1] & 0xC0) == 0xC0)
+        len--;
     p->buf[len] = '\0';
     p->len = len;
     return mark;

@@ -228,8 +228,35 @@ static void test_log_levels(void)
     CHECK_INT(strlen(t), 24);
 }
 
+
+/* A pointer cut at the cap keeps whole UTF-8 characters only. */
+static void test_pointer_cut_utf8(void)
+{
+    char name[1200];
+    size_t n = 0;
+    while (n + 2 <= sizeof name - 1) {
+        name[n++] = (char)0xC3; /* U+00E9, two bytes */
+        name[n++] = (char)0xA9;
+    }
+    for (int shift = 0; shift < 2; shift++) {
+        odm_pointer_t p;
+        odm_pointer_init(&p);
+        if (shift)
+            odm_pointer_push(&p, "xy", 2);
+        odm_pointer_push(&p, name, n);
+        CHECK(p.len < sizeof p.buf);
+        size_t i = shift ? 4 : 1;
+        bool whole = true;
+        for (; i < p.len; i += 2)
+            whole = whole && (unsigned char)p.buf[i] == 0xC3 && i + 1 < p.len &&
+                    (unsigned char)p.buf[i + 1] == 0xA9;
+        CHECK_MSG(whole && i == p.len, "pointer of %zu bytes ends mid-character", p.len);
+    }
+}
+
 int main(void)
 {
+    test_pointer_cut_utf8();
     test_error_table();
     test_problem_body();
     test_problem_body_bytes();
