@@ -51,9 +51,10 @@ static void *waker_thread(void *arg)
             quiet = 0;
             continue;
         }
-        if (quiet >= WAKE_IDLE_TICKS)
-            continue;
-        quiet++;
+        /* no pulse with many connections open: wake, every idle tick at least, since a stall
+         * that began before any handler call would never show a pulse to restart from */
+        if (quiet < WAKE_IDLE_TICKS)
+            quiet++;
         uint64_t one = 1;
         if (write(w->event_fd, &one, sizeof one) < 0 && errno != EAGAIN)
             odm_warn("http: cannot wake the polling thread: %s", strerror(errno));
