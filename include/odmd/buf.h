@@ -25,7 +25,10 @@ bool odm_buf_printf(odm_buf_t *b, const char *fmt, ...) __attribute__((format(pr
 /* Appends the decimal form of v (printf's "%lld", without its cost). */
 bool odm_buf_put_int(odm_buf_t *b, long long v);
 
-/* Appends s (n bytes of UTF-8) as a JSON string literal with quotes and escapes. */
+/* Appends s (n bytes of UTF-8) as a JSON string literal with quotes and escapes, as jansson's
+ * json_dumps writes it: '"', '\\' and control characters escaped (\b \f \n \r \t, else
+ * \u00XX in upper-case hex), everything else as it is. Returns false (buffer unchanged) past
+ * the cap or on OOM. */
 bool odm_buf_json_string(odm_buf_t *b, const char *s, size_t n);
 
 /* Returns: how many of s's first n bytes a JSON string literal holds as they are (before the

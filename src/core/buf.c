@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "odmd/text.h"
+
 void odm_buf_init(odm_buf_t *b, size_t max)
 {
     b->data = NULL;
@@ -98,16 +100,8 @@ bool odm_buf_printf(odm_buf_t *b, const char *fmt, ...)
 
 bool odm_buf_put_int(odm_buf_t *b, long long v)
 {
-    char digits[24];
-    size_t n = 0;
-    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-    do {
-        digits[sizeof digits - ++n] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u != 0);
-    if (v < 0)
-        digits[sizeof digits - ++n] = '-';
-    return odm_buf_append(b, digits + sizeof digits - n, n);
+    char digits[ODM_TEXT_INT_MAX];
+    return odm_buf_append(b, digits, odm_text_int(v, digits));
 }
 
 /* The bytes a JSON string literal cannot hold as they are: control characters, '"', '\\'. */
@@ -142,7 +136,7 @@ size_t odm_json_plain_prefix(const char *s, size_t n)
 
 bool odm_buf_json_string(odm_buf_t *b, const char *s, size_t n)
 {
-    static const char hex[] = "0123456789abcdef";
+    static const char hex[] = "0123456789ABCDEF";
     size_t start = b->len;
     size_t plain = odm_json_plain_prefix(s, n);
     if (plain == n) { /* nothing to escape: one copy */

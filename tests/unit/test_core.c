@@ -1,4 +1,7 @@
 /* Unit tests for src/core: error table, problem bodies, capped buffers, log levels. */
+#include <float.h>
+#include <limits.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +12,7 @@
 #include "odmd/error.h"
 #include "odmd/log.h"
 #include "odmd/pointer.h"
+#include "odmd/text.h"
 
 static void test_error_table(void)
 {
@@ -146,7 +150,7 @@ static void test_json_string_bytes(void)
         else if (c == '\f')
             snprintf(want, sizeof want, "\"a\\fz\"");
         else if (c < 0x20)
-            snprintf(want, sizeof want, "\"a\\u%04xz\"", c);
+            snprintf(want, sizeof want, "\"a\\u%04Xz\"", c);
         else
             snprintf(want, sizeof want, "\"a%cz\"", c);
         odm_buf_t b;
@@ -254,8 +258,48 @@ static void test_pointer_cut_utf8(void)
     }
 }
 
+/* The one decimal writer and hex reader: printf's digits, the shortest double that reads back. */
+static void test_text(void)
+{
+    char out[ODM_TEXT_INT_MAX], want[64];
+    static const long long ints[] = {0, 1, -1, 9, 10, -10, 1234567890, LLONG_MAX, LLONG_MIN};
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+        snprintf(want, sizeof want, "%lld", ints[i]);
+        CHECK_INT(odm_text_int(ints[i], out), strlen(want));
+        CHECK_STR(out, want);
+    }
+    CHECK_INT(odm_text_uint(ULLONG_MAX, out), 20);
+    CHECK_STR(out, "18446744073709551615");
+    static const struct {
+        double d;
+        const char *want;
+    } reals[] = {
+        {0.1, "0.1"}, {1.5, "1.5"}, {-2.5e300, "-2.5e+300"}, {1e-7, "1e-07"},
+        {123456789.0, "123456789"}, {0.30000000000000004, "0.30000000000000004"},
+        {DBL_MAX, "1.7976931348623157e+308"}, {5e-324, "5e-324"},
+        {1e21, "1e+21"}, {-0.0, "-0"}, {1.0 / 3, "0.3333333333333333"},
+    };
+    char text[ODM_TEXT_DOUBLE_MAX];
+    for (size_t i = 0; i < sizeof reals / sizeof reals[0]; i++) {
+        size_t n = odm_text_double(reals[i].d, text);
+        CHECK_MSG(strcmp(text, reals[i].want) == 0, "%.17g: got %s, want %s", reals[i].d, text,
+                  reals[i].want);
+        CHECK_INT(n, strlen(text));
+        CHECK(strtod(text, NULL) == reals[i].d);
+    }
+    CHECK_INT(odm_text_double(NAN, text), 0);
+    CHECK_INT(odm_text_double(-INFINITY, text), 0);
+    for (int c = 0; c < 256; c++) {
+        const char *digits = "0123456789abcdef", *upper = "0123456789ABCDEF";
+        const char *at = c ? strchr(digits, c) : NULL, *up = c ? strchr(upper, c) : NULL;
+        int want_value = at ? (int)(at - digits) : up ? (int)(up - upper) : -1;
+        CHECK_MSG(odm_text_hex_digit(c) == want_value, "byte 0x%02x", c);
+    }
+}
+
 int main(void)
 {
+    test_text();
     test_pointer_cut_utf8();
     test_error_table();
     test_problem_body();
