@@ -77,7 +77,7 @@ size_t schema__uri_base_len(const char *uri);
  * does not fit or is malformed. */
 bool schema__uri_unescape(const char *s, size_t n, char *out, size_t cap, size_t *out_len);
 /* Appends "/" and `name` escaped as a JSON Pointer token (~0, ~1) to a NUL-terminated
- * pointer in buf (cap bytes); false when it does not fit. */
+ * pointer in buf (cap bytes); false (buf unchanged) when it does not fit. */
 bool schema__pointer_append(char *buf, size_t cap, const char *name, size_t len);
 bool schema__pointer_append_index(char *buf, size_t cap, size_t index);
 /* Follows a decoded JSON Pointer ("/a/0/b", "" for the root) from `root`. Calls `step` (may be

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "odmd/text.h"
 #include "schema/internal.h"
 
 #define MAX_MAPPINGS 64
@@ -217,9 +218,9 @@ static bool walk_keyword(indexer_t *ix, const char *kw, json_t *value, schema__r
         json_t *item;
         json_array_foreach(value, i, item)
         {
-            char num[32];
-            int n = snprintf(num, sizeof(num), "%zu", i);
-            if (!walk_child(ix, item, res, kw, kwlen, num, (size_t)n))
+            char num[ODM_TEXT_INT_MAX];
+            size_t n = odm_text_uint(i, num);
+            if (!walk_child(ix, item, res, kw, kwlen, num, n))
                 return false;
         }
         return true;

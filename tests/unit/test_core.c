@@ -297,8 +297,44 @@ static void test_text(void)
     }
 }
 
+/* The one token escaper and decoder: into a capped buffer, cut only between escapes. */
+static void test_pointer_tokens(void)
+{
+    odm_buf_t b;
+    odm_buf_init(&b, 16);
+    CHECK(odm_pointer_append_token(&b, "a/b~c", 5));
+    CHECK(odm_pointer_append_token(&b, "", 0));
+    CHECK_STR(odm_buf_cstr(&b), "/a~1b~0c/");
+    CHECK(!odm_pointer_append_token(&b, "//////", 6)); /* 13 bytes past a 16-byte cap */
+    CHECK_STR(odm_buf_cstr(&b), "/a~1b~0c/");
+    odm_buf_release(&b);
+    odm_buf_init(&b, 4096);
+    char big[1000];
+    memset(big, '~', sizeof big);
+    CHECK(odm_pointer_append_token(&b, big, sizeof big)); /* longer than one escape chunk */
+    CHECK_INT(b.len, 1 + 2 * sizeof big);
+    odm_buf_release(&b);
+
+    char out[8];
+    size_t used;
+    CHECK_INT(odm_pointer_escape("ab~/", 4, out, 3, &used), 2); /* "ab" fits, "~0" does not */
+    CHECK_INT(used, 2);
+    CHECK_INT(odm_pointer_escape("ab~/", 4, out, 6, &used), 4);
+    CHECK_INT(used, 6);
+    CHECK(memcmp(out, "ab~0~1", 6) == 0);
+
+    size_t len = 0;
+    CHECK(odm_pointer_unescape("a~1b~0c", 7, out, sizeof out, &len));
+    CHECK_STR(out, "a/b~c");
+    CHECK_INT(len, 5);
+    CHECK(!odm_pointer_unescape("a~2", 3, out, sizeof out, NULL));
+    CHECK(!odm_pointer_unescape("a~", 2, out, sizeof out, NULL));
+    CHECK(!odm_pointer_unescape("12345678", 8, out, sizeof out, NULL)); /* no room for NUL */
+}
+
 int main(void)
 {
+    test_pointer_tokens();
     test_text();
     test_pointer_cut_utf8();
     test_error_table();
