@@ -50,6 +50,11 @@ bool odm_schema_registry_add(odm_schema_registry_t *reg, const char *uri, json_t
 bool odm_schema_registry_map(odm_schema_registry_t *reg, const char *prefix, const char *dir,
                              odm_error_t *err);
 
+/* Writes the file:// URI of the absolute `path` into out (size bytes, NUL-terminated),
+ * percent-encoding the bytes outside RFC 3986's pchar and '/': the URI a schema file is
+ * registered under. Returns false when it does not fit. */
+bool odm_schema_file_uri(const char *path, char *out, size_t size);
+
 /* Compiles the schema registered at `uri` (fragment allowed). The registry must outlive the
  * result. With ODM_FORMAT_ASSERT, "format" checks known formats (include/odmd/format.h) and
  * ignores unknown ones; with ODM_FORMAT_ANNOTATE it only does so under a meta-schema that

@@ -86,32 +86,12 @@ static char *join(const char *a, const char *b, const char *c)
     return s;
 }
 
-/* file:// URI of DIR/NAME.json (absolute), percent-encoding what a URI path cannot hold. */
+/* file:// URI of DIR/NAME.json (absolute). */
 static bool file_uri(const char *abs_dir, const char *name, char *out, size_t size)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    static const char keep[] = "-._~/!$&'()*+,;=:@";
     char path[PATH_MAX + 300];
-    size_t len = 0;
-    snprintf(path, sizeof path, "%s/%s.json", abs_dir, name);
-    int n = snprintf(out, size, "file://");
-    len = (size_t)n;
-    for (const char *p = path; *p; p++) {
-        unsigned char c = (unsigned char)*p;
-        bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                     (c >= '0' && c <= '9') || strchr(keep, c) != NULL;
-        if (len + 4 >= size)
-            return false;
-        if (plain) {
-            out[len++] = (char)c;
-        } else {
-            out[len++] = '%';
-            out[len++] = hex[c >> 4];
-            out[len++] = hex[c & 15];
-        }
-    }
-    out[len] = '\0';
-    return true;
+    int n = snprintf(path, sizeof path, "%s/%s.json", abs_dir, name);
+    return n > 0 && (size_t)n < sizeof path && odm_schema_file_uri(path, out, size);
 }
 
 static void model_free(odm_model_t *model)

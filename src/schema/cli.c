@@ -145,28 +145,13 @@ release_buf:
 }
 
 /* Writes `path` made absolute into abs (size PATH_MAX) and its file:// URI into out (size
- * FILE_URI_MAX), percent-encoding bytes outside RFC 3986's pchar. */
+ * FILE_URI_MAX). */
 static bool file_uri(const char *path, char *abs, char *out, odm_error_t *err)
 {
     if (realpath(path, abs) == NULL)
         return odm_error_set(err, ODM_ERR_IO, "cannot resolve '%s': %s", path, strerror(errno));
-    static const char hex[] = "0123456789ABCDEF";
-    static const char keep[] = "-._~!$&'()*+,;=:@/";
-    size_t o = 0;
-    memcpy(out, "file://", 7);
-    o = 7;
-    for (const unsigned char *p = (const unsigned char *)abs; *p; p++) {
-        bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-                     (*p >= '0' && *p <= '9') || strchr(keep, *p) != NULL;
-        if (plain) {
-            out[o++] = (char)*p;
-        } else {
-            out[o++] = '%';
-            out[o++] = hex[*p >> 4];
-            out[o++] = hex[*p & 15];
-        }
-    }
-    out[o] = '\0';
+    if (!odm_schema_file_uri(abs, out, FILE_URI_MAX))
+        return odm_error_set(err, ODM_ERR_IO, "the path of '%s' is too long", path);
     return true;
 }
 

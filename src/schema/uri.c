@@ -268,3 +268,28 @@ json_t *schema__pointer_get(json_t *root, const char *pointer,
     }
     return *p == '\0' ? node : NULL;
 }
+
+bool odm_schema_file_uri(const char *path, char *out, size_t size)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    static const char keep[] = "-._~/!$&'()*+,;=:@";
+    size_t len = sizeof "file://" - 1;
+    if (size <= len)
+        return false;
+    memcpy(out, "file://", len);
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+        bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                     (*p >= '0' && *p <= '9') || strchr(keep, *p) != NULL;
+        if (len + (plain ? 1 : 3) >= size)
+            return false;
+        if (plain) {
+            out[len++] = (char)*p;
+        } else {
+            out[len++] = '%';
+            out[len++] = hex[*p >> 4];
+            out[len++] = hex[*p & 15];
+        }
+    }
+    out[len] = '\0';
+    return true;
+}

@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "check.h"
+#include "odmd/schema.h"
 #include "odmd/schema_cli.h"
 
 #define MAX_ARGS 16
@@ -253,8 +254,23 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
     return remove(path);
 }
 
+/* A schema file's URI: the bytes outside pchar and '/' percent-encoded, cut never. */
+static void test_file_uri(void)
+{
+    char out[64];
+    CHECK(odm_schema_file_uri("/a b/caf\xc3\xa9/x%y#z?.json", out, sizeof out));
+    CHECK_STR(out, "file:///a%20b/caf%C3%A9/x%25y%23z%3F.json");
+    CHECK(odm_schema_file_uri("/-._~!$&'()*+,;=:@", out, sizeof out));
+    CHECK_STR(out, "file:///-._~!$&'()*+,;=:@");
+    CHECK(!odm_schema_file_uri("/aaaa", out, 12)); /* "file:///aaaa" needs 13 bytes */
+    CHECK(odm_schema_file_uri("/aaaa", out, 13));
+    CHECK(!odm_schema_file_uri("/a b", out, 13)); /* the escape would not fit */
+    CHECK(odm_schema_file_uri("/a b", out, 14));
+}
+
 int main(void)
 {
+    test_file_uri();
     if (mkdtemp(dir) == NULL) {
         perror("mkdtemp");
         return 1;
