@@ -201,7 +201,8 @@ schema__decimal_t schema__decimal(const json_t *v)
 }
 
 /* (base^exp) mod m by squaring; m < 2^64, products fit in 128 bits. */
-static unsigned __int128 pow_mod(unsigned __int128 base, unsigned exp, unsigned __int128 m)
+static unsigned __int128 pow_mod(unsigned __int128 base, unsigned long long exp,
+                                 unsigned __int128 m)
 {
     unsigned __int128 r = 1 % m;
     base %= m;
@@ -212,6 +213,12 @@ static unsigned __int128 pow_mod(unsigned __int128 base, unsigned exp, unsigned 
         exp >>= 1;
     }
     return r;
+}
+
+unsigned long long schema__mul_pow10_mod(unsigned __int128 r, unsigned long long k,
+                                         unsigned long long m)
+{
+    return (unsigned long long)(r % m * pow_mod(10, k, m) % m);
 }
 
 bool schema__multiple_of(const json_t *v, const json_t *d, schema__decimal_t b)

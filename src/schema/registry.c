@@ -29,6 +29,7 @@ struct odm_schema_registry {
     list_t sources;        /* char * */
     list_t resources;      /* schema__resource_t * */
     list_t anchor_list;    /* schema__anchor_t * */
+    list_t numbers;        /* odm_schema_numbers_t *: exact texts of the documents' numbers */
     mapping_t maps[MAX_MAPPINGS];
     size_t n_maps;
 };
@@ -81,6 +82,9 @@ void odm_schema_registry_free(odm_schema_registry_t *reg)
     free(reg->sources.items);
     free(reg->resources.items);
     free(reg->anchor_list.items);
+    for (size_t i = 0; i < reg->numbers.n; i++)
+        odm_schema_numbers_free(reg->numbers.items[i]);
+    free(reg->numbers.items);
     for (size_t i = 0; i < reg->n_maps; i++) {
         free(reg->maps[i].prefix);
         free(reg->maps[i].dir);
@@ -339,6 +343,27 @@ static bool index_document(odm_schema_registry_t *reg, const char *uri, json_t *
         return false;
     }
     return indexer_commit(&ix);
+}
+
+bool odm_schema_registry_add_numbers(odm_schema_registry_t *reg, odm_schema_numbers_t *numbers,
+                                     odm_error_t *err)
+{
+    if (numbers == NULL)
+        return true;
+    if (list_push(&reg->numbers, numbers))
+        return true;
+    odm_schema_numbers_free(numbers);
+    return odm_error_set(err, ODM_ERR_INTERNAL, "out of memory");
+}
+
+const char *schema__registry_number_text(const odm_schema_registry_t *reg, const json_t *value)
+{
+    for (size_t i = 0; i < reg->numbers.n; i++) {
+        const char *text = schema__numbers_text(reg->numbers.items[i], value);
+        if (text != NULL)
+            return text;
+    }
+    return NULL;
 }
 
 bool odm_schema_registry_add(odm_schema_registry_t *reg, const char *uri, json_t *doc,
