@@ -170,11 +170,11 @@ static odm_model_t *model_read(odm_models_t *models, const char *dir, const char
         odm_error_set(err, ODM_ERR_CONFIG, "%s: a model must be a schema object", model->path);
         goto fail_model;
     }
-    if (!model__check_keywords(model->doc, model->path, refs, err) ||
+    model__keywords_t x;
+    if (!model__check_keywords(model->doc, model->path, refs, &x, err) ||
         !add_implicit_id(model, err))
         goto fail_model;
-    const json_t *coll = json_object_get(model->doc, "x-collection");
-    model->collection = strdup(json_is_string(coll) ? json_string_value(coll) : name);
+    model->collection = strdup(x.collection != NULL ? x.collection : name);
     if (model->collection == NULL) {
         odm_error_set(err, ODM_ERR_CONFIG, "%s: out of memory", model->path);
         goto fail_model;
