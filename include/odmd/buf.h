@@ -31,10 +31,6 @@ bool odm_buf_put_int(odm_buf_t *b, long long v);
  * the cap or on OOM. */
 bool odm_buf_json_string(odm_buf_t *b, const char *s, size_t n);
 
-/* Returns: how many of s's first n bytes a JSON string literal holds as they are (before the
- * first control character, '"' or '\\'); n when none needs escaping. */
-size_t odm_json_plain_prefix(const char *s, size_t n);
-
 /* Returns the NUL-terminated contents (an empty string for an empty buffer); borrowed. */
 const char *odm_buf_cstr(odm_buf_t *b);
 

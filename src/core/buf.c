@@ -113,7 +113,9 @@ static const bool must_escape[256] = {
     [0x1c] = 1, [0x1d] = 1, [0x1e] = 1, [0x1f] = 1, ['"'] = 1, ['\\'] = 1,
 };
 
-size_t odm_json_plain_prefix(const char *s, size_t n)
+/* Returns: how many of s's first n bytes a JSON string literal holds as they are (before the
+ * first control character, '"' or '\\'); n when none needs escaping. */
+static size_t plain_prefix(const char *s, size_t n)
 {
     const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
     size_t i = 0;
@@ -138,7 +140,7 @@ bool odm_buf_json_string(odm_buf_t *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
     size_t start = b->len;
-    size_t plain = odm_json_plain_prefix(s, n);
+    size_t plain = plain_prefix(s, n);
     if (plain == n) { /* nothing to escape: one copy */
         if (odm_buf_putc(b, '"') && odm_buf_append(b, s, n) && odm_buf_putc(b, '"'))
             return true;

@@ -87,14 +87,14 @@ int odm_error_status(odm_error_kind_t kind)
     return valid_kind(kind) ? kinds[kind].status : 500;
 }
 
-const char *odm_error_title(odm_error_kind_t kind)
+static const char *error_title(odm_error_kind_t kind)
 {
     return valid_kind(kind) ? kinds[kind].title : kinds[ODM_ERR_INTERNAL].title;
 }
 
 /* The URIs are literals so that callers get static storage without any initialisation. */
 #define TYPE(slug) "urn:odmd:problem:" slug
-const char *odm_error_type(odm_error_kind_t kind)
+static const char *error_type(odm_error_kind_t kind)
 {
     static const char *const uris[ODM_ERR__COUNT] = {
         [ODM_ERR_NONE] = TYPE("none"),
@@ -179,7 +179,7 @@ static bool put_value(odm_buf_t *b, const json_t *v, int depth)
 char *odm_problem_body(const odm_error_t *err, const json_t *errors, size_t *len)
 {
     odm_error_kind_t kind = err ? err->kind : ODM_ERR_INTERNAL;
-    const char *type = odm_error_type(kind), *title = odm_error_title(kind);
+    const char *type = error_type(kind), *title = error_title(kind);
     const char *detail = err && err->message[0] ? err->message : title;
     odm_buf_t b;
     odm_buf_init(&b, PROBLEM_MAX);
