@@ -6,15 +6,15 @@
 #include <stddef.h>
 
 typedef struct {
-    char *data;   /* NUL-terminated when len > 0 or after odm_buf_cstr */
+    char *data;   /* NULL until the first append, then always NUL-terminated */
     size_t len;
     size_t cap;   /* allocated */
     size_t max;   /* hard cap on len; appends past it fail and leave the buffer unchanged */
 } odm_buf_t;
 
-void odm_buf_init(odm_buf_t *b, size_t max);
-void odm_buf_release(odm_buf_t *b);
-void odm_buf_reset(odm_buf_t *b); /* len = 0, keeps the allocation */
+void odm_buf_init(odm_buf_t *b, size_t max); /* empty, nothing allocated */
+void odm_buf_release(odm_buf_t *b);          /* frees the data; the buffer is empty again */
+void odm_buf_reset(odm_buf_t *b);            /* len = 0, keeps the allocation */
 
 /* Appends n bytes; returns false (buffer unchanged) when len + n would pass max or on OOM. */
 bool odm_buf_append(odm_buf_t *b, const void *p, size_t n);
