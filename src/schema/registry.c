@@ -436,17 +436,26 @@ static bool safe_path(const char *rest)
     return rest[0] != '\0' && strpbrk(rest, "?\\") == NULL;
 }
 
-static json_t *load_file(const char *path, odm_error_t *err)
+/* Returns: the JSON document in the file at `path` (new) with its inexact numbers' text in
+ * *numbers (new, or NULL), or NULL (with err set when the file exists but is not JSON). */
+static json_t *load_file(const char *path, odm_schema_numbers_t **numbers, odm_error_t *err)
 {
     struct stat st;
+    *numbers = NULL;
     if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
         return NULL;
     if (st.st_size > (off_t)SCHEMA_MAX_FILE) {
         odm_error_set(err, ODM_ERR_SCHEMA, "'%s' is larger than %u bytes", path, SCHEMA_MAX_FILE);
         return NULL;
     }
-    json_error_t jerr;
-    json_t *doc = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    FILE *f = fopen(path, "rb");
+    char *text = f != NULL ? malloc((size_t)st.st_size + 1) : NULL;
+    size_t len = text != NULL ? fread(text, 1, (size_t)st.st_size, f) : 0;
+    if (f != NULL)
+        fclose(f);
+    json_error_t jerr = {.line = 0, .column = 0, .text = "cannot read the file"};
+    json_t *doc = text != NULL ? odm_schema_json_loadb(text, len, 0, numbers, &jerr) : NULL;
+    free(text);
     if (doc == NULL)
         odm_error_set(err, ODM_ERR_SCHEMA, "'%s': %d:%d: %s", path, jerr.line, jerr.column,
                       jerr.text);
@@ -464,12 +473,15 @@ static bool load_mapped(odm_schema_registry_t *reg, const char *uri, odm_error_t
         char path[SCHEMA_MAX_URI];
         if ((size_t)snprintf(path, sizeof(path), "%s/%s", m->dir, uri + plen) >= sizeof(path))
             continue;
-        json_t *doc = load_file(path, err);
+        odm_schema_numbers_t *numbers;
+        json_t *doc = load_file(path, &numbers, err);
         if (doc == NULL)
             continue;
         bool ok = odm_schema_registry_add(reg, uri, doc, path, err);
         json_decref(doc);
-        return ok;
+        if (!ok)
+            odm_schema_numbers_free(numbers);
+        return ok && odm_schema_registry_add_numbers(reg, numbers, err);
     }
     return false;
 }

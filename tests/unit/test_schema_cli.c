@@ -388,9 +388,18 @@ static void test_bignum_exact(void)
                   cases[i].schema, cases[i].instance, status, cases[i].status, stdout_text,
                   stderr_text);
     }
+    const char *schema, *instance;
+    /* a referenced schema file, loaded on demand from its folder, keeps its numbers too */
+    write_file("big-bound.json", "{\"maximum\": 18446744073709551615}");
+    schema = write_file("exact-schema.json", "{\"items\": {\"$ref\": \"big-bound.json\"}}");
+    instance = write_file("exact-instance.json", "[18446744073709551615, 18446744073709551616]");
+    CHECK_INT(run(NULL, schema, instance, NULL), 1);
+    CHECK_MSG(strstr(stdout_text, "\"instanceLocation\":\"/1\"") != NULL &&
+                  strstr(stdout_text, "\"instanceLocation\":\"/0\"") == NULL,
+              "%s%s", stdout_text, stderr_text);
     /* the message quotes the bound as written */
-    const char *schema = write_file("exact-schema.json", "{\"maximum\": 18446744073709551615}");
-    const char *instance = write_file("exact-instance.json", "18446744073709551616");
+    schema = write_file("exact-schema.json", "{\"maximum\": 18446744073709551615}");
+    instance = write_file("exact-instance.json", "18446744073709551616");
     CHECK_INT(run(NULL, schema, instance, NULL), 1);
     CHECK_MSG(strstr(stdout_text, "must be at most 18446744073709551615") != NULL, "%s",
               stdout_text);
