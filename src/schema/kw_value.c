@@ -113,9 +113,10 @@ static shown_t *shown_new(schema__cctx_t *c, const json_t *value, size_t cap)
                 (json_is_integer(value) && json_integer_value(value) > -9007199254740992LL &&
                  json_integer_value(value) < 9007199254740992LL)); /* 2^53 */
     s->number = json_is_number(value) ? json_number_value(value) : 0;
-    if (s->exact_text != NULL)
-        snprintf(s->text, sizeof s->text, "%s%s", s->exact_text,
-                 strlen(s->exact_text) < sizeof s->text ? "" : "...");
+    if (s->exact_text != NULL && strlen(s->exact_text) < sizeof s->text)
+        memcpy(s->text, s->exact_text, strlen(s->exact_text) + 1);
+    else if (s->exact_text != NULL) /* cut short, as show() cuts */
+        snprintf(s->text, sizeof s->text, "%.*s...", (int)sizeof s->text - 4, s->exact_text);
     else if (json_is_number(value))
         schema__kw_number_text(value, s->text, sizeof(s->text));
     else

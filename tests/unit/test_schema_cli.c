@@ -397,6 +397,20 @@ static void test_bignum_exact(void)
     CHECK_MSG(strstr(stdout_text, "\"instanceLocation\":\"/1\"") != NULL &&
                   strstr(stdout_text, "\"instanceLocation\":\"/0\"") == NULL,
               "%s%s", stdout_text, stderr_text);
+    /* a bound too long for a message is cut there, marked "..." */
+    char long_bound[400], bigger[400];
+    memset(long_bound, '7', 300);
+    snprintf(long_bound + 300, sizeof long_bound - 300, "}");
+    memset(bigger, '8', 300);
+    bigger[300] = '\0';
+    char text[420];
+    snprintf(text, sizeof text, "{\"maximum\": %s", long_bound);
+    schema = write_file("exact-schema.json", text);
+    instance = write_file("exact-instance.json", bigger);
+    CHECK_INT(run(NULL, schema, instance, NULL), 1);
+    CHECK_MSG(strstr(stdout_text, "must be at most 7777777777") != NULL &&
+                  strstr(stdout_text, "777...\"") != NULL,
+              "%s", stdout_text);
     /* the message quotes the bound as written */
     schema = write_file("exact-schema.json", "{\"maximum\": 18446744073709551615}");
     instance = write_file("exact-instance.json", "18446744073709551616");
