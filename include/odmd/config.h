@@ -21,7 +21,7 @@
 
 typedef struct {
     char *mongo_uri;   /* --mongo-uri: mongodb:// or mongodb+srv:// connection string */
-    char *db;          /* --db, else the URI's database path component, else "odmd" */
+    char *db;          /* --db as given; NULL when unset (the store then takes the URI's) */
     char *schemas_dir; /* --schemas */
     char *listen;      /* --listen as given, e.g. "127.0.0.1:8080" or "[::1]:8080" */
     char *listen_host; /* the address alone, without brackets: "127.0.0.1", "::1" */

@@ -53,15 +53,12 @@ void odm_error_clear(odm_error_t *err);
 /* The HTTP status of a kind (500 for kinds that never reach HTTP). */
 int odm_error_status(odm_error_kind_t kind);
 
-/* The stable problem type URI of a kind, e.g. "urn:odmd:problem:validation". Static storage. */
-const char *odm_error_type(odm_error_kind_t kind);
-
-/* The short title of a kind, e.g. "Validation failed". Static storage. */
-const char *odm_error_title(odm_error_kind_t kind);
-
 /* Returns: a new application/problem+json body {type, title, status, detail[, errors]} as a
  * malloc'd NUL-terminated string (caller frees), *len set to its length; NULL on out of memory.
- * `errors` (borrowed, may be NULL) is the validator's array of violations, added as "errors". */
+ * type is the kind's stable URI ("urn:odmd:problem:validation"), title its short title
+ * ("Validation failed"), status odm_error_status, detail the message (else the title).
+ * `errors` (borrowed, may be NULL) is the validator's array of violations, added as "errors".
+ * The bytes are json_dumps's with JSON_COMPACT. */
 char *odm_problem_body(const odm_error_t *err, const json_t *errors, size_t *len);
 
 #endif

@@ -8,7 +8,6 @@
 typedef enum { ODM_LOG_DEBUG, ODM_LOG_INFO, ODM_LOG_WARN, ODM_LOG_ERROR, ODM_LOG_OFF } odm_log_level_t;
 
 void odm_log_set_level(odm_log_level_t level);
-odm_log_level_t odm_log_get_level(void);
 bool odm_log_enabled(odm_log_level_t level);
 
 /* Parses "debug", "info", "warn", "error", "off"; false when unknown. */
@@ -16,9 +15,6 @@ bool odm_log_parse_level(const char *s, odm_log_level_t *out);
 
 /* Writes {"time", "level", "msg"} with msg formatted; one write(2) per line. */
 void odm_log(odm_log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* Writes a preformatted JSON object line (no trailing newline needed) when level is enabled. */
-void odm_log_json_line(odm_log_level_t level, const char *json, size_t len);
 
 /* Writes whole preformatted lines (each ending in '\n') in one write(2), regardless of the
  * level. Up to PIPE_BUF (4096) bytes they reach a pipe unsplit, so that batching lines keeps

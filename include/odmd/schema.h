@@ -25,6 +25,8 @@
 
 typedef struct odm_schema_registry odm_schema_registry_t;
 typedef struct odm_schema odm_schema_t;
+/* The text of the numbers of a JSON document that its jansson tree cannot hold exactly. */
+typedef struct odm_schema_numbers odm_schema_numbers_t;
 
 typedef enum {
     ODM_FORMAT_ANNOTATE, /* the spec's default: "format" never fails validation */
@@ -45,10 +47,34 @@ void odm_schema_registry_free(odm_schema_registry_t *reg);
 bool odm_schema_registry_add(odm_schema_registry_t *reg, const char *uri, json_t *doc,
                              const char *source, odm_error_t *err);
 
+/* Parses `len` bytes of JSON as json_loadb(text, len, flags | JSON_REJECT_DUPLICATES, jerr)
+ * does, also accepting the numbers jansson cannot hold exactly: integers beyond 64 bits and
+ * decimals of more than 15 significant digits or beyond a double's range. Each of those is a
+ * real in the tree (the nearest double; +-DBL_MAX beyond the range) and its text is kept in
+ * *numbers, where the registry (odm_schema_registry_add_numbers) and the validator
+ * (odm_schema_validate_numbers) find it: minimum, maximum, exclusiveMinimum,
+ * exclusiveMaximum, multipleOf and "type": "integer" then judge the decimal as written.
+ * Returns: a new value with *numbers new (odm_schema_numbers_free), or NULL when the document
+ * has no such number; NULL with jerr set when the text is not JSON or on out of memory. */
+json_t *odm_schema_json_loadb(const char *text, size_t len, size_t flags,
+                              odm_schema_numbers_t **numbers, json_error_t *jerr);
+void odm_schema_numbers_free(odm_schema_numbers_t *numbers); /* NULL does nothing */
+
+/* Hands the numbers of documents added to the registry (steals `numbers`, also on failure;
+ * NULL does nothing) so that the keywords compiled from them compare those numbers exactly.
+ * Returns false on out of memory. */
+bool odm_schema_registry_add_numbers(odm_schema_registry_t *reg, odm_schema_numbers_t *numbers,
+                                     odm_error_t *err);
+
 /* References whose URI starts with `prefix` are loaded from files under `dir` (offline): the
  * rest of the URI is the path below `dir` (no "." or ".." segments; files up to 16 MiB). */
 bool odm_schema_registry_map(odm_schema_registry_t *reg, const char *prefix, const char *dir,
                              odm_error_t *err);
+
+/* Writes the file:// URI of the absolute `path` into out (size bytes, NUL-terminated),
+ * percent-encoding the bytes outside RFC 3986's pchar and '/': the URI a schema file is
+ * registered under. Returns false when it does not fit. */
+bool odm_schema_file_uri(const char *path, char *out, size_t size);
 
 /* Compiles the schema registered at `uri` (fragment allowed). The registry must outlive the
  * result. With ODM_FORMAT_ASSERT, "format" checks known formats (include/odmd/format.h) and
@@ -77,5 +103,11 @@ void odm_schema_free(odm_schema_t *schema);
  * format checks). Thread-safe. */
 bool odm_schema_validate(const odm_schema_t *schema, const json_t *instance, json_t **errors,
                          size_t max_errors);
+
+/* odm_schema_validate for an instance read by odm_schema_json_loadb: `numbers` (borrowed, may
+ * be NULL) holds the text of its numbers that the tree does not hold exactly. */
+bool odm_schema_validate_numbers(const odm_schema_t *schema, const json_t *instance,
+                                 const odm_schema_numbers_t *numbers, json_t **errors,
+                                 size_t max_errors);
 
 #endif

@@ -25,7 +25,8 @@ typedef struct odm_store odm_store_t;
 
 typedef struct {
     const char *uri;        /* mongodb://... */
-    const char *db;         /* database name; NULL: the URI's, else "odmd" */
+    const char *db;         /* database name; NULL: the URI's, else "odmd" (the name must
+                               follow MongoDB's rules: 1..63 bytes, none of / \\ . space " $) */
     int request_timeout_ms; /* the budget every driver timeout is derived from */
     size_t max_clients;     /* pool size (at least the number of workers) */
 } odm_store_options_t;

@@ -12,10 +12,10 @@
 #include "odmd/buf.h"
 #include "odmd/model.h"
 #include "odmd/pointer.h"
+#include "odmd/text.h"
 
 #define CODEC__DATE_MAX 40   /* bytes for a formatted date, with room to spare */
-#define CODEC__DOUBLE_MAX 32 /* bytes for a formatted double */
-#define CODEC__INT_MAX 24    /* bytes for a formatted int64 */
+#define CODEC__DOUBLE_MAX ODM_TEXT_DOUBLE_MAX /* bytes for a formatted double */
 #define CODEC__QUOTE_MAX 80  /* bytes for a client string echoed in a message */
 #define CODEC__ARRAY_MAX 1000 /* elements of $in, $nin, $and, $or, $nor */
 
@@ -28,12 +28,10 @@ bool codec__parse_date(const char *s, size_t n, int64_t *ms, const char **why);
  * 0000-9999). Returns: the length written to out (CODEC__DATE_MAX bytes), NUL-terminated. */
 size_t codec__format_date(int64_t ms, char *out);
 
-/* The shortest decimal that reads back as d. Returns: its length in out (CODEC__DOUBLE_MAX
- * bytes), or 0 for NaN and infinities (which JSON cannot hold). */
+/* The shortest decimal that reads back as d (odm_text_double), "-0.0" for -0 (a JSON reader
+ * takes "-0" for the integer 0). Returns: its length in out (CODEC__DOUBLE_MAX bytes), or 0 for
+ * NaN and infinities (which JSON cannot hold). */
 size_t codec__format_double(double d, char *out);
-
-/* Decimal form of v. Returns: its length in out (CODEC__INT_MAX bytes). */
-size_t codec__format_int(int64_t v, char *out);
 
 /* Appends `data` as a base64 JSON string literal. */
 bool codec__base64_string(odm_buf_t *out, const uint8_t *data, size_t len);

@@ -63,17 +63,6 @@ static size_t utf8_length(const unsigned char *q, const unsigned char *end)
     return n;
 }
 
-static int hex_value(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Four hex digits after "\u" at q; -1 when they are not there. */
 static long read_u_escape(const unsigned char *q, const unsigned char *end)
 {
@@ -81,7 +70,7 @@ static long read_u_escape(const unsigned char *q, const unsigned char *end)
         return -1;
     long v = 0;
     for (int i = 2; i < 6; i++) {
-        int d = hex_value(q[i]);
+        int d = odm_text_hex_digit(q[i]);
         if (d < 0)
             return -1;
         v = v * 16 + d;

@@ -168,47 +168,13 @@ size_t codec__format_date(int64_t ms, char *out)
     return (size_t)(p - out);
 }
 
-static bool round_trips(double d, int precision, char *out, size_t *len)
-{
-    int n = snprintf(out, CODEC__DOUBLE_MAX, "%.*g", precision, d);
-    if (n <= 0 || n >= CODEC__DOUBLE_MAX || strtod(out, NULL) != d)
-        return false;
-    *len = (size_t)n;
-    return true;
-}
-
 size_t codec__format_double(double d, char *out)
 {
-    size_t len = 0;
-    if (!isfinite(d))
-        return 0;
-    if (d == 0 && signbit(d)) /* "-0" reads back as the integer 0, without its sign */
-        return (size_t)snprintf(out, CODEC__DOUBLE_MAX, "-0.0");
-    /* A normal double whose shortest form has k <= 17 digits prints as that form with %.kg
-     * and every precision from k on round-trips, so 15, 16, 17 find it when k >= 15 and %.15g
-     * already is it when k < 15. Subnormals have fewer digits of precision: search them all. */
-    int first = (d != 0 && fabs(d) < DBL_MIN) ? 1 : 15;
-    for (int precision = first; precision <= 17; precision++)
-        if (round_trips(d, precision, out, &len))
-            return len;
-    return (size_t)snprintf(out, CODEC__DOUBLE_MAX, "%.17g", d);
-}
-
-size_t codec__format_int(int64_t v, char *out)
-{
-    char tmp[CODEC__INT_MAX];
-    size_t n = 0, len = 0;
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    do {
-        tmp[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        out[len++] = '-';
-    while (n)
-        out[len++] = tmp[--n];
-    out[len] = '\0';
-    return len;
+    if (d == 0 && signbit(d)) { /* "-0" reads back as the integer 0, without its sign */
+        memcpy(out, "-0.0", 5);
+        return 4;
+    }
+    return odm_text_double(d, out);
 }
 
 bool codec__base64_string(odm_buf_t *out, const uint8_t *data, size_t len)

@@ -52,9 +52,9 @@ static bool write_value(odm_buf_t *out, const bson_iter_t *it, const odm_field_t
         return odm_buf_json_string(out, s, len);
     }
     case BSON_TYPE_INT32:
-        return odm_buf_append(out, text, codec__format_int(bson_iter_int32(it), text));
+        return odm_buf_append(out, text, odm_text_int(bson_iter_int32(it), text));
     case BSON_TYPE_INT64:
-        return odm_buf_append(out, text, codec__format_int(bson_iter_int64(it), text));
+        return odm_buf_append(out, text, odm_text_int(bson_iter_int64(it), text));
     case BSON_TYPE_DOUBLE:
         n = codec__format_double(bson_iter_double(it), text);
         return n ? odm_buf_append(out, text, n) : odm_buf_append(out, "null", 4);
@@ -256,7 +256,7 @@ fail_truncate:
 bool odm_codec_id_segment(const bson_t *doc, odm_buf_t *out)
 {
     bson_iter_t it;
-    char text[CODEC__INT_MAX + 25];
+    char text[ODM_TEXT_INT_MAX + 25];
     if (!bson_iter_init_find(&it, doc, "_id"))
         return false;
     switch (bson_iter_type(&it)) {
@@ -265,7 +265,7 @@ bool odm_codec_id_segment(const bson_t *doc, odm_buf_t *out)
         return odm_buf_append(out, text, 24);
     case BSON_TYPE_INT32:
     case BSON_TYPE_INT64:
-        return odm_buf_append(out, text, codec__format_int(bson_iter_as_int64(&it), text));
+        return odm_buf_append(out, text, odm_text_int(bson_iter_as_int64(&it), text));
     case BSON_TYPE_UTF8: {
         uint32_t len;
         const char *s = bson_iter_utf8(&it, &len);

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "odmd/text.h"
+
 void odm_buf_init(odm_buf_t *b, size_t max)
 {
     b->data = NULL;
@@ -98,16 +100,8 @@ bool odm_buf_printf(odm_buf_t *b, const char *fmt, ...)
 
 bool odm_buf_put_int(odm_buf_t *b, long long v)
 {
-    char digits[24];
-    size_t n = 0;
-    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-    do {
-        digits[sizeof digits - ++n] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u != 0);
-    if (v < 0)
-        digits[sizeof digits - ++n] = '-';
-    return odm_buf_append(b, digits + sizeof digits - n, n);
+    char digits[ODM_TEXT_INT_MAX];
+    return odm_buf_append(b, digits, odm_text_int(v, digits));
 }
 
 /* The bytes a JSON string literal cannot hold as they are: control characters, '"', '\\'. */
@@ -119,7 +113,9 @@ static const bool must_escape[256] = {
     [0x1c] = 1, [0x1d] = 1, [0x1e] = 1, [0x1f] = 1, ['"'] = 1, ['\\'] = 1,
 };
 
-size_t odm_json_plain_prefix(const char *s, size_t n)
+/* Returns: how many of s's first n bytes a JSON string literal holds as they are (before the
+ * first control character, '"' or '\\'); n when none needs escaping. */
+static size_t plain_prefix(const char *s, size_t n)
 {
     const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
     size_t i = 0;
@@ -142,9 +138,9 @@ size_t odm_json_plain_prefix(const char *s, size_t n)
 
 bool odm_buf_json_string(odm_buf_t *b, const char *s, size_t n)
 {
-    static const char hex[] = "0123456789abcdef";
+    static const char hex[] = "0123456789ABCDEF";
     size_t start = b->len;
-    size_t plain = odm_json_plain_prefix(s, n);
+    size_t plain = plain_prefix(s, n);
     if (plain == n) { /* nothing to escape: one copy */
         if (odm_buf_putc(b, '"') && odm_buf_append(b, s, n) && odm_buf_putc(b, '"'))
             return true;

@@ -9,12 +9,10 @@
 #include <unistd.h>
 
 #define DEFAULT_MONGO_URI "mongodb://127.0.0.1:27017/odmd"
-#define DEFAULT_DB "odmd"
 #define DEFAULT_SCHEMAS "./schemas"
 #define DEFAULT_LISTEN "127.0.0.1:8080"
 
 #define TEXT_MAX 4096   /* longest string value (URI, path, key) */
-#define DB_NAME_MAX 63  /* MongoDB's limit on a database name, in bytes */
 #define ECHO_MAX 64     /* longest part of a bad value quoted back in a message */
 
 struct option;
@@ -32,8 +30,6 @@ struct option {
 
 static bool parse_uri(const struct option *opt, const char *value, odm_config_t *cfg,
                       odm_error_t *err);
-static bool parse_db(const struct option *opt, const char *value, odm_config_t *cfg,
-                     odm_error_t *err);
 static bool parse_text(const struct option *opt, const char *value, odm_config_t *cfg,
                        odm_error_t *err);
 static bool parse_listen(const struct option *opt, const char *value, odm_config_t *cfg,
@@ -47,10 +43,9 @@ static bool parse_level(const struct option *opt, const char *value, odm_config_
 
 #define FIELD(f) offsetof(odm_config_t, f)
 
-/* The order matters once: --db is read after --mongo-uri, whose database is its default. */
 static const struct option options[] = {
     {"mongo-uri", "ODMD_MONGO_URI", parse_uri, FIELD(mongo_uri), 0, 0, NULL},
-    {"db", "ODMD_DB", parse_db, FIELD(db), 0, 0, NULL},
+    {"db", "ODMD_DB", parse_text, FIELD(db), 0, 0, NULL},
     {"schemas", "ODMD_SCHEMAS", parse_text, FIELD(schemas_dir), 0, 0, NULL},
     {"listen", "ODMD_LISTEN", parse_listen, FIELD(listen), 0, 0, NULL},
     {"workers", "ODMD_WORKERS", parse_count, FIELD(workers), 1, ODM_CONFIG_WORKERS_MAX,
@@ -130,84 +125,6 @@ static bool parse_uri(const struct option *opt, const char *value, odm_config_t 
         return odm_error_set(err, ODM_ERR_CONFIG,
                              "not a mongodb:// or mongodb+srv:// connection string with a host");
     return parse_text(opt, value, cfg, err);
-}
-
-/* MongoDB's rules for database names on every platform: 1..63 bytes, none of / \ . space " $,
- * no control characters. */
-static bool check_db_name(const char *name, size_t len, odm_error_t *err)
-{
-    if (len == 0 || len > DB_NAME_MAX)
-        return odm_error_set(err, ODM_ERR_CONFIG, "a database name has 1 to %d bytes",
-                             DB_NAME_MAX);
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)name[i];
-        if (c < 0x20 || c == 0x7f || strchr("/\\. \"$", c) != NULL)
-            return odm_error_set(err, ODM_ERR_CONFIG,
-                                 "'%.*s' is not a database name (no / \\ . space \" $)",
-                                 (int)(len < ECHO_MAX ? len : ECHO_MAX), name);
-    }
-    return true;
-}
-
-static bool parse_db(const struct option *opt, const char *value, odm_config_t *cfg,
-                     odm_error_t *err)
-{
-    if (!check_db_name(value, strlen(value), err))
-        return false;
-    return set_string(field(cfg, opt), value, err);
-}
-
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Percent-decodes src[0..len) into out (room for len + 1 bytes). Returns: false on a malformed
- * escape or an escaped NUL. */
-static bool percent_decode(const char *src, size_t len, char *out, size_t *out_len)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (src[i] != '%') {
-            out[n++] = src[i];
-            continue;
-        }
-        int hi = i + 1 < len ? hex_value(src[i + 1]) : -1;
-        int lo = i + 2 < len ? hex_value(src[i + 2]) : -1;
-        if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
-            return false;
-        out[n++] = (char)(hi * 16 + lo);
-        i += 2;
-    }
-    out[n] = '\0';
-    *out_len = n;
-    return true;
-}
-
-/* --db's default: the connection string's database path component ("mongodb://h/NAME?opts"),
- * percent-decoded, else "odmd". */
-static bool db_from_uri(odm_config_t *cfg, odm_error_t *err)
-{
-    const char *hosts = uri_hosts(cfg->mongo_uri);
-    const char *slash = hosts != NULL ? strchr(hosts, '/') : NULL;
-    size_t len = slash != NULL ? strcspn(slash + 1, "?") : 0;
-    if (len == 0)
-        return set_string(&cfg->db, DEFAULT_DB, err);
-    char name[3 * DB_NAME_MAX + 1];
-    size_t name_len = 0;
-    if (len >= sizeof name)
-        return check_db_name(slash + 1, len, err); /* too long even when decoded */
-    if (!percent_decode(slash + 1, len, name, &name_len))
-        return odm_error_set(err, ODM_ERR_CONFIG, "malformed %%-escape in the database name");
-    if (!check_db_name(name, name_len, err))
-        return false;
-    return set_string(&cfg->db, name, err);
 }
 
 /* Reads a run of decimal digits at s; *end is where it stops. Returns: false when there is none
@@ -435,10 +352,6 @@ bool odm_config_parse(odm_config_t *cfg, int argc, char **argv, char **envp, odm
     /* --help and --version print and exit: a bad value elsewhere must not hide them */
     if (!cfg->help && !cfg->version && !apply_options(cfg, flag_values, envp, err))
         goto fail;
-    if (cfg->db == NULL && !db_from_uri(cfg, err)) {
-        odm_error_prefix(err, "the database in '--mongo-uri'");
-        goto fail;
-    }
     return true;
 
 fail:
@@ -474,7 +387,7 @@ const char *odm_config_usage(void)
            "  --mongo-uri URI, ODMD_MONGO_URI\n"
            "      MongoDB connection string (default " DEFAULT_MONGO_URI ")\n"
            "  --db NAME, ODMD_DB\n"
-           "      database (default: the URI's database, else " DEFAULT_DB ")\n"
+           "      database (default: the URI's database, else odmd)\n"
            "  --schemas DIR, ODMD_SCHEMAS\n"
            "      folder of model files (default " DEFAULT_SCHEMAS ")\n"
            "  --listen HOST:PORT, ODMD_LISTEN\n"

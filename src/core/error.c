@@ -87,14 +87,14 @@ int odm_error_status(odm_error_kind_t kind)
     return valid_kind(kind) ? kinds[kind].status : 500;
 }
 
-const char *odm_error_title(odm_error_kind_t kind)
+static const char *error_title(odm_error_kind_t kind)
 {
     return valid_kind(kind) ? kinds[kind].title : kinds[ODM_ERR_INTERNAL].title;
 }
 
 /* The URIs are literals so that callers get static storage without any initialisation. */
 #define TYPE(slug) "urn:odmd:problem:" slug
-const char *odm_error_type(odm_error_kind_t kind)
+static const char *error_type(odm_error_kind_t kind)
 {
     static const char *const uris[ODM_ERR__COUNT] = {
         [ODM_ERR_NONE] = TYPE("none"),
@@ -127,40 +127,6 @@ const char *odm_error_type(odm_error_kind_t kind)
 #define PROBLEM_MAX ((size_t)64 << 20) /* far above ODM_SCHEMA_MAX_ERRORS messages */
 #define PROBLEM_MAX_DEPTH 32           /* deeper values are handed to json_dumps */
 
-/* A string as jansson's dump_string writes it without flags: '"', '\\' and control characters
- * escaped (\uXXXX in upper-case hex), everything else (UTF-8 included) as it is. */
-static bool put_string(odm_buf_t *b, const char *s, size_t n)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t plain = odm_json_plain_prefix(s, n);
-    if (!odm_buf_putc(b, '"'))
-        return false;
-    size_t run = 0;
-    for (size_t i = plain; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        if (!odm_buf_append(b, s + run, i - run))
-            return false;
-        run = i + 1;
-        char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-        size_t len = 2;
-        switch (c) {
-        case '"': esc[1] = '"'; break;
-        case '\\': esc[1] = '\\'; break;
-        case '\b': esc[1] = 'b'; break;
-        case '\f': esc[1] = 'f'; break;
-        case '\n': esc[1] = 'n'; break;
-        case '\r': esc[1] = 'r'; break;
-        case '\t': esc[1] = 't'; break;
-        default: len = 6;
-        }
-        if (!odm_buf_append(b, esc, len))
-            return false;
-    }
-    return odm_buf_append(b, s + run, n - run) && odm_buf_putc(b, '"');
-}
-
 /* What json_dumps writes for one value (reals, and values nested too deep to recurse into). */
 static bool put_dumped(odm_buf_t *b, const json_t *v)
 {
@@ -183,7 +149,7 @@ static bool put_value(odm_buf_t *b, const json_t *v, int depth)
         if (!odm_buf_putc(b, '{'))
             return false;
         json_object_keylen_foreach((json_t *)v, key, klen, member) {
-            if ((!first && !odm_buf_putc(b, ',')) || !put_string(b, key, klen) ||
+            if ((!first && !odm_buf_putc(b, ',')) || !odm_buf_json_string(b, key, klen) ||
                 !odm_buf_putc(b, ':') || !put_value(b, member, depth + 1))
                 return false;
             first = false;
@@ -201,7 +167,7 @@ static bool put_value(odm_buf_t *b, const json_t *v, int depth)
         }
         return odm_buf_putc(b, ']');
     }
-    case JSON_STRING: return put_string(b, json_string_value(v), json_string_length(v));
+    case JSON_STRING: return odm_buf_json_string(b, json_string_value(v), json_string_length(v));
     case JSON_INTEGER: return odm_buf_put_int(b, json_integer_value(v));
     case JSON_TRUE: return odm_buf_append(b, "true", 4);
     case JSON_FALSE: return odm_buf_append(b, "false", 5);
@@ -213,14 +179,14 @@ static bool put_value(odm_buf_t *b, const json_t *v, int depth)
 char *odm_problem_body(const odm_error_t *err, const json_t *errors, size_t *len)
 {
     odm_error_kind_t kind = err ? err->kind : ODM_ERR_INTERNAL;
-    const char *type = odm_error_type(kind), *title = odm_error_title(kind);
+    const char *type = error_type(kind), *title = error_title(kind);
     const char *detail = err && err->message[0] ? err->message : title;
     odm_buf_t b;
     odm_buf_init(&b, PROBLEM_MAX);
-    bool ok = odm_buf_puts(&b, "{\"type\":") && put_string(&b, type, strlen(type)) &&
-              odm_buf_puts(&b, ",\"title\":") && put_string(&b, title, strlen(title)) &&
+    bool ok = odm_buf_puts(&b, "{\"type\":") && odm_buf_json_string(&b, type, strlen(type)) &&
+              odm_buf_puts(&b, ",\"title\":") && odm_buf_json_string(&b, title, strlen(title)) &&
               odm_buf_puts(&b, ",\"status\":") && odm_buf_put_int(&b, odm_error_status(kind)) &&
-              odm_buf_puts(&b, ",\"detail\":") && put_string(&b, detail, strlen(detail));
+              odm_buf_puts(&b, ",\"detail\":") && odm_buf_json_string(&b, detail, strlen(detail));
     if (ok && errors != NULL)
         ok = odm_buf_puts(&b, ",\"errors\":") && put_value(&b, errors, 1);
     ok = ok && odm_buf_putc(&b, '}');

@@ -19,11 +19,6 @@ void odm_log_set_level(odm_log_level_t level)
     atomic_store(&current_level, (int)level);
 }
 
-odm_log_level_t odm_log_get_level(void)
-{
-    return (odm_log_level_t)atomic_load(&current_level);
-}
-
 bool odm_log_enabled(odm_log_level_t level)
 {
     return level != ODM_LOG_OFF && (int)level >= atomic_load(&current_level);
@@ -84,21 +79,6 @@ static void write_line(const char *p, size_t n)
 void odm_log_write_lines(const char *lines, size_t len)
 {
     write_line(lines, len);
-}
-
-void odm_log_json_line(odm_log_level_t level, const char *json, size_t len)
-{
-    if (!odm_log_enabled(level))
-        return;
-    char stack[1024];
-    if (len + 1 <= sizeof stack) {
-        memcpy(stack, json, len);
-        stack[len] = '\n';
-        write_line(stack, len + 1);
-        return;
-    }
-    write_line(json, len);
-    write_line("\n", 1);
 }
 
 void odm_log(odm_log_level_t level, const char *fmt, ...)

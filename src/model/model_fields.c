@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "odmd/pointer.h"
+
 #define MAX_SET 16 /* schema objects that together describe one field */
 
 /* The schema objects that describe one field: the property's schema, the targets of its local
@@ -32,16 +34,10 @@ static const json_t *resolve_local(const json_t *root, const char *ref)
     const char *p = ref + 1;
     while (*p == '/' && node != NULL) {
         char seg[256];
-        size_t n = 0;
-        for (p++; *p && *p != '/'; p++) {
-            char c = *p;
-            if (c == '~' && (p[1] == '0' || p[1] == '1'))
-                c = *++p == '0' ? '~' : '/';
-            if (n + 1 >= sizeof seg)
-                return NULL;
-            seg[n++] = c;
-        }
-        seg[n] = '\0';
+        size_t n = 0, raw = strcspn(++p, "/");
+        if (!odm_pointer_unescape(p, raw, seg, sizeof seg, &n))
+            return NULL;
+        p += raw;
         if (json_is_array(node)) {
             char *end;
             unsigned long i = strtoul(seg, &end, 10);

@@ -15,10 +15,17 @@
 #define MODEL__MAX_PATH 512        /* dotted paths of indexed fields, JSON Pointers in messages */
 #define MODEL__MAX_INDEXES 64      /* indexes per model */
 
-/* Checks every x- keyword of `doc` (the model file `path`): names, places and values. Appends
- * {"pointer", "model"} for every x-ref to `refs` (borrowed array), checked once all models are
- * loaded. Returns false with ODM_ERR_CONFIG "FILE: POINTER: reason". */
-bool model__check_keywords(const json_t *doc, const char *path, json_t *refs, odm_error_t *err);
+/* What the root's x- keywords give the loader (borrowed from the document). */
+typedef struct {
+    const char *collection; /* x-collection, or NULL */
+} model__keywords_t;
+
+/* Checks every x- keyword of `doc` (the model file `path`) against the one table of them in
+ * model_keywords.c: names (an unknown x- keyword is an error), places and values. Fills *out,
+ * and appends {"pointer", "model"} for every x-ref to `refs` (borrowed array), checked once
+ * all models are loaded. Returns false with ODM_ERR_CONFIG "FILE: POINTER: reason". */
+bool model__check_keywords(const json_t *doc, const char *path, json_t *refs,
+                           model__keywords_t *out, odm_error_t *err);
 
 /* Builds model->root from model->doc and collects model->indexes (x-unique fields, then
  * x-indexes). Returns false with ODM_ERR_CONFIG "FILE: POINTER: reason". */

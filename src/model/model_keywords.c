@@ -29,6 +29,7 @@ static bool in_list(const char *const *list, const char *key)
 typedef struct {
     const char *path;
     json_t *refs;
+    model__keywords_t *out;
     odm_error_t *err;
     odm_pointer_t ptr;
 } walk_t;
@@ -90,12 +91,12 @@ static bool check_index(walk_t *w, const json_t *index)
     return true;
 }
 
-static bool check_indexes(walk_t *w, const json_t *value)
+static bool check_indexes(walk_t *w, const char *key, const json_t *value)
 {
     if (!json_is_array(value))
-        return fail(w, "'%s' must be an array of index objects", "x-indexes");
+        return fail(w, "'%s' must be an array of index objects", key);
     if (json_array_size(value) > MODEL__MAX_INDEXES)
-        return fail(w, "too many indexes in '%s'", "x-indexes");
+        return fail(w, "too many indexes in '%s'", key);
     size_t i;
     const json_t *index;
     json_array_foreach(value, i, index) {
@@ -107,41 +108,67 @@ static bool check_indexes(walk_t *w, const json_t *value)
     return true;
 }
 
-static bool check_bson(walk_t *w, const json_t *value)
+static bool check_bson(walk_t *w, const char *key, const json_t *value)
 {
     static const char *const types[] = {"objectId", "date", "long", "double", NULL};
     if (!json_is_string(value) || !in_list(types, json_string_value(value)))
         return fail(w, "'%s' must be one of \"objectId\", \"date\", \"long\", \"double\"",
-                    "x-bson");
+                    key);
     return true;
 }
+
+static bool check_unique(walk_t *w, const char *key, const json_t *value)
+{
+    if (!json_is_boolean(value))
+        return fail(w, "'%s' must be true or false", key);
+    return true;
+}
+
+/* Records {"pointer", "model"}: the target is checked once every model is loaded. */
+static bool read_ref(walk_t *w, const char *key, const json_t *value)
+{
+    if (!json_is_string(value) || json_string_length(value) == 0)
+        return fail(w, "'%s' must name a model", key);
+    json_t *ref = json_pack("{s:s, s:O}", "pointer", w->ptr.buf, "model", value);
+    if (ref == NULL || json_array_append_new(w->refs, ref) != 0)
+        return fail(w, "out of memory at '%s'", key);
+    return true;
+}
+
+static bool read_collection(walk_t *w, const char *key, const json_t *value)
+{
+    if (!json_is_string(value) || !valid_collection(json_string_value(value)))
+        return fail(w, "'%s' must be a valid collection name", key);
+    w->out->collection = json_string_value(value);
+    return true;
+}
+
+/* Where an x- keyword may stand. */
+enum { X_ROOT = 1, X_ANY_SCHEMA = 2 };
+
+/* The x- keywords, each with its place and the function that checks its value (and records
+ * what the loader needs from it). A keyword not listed here is an error. */
+static const struct {
+    const char *name;
+    unsigned where;
+    bool (*read)(walk_t *w, const char *key, const json_t *value);
+} x_keywords[] = {
+    {"x-collection", X_ROOT, read_collection},
+    {"x-indexes", X_ROOT, check_indexes},
+    {"x-bson", X_ANY_SCHEMA, check_bson},
+    {"x-unique", X_ANY_SCHEMA, check_unique},
+    {"x-ref", X_ANY_SCHEMA, read_ref},
+};
 
 /* One x- keyword at the current pointer (which already names it). */
 static bool check_x_keyword(walk_t *w, const char *key, const json_t *value, bool at_root)
 {
-    if (strcmp(key, "x-bson") == 0)
-        return check_bson(w, value);
-    if (strcmp(key, "x-unique") == 0) {
-        if (!json_is_boolean(value))
-            return fail(w, "'%s' must be true or false", key);
-        return true;
-    }
-    if (strcmp(key, "x-ref") == 0) {
-        if (!json_is_string(value) || json_string_length(value) == 0)
-            return fail(w, "'%s' must name a model", key);
-        json_t *ref = json_pack("{s:s, s:O}", "pointer", w->ptr.buf, "model", value);
-        if (ref == NULL || json_array_append_new(w->refs, ref) != 0)
-            return fail(w, "out of memory at '%s'", key);
-        return true;
-    }
-    if (strcmp(key, "x-collection") == 0 || strcmp(key, "x-indexes") == 0) {
-        if (!at_root)
+    for (size_t i = 0; i < sizeof x_keywords / sizeof x_keywords[0]; i++) {
+        if (strcmp(key, x_keywords[i].name) != 0)
+            continue;
+        if (x_keywords[i].where == X_ROOT && !at_root)
             return fail(w, "'%s' is only allowed at the root of a model", key);
-        if (key[2] == 'i')
-            return check_indexes(w, value);
-        if (!json_is_string(value) || !valid_collection(json_string_value(value)))
-            return fail(w, "'%s' must be a valid collection name", key);
-        return true;
+        return x_keywords[i].read(w, key, value);
     }
     return fail(w, "unknown keyword '%s'", key);
 }
@@ -196,9 +223,11 @@ static bool walk_schema(walk_t *w, const json_t *schema, bool at_root)
     return true;
 }
 
-bool model__check_keywords(const json_t *doc, const char *path, json_t *refs, odm_error_t *err)
+bool model__check_keywords(const json_t *doc, const char *path, json_t *refs,
+                           model__keywords_t *out, odm_error_t *err)
 {
-    walk_t w = {.path = path, .refs = refs, .err = err};
+    *out = (model__keywords_t){0};
+    walk_t w = {.path = path, .refs = refs, .out = out, .err = err};
     odm_pointer_init(&w.ptr);
     return walk_schema(&w, doc, true);
 }

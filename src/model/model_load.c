@@ -86,32 +86,12 @@ static char *join(const char *a, const char *b, const char *c)
     return s;
 }
 
-/* file:// URI of DIR/NAME.json (absolute), percent-encoding what a URI path cannot hold. */
+/* file:// URI of DIR/NAME.json (absolute). */
 static bool file_uri(const char *abs_dir, const char *name, char *out, size_t size)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    static const char keep[] = "-._~/!$&'()*+,;=:@";
     char path[PATH_MAX + 300];
-    size_t len = 0;
-    snprintf(path, sizeof path, "%s/%s.json", abs_dir, name);
-    int n = snprintf(out, size, "file://");
-    len = (size_t)n;
-    for (const char *p = path; *p; p++) {
-        unsigned char c = (unsigned char)*p;
-        bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                     (c >= '0' && c <= '9') || strchr(keep, c) != NULL;
-        if (len + 4 >= size)
-            return false;
-        if (plain) {
-            out[len++] = (char)c;
-        } else {
-            out[len++] = '%';
-            out[len++] = hex[c >> 4];
-            out[len++] = hex[c & 15];
-        }
-    }
-    out[len] = '\0';
-    return true;
+    int n = snprintf(path, sizeof path, "%s/%s.json", abs_dir, name);
+    return n > 0 && (size_t)n < sizeof path && odm_schema_file_uri(path, out, size);
 }
 
 static void model_free(odm_model_t *model)
@@ -190,11 +170,11 @@ static odm_model_t *model_read(odm_models_t *models, const char *dir, const char
         odm_error_set(err, ODM_ERR_CONFIG, "%s: a model must be a schema object", model->path);
         goto fail_model;
     }
-    if (!model__check_keywords(model->doc, model->path, refs, err) ||
+    model__keywords_t x;
+    if (!model__check_keywords(model->doc, model->path, refs, &x, err) ||
         !add_implicit_id(model, err))
         goto fail_model;
-    const json_t *coll = json_object_get(model->doc, "x-collection");
-    model->collection = strdup(json_is_string(coll) ? json_string_value(coll) : name);
+    model->collection = strdup(x.collection != NULL ? x.collection : name);
     if (model->collection == NULL) {
         odm_error_set(err, ODM_ERR_CONFIG, "%s: out of memory", model->path);
         goto fail_model;

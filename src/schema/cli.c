@@ -124,9 +124,10 @@ static bool read_file(const char *path, odm_buf_t *out, odm_error_t *err)
     return ok;
 }
 
-/* Returns: a new JSON value parsed from the file at `path` (duplicate keys refused), or NULL
- * with err set. */
-static json_t *load_json(const char *path, odm_error_t *err)
+/* Returns: a new JSON value parsed from the file at `path` (duplicate keys refused), with the
+ * text of its numbers beyond jansson's reach in *numbers (new, or NULL when none); NULL with
+ * err set. */
+static json_t *load_json(const char *path, odm_schema_numbers_t **numbers, odm_error_t *err)
 {
     odm_buf_t buf;
     odm_buf_init(&buf, MAX_FILE_BYTES);
@@ -134,8 +135,9 @@ static json_t *load_json(const char *path, odm_error_t *err)
     if (!read_file(path, &buf, err))
         goto release_buf;
     json_error_t jerr;
-    doc = json_loadb(buf.data ? buf.data : "", buf.len,
-                     JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
+    doc = odm_schema_json_loadb(buf.data ? buf.data : "", buf.len,
+                                JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL,
+                                numbers, &jerr);
     if (doc == NULL)
         odm_error_set(err, ODM_ERR_MALFORMED_JSON, "'%s' is not JSON: line %d column %d: %s", path,
                       jerr.line, jerr.column, jerr.text);
@@ -145,28 +147,13 @@ release_buf:
 }
 
 /* Writes `path` made absolute into abs (size PATH_MAX) and its file:// URI into out (size
- * FILE_URI_MAX), percent-encoding bytes outside RFC 3986's pchar. */
+ * FILE_URI_MAX). */
 static bool file_uri(const char *path, char *abs, char *out, odm_error_t *err)
 {
     if (realpath(path, abs) == NULL)
         return odm_error_set(err, ODM_ERR_IO, "cannot resolve '%s': %s", path, strerror(errno));
-    static const char hex[] = "0123456789ABCDEF";
-    static const char keep[] = "-._~!$&'()*+,;=:@/";
-    size_t o = 0;
-    memcpy(out, "file://", 7);
-    o = 7;
-    for (const unsigned char *p = (const unsigned char *)abs; *p; p++) {
-        bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-                     (*p >= '0' && *p <= '9') || strchr(keep, *p) != NULL;
-        if (plain) {
-            out[o++] = (char)*p;
-        } else {
-            out[o++] = '%';
-            out[o++] = hex[*p >> 4];
-            out[o++] = hex[*p & 15];
-        }
-    }
-    out[o] = '\0';
+    if (!odm_schema_file_uri(abs, out, FILE_URI_MAX))
+        return odm_error_set(err, ODM_ERR_IO, "the path of '%s' is too long", path);
     return true;
 }
 
@@ -207,9 +194,12 @@ static odm_schema_registry_t *load_registry(const options_t *o, char *uri, odm_e
         if (!odm_schema_registry_map(reg, prefix, eq + 1, err))
             goto free_reg;
     }
-    json_t *doc = load_json(o->schema_path, err);
-    if (doc == NULL)
+    odm_schema_numbers_t *numbers = NULL;
+    json_t *doc = load_json(o->schema_path, &numbers, err);
+    if (doc == NULL || !odm_schema_registry_add_numbers(reg, numbers, err)) {
+        json_decref(doc);
         goto free_reg;
+    }
     char abs[PATH_MAX];
     bool added = file_uri(o->schema_path, abs, uri, err) && map_own_folder(reg, abs, uri, err);
     if (added && !odm_schema_registry_add(reg, uri, doc, o->schema_path, err)) {
@@ -243,15 +233,18 @@ static int validate_instances(const odm_schema_t *schema, const options_t *o)
     for (int k = 0; k < o->n_instances; k++) {
         const char *path = o->instances[k];
         odm_error_t err;
-        json_t *instance = load_json(path, &err);
+        odm_schema_numbers_t *numbers = NULL;
+        json_t *instance = load_json(path, &numbers, &err);
         if (instance == NULL) {
             fprintf(stderr, "odmd validate: %s\n", err.message);
             status = EXIT_FAILURE_USAGE;
             continue;
         }
         json_t *errors = NULL;
-        bool valid = odm_schema_validate(schema, instance, &errors, ODM_SCHEMA_MAX_ERRORS);
+        bool valid = odm_schema_validate_numbers(schema, instance, numbers, &errors,
+                                                 ODM_SCHEMA_MAX_ERRORS);
         json_decref(instance);
+        odm_schema_numbers_free(numbers);
         if (!print_verdict(path, valid, errors)) { /* print_verdict took errors */
             fprintf(stderr, "odmd validate: cannot write the verdict for '%s'\n", path);
             return EXIT_FAILURE_USAGE;

@@ -31,6 +31,11 @@ odm_format_mode_t schema__compile_formats(schema__cctx_t *c)
     return c->schema->formats;
 }
 
+const char *schema__compile_number_text(schema__cctx_t *c, const json_t *value)
+{
+    return schema__registry_number_text(c->reg, value);
+}
+
 void *schema__compile_alloc(schema__cctx_t *c, size_t size)
 {
     void *p = schema__arena_alloc(&c->schema->arena, size);

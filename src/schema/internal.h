@@ -77,7 +77,7 @@ size_t schema__uri_base_len(const char *uri);
  * does not fit or is malformed. */
 bool schema__uri_unescape(const char *s, size_t n, char *out, size_t cap, size_t *out_len);
 /* Appends "/" and `name` escaped as a JSON Pointer token (~0, ~1) to a NUL-terminated
- * pointer in buf (cap bytes); false when it does not fit. */
+ * pointer in buf (cap bytes); false (buf unchanged) when it does not fit. */
 bool schema__pointer_append(char *buf, size_t cap, const char *name, size_t len);
 bool schema__pointer_append_index(char *buf, size_t cap, size_t index);
 /* Follows a decoded JSON Pointer ("/a/0/b", "" for the root) from `root`. Calls `step` (may be
@@ -120,6 +120,8 @@ bool schema__registry_resolve(odm_schema_registry_t *reg, const char *uri, schem
                               odm_error_t *err);
 /* Returns the resource whose root is `node`, or NULL. */
 schema__resource_t *schema__registry_resource_at(odm_schema_registry_t *reg, const json_t *node);
+/* Returns: the exact text kept for the number `value` of a registered document, or NULL. */
+const char *schema__registry_number_text(const odm_schema_registry_t *reg, const json_t *value);
 /* Returns the resource registered at `uri` (no fragment) or NULL, loading mapped documents. */
 schema__resource_t *schema__registry_find(odm_schema_registry_t *reg, const char *uri,
                                           odm_error_t *err);
@@ -178,6 +180,25 @@ schema__decimal_t schema__decimal(const json_t *n);
 /* Whether number `v` is an integer multiple of number `d` (> 0, with `dd` its decimal), on the
  * decimal values as written: 19.99 is a multiple of 0.01. */
 bool schema__multiple_of(const json_t *v, const json_t *d, schema__decimal_t dd);
+/* (r * 10^k) mod m, m > 0. */
+unsigned long long schema__mul_pow10_mod(unsigned __int128 r, unsigned long long k,
+                                         unsigned long long m);
+
+/* ---- numbers.c: numbers kept as text (odm_schema_json_loadb), compared as written ---- */
+
+/* Returns: the text kept for `value` (borrowed from nums), or NULL (nums may be NULL). */
+const char *schema__numbers_text(const odm_schema_numbers_t *nums, const json_t *value);
+/* Compares two numbers on their decimal values, each given by its kept text or, when that is
+ * NULL, by the value in the tree: <0, 0, >0. */
+int schema__num_cmp_exact(const json_t *a, const char *a_text, const json_t *b,
+                          const char *b_text);
+/* Whether v is an integer multiple of d (> 0) on their decimal values, as above. Returns: 1 or
+ * 0, or -1 when d has more than 19 significant digits (not decided here). */
+int schema__multiple_of_exact(const json_t *v, const char *v_text, const json_t *d,
+                              const char *d_text);
+/* Whether the decimal text of a number has no fraction once its exponent applies. */
+bool schema__text_is_integral(const char *text);
+
 /* Number of Unicode code points in valid UTF-8. */
 size_t schema__utf8_length(const char *s, size_t n);
 
@@ -341,6 +362,9 @@ bool schema__compile_fail(schema__cctx_t *c, const schema__node_t *node, const c
     __attribute__((format(printf, 5, 6)));
 odm_schema_t *schema__compile_schema(schema__cctx_t *c);
 odm_format_mode_t schema__compile_formats(schema__cctx_t *c);
+/* The exact text of a number of the schema (odm_schema_registry_add_numbers), or NULL;
+ * borrowed from the registry, which outlives the compiled schema. */
+const char *schema__compile_number_text(schema__cctx_t *c, const json_t *value);
 void *schema__compile_alloc(schema__cctx_t *c, size_t size);
 char *schema__compile_strndup(schema__cctx_t *c, const char *s, size_t n);
 /* Builds node->props from the node's "properties" and "required" when either is present
@@ -384,6 +408,7 @@ json_t *schema__errors_take(schema__errors_t *e);
 
 struct schema__vctx {
     const odm_schema_t *schema;
+    const odm_schema_numbers_t *numbers; /* exact texts of the instance's numbers, or NULL */
     schema__errors_t *errors; /* NULL: only the verdict matters, stop at the first failure */
     const schema__seg_t *ipath;
     const schema__seg_t *kpath; /* location of the current node */

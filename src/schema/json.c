@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "odmd/text.h"
 #include "schema/internal.h"
 
 bool schema__is_integral(double x)
@@ -166,23 +167,25 @@ static bool decimal_fast(double x, schema__decimal_t *d)
     return false;
 }
 
-/* The shortest round-trip digits through printf: slow, for what decimal_fast cannot do. */
+/* The shortest digits that read back as x (odm_text_double): slow, for what decimal_fast
+ * cannot do. */
 static schema__decimal_t decimal_slow(double x)
 {
-    char buf[48];
-    int prec = 1;
-    for (; prec < 17; prec++) {
-        snprintf(buf, sizeof(buf), "%.*e", prec - 1, x);
-        if (strtod(buf, NULL) == x)
-            break;
-    }
-    snprintf(buf, sizeof(buf), "%.*e", prec - 1, x);
+    char buf[ODM_TEXT_DOUBLE_MAX];
+    odm_text_double(x, buf);
     schema__decimal_t d = {0, 0};
     const char *p = buf;
-    for (; *p != 'e' && *p != '\0'; p++)
-        if (*p >= '0' && *p <= '9')
-            d.m = d.m * 10 + (uint64_t)(*p - '0');
-    d.e = (*p == 'e' ? atoi(p + 1) : 0) - (prec - 1);
+    int decimals = 0;
+    bool fraction = false;
+    for (; *p != 'e' && *p != '\0'; p++) {
+        if (*p == '.')
+            fraction = true;
+        if (*p < '0' || *p > '9')
+            continue;
+        d.m = d.m * 10 + (uint64_t)(*p - '0');
+        decimals += fraction;
+    }
+    d.e = (*p == 'e' ? atoi(p + 1) : 0) - decimals;
     strip_zeros(&d);
     return d;
 }
@@ -201,7 +204,8 @@ schema__decimal_t schema__decimal(const json_t *v)
 }
 
 /* (base^exp) mod m by squaring; m < 2^64, products fit in 128 bits. */
-static unsigned __int128 pow_mod(unsigned __int128 base, unsigned exp, unsigned __int128 m)
+static unsigned __int128 pow_mod(unsigned __int128 base, unsigned long long exp,
+                                 unsigned __int128 m)
 {
     unsigned __int128 r = 1 % m;
     base %= m;
@@ -212,6 +216,12 @@ static unsigned __int128 pow_mod(unsigned __int128 base, unsigned exp, unsigned 
         exp >>= 1;
     }
     return r;
+}
+
+unsigned long long schema__mul_pow10_mod(unsigned __int128 r, unsigned long long k,
+                                         unsigned long long m)
+{
+    return (unsigned long long)(r % m * pow_mod(10, k, m) % m);
 }
 
 bool schema__multiple_of(const json_t *v, const json_t *d, schema__decimal_t b)

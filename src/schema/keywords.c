@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "odmd/text.h"
 #include "schema/keywords.h"
 
 #define T_ANY SCHEMA_T_ANY
@@ -150,14 +151,11 @@ bool schema__kw_count_value(const json_t *value, size_t *out)
 
 void schema__kw_number_text(const json_t *n, char *buf, size_t cap)
 {
-    if (json_is_integer(n)) {
-        snprintf(buf, cap, "%lld", (long long)json_integer_value(n));
-        return;
-    }
-    double x = json_real_value(n);
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(buf, cap, "%.*g", prec, x);
-        if (strtod(buf, NULL) == x)
-            return;
-    }
+    char text[ODM_TEXT_DOUBLE_MAX > ODM_TEXT_INT_MAX ? ODM_TEXT_DOUBLE_MAX : ODM_TEXT_INT_MAX];
+    size_t len = json_is_integer(n) ? odm_text_int(json_integer_value(n), text)
+                                    : odm_text_double(json_real_value(n), text);
+    if (len >= cap)
+        len = cap - 1;
+    memcpy(buf, text, len);
+    buf[len] = '\0';
 }

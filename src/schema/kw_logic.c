@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "odmd/text.h"
 #include "schema/keywords.h"
 
 SCHEMA_KC(schema_list)
@@ -17,8 +18,8 @@ SCHEMA_KC(schema_list)
         return false;
     for (size_t i = 0; i < json_array_size(value); i++) {
         const json_t *item = json_array_get(value, i);
-        char num[32];
-        snprintf(num, sizeof(num), "%zu", i);
+        char num[ODM_TEXT_INT_MAX];
+        odm_text_uint(i, num);
         if (!json_is_object(item) && !json_is_boolean(item))
             return schema__compile_fail(c, node, name, num,
                                         "expected a schema (an object or a boolean)");

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "odmd/text.h"
 #include "schema/keywords.h"
 
 /* Counts the names of "properties" (an object) and "required" (an array), for sizing. */
@@ -333,8 +334,8 @@ SCHEMA_KC(required)
         return schema__compile_fail(c, node, kw->def->name, NULL, "expected an array of strings");
     for (size_t i = 0; i < json_array_size(value); i++) {
         if (!json_is_string(json_array_get(value, i))) {
-            char num[32];
-            snprintf(num, sizeof(num), "%zu", i);
+            char num[ODM_TEXT_INT_MAX];
+            odm_text_uint(i, num);
             return schema__compile_fail(c, node, kw->def->name, num, "expected a string");
         }
     }

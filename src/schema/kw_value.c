@@ -84,6 +84,7 @@ SCHEMA_KV(type)
  * a double when that is exact. */
 typedef struct {
     const json_t *value;
+    const char *exact_text; /* a number the tree holds inexactly, as written (or NULL) */
     double number;
     bool exact;
     char text[200];
@@ -106,11 +107,17 @@ static shown_t *shown_new(schema__cctx_t *c, const json_t *value, size_t cap)
     if (s == NULL)
         return NULL;
     s->value = value;
-    s->exact = json_is_real(value) ||
-               (json_is_integer(value) && json_integer_value(value) > -9007199254740992LL &&
-                json_integer_value(value) < 9007199254740992LL); /* 2^53 */
+    s->exact_text = json_is_number(value) ? schema__compile_number_text(c, value) : NULL;
+    s->exact = s->exact_text == NULL &&
+               (json_is_real(value) ||
+                (json_is_integer(value) && json_integer_value(value) > -9007199254740992LL &&
+                 json_integer_value(value) < 9007199254740992LL)); /* 2^53 */
     s->number = json_is_number(value) ? json_number_value(value) : 0;
-    if (json_is_number(value))
+    if (s->exact_text != NULL && strlen(s->exact_text) < sizeof s->text)
+        memcpy(s->text, s->exact_text, strlen(s->exact_text) + 1);
+    else if (s->exact_text != NULL) /* cut short, as show() cuts */
+        snprintf(s->text, sizeof s->text, "%.*s...", (int)sizeof s->text - 4, s->exact_text);
+    else if (json_is_number(value))
         schema__kw_number_text(value, s->text, sizeof(s->text));
     else
         show(value, s->text, cap);
@@ -221,7 +228,12 @@ SCHEMA_KC(multiple_of)
 SCHEMA_KV(multiple_of)
 {
     const multiple_t *m = kw->data;
-    if (schema__multiple_of(inst, m->divisor->value, m->decimal))
+    const char *text = schema__numbers_text(v->numbers, inst);
+    int exact = text != NULL || m->divisor->exact_text != NULL
+                    ? schema__multiple_of_exact(inst, text, m->divisor->value,
+                                                m->divisor->exact_text)
+                    : -1;
+    if (exact == 1 || (exact < 0 && schema__multiple_of(inst, m->divisor->value, m->decimal)))
         return true;
     return schema__report(v, "multipleOf", NULL, "must be a multiple of %s", m->divisor->text);
 }
@@ -231,8 +243,11 @@ static bool bound(const schema__vctx_t *v, const schema__kw_t *kw, const json_t 
                   bool allow_less, bool allow_equal, bool allow_more, const char *phrase)
 {
     const shown_t *s = kw->data;
+    const char *text = schema__numbers_text(v->numbers, inst);
     int cmp;
-    if (json_is_real(inst) && s->exact) { /* a real against a bound that is a double exactly */
+    if (text != NULL || s->exact_text != NULL) { /* beyond a double: on the decimals */
+        cmp = schema__num_cmp_exact(inst, text, s->value, s->exact_text);
+    } else if (json_is_real(inst) && s->exact) { /* a real against a bound that is a double exactly */
         double x = json_real_value(inst);
         cmp = (x > s->number) - (x < s->number);
     } else {

@@ -7,38 +7,17 @@
 #include <string.h>
 
 #include "odmd/buf.h"
+#include "odmd/pointer.h"
+#include "odmd/text.h"
 #include "schema/internal.h"
 
 #define MAX_LOCATION 65536
 
-/* Appends "/" and a JSON Pointer token (~ as ~0, / as ~1). */
-static bool put_escaped(odm_buf_t *b, const char *name, size_t len)
-{
-    if (!odm_buf_putc(b, '/'))
-        return false;
-    size_t run = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (name[i] != '~' && name[i] != '/')
-            continue;
-        if (!odm_buf_append(b, name + run, i - run) ||
-            !odm_buf_append(b, name[i] == '~' ? "~0" : "~1", 2))
-            return false;
-        run = i + 1;
-    }
-    return odm_buf_append(b, name + run, len - run);
-}
-
 /* Appends "/" and an array index in decimal. */
 static bool put_index(odm_buf_t *b, size_t index)
 {
-    char digits[24];
-    size_t at = sizeof(digits);
-    do {
-        digits[--at] = (char)('0' + index % 10);
-        index /= 10;
-    } while (index > 0);
-    digits[--at] = '/';
-    return odm_buf_append(b, digits + at, sizeof(digits) - at);
+    char digits[ODM_TEXT_INT_MAX + 1] = "/";
+    return odm_buf_append(b, digits, 1 + odm_text_uint(index, digits + 1));
 }
 
 /* Appends the segments of a path, outermost first. */
@@ -49,13 +28,13 @@ static bool put_path(odm_buf_t *b, const schema__seg_t *seg)
     if (!put_path(b, seg->up))
         return false;
     if (seg->name != NULL)
-        return put_escaped(b, seg->name, seg->len);
+        return odm_pointer_append_token(b, seg->name, seg->len);
     return put_index(b, seg->len);
 }
 
 static bool put_token(odm_buf_t *b, const char *name)
 {
-    return name == NULL || put_escaped(b, name, strlen(name));
+    return name == NULL || odm_pointer_append_token(b, name, strlen(name));
 }
 
 /* A new string from the scratch buffer ("" when building it failed). Locations are made of
@@ -118,15 +97,9 @@ static void msg_put(msg_t *m, const char *s, size_t n)
 
 static void msg_unsigned(msg_t *m, unsigned long long x, bool negative)
 {
-    char digits[24];
-    size_t at = sizeof(digits);
-    do {
-        digits[--at] = (char)('0' + x % 10);
-        x /= 10;
-    } while (x > 0);
-    if (negative)
-        digits[--at] = '-';
-    msg_put(m, digits + at, sizeof(digits) - at);
+    char digits[ODM_TEXT_INT_MAX + 1] = "-";
+    size_t n = odm_text_uint(x, digits + 1);
+    msg_put(m, negative ? digits : digits + 1, negative ? n + 1 : n);
 }
 
 /* printf for the conversions reports use (%s, %.*s, %zu, %d), without libc's formatting

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "odmd/text.h"
 #include "schema/internal.h"
 
 #define MAX_MAPPINGS 64
@@ -28,6 +29,7 @@ struct odm_schema_registry {
     list_t sources;        /* char * */
     list_t resources;      /* schema__resource_t * */
     list_t anchor_list;    /* schema__anchor_t * */
+    list_t numbers;        /* odm_schema_numbers_t *: exact texts of the documents' numbers */
     mapping_t maps[MAX_MAPPINGS];
     size_t n_maps;
 };
@@ -80,6 +82,9 @@ void odm_schema_registry_free(odm_schema_registry_t *reg)
     free(reg->sources.items);
     free(reg->resources.items);
     free(reg->anchor_list.items);
+    for (size_t i = 0; i < reg->numbers.n; i++)
+        odm_schema_numbers_free(reg->numbers.items[i]);
+    free(reg->numbers.items);
     for (size_t i = 0; i < reg->n_maps; i++) {
         free(reg->maps[i].prefix);
         free(reg->maps[i].dir);
@@ -217,9 +222,9 @@ static bool walk_keyword(indexer_t *ix, const char *kw, json_t *value, schema__r
         json_t *item;
         json_array_foreach(value, i, item)
         {
-            char num[32];
-            int n = snprintf(num, sizeof(num), "%zu", i);
-            if (!walk_child(ix, item, res, kw, kwlen, num, (size_t)n))
+            char num[ODM_TEXT_INT_MAX];
+            size_t n = odm_text_uint(i, num);
+            if (!walk_child(ix, item, res, kw, kwlen, num, n))
                 return false;
         }
         return true;
@@ -340,6 +345,27 @@ static bool index_document(odm_schema_registry_t *reg, const char *uri, json_t *
     return indexer_commit(&ix);
 }
 
+bool odm_schema_registry_add_numbers(odm_schema_registry_t *reg, odm_schema_numbers_t *numbers,
+                                     odm_error_t *err)
+{
+    if (numbers == NULL)
+        return true;
+    if (list_push(&reg->numbers, numbers))
+        return true;
+    odm_schema_numbers_free(numbers);
+    return odm_error_set(err, ODM_ERR_INTERNAL, "out of memory");
+}
+
+const char *schema__registry_number_text(const odm_schema_registry_t *reg, const json_t *value)
+{
+    for (size_t i = 0; i < reg->numbers.n; i++) {
+        const char *text = schema__numbers_text(reg->numbers.items[i], value);
+        if (text != NULL)
+            return text;
+    }
+    return NULL;
+}
+
 bool odm_schema_registry_add(odm_schema_registry_t *reg, const char *uri, json_t *doc,
                              const char *source, odm_error_t *err)
 {
@@ -410,17 +436,26 @@ static bool safe_path(const char *rest)
     return rest[0] != '\0' && strpbrk(rest, "?\\") == NULL;
 }
 
-static json_t *load_file(const char *path, odm_error_t *err)
+/* Returns: the JSON document in the file at `path` (new) with its inexact numbers' text in
+ * *numbers (new, or NULL), or NULL (with err set when the file exists but is not JSON). */
+static json_t *load_file(const char *path, odm_schema_numbers_t **numbers, odm_error_t *err)
 {
     struct stat st;
+    *numbers = NULL;
     if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
         return NULL;
     if (st.st_size > (off_t)SCHEMA_MAX_FILE) {
         odm_error_set(err, ODM_ERR_SCHEMA, "'%s' is larger than %u bytes", path, SCHEMA_MAX_FILE);
         return NULL;
     }
-    json_error_t jerr;
-    json_t *doc = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    FILE *f = fopen(path, "rb");
+    char *text = f != NULL ? malloc((size_t)st.st_size + 1) : NULL;
+    size_t len = text != NULL ? fread(text, 1, (size_t)st.st_size, f) : 0;
+    if (f != NULL)
+        fclose(f);
+    json_error_t jerr = {.line = 0, .column = 0, .text = "cannot read the file"};
+    json_t *doc = text != NULL ? odm_schema_json_loadb(text, len, 0, numbers, &jerr) : NULL;
+    free(text);
     if (doc == NULL)
         odm_error_set(err, ODM_ERR_SCHEMA, "'%s': %d:%d: %s", path, jerr.line, jerr.column,
                       jerr.text);
@@ -438,12 +473,15 @@ static bool load_mapped(odm_schema_registry_t *reg, const char *uri, odm_error_t
         char path[SCHEMA_MAX_URI];
         if ((size_t)snprintf(path, sizeof(path), "%s/%s", m->dir, uri + plen) >= sizeof(path))
             continue;
-        json_t *doc = load_file(path, err);
+        odm_schema_numbers_t *numbers;
+        json_t *doc = load_file(path, &numbers, err);
         if (doc == NULL)
             continue;
         bool ok = odm_schema_registry_add(reg, uri, doc, path, err);
         json_decref(doc);
-        return ok;
+        if (!ok)
+            odm_schema_numbers_free(numbers);
+        return ok && odm_schema_registry_add_numbers(reg, numbers, err);
     }
     return false;
 }

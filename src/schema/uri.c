@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "odmd/pointer.h"
+#include "odmd/text.h"
 #include "schema/internal.h"
 
 typedef struct {
@@ -190,14 +192,6 @@ size_t schema__uri_base_len(const char *uri)
     return strcspn(uri, "#");
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = (char)tolower((unsigned char)c);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 bool schema__uri_unescape(const char *s, size_t n, char *out, size_t cap, size_t *out_len)
 {
     size_t w = 0;
@@ -206,7 +200,7 @@ bool schema__uri_unescape(const char *s, size_t n, char *out, size_t cap, size_t
         if (c == '%') {
             if (i + 2 >= n)
                 return false;
-            int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
+            int hi = odm_text_hex_digit(s[i + 1]), lo = odm_text_hex_digit(s[i + 2]);
             if (hi < 0 || lo < 0)
                 return false;
             c = (char)(hi * 16 + lo);
@@ -228,46 +222,19 @@ bool schema__pointer_append(char *buf, size_t cap, const char *name, size_t len)
     if (n + 1 >= cap)
         return false;
     buf[n++] = '/';
-    for (size_t i = 0; i < len; i++) {
-        const char *esc = name[i] == '~' ? "~0" : name[i] == '/' ? "~1" : NULL;
-        size_t k = esc ? 2 : 1;
-        if (n + k >= cap)
-            return false;
-        if (esc != NULL) {
-            memcpy(buf + n, esc, 2);
-        } else {
-            buf[n] = name[i];
-        }
-        n += k;
+    size_t used;
+    if (odm_pointer_escape(name, len, buf + n, cap - 1 - n, &used) < len) {
+        buf[n - 1] = '\0'; /* unchanged */
+        return false;
     }
-    buf[n] = '\0';
+    buf[n + used] = '\0';
     return true;
 }
 
 bool schema__pointer_append_index(char *buf, size_t cap, size_t index)
 {
-    char num[32];
-    int k = snprintf(num, sizeof(num), "%zu", index);
-    return schema__pointer_append(buf, cap, num, (size_t)k);
-}
-
-/* Decodes one pointer token (~0, ~1) into out; false when malformed or too long. */
-static bool token(const char *s, size_t n, char *out, size_t cap)
-{
-    size_t w = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (c == '~') {
-            if (i + 1 >= n || (s[i + 1] != '0' && s[i + 1] != '1'))
-                return false;
-            c = s[++i] == '0' ? '~' : '/';
-        }
-        if (w + 1 >= cap)
-            return false;
-        out[w++] = c;
-    }
-    out[w] = '\0';
-    return true;
+    char num[ODM_TEXT_INT_MAX];
+    return schema__pointer_append(buf, cap, num, odm_text_uint(index, num));
 }
 
 static json_t *array_step(json_t *node, const char *tok)
@@ -290,7 +257,7 @@ json_t *schema__pointer_get(json_t *root, const char *pointer,
     char tok[SCHEMA_MAX_URI];
     while (node != NULL && *p == '/') {
         size_t n = strcspn(p + 1, "/");
-        if (!token(p + 1, n, tok, sizeof(tok)))
+        if (!odm_pointer_unescape(p + 1, n, tok, sizeof(tok), NULL))
             return NULL;
         p += 1 + n;
         node = json_is_object(node)  ? json_object_get(node, tok)
@@ -300,4 +267,29 @@ json_t *schema__pointer_get(json_t *root, const char *pointer,
             step(arg, node, pointer, (size_t)(p - pointer));
     }
     return *p == '\0' ? node : NULL;
+}
+
+bool odm_schema_file_uri(const char *path, char *out, size_t size)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    static const char keep[] = "-._~/!$&'()*+,;=:@";
+    size_t len = sizeof "file://" - 1;
+    if (size <= len)
+        return false;
+    memcpy(out, "file://", len);
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+        bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                     (*p >= '0' && *p <= '9') || strchr(keep, *p) != NULL;
+        if (len + (plain ? 1 : 3) >= size)
+            return false;
+        if (plain) {
+            out[len++] = (char)*p;
+        } else {
+            out[len++] = '%';
+            out[len++] = hex[*p >> 4];
+            out[len++] = hex[*p & 15];
+        }
+    }
+    out[len] = '\0';
+    return true;
 }

@@ -101,6 +101,16 @@ static bool by_name(const schema__vctx_t *v, const schema__node_t *node, const j
            node->props->n_names < json_object_size(obj);
 }
 
+/* The type bits of a number whose text was kept: an integer when its decimal has no fraction
+ * (a double near 1e20 is integral whatever the digits it lost). */
+static unsigned exact_types(const schema__vctx_t *v, const json_t *instance)
+{
+    const char *text = schema__numbers_text(v->numbers, instance);
+    if (text == NULL)
+        return v->types;
+    return schema__text_is_integral(text) ? SCHEMA_T_NUMBER | SCHEMA_T_INTEGER : SCHEMA_T_NUMBER;
+}
+
 /* Runs `node` over `instance` in `sub`, the caller's copy of its context already pointed at
  * the locations of the node. */
 static inline __attribute__((always_inline)) bool run_node(schema__vctx_t *sub,
@@ -116,6 +126,8 @@ static inline __attribute__((always_inline)) bool run_node(schema__vctx_t *sub,
         return schema__report(sub, NULL, NULL, "schema evaluation nested deeper than %d",
                               SCHEMA_MAX_DEPTH);
     sub->types = schema__json_types(instance);
+    if (sub->numbers != NULL && (sub->types & SCHEMA_T_NUMBER))
+        sub->types = exact_types(sub, instance);
     if ((node->kw_types & sub->types) == 0)
         return true;
     schema__scope_t scope = {sub->scope, node->cres};
@@ -185,13 +197,20 @@ bool schema__string_ok(const odm_schema_t *schema, const schema__node_t *node, c
 bool odm_schema_validate(const odm_schema_t *schema, const json_t *instance, json_t **errors,
                          size_t max_errors)
 {
+    return odm_schema_validate_numbers(schema, instance, NULL, errors, max_errors);
+}
+
+bool odm_schema_validate_numbers(const odm_schema_t *schema, const json_t *instance,
+                                 const odm_schema_numbers_t *numbers, json_t **errors,
+                                 size_t max_errors)
+{
     if (errors == NULL) {
-        schema__vctx_t v = {.schema = schema};
+        schema__vctx_t v = {.schema = schema, .numbers = numbers};
         return schema__eval(&v, schema->root, instance, NULL, NULL, NULL);
     }
     schema__errors_t list;
     schema__errors_init(&list, max_errors);
-    schema__vctx_t v = {.schema = schema, .errors = &list};
+    schema__vctx_t v = {.schema = schema, .numbers = numbers, .errors = &list};
     bool ok = schema__eval(&v, schema->root, instance, NULL, NULL, NULL);
     *errors = ok ? NULL : schema__errors_take(&list);
     schema__errors_release(&list);

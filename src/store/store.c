@@ -41,6 +41,10 @@ enum {
     MIN_REQUEST_TIMEOUT_MS = 100, /* below it the shares round down to nothing useful */
 };
 
+#define DEFAULT_DB "odmd"
+#define DB_NAME_MAX 63  /* MongoDB's limit on a database name, in bytes */
+#define DB_NAME_ECHO 64 /* longest part of a bad name quoted back in a message */
+
 /* The driver's levels (mongoc_log_level_t, ERROR = 0 .. TRACE = 6) to odmd's. The driver's
  * MESSAGE and INFO lines are chatty (a line per failed monitor check), hence DEBUG. */
 static const odm_log_level_t driver_log_levels[] = {
@@ -167,8 +171,44 @@ static bool check_options(const odm_store_options_t *opts, odm_error_t *err)
     if (opts->max_clients == 0 || opts->max_clients > INT32_MAX)
         return odm_error_set(err, ODM_ERR_CONFIG, "database pool size %zu out of range",
                              opts->max_clients);
-    if (opts->db != NULL && opts->db[0] == '\0')
-        return odm_error_set(err, ODM_ERR_CONFIG, "empty database name");
+    return true;
+}
+
+/* MongoDB's rules for database names on every platform: 1..63 bytes, none of / \ . space " $,
+ * no control characters. */
+static bool check_db_name(const char *name, odm_error_t *err)
+{
+    size_t len = strlen(name);
+    if (len == 0 || len > DB_NAME_MAX)
+        return odm_error_set(err, ODM_ERR_CONFIG, "a database name has 1 to %d bytes",
+                             DB_NAME_MAX);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (c < 0x20 || c == 0x7f || strchr("/\\. \"$", c) != NULL)
+            return odm_error_set(err, ODM_ERR_CONFIG,
+                                 "'%.*s' is not a database name (no / \\ . space \" $)",
+                                 (int)(len < DB_NAME_ECHO ? len : DB_NAME_ECHO), name);
+    }
+    return true;
+}
+
+/* The database: opts->db, else the URI's (the driver percent-decodes it), else "odmd". */
+static bool resolve_db(odm_store_t *store, const odm_store_options_t *opts,
+                       const mongoc_uri_t *uri, odm_error_t *err)
+{
+    const char *db = opts->db;
+    const char *from = "--db";
+    if (db == NULL) {
+        db = mongoc_uri_get_database(uri);
+        from = "the database in the mongodb uri";
+    }
+    if (db == NULL || (opts->db == NULL && db[0] == '\0'))
+        db = DEFAULT_DB;
+    if (!check_db_name(db, err)) {
+        odm_error_prefix(err, "%s", from);
+        return false;
+    }
+    store->db = bson_strdup(db);
     return true;
 }
 
@@ -184,10 +224,8 @@ odm_store_t *odm_store_new(const odm_store_options_t *opts, odm_error_t *err)
         odm_error_set(err, ODM_ERR_INTERNAL, "out of memory");
         goto fail_uri;
     }
-    const char *db = opts->db ? opts->db : mongoc_uri_get_database(uri);
-    store->db = bson_strdup(db && db[0] ? db : "odmd");
     store->password = bson_strdup(mongoc_uri_get_password(uri)); /* NULL stays NULL */
-    if (!apply_timeouts(store, uri, opts->request_timeout_ms, err) ||
+    if (!resolve_db(store, opts, uri, err) || !apply_timeouts(store, uri, opts->request_timeout_ms, err) ||
         !apply_pool_options(uri, opts->max_clients, err))
         goto fail_store;
     /* with minPoolSize the pool may destroy clients: no handles kept past an operation */

@@ -1,4 +1,7 @@
 /* Unit tests for src/core: error table, problem bodies, capped buffers, log levels. */
+#include <float.h>
+#include <limits.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,15 +12,25 @@
 #include "odmd/error.h"
 #include "odmd/log.h"
 #include "odmd/pointer.h"
+#include "odmd/text.h"
 
 static void test_error_table(void)
 {
     CHECK_INT(odm_error_status(ODM_ERR_VALIDATION), 422);
     CHECK_INT(odm_error_status(ODM_ERR_MEDIA_TYPE), 415);
     CHECK_INT(odm_error_status(ODM_ERR_UNAVAILABLE), 503);
-    CHECK_STR(odm_error_type(ODM_ERR_VALIDATION), "urn:odmd:problem:validation");
-    for (int k = 1; k < ODM_ERR__COUNT; k++)
-        CHECK_MSG(odm_error_type(k) != NULL && odm_error_title(k) != NULL, "kind %d", k);
+    for (int k = 1; k < ODM_ERR__COUNT; k++) { /* every kind has a type URI and a title */
+        odm_error_t err = {.kind = k};
+        char *body = odm_problem_body(&err, NULL, NULL);
+        json_t *parsed = body ? json_loads(body, 0, NULL) : NULL;
+        const char *type = json_string_value(json_object_get(parsed, "type"));
+        const char *title = json_string_value(json_object_get(parsed, "title"));
+        CHECK_MSG(type != NULL && strncmp(type, "urn:odmd:problem:", 17) == 0 && type[17] &&
+                      title != NULL && title[0] != '\0',
+                  "kind %d: %s", k, body ? body : "NULL");
+        json_decref(parsed);
+        free(body);
+    }
 }
 
 static void test_problem_body(void)
@@ -40,12 +53,19 @@ static void test_problem_body(void)
     free(body);
 }
 
-/* The body as json_pack and json_dumps made it before odm_problem_body wrote it itself. */
+/* The body as json_pack and json_dumps made it before odm_problem_body wrote it itself (the
+ * type and title as the body without errors gives them). */
 static char *reference_body(const odm_error_t *err, const json_t *errors)
 {
-    json_t *body = json_pack("{s:s, s:s, s:i, s:s}", "type", odm_error_type(err->kind), "title",
-                             odm_error_title(err->kind), "status", odm_error_status(err->kind),
-                             "detail", err->message[0] ? err->message : odm_error_title(err->kind));
+    odm_error_t bare = {.kind = err->kind};
+    char *plain = odm_problem_body(&bare, NULL, NULL);
+    json_t *fields = plain ? json_loads(plain, 0, NULL) : NULL;
+    free(plain);
+    const char *title = json_string_value(json_object_get(fields, "title"));
+    json_t *body = json_pack("{s:O, s:s, s:i, s:s}", "type", json_object_get(fields, "type"),
+                             "title", title, "status", odm_error_status(err->kind), "detail",
+                             err->message[0] ? err->message : title);
+    json_decref(fields);
     if (errors != NULL)
         json_object_set(body, "errors", (json_t *)errors);
     char *text = json_dumps(body, JSON_COMPACT);
@@ -146,7 +166,7 @@ static void test_json_string_bytes(void)
         else if (c == '\f')
             snprintf(want, sizeof want, "\"a\\fz\"");
         else if (c < 0x20)
-            snprintf(want, sizeof want, "\"a\\u%04xz\"", c);
+            snprintf(want, sizeof want, "\"a\\u%04Xz\"", c);
         else
             snprintf(want, sizeof want, "\"a%cz\"", c);
         odm_buf_t b;
@@ -154,16 +174,20 @@ static void test_json_string_bytes(void)
         CHECK(odm_buf_json_string(&b, in, 3));
         CHECK_MSG(strcmp(odm_buf_cstr(&b), want) == 0, "byte 0x%02x: got %s, want %s", c,
                   odm_buf_cstr(&b), want);
-        CHECK_INT(odm_json_plain_prefix(in, 3), c < 0x20 || c == '"' || c == '\\' ? 1 : 3);
         odm_buf_release(&b);
         /* at every place of a longer run (read eight bytes at a time), after bytes >= 0x80 */
-        bool escaped = c < 0x20 || c == '"' || c == '\\';
+        size_t esc_len = strlen(want) - 4; /* want is "a" ESC "z" with its quotes */
         for (size_t at = 0; at < 20; at++) {
-            char run[20];
+            char run[20], expect[64];
             memset(run, at % 2 ? 'x' : '\xe9', sizeof run);
             run[at] = (char)c;
-            size_t got = odm_json_plain_prefix(run, sizeof run);
-            CHECK_MSG(got == (escaped ? at : sizeof run), "byte 0x%02x at %zu: %zu", c, at, got);
+            snprintf(expect, sizeof expect, "\"%.*s%.*s%.*s\"", (int)at, run, (int)esc_len,
+                     want + 2, (int)(sizeof run - at - 1), run + at + 1);
+            odm_buf_init(&b, 64);
+            CHECK(odm_buf_json_string(&b, run, sizeof run));
+            CHECK_MSG(strcmp(odm_buf_cstr(&b), expect) == 0, "byte 0x%02x at %zu: %s", c, at,
+                      odm_buf_cstr(&b));
+            odm_buf_release(&b);
         }
     }
 }
@@ -254,8 +278,84 @@ static void test_pointer_cut_utf8(void)
     }
 }
 
+/* The one decimal writer and hex reader: printf's digits, the shortest double that reads back. */
+static void test_text(void)
+{
+    char out[ODM_TEXT_INT_MAX], want[64];
+    static const long long ints[] = {0, 1, -1, 9, 10, -10, 1234567890, LLONG_MAX, LLONG_MIN};
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+        snprintf(want, sizeof want, "%lld", ints[i]);
+        CHECK_INT(odm_text_int(ints[i], out), strlen(want));
+        CHECK_STR(out, want);
+    }
+    CHECK_INT(odm_text_uint(ULLONG_MAX, out), 20);
+    CHECK_STR(out, "18446744073709551615");
+    static const struct {
+        double d;
+        const char *want;
+    } reals[] = {
+        {0.1, "0.1"}, {1.5, "1.5"}, {-2.5e300, "-2.5e+300"}, {1e-7, "1e-07"},
+        {123456789.0, "123456789"}, {0.30000000000000004, "0.30000000000000004"},
+        {DBL_MAX, "1.7976931348623157e+308"}, {5e-324, "5e-324"},
+        {1e21, "1e+21"}, {-0.0, "-0"}, {1.0 / 3, "0.3333333333333333"},
+    };
+    char text[ODM_TEXT_DOUBLE_MAX];
+    for (size_t i = 0; i < sizeof reals / sizeof reals[0]; i++) {
+        size_t n = odm_text_double(reals[i].d, text);
+        CHECK_MSG(strcmp(text, reals[i].want) == 0, "%.17g: got %s, want %s", reals[i].d, text,
+                  reals[i].want);
+        CHECK_INT(n, strlen(text));
+        CHECK(strtod(text, NULL) == reals[i].d);
+    }
+    CHECK_INT(odm_text_double(NAN, text), 0);
+    CHECK_INT(odm_text_double(-INFINITY, text), 0);
+    for (int c = 0; c < 256; c++) {
+        const char *digits = "0123456789abcdef", *upper = "0123456789ABCDEF";
+        const char *at = c ? strchr(digits, c) : NULL, *up = c ? strchr(upper, c) : NULL;
+        int want_value = at ? (int)(at - digits) : up ? (int)(up - upper) : -1;
+        CHECK_MSG(odm_text_hex_digit(c) == want_value, "byte 0x%02x", c);
+    }
+}
+
+/* The one token escaper and decoder: into a capped buffer, cut only between escapes. */
+static void test_pointer_tokens(void)
+{
+    odm_buf_t b;
+    odm_buf_init(&b, 16);
+    CHECK(odm_pointer_append_token(&b, "a/b~c", 5));
+    CHECK(odm_pointer_append_token(&b, "", 0));
+    CHECK_STR(odm_buf_cstr(&b), "/a~1b~0c/");
+    CHECK(!odm_pointer_append_token(&b, "//////", 6)); /* 13 bytes past a 16-byte cap */
+    CHECK_STR(odm_buf_cstr(&b), "/a~1b~0c/");
+    odm_buf_release(&b);
+    odm_buf_init(&b, 4096);
+    char big[1000];
+    memset(big, '~', sizeof big);
+    CHECK(odm_pointer_append_token(&b, big, sizeof big)); /* longer than one escape chunk */
+    CHECK_INT(b.len, 1 + 2 * sizeof big);
+    odm_buf_release(&b);
+
+    char out[8];
+    size_t used;
+    CHECK_INT(odm_pointer_escape("ab~/", 4, out, 3, &used), 2); /* "ab" fits, "~0" does not */
+    CHECK_INT(used, 2);
+    CHECK_INT(odm_pointer_escape("ab~/", 4, out, 6, &used), 4);
+    CHECK_INT(used, 6);
+    CHECK(memcmp(out, "ab~0~1", 6) == 0);
+
+    size_t len = 0;
+    CHECK(odm_pointer_unescape("a~1b~0c", 7, out, sizeof out, &len));
+    CHECK_STR(out, "a/b~c");
+    CHECK_INT(len, 5);
+    CHECK(!odm_pointer_unescape("a~2", 3, out, sizeof out, NULL));
+    CHECK(!odm_pointer_unescape("a~", 2, out, sizeof out, NULL));
+    CHECK(!odm_pointer_unescape("12345678", 8, out, sizeof out, NULL)); /* no room for NUL */
+}
+
 int main(void)
 {
+    test_pointer_tokens();
+    test_text();
     test_pointer_cut_utf8();
     test_error_table();
     test_problem_body();

@@ -289,7 +289,20 @@ static void test_bad_dirs(void)
 
     msg = load_error(make_dir("nested-collection", "bad.json",
                               "{\"properties\": {\"u\": {\"x-collection\": \"x\"}}}", NULL));
-    CHECK_CONTAINS(msg, "bad.json: /properties/u/x-collection:");
+    CHECK_CONTAINS(msg, "bad.json: /properties/u/x-collection: 'x-collection' is only allowed "
+                        "at the root of a model");
+
+    msg = load_error(make_dir("nested-indexes", "bad.json",
+                              "{\"properties\": {\"u\": {\"x-indexes\": []}}}", NULL));
+    CHECK_CONTAINS(msg, "bad.json: /properties/u/x-indexes: 'x-indexes' is only allowed at the "
+                        "root of a model");
+
+    msg = load_error(make_dir("bad-unique", "bad.json",
+                              "{\"properties\": {\"u\": {\"x-unique\": 1}}}", NULL));
+    CHECK_CONTAINS(msg, "bad.json: /properties/u/x-unique: 'x-unique' must be true or false");
+
+    msg = load_error(make_dir("bad-indexes", "bad.json", "{\"x-indexes\": {}}", NULL));
+    CHECK_CONTAINS(msg, "bad.json: /x-indexes: 'x-indexes' must be an array of index objects");
 
     msg = load_error(make_dir("index-field", "bad.json",
                               "{\"properties\": {\"a\": {}}, \"x-indexes\": [{\"keys\": "

@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "check.h"
+#include "odmd/schema.h"
 #include "odmd/schema_cli.h"
 
 #define MAX_ARGS 16
@@ -253,8 +254,177 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
     return remove(path);
 }
 
+/* A schema file's URI: the bytes outside pchar and '/' percent-encoded, cut never. */
+static void test_file_uri(void)
+{
+    char out[64];
+    CHECK(odm_schema_file_uri("/a b/caf\xc3\xa9/x%y#z?.json", out, sizeof out));
+    CHECK_STR(out, "file:///a%20b/caf%C3%A9/x%25y%23z%3F.json");
+    CHECK(odm_schema_file_uri("/-._~!$&'()*+,;=:@", out, sizeof out));
+    CHECK_STR(out, "file:///-._~!$&'()*+,;=:@");
+    CHECK(!odm_schema_file_uri("/aaaa", out, 12)); /* "file:///aaaa" needs 13 bytes */
+    CHECK(odm_schema_file_uri("/aaaa", out, 13));
+    CHECK(!odm_schema_file_uri("/a b", out, 13)); /* the escape would not fit */
+    CHECK(odm_schema_file_uri("/a b", out, 14));
+}
+
+/* End of the JSON value starting at s[i] (a string, an object or array with what they hold, or
+ * a scalar up to the next delimiter). */
+static size_t value_end(const char *s, size_t i)
+{
+    int depth = 0;
+    do {
+        if (s[i] == '"') {
+            for (i++; s[i] != '"'; i++)
+                i += s[i] == '\\';
+            i++;
+        } else if (s[i] == '{' || s[i] == '[') {
+            depth++, i++;
+        } else if (s[i] == '}' || s[i] == ']') {
+            depth--, i++;
+        } else if (depth == 0) {
+            while (s[i] && !strchr(",}] \t\r\n", s[i]))
+                i++;
+        } else {
+            i++;
+        }
+    } while (depth > 0 && s[i]);
+    return i;
+}
+
+/* Writes the JSON value after `key` at or past *at into a file; false when there is none. */
+static bool next_value(const char *text, size_t *at, const char *key, const char *name,
+                       const char **path, const char *stop)
+{
+    const char *p = strstr(text + *at, key);
+    if (p == NULL || (stop != NULL && p > stop))
+        return false;
+    size_t start = (size_t)(p - text) + strlen(key);
+    while (text[start] == ' ' || text[start] == '\n')
+        start++;
+    size_t end = value_end(text, start);
+    char value[4096];
+    snprintf(value, sizeof value, "%.*s", (int)(end - start), text + start);
+    *path = write_file(name, value);
+    *at = end;
+    return true;
+}
+
+/* The JSON Schema test suite's optional bignum cases through `odmd validate`, each schema and
+ * instance as the suite writes them (integers past 64 bits, decimals past a double). */
+static void test_bignum_suite(void)
+{
+    char text[65536];
+    FILE *f = fopen(ODM_BIGNUM_SUITE, "r");
+    CHECK_MSG(f != NULL, "cannot read %s", ODM_BIGNUM_SUITE);
+    if (f == NULL)
+        return;
+    text[fread(text, 1, sizeof text - 1, f)] = '\0';
+    fclose(f);
+    size_t at = 0, cases = 0;
+    const char *schema, *data;
+    while (next_value(text, &at, "\"schema\":", "bignum-schema.json", &schema, NULL)) {
+        const char *next_schema = strstr(text + at, "\"schema\":");
+        while (next_value(text, &at, "\"data\":", "bignum-data.json", &data, next_schema)) {
+            const char *valid = strstr(text + at, "\"valid\":");
+            CHECK(valid != NULL);
+            if (valid == NULL)
+                return;
+            bool want = strncmp(valid + 8 + strspn(valid + 8, " "), "true", 4) == 0;
+            int status = run(NULL, schema, data, NULL);
+            char shown[200];
+            slurp(data, shown, sizeof shown);
+            CHECK_MSG(status == (want ? 0 : 1), "case %zu (%s): exit %d, want %d: %s%s", cases,
+                      shown, status, want ? 0 : 1, stdout_text, stderr_text);
+            cases++;
+        }
+    }
+    CHECK_MSG(cases == 9, "%zu bignum cases found, 9 expected", cases);
+}
+
+/* Bounds and multipleOf on decimals a double cannot tell apart, "type": "integer" on one. */
+static void test_bignum_exact(void)
+{
+    static const struct {
+        const char *schema, *instance;
+        int status;
+    } cases[] = {
+        {"{\"maximum\": 18446744073709551615}", "18446744073709551616", 1},
+        {"{\"maximum\": 18446744073709551615}", "18446744073709551615", 0},
+        {"{\"exclusiveMaximum\": 18446744073709551615}", "18446744073709551615", 1},
+        {"{\"exclusiveMaximum\": 18446744073709551615}", "18446744073709551614", 0},
+        {"{\"minimum\": -18446744073709551615}", "-18446744073709551616", 1},
+        {"{\"minimum\": -18446744073709551615}", "-18446744073709551615.0", 0},
+        {"{\"exclusiveMinimum\": 0.30000000000000000001}", "0.3", 1},
+        {"{\"exclusiveMinimum\": 0.3}", "0.30000000000000000001", 0},
+        {"{\"maximum\": 9007199254740993}", "9007199254740992.5", 0},
+        {"{\"maximum\": 1e400}", "9e399", 0},
+        {"{\"maximum\": 1e400}", "1.0000000000000000001e400", 1},
+        {"{\"minimum\": 1e-400}", "0", 1},
+        {"{\"minimum\": 1}", "100000000000000000000000000000000000000000000000", 0},
+        {"{\"multipleOf\": 7}", "70000000000000000000000000000000000000000007", 0},
+        {"{\"multipleOf\": 7}", "70000000000000000000000000000000000000000001", 1},
+        {"{\"multipleOf\": 0.01}", "12345678901234567890123.45", 0},
+        {"{\"multipleOf\": 0.01}", "12345678901234567890123.455", 1},
+        {"{\"multipleOf\": 123456789012345678901}", "246913578024691357802", 0},
+        {"{\"multipleOf\": 123456789012345678901}", "246913578024691357803", 1},
+        {"{\"multipleOf\": 99999999999999999999}", "1000000000000000000000000000000000000000", 1},
+        {"{\"multipleOf\": 99999999999999999999}", "9999999999999999999900000000000000000000", 0},
+        {"{\"multipleOf\": 10000000000000000000001}", "100000000000000000000010000000", 0},
+        {"{\"multipleOf\": 1234567890.12345678901}", "2469135780246913578020", 0},
+        {"{\"multipleOf\": 1234567890.12345678901}", "2469135780.24691357801", 1},
+        {"{\"multipleOf\": 1e-30}", "3e-29", 0}, /* doubles, their shortest digits */
+        {"{\"multipleOf\": 1e-30}", "3.5e-30", 1},
+        {"{\"multipleOf\": 2.5e300}", "7.5e300", 0},
+        {"{\"type\": \"integer\"}", "12345678901234567890123.5", 1},
+        {"{\"type\": \"integer\"}", "1.5e400", 0},
+        {"{\"type\": \"integer\"}", "-1e-400", 1},
+        {"{\"maximum\": 3}", "[1e400]", 0}, /* not a number: no check */
+        {"{\"items\": {\"maximum\": 1e20}}", "[1, {\"a\": 1e400}, 100000000000000000001]", 1},
+        {"{\"items\": {\"maximum\": 1e20}}", "[1, {\"a\": 1e400}, 100000000000000000000]", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *schema = write_file("exact-schema.json", cases[i].schema);
+        const char *instance = write_file("exact-instance.json", cases[i].instance);
+        int status = run(NULL, schema, instance, NULL);
+        CHECK_MSG(status == cases[i].status, "%s over %s: exit %d, want %d: %s%s",
+                  cases[i].schema, cases[i].instance, status, cases[i].status, stdout_text,
+                  stderr_text);
+    }
+    const char *schema, *instance;
+    /* a referenced schema file, loaded on demand from its folder, keeps its numbers too */
+    write_file("big-bound.json", "{\"maximum\": 18446744073709551615}");
+    schema = write_file("exact-schema.json", "{\"items\": {\"$ref\": \"big-bound.json\"}}");
+    instance = write_file("exact-instance.json", "[18446744073709551615, 18446744073709551616]");
+    CHECK_INT(run(NULL, schema, instance, NULL), 1);
+    CHECK_MSG(strstr(stdout_text, "\"instanceLocation\":\"/1\"") != NULL &&
+                  strstr(stdout_text, "\"instanceLocation\":\"/0\"") == NULL,
+              "%s%s", stdout_text, stderr_text);
+    /* a bound too long for a message is cut there, marked "..." */
+    char long_bound[400], bigger[400];
+    memset(long_bound, '7', 300);
+    snprintf(long_bound + 300, sizeof long_bound - 300, "}");
+    memset(bigger, '8', 300);
+    bigger[300] = '\0';
+    char text[420];
+    snprintf(text, sizeof text, "{\"maximum\": %s", long_bound);
+    schema = write_file("exact-schema.json", text);
+    instance = write_file("exact-instance.json", bigger);
+    CHECK_INT(run(NULL, schema, instance, NULL), 1);
+    CHECK_MSG(strstr(stdout_text, "must be at most 7777777777") != NULL &&
+                  strstr(stdout_text, "777...\"") != NULL,
+              "%s", stdout_text);
+    /* the message quotes the bound as written */
+    schema = write_file("exact-schema.json", "{\"maximum\": 18446744073709551615}");
+    instance = write_file("exact-instance.json", "18446744073709551616");
+    CHECK_INT(run(NULL, schema, instance, NULL), 1);
+    CHECK_MSG(strstr(stdout_text, "must be at most 18446744073709551615") != NULL, "%s",
+              stdout_text);
+}
+
 int main(void)
 {
+    test_file_uri();
     if (mkdtemp(dir) == NULL) {
         perror("mkdtemp");
         return 1;
@@ -266,6 +436,8 @@ int main(void)
     test_compile_only_and_failures();
     test_stdin_and_scalars();
     test_map_and_id();
+    test_bignum_suite();
+    test_bignum_exact();
     CHECK(nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS) == 0);
     return check_done("test_schema_cli");
 }

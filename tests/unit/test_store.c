@@ -120,6 +120,60 @@ static void test_bad_options(void)
     CHECK(odm_store_new(&opts, &err) == NULL && err.kind == ODM_ERR_CONFIG);
 }
 
+/* The database: --db, else the URI's (decoded by the driver), else "odmd"; either way a name
+ * MongoDB accepts. */
+static void test_db_name(void)
+{
+    static const struct {
+        const char *uri, *db, *want;
+    } cases[] = {
+        {"mongodb://127.0.0.1:1/shop?appname=x", NULL, "shop"},
+        {"mongodb://127.0.0.1:1", NULL, "odmd"},
+        {"mongodb://127.0.0.1:1/", NULL, "odmd"},
+        {"mongodb://127.0.0.1:1/?replicaSet=rs0", NULL, "odmd"},
+        {"mongodb://u:p%40ss@127.0.0.1:1,127.0.0.1:2/db2", NULL, "db2"},
+        {"mongodb://127.0.0.1:1/my%2Ddb", NULL, "my-db"},
+        {"mongodb://%2Ftmp%2Fmongodb-27017.sock/local", NULL, "local"},
+        {"mongodb://127.0.0.1:1/other", "named", "named"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        odm_error_t err = {0};
+        odm_store_options_t opts = {.uri = cases[i].uri, .db = cases[i].db,
+                                    .request_timeout_ms = 1000, .max_clients = 1};
+        odm_store_t *s = odm_store_new(&opts, &err);
+        CHECK_MSG(s != NULL, "%s: %s", cases[i].uri, err.message);
+        if (s != NULL)
+            CHECK_STR(odm_store_db_name(s), cases[i].want);
+        odm_store_free(s);
+    }
+    static const struct {
+        const char *uri, *db;
+    } bad[] = {
+        {"mongodb://127.0.0.1:1/a.b", NULL},
+        {"mongodb://127.0.0.1:1/has$", NULL},
+        {"mongodb://127.0.0.1:1/a%2Fb", NULL},
+        {"mongodb://127.0.0.1:1/a%zz", NULL},
+        {"mongodb://127.0.0.1:1/0123456789012345678901234567890123456789012345678901234567890123",
+         NULL},
+        {"mongodb://127.0.0.1:1/ok", "a.b"},
+        {"mongodb://127.0.0.1:1/ok", "a/b"},
+        {"mongodb://127.0.0.1:1/ok", "a b"},
+        {"mongodb://127.0.0.1:1/ok", "$x"},
+        {"mongodb://127.0.0.1:1/ok", ""},
+        {"mongodb://127.0.0.1:1/ok",
+         "0123456789012345678901234567890123456789012345678901234567890123"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        odm_error_t err = {0};
+        odm_store_options_t opts = {.uri = bad[i].uri, .db = bad[i].db,
+                                    .request_timeout_ms = 1000, .max_clients = 1};
+        odm_store_t *s = odm_store_new(&opts, &err);
+        CHECK_MSG(s == NULL, "%s / %s accepted", bad[i].uri, bad[i].db ? bad[i].db : "-");
+        odm_store_free(s);
+        CHECK_INT(err.kind, ODM_ERR_CONFIG);
+    }
+}
+
 static void test_redact(void)
 {
     char msg[32] = "user bob pw hunter2 hunter2";
@@ -532,6 +586,7 @@ int main(void)
 
     test_options();
     test_bad_options();
+    test_db_name();
     test_redact();
     test_error_mapping();
     test_no_server(dead_port());

@@ -1,0 +1,24 @@
+/* Text primitives every module reads and writes numbers with: decimal and hexadecimal digits.
+ * One copy each, so that a number looks the same in a response, a message and a pointer. */
+#ifndef ODMD_TEXT_H
+#define ODMD_TEXT_H
+
+#include <stddef.h>
+
+#define ODM_TEXT_INT_MAX 24    /* bytes for any long long in decimal, with its sign and NUL */
+#define ODM_TEXT_DOUBLE_MAX 32 /* bytes for any finite double from odm_text_double, with NUL */
+
+/* Writes v in decimal (printf's "%lld" / "%llu", without its cost) to out (ODM_TEXT_INT_MAX
+ * bytes), NUL-terminated. Returns: the length written. */
+size_t odm_text_int(long long v, char *out);
+size_t odm_text_uint(unsigned long long v, char *out);
+
+/* Writes the shortest decimal that reads back (strtod) as d, in printf's "%g" form ("0.1",
+ * "1e+300", "-0"), to out (ODM_TEXT_DOUBLE_MAX bytes), NUL-terminated.
+ * Returns: the length written, or 0 for NaN and infinities (out then holds ""). */
+size_t odm_text_double(double d, char *out);
+
+/* Returns: the value of the hexadecimal digit c (either case), or -1 when c is not one. */
+int odm_text_hex_digit(int c);
+
+#endif

@@ -1,0 +1,67 @@
+/* Decimal and hexadecimal digits: the one writer of numbers and the one reader of hex digits. */
+#include "odmd/text.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+size_t odm_text_uint(unsigned long long v, char *out)
+{
+    char digits[ODM_TEXT_INT_MAX];
+    size_t n = 0, len = 0;
+    do {
+        digits[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    while (n > 0)
+        out[len++] = digits[--n];
+    out[len] = '\0';
+    return len;
+}
+
+size_t odm_text_int(long long v, char *out)
+{
+    if (v >= 0)
+        return odm_text_uint((unsigned long long)v, out);
+    out[0] = '-';
+    return 1 + odm_text_uint(0ULL - (unsigned long long)v, out + 1);
+}
+
+static bool round_trips(double d, int precision, char *out, size_t *len)
+{
+    int n = snprintf(out, ODM_TEXT_DOUBLE_MAX, "%.*g", precision, d);
+    if (n <= 0 || n >= ODM_TEXT_DOUBLE_MAX || strtod(out, NULL) != d)
+        return false;
+    *len = (size_t)n;
+    return true;
+}
+
+size_t odm_text_double(double d, char *out)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    if (!isfinite(d))
+        return 0;
+    /* A normal double whose shortest form has k <= 17 digits prints as that form with %.kg
+     * and every precision from k on round-trips, so 15, 16, 17 find it when k >= 15 and %.15g
+     * already is it when k < 15 (%g drops the trailing zeros). Subnormals have fewer digits of
+     * precision: search them all. */
+    int first = (d != 0 && fabs(d) < DBL_MIN) ? 1 : 15;
+    for (int precision = first; precision <= 17; precision++)
+        if (round_trips(d, precision, out, &len))
+            return len;
+    return (size_t)snprintf(out, ODM_TEXT_DOUBLE_MAX, "%.17g", d);
+}
+
+int odm_text_hex_digit(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
