@@ -137,13 +137,6 @@ bool api__acceptable_media_type(const char *ct)
     return true;
 }
 
-static void fail(odm_request_t *req, odm_error_kind_t kind, const char *msg)
-{
-    odm_error_t err;
-    odm_error_set(&err, kind, "%s", msg);
-    odm_request_fail(req, &err, NULL);
-}
-
 static handler_fn find_handler(api_route_kind_t kind, odm_method_t method)
 {
     for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++)
@@ -159,65 +152,61 @@ static void reply_healthz(odm_request_t *req)
     odm_request_reply(req, 200, "application/json", copy, copy ? strlen(body) : 0);
 }
 
-/* The checks that outrank 413: route (404), method (405), then the API key (401). Returns
- * false after answering. */
-static bool check_route(const odm_app_t *app, odm_request_t *req, api_route_t *r)
+/* The checks that outrank 413: route (404), method (405), then the API key (401). Returns:
+ * true after answering. */
+static bool refuse_route(const odm_app_t *app, odm_request_t *req, api_route_t *r)
 {
-    if (!api__match_route(app, odm_request_path(req), r)) {
-        fail(req, ODM_ERR_NOT_FOUND, "no such route");
-        return false;
-    }
+    if (!api__match_route(app, odm_request_path(req), r))
+        return api__failf(req, ODM_ERR_NOT_FOUND, "no such route");
     const route_spec_t *spec = &routes[r->kind];
     if (!(spec->methods & odm_request_method(req))) {
         odm_request_add_header(req, "Allow", spec->allow);
-        fail(req, ODM_ERR_METHOD_NOT_ALLOWED, "method not allowed on this route");
-        return false;
+        return api__failf(req, ODM_ERR_METHOD_NOT_ALLOWED, "method not allowed on this route");
     }
-    if (spec->needs_key && !authorized(app, req)) {
-        fail(req, ODM_ERR_UNAUTHORIZED, "missing or wrong bearer token");
-        return false;
-    }
-    return true;
+    if (spec->needs_key && !authorized(app, req))
+        return api__failf(req, ODM_ERR_UNAUTHORIZED, "missing or wrong bearer token");
+    return false;
+}
+
+/* The checks of the request as a whole after the route: 413, then 415. Returns: true after
+ * answering. */
+static bool refuse_body(odm_request_t *req)
+{
+    if (odm_request_body_too_large(req))
+        return api__failf(req, ODM_ERR_TOO_LARGE, "request body larger than the limit");
+    bool takes_body =
+        odm_request_method(req) & (ODM_METHOD_POST | ODM_METHOD_PUT | ODM_METHOD_PATCH);
+    if ((takes_body || odm_request_has_body(req)) &&
+        !api__acceptable_media_type(odm_request_header(req, "Content-Type")))
+        return api__failf(req, ODM_ERR_MEDIA_TYPE,
+                          "expected a JSON content type (application/json)");
+    return false;
 }
 
 void odm_api_preflight(odm_request_t *req, void *arg)
 {
     api_route_t r;
-    check_route(arg, req, &r);
+    refuse_route(arg, req, &r);
 }
 
 void odm_api_handle(odm_request_t *req, void *arg)
 {
     const odm_app_t *app = arg;
     api_route_t r;
-    if (!check_route(app, req, &r))
+    if (refuse_route(app, req, &r) || refuse_body(req))
         return;
-    odm_method_t method = odm_request_method(req);
-    if (odm_request_body_too_large(req)) {
-        fail(req, ODM_ERR_TOO_LARGE, "request body larger than the limit");
-        return;
-    }
-    bool takes_body = method & (ODM_METHOD_POST | ODM_METHOD_PUT | ODM_METHOD_PATCH);
-    if ((takes_body || odm_request_has_body(req)) &&
-        !api__acceptable_media_type(odm_request_header(req, "Content-Type"))) {
-        fail(req, ODM_ERR_MEDIA_TYPE, "expected a JSON content type (application/json)");
-        return;
-    }
     if (r.kind == API_HEALTHZ) {
         reply_healthz(req);
         return;
     }
     api_call_t *call = api__call_new(req, app, r.model);
     if (call == NULL) {
-        fail(req, ODM_ERR_INTERNAL, "out of memory");
+        api__failf(req, ODM_ERR_INTERNAL, "out of memory");
         return;
     }
-    if (r.id != NULL) {
-        call->id = strndup(r.id, r.id_len);
-        if (call->id == NULL) {
-            fail(req, ODM_ERR_INTERNAL, "out of memory");
-            return;
-        }
+    if (r.id != NULL && (call->id = strndup(r.id, r.id_len)) == NULL) {
+        api__failf(req, ODM_ERR_INTERNAL, "out of memory");
+        return;
     }
-    find_handler(r.kind, method)(call);
+    find_handler(r.kind, odm_request_method(req))(call);
 }
