@@ -41,11 +41,35 @@ static bool refuse_bad_id(api_call_t *call)
            api__fail(call->req, &err, NULL);
 }
 
-/* The preconditions of a write on the stored version. Returns: true after answering 412. */
+/* 304 for GET and HEAD: the headers a 200 would carry, no body. Returns: true (answered). */
+static bool reply_not_modified(api_call_t *call, int64_t version)
+{
+    char etag[32];
+    api__etag(version, etag, sizeof etag);
+    odm_request_add_header(call->req, "ETag", etag);
+    odm_request_reply(call->req, 304, NULL, NULL, 0);
+    return true;
+}
+
+/* If-Match, then If-None-Match, on the stored version (RFC 9110 13.2.2; a missing document was
+ * answered 404 before). Returns: true after answering 412, or 304 for GET and HEAD. */
 static bool refuse_preconditions(api_call_t *call, int64_t version)
 {
-    return !api__if_match(odm_request_header(call->req, "If-Match"), true, version) &&
-           api__failf(call->req, ODM_ERR_PRECONDITION, "the document's ETag does not match");
+    odm_request_t *req = call->req;
+    if (!api__if_match(odm_request_header(req, "If-Match"), true, version))
+        return api__failf(req, ODM_ERR_PRECONDITION, "the document's ETag does not match");
+    if (!api__if_none_match(odm_request_header(req, "If-None-Match"), version))
+        return false;
+    if (odm_request_method(req) & (ODM_METHOD_GET | ODM_METHOD_HEAD))
+        return reply_not_modified(call, version);
+    return api__failf(req, ODM_ERR_PRECONDITION, "the document matches If-None-Match");
+}
+
+/* Whether the request carries a precondition on the document. */
+static bool has_preconditions(api_call_t *call)
+{
+    return odm_request_header(call->req, "If-Match") != NULL ||
+           odm_request_header(call->req, "If-None-Match") != NULL;
 }
 
 /* Small bodies are checked on the polling thread, large ones on the worker. */
@@ -77,21 +101,11 @@ static void submit(api_call_t *call, bool (*refuse_body)(api_call_t *call),
 static bool get_work(api_call_t *call)
 {
     bson_t doc;
-    if (refuse_missing(call, &doc)) {
-        bson_destroy(&doc);
-        return true;
-    }
-    int64_t version = odm_codec_version(&doc);
-    if (api__if_none_match(odm_request_header(call->req, "If-None-Match"), version)) {
-        char etag[32];
-        api__etag(version, etag, sizeof etag);
-        odm_request_add_header(call->req, "ETag", etag);
-        odm_request_reply(call->req, 304, NULL, NULL, 0);
-    } else {
-        api__reply_document(call, 200, &doc);
-    }
+    bool answered = refuse_missing(call, &doc) ||
+                    refuse_preconditions(call, odm_codec_version(&doc)) ||
+                    api__reply_document(call, 200, &doc);
     bson_destroy(&doc);
-    return true;
+    return answered;
 }
 
 void api__get_document(api_call_t *call)
@@ -278,7 +292,7 @@ void api__patch_document(api_call_t *call)
 /* DELETE: without preconditions one atomic delete by id; with them, the compare-and-set path. */
 static bool delete_work(api_call_t *call)
 {
-    if (odm_request_header(call->req, "If-Match") != NULL)
+    if (has_preconditions(call))
         return write_loop(call, NULL);
     return delete_matching(call, &call->id_filter) ||
            api__failf(call->req, ODM_ERR_NOT_FOUND, "no such document");

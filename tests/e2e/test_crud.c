@@ -430,13 +430,73 @@ static void test_delete(void)
     e2e_delete(C, &r, path, NULL);
     EXPECT_PROBLEM(r, 404);
     e2e_delete(C, &r, path, "If-Match: *");
-    CHECK_MSG(r.status == 404 || r.status == 412, "DELETE If-Match * on an absent id: %ld", r.status);
+    EXPECT_PROBLEM(r, 404); /* RFC 9110 13.2.1: no precondition turns a 404 into a 412 */
     CHECK(e2e_mongo_find(DBURI, DBNAME, "users", F("{\"_id\": {\"$oid\": \"%s\"}}", id)) == NULL);
 
     e2e_post(C, &r, "/api/users", Q("{'email':'del2@example.com','name':'Del'}"));
     copy_str(&r, "_id", id, sizeof id);
     e2e_delete(C, &r, F("/api/users/%s", id), NULL);
     EXPECT_STATUS(r, 204);
+    e2e_resp_free(&r);
+}
+
+/* RFC 9110 13.2.2: If-Match then If-None-Match, on every method; 404 outranks both (13.2.1). */
+static void test_preconditions(void)
+{
+    e2e_resp_t r = {0};
+    e2e_post(C, &r, "/api/users", Q("{'email':'pre@example.com','name':'Pre'}"));
+    EXPECT_STATUS(r, 201);
+    char id[64], etag[128], path[128];
+    copy_str(&r, "_id", id, sizeof id);
+    copy_etag(&r, etag, sizeof etag);
+    snprintf(path, sizeof path, "/api/users/%s", id);
+    char tag[160];
+    snprintf(tag, sizeof tag, "If-None-Match: %s", etag);
+    const char *star = "If-None-Match: *";
+    const char *inm[] = {star, tag};
+    for (size_t i = 0; i < 2; i++) {
+        e2e_put(C, &r, path, Q("{'email':'pre@example.com','name':'Put'}"), inm[i]);
+        EXPECT_PROBLEM(r, 412);
+        e2e_patch(C, &r, path, Q("{'name':'Patch'}"), inm[i]);
+        EXPECT_PROBLEM(r, 412);
+        e2e_delete(C, &r, path, inm[i]);
+        EXPECT_PROBLEM(r, 412);
+    }
+    CHECK_INT(stored_version("users", id), 1); /* none of them wrote */
+    e2e_get(C, &r, path);
+    EXPECT_STATUS(r, 200);
+    CHECK_STR(e2e_str(&r, "name"), "Pre");
+
+    const char *stale[] = {"If-Match: \"stale\"", NULL};
+    e2e_request(C, &r, "GET", path, stale, NULL, 0);
+    EXPECT_PROBLEM(r, 412);
+    e2e_request(C, &r, "HEAD", path, stale, NULL, 0);
+    EXPECT_STATUS(r, 412);
+    const char *fresh[] = {F("If-Match: %s", etag), NULL};
+    e2e_request(C, &r, "GET", path, fresh, NULL, 0);
+    EXPECT_STATUS(r, 200);
+    const char *both[] = {F("If-Match: %s", etag), F("If-None-Match: %s", etag), NULL};
+    e2e_request(C, &r, "GET", path, both, NULL, 0);
+    EXPECT_STATUS(r, 304);
+
+    e2e_patch(C, &r, path, Q("{'name':'Other'}"), "If-None-Match: \"other\"");
+    EXPECT_STATUS(r, 200); /* a tag that does not match lets the write through */
+    e2e_delete(C, &r, path, "If-None-Match: \"other\"");
+    EXPECT_STATUS(r, 204);
+
+    /* the document is gone: 404 whatever the preconditions */
+    const char *pre[] = {"If-Match: *", "If-Match: \"stale\"", star, tag};
+    for (size_t i = 0; i < 4; i++) {
+        e2e_delete(C, &r, path, pre[i]);
+        EXPECT_PROBLEM(r, 404);
+        e2e_put(C, &r, path, Q("{'email':'pre@example.com','name':'Put'}"), pre[i]);
+        EXPECT_PROBLEM(r, 404);
+        e2e_patch(C, &r, path, Q("{'name':'Patch'}"), pre[i]);
+        EXPECT_PROBLEM(r, 404);
+        const char *get[] = {pre[i], NULL};
+        e2e_request(C, &r, "GET", path, get, NULL, 0);
+        EXPECT_PROBLEM(r, 404);
+    }
     e2e_resp_free(&r);
 }
 
@@ -635,6 +695,7 @@ int main(void)
     test_put();
     test_patch();
     test_delete();
+    test_preconditions();
     test_unique_index();
     test_dates();
     test_numbers();
