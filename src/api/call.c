@@ -207,6 +207,14 @@ bool api__failf(odm_request_t *req, odm_error_kind_t kind, const char *fmt, ...)
     return api__fail(req, &err, NULL);
 }
 
+/* What a cache may do with a GET or HEAD answer (RFC 9111 5.2.2.4: store it, but revalidate it
+ * with its ETag before every use). */
+static void add_cache_control(odm_request_t *req)
+{
+    if (odm_request_method(req) & (ODM_METHOD_GET | ODM_METHOD_HEAD))
+        odm_request_add_header(req, "Cache-Control", ODM_API_CACHE_CONTROL);
+}
+
 bool api__reply_document(api_call_t *call, int status, const bson_t *doc)
 {
     odm_buf_t out;
@@ -219,10 +227,18 @@ bool api__reply_document(api_call_t *call, int status, const bson_t *doc)
     char etag[32];
     api__etag(odm_codec_version(doc), etag, sizeof etag);
     odm_request_add_header(call->req, "ETag", etag);
+    add_cache_control(call->req);
     size_t len;
     char *body = odm_buf_steal(&out, &len);
-    odm_request_reply(call->req, status, "application/json", body, len);
+    /* a 304 sends no body; the body given sets its Content-Length to the 200's (RFC 9110 8.6) */
+    odm_request_reply(call->req, status, status == 304 ? NULL : "application/json", body, len);
     return true;
+}
+
+void api__reply_list(odm_request_t *req, char *body, size_t len)
+{
+    add_cache_control(req);
+    odm_request_reply(req, 200, "application/json", body, len);
 }
 
 json_t *api__merge_patch(json_t *target, const json_t *patch)

@@ -140,7 +140,7 @@ static void reply_list(api_list_t *list)
     }
     size_t len;
     char *body = odm_buf_steal(&list->page, &len);
-    odm_request_reply(req, 200, "application/json", body, len);
+    api__reply_list(req, body, len);
 }
 
 #define LIST_OF(ptr, member) ((api_list_t *)((char *)(ptr) - offsetof(api_list_t, member)))

@@ -41,27 +41,18 @@ static bool refuse_bad_id(api_call_t *call)
            api__fail(call->req, &err, NULL);
 }
 
-/* 304 for GET and HEAD: the headers a 200 would carry, no body. Returns: true (answered). */
-static bool reply_not_modified(api_call_t *call, int64_t version)
-{
-    char etag[32];
-    api__etag(version, etag, sizeof etag);
-    odm_request_add_header(call->req, "ETag", etag);
-    odm_request_reply(call->req, 304, NULL, NULL, 0);
-    return true;
-}
-
-/* If-Match, then If-None-Match, on the stored version (RFC 9110 13.2.2; a missing document was
+/* If-Match, then If-None-Match, on the stored document (RFC 9110 13.2.2; a missing document was
  * answered 404 before). Returns: true after answering 412, or 304 for GET and HEAD. */
-static bool refuse_preconditions(api_call_t *call, int64_t version)
+static bool refuse_preconditions(api_call_t *call, const bson_t *stored)
 {
     odm_request_t *req = call->req;
+    int64_t version = odm_codec_version(stored);
     if (!api__if_match(odm_request_header(req, "If-Match"), true, version))
         return api__failf(req, ODM_ERR_PRECONDITION, "the document's ETag does not match");
     if (!api__if_none_match(odm_request_header(req, "If-None-Match"), version))
         return false;
     if (odm_request_method(req) & (ODM_METHOD_GET | ODM_METHOD_HEAD))
-        return reply_not_modified(call, version);
+        return api__reply_document(call, 304, stored);
     return api__failf(req, ODM_ERR_PRECONDITION, "the document matches If-None-Match");
 }
 
@@ -102,7 +93,7 @@ static bool get_work(api_call_t *call)
 {
     bson_t doc;
     bool answered = refuse_missing(call, &doc) ||
-                    refuse_preconditions(call, odm_codec_version(&doc)) ||
+                    refuse_preconditions(call, &doc) ||
                     api__reply_document(call, 200, &doc);
     bson_destroy(&doc);
     return answered;
@@ -171,7 +162,7 @@ static bool write_loop(api_call_t *call, build_fn build)
     for (int attempt = 0; attempt < ODM_API_WRITE_RETRIES; attempt++) {
         bson_t stored, guard;
         bool answered = refuse_missing(call, &stored) ||
-                        refuse_preconditions(call, odm_codec_version(&stored));
+                        refuse_preconditions(call, &stored);
         if (!answered) {
             version_guard(&call->id_filter, odm_codec_version(&stored), &guard);
             answered = build != NULL ? replace_guarded(call, build, &stored, &guard)

@@ -81,8 +81,13 @@ bool api__fail(odm_request_t *req, const odm_error_t *err, const json_t *errors)
 bool api__failf(odm_request_t *req, odm_error_kind_t kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Answers `status` with the document written as JSON and its ETag. Returns: true (answered). */
+/* Answers `status` with the document written as JSON, its ETag and, for GET and HEAD, the cache
+ * policy. A 304 carries the same headers and Content-Length without the body (RFC 9110 15.4.5,
+ * 8.6). Returns: true (answered). */
 bool api__reply_document(api_call_t *call, int status, const bson_t *doc);
+
+/* Answers 200 with a list page (stolen, malloc'd JSON) and the cache policy. */
+void api__reply_list(odm_request_t *req, char *body, size_t len);
 
 /* Parses the body as JSON into call->body (new), refusing '$'/dotted keys when `document`.
  * Returns: true after answering 400. */

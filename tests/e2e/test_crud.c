@@ -104,10 +104,34 @@ static void test_conditional_get(void)
     e2e_resp_t r = {0};
     const char *path = F("/api/users/%s", ann_id);
     const char *inm[] = {F("If-None-Match: %s", ann_etag), NULL};
+    e2e_get(C, &r, path);
+    EXPECT_STATUS(r, 200);
+    EXPECT_HEADER(r, "Cache-Control", "no-cache"); /* RFC 9111 4.2.2: no invented lifetime */
+    const char *cl = e2e_header(&r, "Content-Length");
+    char full_length[32];
+    snprintf(full_length, sizeof full_length, "%s", cl ? cl : "");
+    CHECK_MSG(atoi(full_length) > 0, "200 Content-Length '%s'", full_length);
+
     e2e_request(C, &r, "GET", path, inm, NULL, 0);
     EXPECT_STATUS(r, 304);
     CHECK_INT(r.body_len, 0);
     EXPECT_HEADER(r, "ETag", ann_etag); /* RFC 9110 15.4.5: a 304 carries the ETag */
+    EXPECT_HEADER(r, "Cache-Control", "no-cache");
+    /* RFC 9110 8.6: a 304's Content-Length, if any, is the length a 200 would have sent */
+    cl = e2e_header(&r, "Content-Length");
+    CHECK_MSG(cl == NULL || strcmp(cl, full_length) == 0, "304 Content-Length '%s', 200 had '%s'",
+              cl ? cl : "-", full_length);
+    CHECK_MSG(e2e_header(&r, "Content-Type") == NULL, "304 with Content-Type %s",
+              e2e_header(&r, "Content-Type"));
+    e2e_get(C, &r, path); /* the connection still frames requests right after the 304 */
+    EXPECT_STATUS(r, 200);
+    CHECK_INT(r.num_connects, 0);
+    e2e_head(C, &r, path);
+    EXPECT_STATUS(r, 200);
+    EXPECT_HEADER(r, "Cache-Control", "no-cache");
+    e2e_get(C, &r, "/api/users?limit=2");
+    EXPECT_STATUS(r, 200);
+    EXPECT_HEADER(r, "Cache-Control", "no-cache");
 
     const char *other[] = {"If-None-Match: \"not-the-tag\"", NULL};
     e2e_request(C, &r, "GET", path, other, NULL, 0);
