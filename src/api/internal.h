@@ -21,9 +21,10 @@ typedef struct {
 /* Matches a decoded path against the routes; false: 404. */
 bool api__match_route(const odm_app_t *app, const char *path, api_route_t *r);
 
-/* application/json, application/merge-patch+json and any other application/...+json type; a
- * charset parameter is accepted only when it is utf-8. NULL: false. */
-bool api__acceptable_media_type(const char *content_type);
+/* Whether a body of `content_type` is read for `method`: application/json, and for PATCH
+ * application/merge-patch+json, for the others any application/...+json type; a charset
+ * parameter is accepted only when it is utf-8. NULL: false. */
+bool api__acceptable_media_type(const char *content_type, odm_method_t method);
 
 struct api_call;
 
@@ -47,7 +48,8 @@ typedef struct api_list {
 typedef struct api_call {
     odm_request_t *req;
     const odm_app_t *app;
-    const odm_model_t *model;
+    const odm_model_t *model;  /* NULL for /healthz and /readyz */
+    api_route_kind_t route;
     odm_job_t job;
     /* what job.run does on a worker: returns true when it answered (the request is then
      * resumed), false when it handed the request on (a fan-out answers and resumes it) */

@@ -9,43 +9,58 @@
 
 #define API_PREFIX "/api/"
 
+/* Accept-Patch (RFC 5789 3.1): the bodies PATCH reads, each a JSON merge patch (RFC 7396). */
+#define ACCEPT_PATCH ODM_API_MERGE_PATCH ", application/json"
+
 typedef struct {
     api_route_kind_t kind;
     unsigned methods; /* odm_method_t bits */
     const char *allow;
     bool needs_key;   /* behind --api-key */
+    const char *accept_patch; /* NULL: no PATCH */
 } route_spec_t;
 
+#define READ ODM_METHOD_GET | ODM_METHOD_HEAD | ODM_METHOD_OPTIONS
+
 static const route_spec_t routes[] = {
-    [API_HEALTHZ] = {API_HEALTHZ, ODM_METHOD_GET | ODM_METHOD_HEAD, "GET, HEAD", false},
-    [API_READYZ] = {API_READYZ, ODM_METHOD_GET | ODM_METHOD_HEAD, "GET, HEAD", false},
-    [API_COLLECTION] = {API_COLLECTION, ODM_METHOD_GET | ODM_METHOD_HEAD | ODM_METHOD_POST,
-                        "GET, HEAD, POST", true},
+    [API_HEALTHZ] = {API_HEALTHZ, READ, "GET, HEAD, OPTIONS", false, NULL},
+    [API_READYZ] = {API_READYZ, READ, "GET, HEAD, OPTIONS", false, NULL},
+    [API_COLLECTION] = {API_COLLECTION, READ | ODM_METHOD_POST, "GET, HEAD, POST, OPTIONS", true,
+                        NULL},
     [API_DOCUMENT] = {API_DOCUMENT,
-                      ODM_METHOD_GET | ODM_METHOD_HEAD | ODM_METHOD_PUT | ODM_METHOD_PATCH |
-                          ODM_METHOD_DELETE,
-                      "GET, HEAD, PUT, PATCH, DELETE", true},
+                      READ | ODM_METHOD_PUT | ODM_METHOD_PATCH | ODM_METHOD_DELETE,
+                      "GET, HEAD, PUT, PATCH, DELETE, OPTIONS", true, ACCEPT_PATCH},
 };
 
+#undef READ
+
 typedef void (*handler_fn)(api_call_t *call);
+
+static void reply_healthz(api_call_t *call);
+static void reply_options(api_call_t *call);
 
 static const struct {
     api_route_kind_t kind;
     odm_method_t method;
     handler_fn fn;
 } handlers[] = {
+    {API_HEALTHZ, ODM_METHOD_GET, reply_healthz},
+    {API_HEALTHZ, ODM_METHOD_HEAD, reply_healthz},
+    {API_HEALTHZ, ODM_METHOD_OPTIONS, reply_options},
     {API_READYZ, ODM_METHOD_GET, api__readyz},
     {API_READYZ, ODM_METHOD_HEAD, api__readyz},
+    {API_READYZ, ODM_METHOD_OPTIONS, reply_options},
     {API_COLLECTION, ODM_METHOD_GET, api__list},
     {API_COLLECTION, ODM_METHOD_HEAD, api__list},
     {API_COLLECTION, ODM_METHOD_POST, api__create},
+    {API_COLLECTION, ODM_METHOD_OPTIONS, reply_options},
     {API_DOCUMENT, ODM_METHOD_GET, api__get_document},
     {API_DOCUMENT, ODM_METHOD_HEAD, api__get_document},
     {API_DOCUMENT, ODM_METHOD_PUT, api__put_document},
     {API_DOCUMENT, ODM_METHOD_PATCH, api__patch_document},
     {API_DOCUMENT, ODM_METHOD_DELETE, api__delete_document},
+    {API_DOCUMENT, ODM_METHOD_OPTIONS, reply_options},
 };
-
 
 bool api__match_route(const odm_app_t *app, const char *path, api_route_t *r)
 {
@@ -101,21 +116,23 @@ static bool authorized(const odm_app_t *app, odm_request_t *req)
     return same_secret(token, app->api_key);
 }
 
-bool api__acceptable_media_type(const char *ct)
+static bool type_is(const char *type, size_t len, const char *want)
 {
-    if (ct == NULL)
-        return false;
-    while (*ct == ' ')
-        ct++;
-    size_t n = strcspn(ct, ";");
-    while (n > 0 && ct[n - 1] == ' ')
-        n--;
-    static const char json[] = "application/json", suffix[] = "+json";
-    bool ok = (n == strlen(json) && strncasecmp(ct, json, n) == 0) ||
-              (n > strlen(suffix) && strncasecmp(ct, "application/", 12) == 0 &&
-               strncasecmp(ct + n - strlen(suffix), suffix, strlen(suffix)) == 0);
-    if (!ok)
-        return false;
+    return len == strlen(want) && strncasecmp(type, want, len) == 0;
+}
+
+/* application/...+json */
+static bool json_suffix(const char *type, size_t len)
+{
+    static const char suffix[] = "+json";
+    size_t n = strlen(suffix);
+    return len > n && strncasecmp(type, "application/", 12) == 0 &&
+           strncasecmp(type + len - n, suffix, n) == 0;
+}
+
+/* Parameters after the type: only charset=utf-8 (quoted or not) is accepted. */
+static bool params_acceptable(const char *ct)
+{
     for (const char *p = strchr(ct, ';'); p != NULL; p = strchr(p + 1, ';')) {
         const char *param = p + 1;
         while (*param == ' ')
@@ -137,6 +154,21 @@ bool api__acceptable_media_type(const char *ct)
     return true;
 }
 
+bool api__acceptable_media_type(const char *ct, odm_method_t method)
+{
+    if (ct == NULL)
+        return false;
+    while (*ct == ' ')
+        ct++;
+    size_t n = strcspn(ct, ";");
+    while (n > 0 && ct[n - 1] == ' ')
+        n--;
+    bool ok = type_is(ct, n, "application/json") ||
+              (method == ODM_METHOD_PATCH ? type_is(ct, n, ODM_API_MERGE_PATCH)
+                                          : json_suffix(ct, n));
+    return ok && params_acceptable(ct);
+}
+
 static handler_fn find_handler(api_route_kind_t kind, odm_method_t method)
 {
     for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++)
@@ -145,11 +177,21 @@ static handler_fn find_handler(api_route_kind_t kind, odm_method_t method)
     return NULL;
 }
 
-static void reply_healthz(odm_request_t *req)
+static void reply_healthz(api_call_t *call)
 {
     static const char body[] = "{\"status\":\"ok\"}";
     char *copy = strdup(body);
-    odm_request_reply(req, 200, "application/json", copy, copy ? strlen(body) : 0);
+    odm_request_reply(call->req, 200, "application/json", copy, copy ? strlen(body) : 0);
+}
+
+/* OPTIONS: 204 with what the route allows (RFC 9110 9.3.7, RFC 5789 3.1). */
+static void reply_options(api_call_t *call)
+{
+    const route_spec_t *spec = &routes[call->route];
+    odm_request_add_header(call->req, "Allow", spec->allow);
+    if (spec->accept_patch != NULL)
+        odm_request_add_header(call->req, "Accept-Patch", spec->accept_patch);
+    odm_request_reply(call->req, 204, NULL, NULL, 0);
 }
 
 /* The checks that outrank 413: route (404), method (405), then the API key (401). Returns:
@@ -168,19 +210,23 @@ static bool refuse_route(const odm_app_t *app, odm_request_t *req, api_route_t *
     return false;
 }
 
-/* The checks of the request as a whole after the route: 413, then 415. Returns: true after
- * answering. */
-static bool refuse_body(odm_request_t *req)
+/* The checks of the request as a whole after the route: 413, then 415 (for PATCH with
+ * Accept-Patch, RFC 5789 2.2). Returns: true after answering. */
+static bool refuse_body(odm_request_t *req, const route_spec_t *spec)
 {
     if (odm_request_body_too_large(req))
         return api__failf(req, ODM_ERR_TOO_LARGE, "request body larger than the limit");
-    bool takes_body =
-        odm_request_method(req) & (ODM_METHOD_POST | ODM_METHOD_PUT | ODM_METHOD_PATCH);
-    if ((takes_body || odm_request_has_body(req)) &&
-        !api__acceptable_media_type(odm_request_header(req, "Content-Type")))
-        return api__failf(req, ODM_ERR_MEDIA_TYPE,
-                          "expected a JSON content type (application/json)");
-    return false;
+    odm_method_t method = odm_request_method(req);
+    bool takes_body = method & (ODM_METHOD_POST | ODM_METHOD_PUT | ODM_METHOD_PATCH);
+    if (!(takes_body || odm_request_has_body(req)) ||
+        api__acceptable_media_type(odm_request_header(req, "Content-Type"), method))
+        return false;
+    if (method == ODM_METHOD_PATCH) {
+        odm_request_add_header(req, "Accept-Patch", spec->accept_patch);
+        return api__failf(req, ODM_ERR_MEDIA_TYPE, "expected a JSON merge patch (%s)",
+                          ODM_API_MERGE_PATCH);
+    }
+    return api__failf(req, ODM_ERR_MEDIA_TYPE, "expected a JSON content type (application/json)");
 }
 
 void odm_api_preflight(odm_request_t *req, void *arg)
@@ -193,17 +239,14 @@ void odm_api_handle(odm_request_t *req, void *arg)
 {
     const odm_app_t *app = arg;
     api_route_t r;
-    if (refuse_route(app, req, &r) || refuse_body(req))
+    if (refuse_route(app, req, &r) || refuse_body(req, &routes[r.kind]))
         return;
-    if (r.kind == API_HEALTHZ) {
-        reply_healthz(req);
-        return;
-    }
     api_call_t *call = api__call_new(req, app, r.model);
     if (call == NULL) {
         api__failf(req, ODM_ERR_INTERNAL, "out of memory");
         return;
     }
+    call->route = r.kind;
     if (r.id != NULL && (call->id = strndup(r.id, r.id_len)) == NULL) {
         api__failf(req, ODM_ERR_INTERNAL, "out of memory");
         return;

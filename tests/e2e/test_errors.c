@@ -72,6 +72,36 @@ static void test_methods(void)
     e2e_resp_free(&r);
 }
 
+/* OPTIONS on a route: 204 with Allow, and Accept-Patch where PATCH is allowed (RFC 9110 9.3.7,
+ * RFC 5789 3.1). */
+static void test_options(void)
+{
+    e2e_resp_t r = {0};
+    static const struct {
+        const char *path, *allow;
+        bool patch;
+    } cases[] = {
+        {"/api/users/0123456789abcdef01234567", "GET, HEAD, PUT, PATCH, DELETE, OPTIONS", true},
+        {"/api/users", "GET, HEAD, POST, OPTIONS", false},
+        {"/healthz", "GET, HEAD, OPTIONS", false},
+        {"/readyz", "GET, HEAD, OPTIONS", false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        e2e_request(C, &r, "OPTIONS", cases[i].path, NULL, NULL, 0);
+        EXPECT_STATUS(r, 204);
+        CHECK_INT(r.body_len, 0);
+        EXPECT_HEADER(r, "Allow", cases[i].allow);
+        if (cases[i].patch)
+            EXPECT_HEADER(r, "Accept-Patch", "application/merge-patch+json, application/json");
+        else
+            CHECK_MSG(e2e_header(&r, "Accept-Patch") == NULL, "OPTIONS %s: Accept-Patch %s",
+                      cases[i].path, e2e_header(&r, "Accept-Patch"));
+    }
+    e2e_request(C, &r, "OPTIONS", "/api/nope", NULL, NULL, 0);
+    EXPECT_PROBLEM(r, 404);
+    e2e_resp_free(&r);
+}
+
 static void test_media_types(void)
 {
     e2e_resp_t r = {0};
@@ -95,6 +125,36 @@ static void test_media_types(void)
         CHECK_MSG(e2e_is_problem(&r, 415), "PATCH with Content-Type %s", refused[i] ? refused[i] : "(none)");
     }
     CHECK_INT(e2e_mongo_count(DBURI, DBNAME, "users"), before);
+
+    /* PATCH reads JSON merge patches only: a JSON Patch (RFC 6902) or any other +json is 415
+     * with Accept-Patch (RFC 5789 2.2), and nothing is written */
+    e2e_post(C, &r, "/api/users", Q("{'email':'patch-mt@example.com','name':'Media'}"));
+    EXPECT_STATUS(r, 201);
+    const char *path = F("/api/users/%s", e2e_str(&r, "_id") ? e2e_str(&r, "_id") : "-");
+    char doc_path[128];
+    snprintf(doc_path, sizeof doc_path, "%s", path);
+    const char *not_merge[] = {"application/json-patch+json", "application/vnd.odmd.user+json",
+                               "application/problem+json"};
+    for (size_t i = 0; i < sizeof not_merge / sizeof *not_merge; i++) {
+        char ct[128];
+        snprintf(ct, sizeof ct, "Content-Type: %s", not_merge[i]);
+        const char *headers[] = {ct, NULL};
+        const char *patch = i == 0 ? Q("[{'op':'replace','path':'/name','value':'X'}]")
+                                   : Q("{'name':'X'}");
+        e2e_request(C, &r, "PATCH", doc_path, headers, patch, (size_t)-1);
+        CHECK_MSG(e2e_is_problem(&r, 415), "PATCH with Content-Type %s", not_merge[i]);
+        EXPECT_HEADER(r, "Accept-Patch", "application/merge-patch+json, application/json");
+    }
+    e2e_get(C, &r, doc_path);
+    CHECK_STR(e2e_str(&r, "name"), "Media");
+    const char *merge[] = {"application/merge-patch+json", "application/json"};
+    for (size_t i = 0; i < 2; i++) {
+        char ct[128];
+        snprintf(ct, sizeof ct, "Content-Type: %s", merge[i]);
+        const char *headers[] = {ct, NULL};
+        e2e_request(C, &r, "PATCH", doc_path, headers, Q("{'name':'Merged'}"), (size_t)-1);
+        EXPECT_STATUS(r, 200);
+    }
 
     const char *accepted[] = {"application/json", "application/json; charset=utf-8",
                               "application/json;charset=UTF-8", "Application/JSON",
@@ -275,6 +335,7 @@ int main(void)
     }
     test_unknown_routes();
     test_methods();
+    test_options();
     test_media_types();
     test_malformed_bodies();
     test_violations();
