@@ -191,8 +191,27 @@ bool api__if_none_match(const char *header, int64_t version)
     return is_star(header) || any_tag(header, version, true);
 }
 
+/* Kinds whose messages quote the database (its host, the driver's words): the log keeps the
+ * message with the request id, the client gets what it can act on. */
+static const struct {
+    odm_error_kind_t kind;
+    const char *advice;
+} withheld[] = {
+    {ODM_ERR_UNAVAILABLE, "the database is unavailable; retry later"},
+    {ODM_ERR_TIMEOUT, "the request could not be answered in time; retry later"},
+};
+
 bool api__fail(odm_request_t *req, const odm_error_t *err, const json_t *errors)
 {
+    for (size_t i = 0; i < sizeof withheld / sizeof withheld[0]; i++) {
+        if (err->kind != withheld[i].kind)
+            continue;
+        odm_warn("request %s: %s", odm_request_id(req), err->message);
+        odm_error_t told;
+        odm_error_set(&told, err->kind, "%s", withheld[i].advice);
+        odm_request_fail(req, &told, errors);
+        return true;
+    }
     odm_request_fail(req, err, errors);
     return true;
 }
@@ -204,7 +223,8 @@ bool api__failf(odm_request_t *req, odm_error_kind_t kind, const char *fmt, ...)
     va_start(ap, fmt);
     odm_error_setv(&err, kind, fmt, ap);
     va_end(ap);
-    return api__fail(req, &err, NULL);
+    odm_request_fail(req, &err, NULL);
+    return true;
 }
 
 /* What a cache may do with a GET or HEAD answer (RFC 9111 5.2.2.4: store it, but revalidate it

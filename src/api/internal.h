@@ -75,11 +75,14 @@ api_call_t *api__call_new(odm_request_t *req, const odm_app_t *app, const odm_mo
  * Retry-After) without leaving the request suspended. Polling thread. */
 void api__submit(api_call_t *call);
 
-/* The one way src/api fails a request: answers with `err` (borrowed) and its violations
- * (borrowed, may be NULL) as application/problem+json. Returns: true (answered). */
+/* The one way src/api fails a request with an error from another module (store, codec, model):
+ * answers `err` (borrowed) and its violations (borrowed, may be NULL) as
+ * application/problem+json. A 503 or 504 message, which may quote the database, goes to the log
+ * with the request id; the client is told to retry later. Returns: true (answered). */
 bool api__fail(odm_request_t *req, const odm_error_t *err, const json_t *errors);
 
-/* api__fail with a new error of `kind` and a formatted message. Returns: true (answered). */
+/* Fails a request in odmd's own words: an error of `kind` with a formatted message, sent as is.
+ * Returns: true (answered). */
 bool api__failf(odm_request_t *req, odm_error_kind_t kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -325,6 +325,52 @@ static void test_violations(void)
     e2e_resp_free(&r);
 }
 
+/* A 503 from a database that is down says what the client can do; the database's address and
+ * the driver's words stay in the log, with the request id. */
+static void test_database_down(void)
+{
+    int port = 0;
+    const char *uri = e2e_dead_uri(&port);
+    e2e_odmd_t o;
+    e2e_odmd_opts_t opts = {.mongo_uri = uri, .args = {"--request-timeout", "1500", NULL}};
+    if (!e2e_odmd_start(&o, &opts)) {
+        CHECK_MSG(false, "odmd did not start with its database down");
+        return;
+    }
+    e2e_client_t c;
+    e2e_client_init(&c, o.url);
+    e2e_resp_t r = {0};
+    char port_text[16], request_id[64] = "";
+    snprintf(port_text, sizeof port_text, "%d", port);
+    const char *paths[] = {"/api/users", "/api/users/0123456789abcdef01234567", "/api/users"};
+    for (size_t i = 0; i < 3; i++) {
+        if (i < 2)
+            e2e_get(&c, &r, paths[i]);
+        else
+            e2e_post(&c, &r, paths[i], Q("{'email':'down@example.com','name':'Down'}"));
+        EXPECT_PROBLEM(r, 503);
+        const char *detail = r.json ? json_string_value(json_object_get(r.json, "detail")) : NULL;
+        CHECK_MSG(detail && strstr(detail, "retry later"), "%s %s: detail '%s'", r.method, paths[i],
+                  detail ? detail : "-");
+        CHECK_MSG(detail && !strstr(detail, "127.0.0.1") && !strstr(detail, port_text) &&
+                      !strstr(detail, "server"),
+                  "%s %s: the detail names the database: '%s'", r.method, paths[i],
+                  detail ? detail : "-");
+        if (e2e_header(&r, "X-Request-Id"))
+            snprintf(request_id, sizeof request_id, "%s", e2e_header(&r, "X-Request-Id"));
+    }
+    CHECK_INT(e2e_odmd_stop(&o, 20000), 0);
+    char *log = e2e_read_file(o.log_path);
+    const char *line = log && request_id[0] ? strstr(log, request_id) : NULL;
+    while (line && !(strstr(line, port_text) && strstr(line, port_text) < strchr(line, '\n')))
+        line = strstr(line + 1, request_id);
+    CHECK_MSG(line != NULL, "no log line names request %s and the database's port %s", request_id,
+              port_text);
+    free(log);
+    e2e_client_release(&c);
+    e2e_resp_free(&r);
+}
+
 int main(void)
 {
     e2e_init("errors");
@@ -339,6 +385,7 @@ int main(void)
     test_media_types();
     test_malformed_bodies();
     test_violations();
+    test_database_down();
     CHECK_INT(e2e_env_down(&env), 0);
     return e2e_finish(check_done("e2e_errors"));
 }
