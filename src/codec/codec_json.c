@@ -132,7 +132,7 @@ json_t *odm_json_parse(const char *buf, size_t len, unsigned flags, odm_error_t 
         return NULL;
     }
     json_error_t jerr;
-    json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (root == NULL) {
         report_syntax(&jerr, err);
         return NULL;

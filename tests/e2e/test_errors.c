@@ -170,6 +170,27 @@ static void test_media_types(void)
     e2e_resp_free(&r);
 }
 
+/* The violation at `where`, or NULL. Borrowed. */
+static json_t *violation_at(const e2e_resp_t *r, const char *where)
+{
+    json_t *errors = json_object_get(r->json, "errors"), *e;
+    size_t i;
+    json_array_foreach(errors, i, e) {
+        const char *inst = json_string_value(json_object_get(e, "instanceLocation"));
+        if (inst && strcmp(inst, where) == 0)
+            return e;
+    }
+    fprintf(stderr, "  no violation at '%s' in %s\n", where, r->body);
+    return NULL;
+}
+
+/* The keywordLocation of the violation at `where`, or "". Borrowed. */
+static const char *keyword_at(const e2e_resp_t *r, const char *where)
+{
+    const char *k = json_string_value(json_object_get(violation_at(r, where), "keywordLocation"));
+    return k ? k : "";
+}
+
 static void test_malformed_bodies(void)
 {
     e2e_resp_t r = {0};
@@ -246,27 +267,29 @@ static void test_malformed_bodies(void)
     CHECK_STR(e2e_str(&r, "title"), "keep");
     CHECK_INT(e2e_mongo_count(DBURI, DBNAME, "e2e_notes"), before + 1);
 
-    /* A JSON value that is not an object is valid JSON but not a document. */
-    e2e_post(C, &r, "/api/notes", "[1,2]");
-    CHECK_MSG(r.status == 400 || r.status == 422, "POST an array: %ld", r.status);
-    e2e_post(C, &r, "/api/notes", "null");
-    CHECK_MSG(r.status == 400 || r.status == 422, "POST null: %ld", r.status);
+    /* A JSON value that is not an object is valid JSON but not a document: the model's type
+     * refuses it (422), on PATCH too, where it replaces the document (RFC 7396 2) */
+    const char *not_objects[] = {"[1,2]", "null", "1", "\"x\"", "true", " \"\" "};
+    for (size_t i = 0; i < sizeof not_objects / sizeof *not_objects; i++) {
+        const char *body = not_objects[i];
+        for (int m = 0; m < 3; m++) {
+            if (m == 0)
+                e2e_post(C, &r, "/api/notes", body);
+            else if (m == 1)
+                e2e_put(C, &r, path, body, NULL);
+            else
+                e2e_patch(C, &r, path, body, NULL);
+            CHECK_MSG(e2e_is_problem(&r, 422), "%s body %s", r.method, body);
+            CHECK_MSG(strcmp(keyword_at(&r, ""), "/type") == 0, "%s body %s: %s", r.method, body,
+                      r.body);
+        }
+    }
+    e2e_patch(C, &r, "/api/notes/0123456789abcdef01234567", "1", NULL);
+    EXPECT_PROBLEM(r, 404); /* a missing document first */
+    e2e_get(C, &r, path);
+    EXPECT_HEADER(r, "ETag", etag_copy);
     CHECK_INT(e2e_mongo_count(DBURI, DBNAME, "e2e_notes"), before + 1);
     e2e_resp_free(&r);
-}
-
-/* The violation at `where`, or NULL. Borrowed. */
-static json_t *violation_at(const e2e_resp_t *r, const char *where)
-{
-    json_t *errors = json_object_get(r->json, "errors"), *e;
-    size_t i;
-    json_array_foreach(errors, i, e) {
-        const char *inst = json_string_value(json_object_get(e, "instanceLocation"));
-        if (inst && strcmp(inst, where) == 0)
-            return e;
-    }
-    fprintf(stderr, "  no violation at '%s' in %s\n", where, r->body);
-    return NULL;
 }
 
 static void test_violations(void)
