@@ -290,10 +290,12 @@ void api__create(api_call_t *call)
 static bool readyz_work(api_call_t *call)
 {
     odm_error_t err;
-    if (call->app->indexes != NULL && !odm_api_indexes_done(call->app->indexes)) {
+    if (call->app->indexes == NULL)
+        return api__failf(call->req, ODM_ERR_UNAVAILABLE,
+                          "the models' indexes cannot be created: the log says why");
+    if (!odm_api_indexes_done(call->app->indexes))
         return api__failf(call->req, ODM_ERR_UNAVAILABLE,
                           "the models' indexes are not created yet");
-    }
     if (!odm_store_ping(call->app->store, odm_request_deadline_ms(call->req), &err)) {
         odm_error_prefix(&err, "database not reachable");
         err.kind = ODM_ERR_UNAVAILABLE;

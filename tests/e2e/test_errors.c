@@ -394,6 +394,67 @@ static void test_database_down(void)
     e2e_resp_free(&r);
 }
 
+/* The offset of the function `name` in the executable `bin` (nm's hexadecimal), into out. */
+static bool symbol_offset(const char *bin, const char *name, char *out, size_t size)
+{
+    FILE *nm = popen(F("nm '%s'", bin), "r");
+    if (nm == NULL)
+        return false;
+    char line[512], sym[256], kind;
+    bool found = false;
+    while (!found && fgets(line, sizeof line, nm) != NULL)
+        found = sscanf(line, "%31s %c %255s", out, &kind, sym) == 3 && strcmp(sym, name) == 0 &&
+                (kind == 't' || kind == 'T') && strlen(out) < size;
+    pclose(nm);
+    return found;
+}
+
+/* odmd with the test double that fails pthread_create for the start routine at `offset`; its
+ * /readyz status after a second (a database that answers, indexes made in milliseconds). */
+static long readyz_with_failed_thread(const char *offset, e2e_odmd_t *o)
+{
+    const char *asan = getenv("ASAN_OPTIONS");
+    e2e_odmd_opts_t opts = {
+        .mongo_uri = DBURI,
+        .schemas = e2e_schemas_with_extras(),
+        .env = {F("LD_PRELOAD=%s", E2E_FAIL_THREAD_LIB), F("E2E_FAIL_THREAD_AT=%s", offset),
+                /* the double is preloaded ahead of an ASan runtime */
+                F("ASAN_OPTIONS=%s%sverify_asan_link_order=0", asan ? asan : "", asan ? ":" : ""),
+                NULL},
+    };
+    if (!e2e_odmd_start(o, &opts))
+        return -1;
+    e2e_sleep_ms(1000);
+    e2e_client_t c;
+    e2e_client_init(&c, o->url);
+    e2e_resp_t r = {0};
+    e2e_get(&c, &r, "/readyz");
+    long status = r.status;
+    e2e_resp_free(&r);
+    e2e_client_release(&c);
+    return status;
+}
+
+/* When the index thread cannot start, /readyz never answers ready, and the log says why. The
+ * fault (pthread_create failing for that one thread) cannot be produced from outside without
+ * failing odmd's other threads first, so a preloaded test double produces it (fail_thread.c). */
+static void test_index_thread_fault(void)
+{
+    char offset[32];
+    if (!symbol_offset(e2e_odmd_bin(), "index_thread", offset, sizeof offset)) {
+        CHECK_MSG(false, "no index_thread symbol in %s", e2e_odmd_bin());
+        return;
+    }
+    e2e_odmd_t o;
+    CHECK_INT(readyz_with_failed_thread("1", &o), 200); /* the double alone changes nothing */
+    CHECK_INT(e2e_odmd_stop(&o, 20000), 0);
+    CHECK_INT(readyz_with_failed_thread(offset, &o), 503);
+    CHECK_INT(e2e_odmd_stop(&o, 20000), 0);
+    char *log = e2e_read_file(o.log_path);
+    CHECK_MSG(log && strstr(log, "index creation cannot start"), "log: %s", log ? log : "-");
+    free(log);
+}
+
 int main(void)
 {
     e2e_init("errors");
@@ -409,6 +470,7 @@ int main(void)
     test_malformed_bodies();
     test_violations();
     test_database_down();
+    test_index_thread_fault();
     CHECK_INT(e2e_env_down(&env), 0);
     return e2e_finish(check_done("e2e_errors"));
 }
