@@ -1,6 +1,7 @@
 /* The route table and the checks every request goes through, in their order of precedence:
  * 404/405, 401, 413, 415, then the handler's 400 and 422. */
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -12,54 +13,45 @@
 /* Accept-Patch (RFC 5789 3.1): the bodies PATCH reads, each a JSON merge patch (RFC 7396). */
 #define ACCEPT_PATCH ODM_API_MERGE_PATCH ", application/json"
 
-typedef struct {
-    api_route_kind_t kind;
-    unsigned methods; /* odm_method_t bits */
-    const char *allow;
-    bool needs_key;   /* behind --api-key */
-    const char *accept_patch; /* NULL: no PATCH */
-} route_spec_t;
-
-#define READ ODM_METHOD_GET | ODM_METHOD_HEAD | ODM_METHOD_OPTIONS
-
-static const route_spec_t routes[] = {
-    [API_HEALTHZ] = {API_HEALTHZ, READ, "GET, HEAD, OPTIONS", false, NULL},
-    [API_READYZ] = {API_READYZ, READ, "GET, HEAD, OPTIONS", false, NULL},
-    [API_COLLECTION] = {API_COLLECTION, READ | ODM_METHOD_POST, "GET, HEAD, POST, OPTIONS", true,
-                        NULL},
-    [API_DOCUMENT] = {API_DOCUMENT,
-                      READ | ODM_METHOD_PUT | ODM_METHOD_PATCH | ODM_METHOD_DELETE,
-                      "GET, HEAD, PUT, PATCH, DELETE, OPTIONS", true, ACCEPT_PATCH},
-};
-
-#undef READ
-
 typedef void (*handler_fn)(api_call_t *call);
 
 static void reply_healthz(api_call_t *call);
 static void reply_options(api_call_t *call);
 
+/* What each route answers, one row per method, in the order Allow lists them. */
 static const struct {
     api_route_kind_t kind;
     odm_method_t method;
+    const char *name;
     handler_fn fn;
 } handlers[] = {
-    {API_HEALTHZ, ODM_METHOD_GET, reply_healthz},
-    {API_HEALTHZ, ODM_METHOD_HEAD, reply_healthz},
-    {API_HEALTHZ, ODM_METHOD_OPTIONS, reply_options},
-    {API_READYZ, ODM_METHOD_GET, api__readyz},
-    {API_READYZ, ODM_METHOD_HEAD, api__readyz},
-    {API_READYZ, ODM_METHOD_OPTIONS, reply_options},
-    {API_COLLECTION, ODM_METHOD_GET, api__list},
-    {API_COLLECTION, ODM_METHOD_HEAD, api__list},
-    {API_COLLECTION, ODM_METHOD_POST, api__create},
-    {API_COLLECTION, ODM_METHOD_OPTIONS, reply_options},
-    {API_DOCUMENT, ODM_METHOD_GET, api__get_document},
-    {API_DOCUMENT, ODM_METHOD_HEAD, api__get_document},
-    {API_DOCUMENT, ODM_METHOD_PUT, api__put_document},
-    {API_DOCUMENT, ODM_METHOD_PATCH, api__patch_document},
-    {API_DOCUMENT, ODM_METHOD_DELETE, api__delete_document},
-    {API_DOCUMENT, ODM_METHOD_OPTIONS, reply_options},
+    {API_HEALTHZ, ODM_METHOD_GET, "GET", reply_healthz},
+    {API_HEALTHZ, ODM_METHOD_HEAD, "HEAD", reply_healthz},
+    {API_HEALTHZ, ODM_METHOD_OPTIONS, "OPTIONS", reply_options},
+    {API_READYZ, ODM_METHOD_GET, "GET", api__readyz},
+    {API_READYZ, ODM_METHOD_HEAD, "HEAD", api__readyz},
+    {API_READYZ, ODM_METHOD_OPTIONS, "OPTIONS", reply_options},
+    {API_COLLECTION, ODM_METHOD_GET, "GET", api__list},
+    {API_COLLECTION, ODM_METHOD_HEAD, "HEAD", api__list},
+    {API_COLLECTION, ODM_METHOD_POST, "POST", api__create},
+    {API_COLLECTION, ODM_METHOD_OPTIONS, "OPTIONS", reply_options},
+    {API_DOCUMENT, ODM_METHOD_GET, "GET", api__get_document},
+    {API_DOCUMENT, ODM_METHOD_HEAD, "HEAD", api__get_document},
+    {API_DOCUMENT, ODM_METHOD_PUT, "PUT", api__put_document},
+    {API_DOCUMENT, ODM_METHOD_PATCH, "PATCH", api__patch_document},
+    {API_DOCUMENT, ODM_METHOD_DELETE, "DELETE", api__delete_document},
+    {API_DOCUMENT, ODM_METHOD_OPTIONS, "OPTIONS", reply_options},
+};
+
+/* Accept-Patch (RFC 5789 3.1): the bodies PATCH reads, each a JSON merge patch (RFC 7396). */
+#define ACCEPT_PATCH ODM_API_MERGE_PATCH ", application/json"
+
+/* Whether a route needs the API key (--api-key): the /api/ routes. */
+static const bool needs_key[] = {
+    [API_HEALTHZ] = false,
+    [API_READYZ] = false,
+    [API_COLLECTION] = true,
+    [API_DOCUMENT] = true,
 };
 
 bool api__match_route(const odm_app_t *app, const char *path, api_route_t *r)
@@ -177,6 +169,25 @@ static handler_fn find_handler(api_route_kind_t kind, odm_method_t method)
     return NULL;
 }
 
+/* Adds Allow (the route's methods) and, where PATCH is allowed, Accept-Patch. */
+static void add_allow(odm_request_t *req, api_route_kind_t kind)
+{
+    char allow[96];
+    size_t len = 0;
+    allow[0] = '\0';
+    for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++) {
+        if (handlers[i].kind != kind)
+            continue;
+        int n = snprintf(allow + len, sizeof allow - len, "%s%s", len ? ", " : "",
+                         handlers[i].name);
+        if (n > 0 && (size_t)n < sizeof allow - len)
+            len += (size_t)n;
+    }
+    odm_request_add_header(req, "Allow", allow);
+    if (find_handler(kind, ODM_METHOD_PATCH) != NULL)
+        odm_request_add_header(req, "Accept-Patch", ACCEPT_PATCH);
+}
+
 static void reply_healthz(api_call_t *call)
 {
     static const char body[] = "{\"status\":\"ok\"}";
@@ -187,10 +198,7 @@ static void reply_healthz(api_call_t *call)
 /* OPTIONS: 204 with what the route allows (RFC 9110 9.3.7, RFC 5789 3.1). */
 static void reply_options(api_call_t *call)
 {
-    const route_spec_t *spec = &routes[call->route];
-    odm_request_add_header(call->req, "Allow", spec->allow);
-    if (spec->accept_patch != NULL)
-        odm_request_add_header(call->req, "Accept-Patch", spec->accept_patch);
+    add_allow(call->req, call->route);
     odm_request_reply(call->req, 204, NULL, NULL, 0);
 }
 
@@ -200,19 +208,18 @@ static bool refuse_route(const odm_app_t *app, odm_request_t *req, api_route_t *
 {
     if (!api__match_route(app, odm_request_path(req), r))
         return api__failf(req, ODM_ERR_NOT_FOUND, "no such route");
-    const route_spec_t *spec = &routes[r->kind];
-    if (!(spec->methods & odm_request_method(req))) {
-        odm_request_add_header(req, "Allow", spec->allow);
+    if (find_handler(r->kind, odm_request_method(req)) == NULL) {
+        add_allow(req, r->kind);
         return api__failf(req, ODM_ERR_METHOD_NOT_ALLOWED, "method not allowed on this route");
     }
-    if (spec->needs_key && !authorized(app, req))
+    if (needs_key[r->kind] && !authorized(app, req))
         return api__failf(req, ODM_ERR_UNAUTHORIZED, "missing or wrong bearer token");
     return false;
 }
 
 /* The checks of the request as a whole after the route: 413, then 415 (for PATCH with
  * Accept-Patch, RFC 5789 2.2). Returns: true after answering. */
-static bool refuse_body(odm_request_t *req, const route_spec_t *spec)
+static bool refuse_body(odm_request_t *req)
 {
     if (odm_request_body_too_large(req))
         return api__failf(req, ODM_ERR_TOO_LARGE, "request body larger than the limit");
@@ -222,7 +229,7 @@ static bool refuse_body(odm_request_t *req, const route_spec_t *spec)
         api__acceptable_media_type(odm_request_header(req, "Content-Type"), method))
         return false;
     if (method == ODM_METHOD_PATCH) {
-        odm_request_add_header(req, "Accept-Patch", spec->accept_patch);
+        odm_request_add_header(req, "Accept-Patch", ACCEPT_PATCH);
         return api__failf(req, ODM_ERR_MEDIA_TYPE, "expected a JSON merge patch (%s)",
                           ODM_API_MERGE_PATCH);
     }
@@ -239,7 +246,7 @@ void odm_api_handle(odm_request_t *req, void *arg)
 {
     const odm_app_t *app = arg;
     api_route_t r;
-    if (refuse_route(app, req, &r) || refuse_body(req, &routes[r.kind]))
+    if (refuse_route(app, req, &r) || refuse_body(req))
         return;
     api_call_t *call = api__call_new(req, app, r.model);
     if (call == NULL) {
