@@ -67,12 +67,14 @@ static inline void fuzz_check_error(const odm_error_t *err, bool to_client, cons
 }
 
 /* odm_json_parse against jansson alone: what it returns is the tree json_loadb
- * (JSON_REJECT_DUPLICATES) builds, members in the same order; what it refuses and jansson
- * takes, it refuses for its own rules (nesting, and '$' or '.' in document keys). */
+ * (JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL) builds, members in the same order;
+ * what it refuses and jansson takes, it refuses for its own rules (nesting, and '$' or '.' in
+ * document keys). */
 static inline void fuzz_check_parse(const uint8_t *data, size_t size, const json_t *parsed,
                                     const odm_error_t *err)
 {
-    json_t *ref = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, NULL);
+    json_t *ref = json_loadb((const char *)data, size,
+                             JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
     if (parsed != NULL) {
         char *a = json_dumps(parsed, JSON_COMPACT | JSON_ENCODE_ANY);
         char *b = ref ? json_dumps(ref, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;

@@ -16,6 +16,8 @@
 #define ODM_API_MAX_SKIP 1000000000LL    /* ?skip= */
 #define ODM_API_MAX_RESPONSE (32u << 20) /* a page that would be larger fails with 500 */
 #define ODM_API_WRITE_RETRIES 32         /* compare-and-set attempts before 409 */
+#define ODM_API_CACHE_CONTROL "no-cache" /* on GET and HEAD answers: revalidate with the ETag */
+#define ODM_API_MERGE_PATCH "application/merge-patch+json" /* RFC 7396 */
 
 typedef struct odm_api_indexes odm_api_indexes_t;
 
@@ -26,7 +28,8 @@ typedef struct {
     const char *api_key;        /* NULL: no authentication */
     size_t inline_body_max;     /* bodies up to this size are parsed and validated on the
                                    polling thread; larger ones on a worker */
-    odm_api_indexes_t *indexes; /* borrowed; /readyz answers 503 until they exist (NULL: none) */
+    odm_api_indexes_t *indexes; /* borrowed; /readyz answers 503 until they exist (NULL: their
+                                   creation could not start, so 503 for good) */
 } odm_app_t;
 
 /* The odm_http_handler_fn of odmd (app is an odm_app_t). Polling thread. */
@@ -37,10 +40,11 @@ void odm_api_handle(odm_request_t *req, void *app);
 void odm_api_preflight(odm_request_t *req, void *app);
 
 /* Creates every model's indexes on a background thread, retrying with backoff until all exist
- * or odm_api_indexes_stop is called. */
+ * or odm_api_indexes_stop is called. Returns: the running creation, or NULL (logged) when the
+ * thread cannot start; /readyz then never answers ready. */
 odm_api_indexes_t *odm_api_indexes_start(const odm_models_t *models, odm_store_t *store,
                                          int request_timeout_ms);
-/* True once every index was created. */
+/* True once every index was created; false for NULL. */
 bool odm_api_indexes_done(odm_api_indexes_t *ix);
 void odm_api_indexes_stop(odm_api_indexes_t *ix);
 

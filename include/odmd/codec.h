@@ -26,9 +26,11 @@ enum {
     ODM_JSON_DOCUMENT = 1 << 0, /* refuse keys that start with '$' or contain '.' (any depth) */
 };
 
-/* Parses a request body or a filter. Refuses (ODM_ERR_MALFORMED_JSON, 400): syntax errors
+/* Parses a request body or a filter: any JSON value (a document's type is the model's to
+ * judge). Refuses (ODM_ERR_MALFORMED_JSON, 400): syntax errors
  * ("line L column C: reason"), duplicate keys, nesting deeper than ODM_JSON_MAX_DEPTH, numbers
- * that cannot be stored exactly (integers beyond 64 bits, reals that overflow), invalid UTF-8;
+ * that cannot be stored exactly (integers beyond 64 bits, reals that overflow), invalid UTF-8,
+ * \u0000 in a field name (in a string value it is kept: BSON strings carry it);
  * with ODM_JSON_DOCUMENT also '$'-prefixed and dotted keys (the message names the pointer).
  * Returns: a new tree, or NULL. */
 json_t *odm_json_parse(const char *buf, size_t len, unsigned flags, odm_error_t *err);

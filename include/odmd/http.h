@@ -28,6 +28,7 @@ typedef enum {
     ODM_METHOD_PATCH = 1 << 4,
     ODM_METHOD_DELETE = 1 << 5,
     ODM_METHOD_OTHER = 1 << 6,
+    ODM_METHOD_OPTIONS = 1 << 7,
 } odm_method_t;
 
 /* Called on the polling thread once the request is complete; must reply or suspend. */

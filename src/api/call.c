@@ -1,5 +1,6 @@
 /* Per-request call state, the hand-off to the worker pool, and helpers the handlers share. */
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,9 +53,7 @@ static void run_job(odm_job_t *job)
 static void expire_job(odm_job_t *job)
 {
     api_call_t *call = (api_call_t *)((char *)job - offsetof(api_call_t, job));
-    odm_error_t err;
-    odm_error_set(&err, ODM_ERR_TIMEOUT, "request waited too long for a worker");
-    odm_request_fail(call->req, &err, NULL);
+    api__failf(call->req, ODM_ERR_TIMEOUT, "request waited too long for a worker");
     odm_request_resume(call->req);
 }
 
@@ -68,32 +67,58 @@ void api__submit(api_call_t *call)
     call->job.start_by_ms = deadline - budget > odm_now_ms() ? deadline - budget : odm_now_ms();
     odm_request_suspend(call->req);
     if (!odm_work_submit(call->app->pool, &call->job)) {
-        odm_error_t err;
-        odm_error_set(&err, ODM_ERR_UNAVAILABLE, "too many requests queued");
-        odm_request_fail(call->req, &err, NULL);
+        api__failf(call->req, ODM_ERR_UNAVAILABLE, "too many requests queued");
         odm_request_resume(call->req);
     }
 }
 
-json_t *api__parse_body(odm_request_t *req, bool document, odm_error_t *err)
+bool api__refuse_body(api_call_t *call, bool document)
 {
     size_t len;
-    const char *body = odm_request_body(req, &len);
-    return odm_json_parse(body, len, document ? ODM_JSON_DOCUMENT : 0, err);
+    const char *body = odm_request_body(call->req, &len);
+    odm_error_t err;
+    call->body = odm_json_parse(body, len, document ? ODM_JSON_DOCUMENT : 0, &err);
+    return call->body == NULL && api__fail(call->req, &err, NULL);
 }
 
-bool api__validate(api_call_t *call, const json_t *doc)
+bool api__refuse_invalid(api_call_t *call, const json_t *doc)
 {
     json_t *errors = NULL;
     if (odm_schema_validate(call->model->schema, doc, &errors, ODM_SCHEMA_MAX_ERRORS))
-        return true;
+        return false;
     odm_error_t err;
     size_t n = errors ? json_array_size(errors) : 0;
     odm_error_set(&err, ODM_ERR_VALIDATION, "%zu violation%s of the '%s' model", n,
                   n == 1 ? "" : "s", call->model->name);
-    odm_request_fail(call->req, &err, errors);
+    api__fail(call->req, &err, errors);
     json_decref(errors);
-    return false;
+    return true;
+}
+
+bool api__refuse_read_only(api_call_t *call, bool skip_id)
+{
+    json_t *errors = json_array();
+    bool refused = !odm_model_check_read_only(call->model, call->body, skip_id, errors);
+    if (refused) {
+        odm_error_t err;
+        odm_error_set(&err, ODM_ERR_VALIDATION, "read-only fields cannot be written");
+        api__fail(call->req, &err, errors);
+    }
+    json_decref(errors);
+    return refused;
+}
+
+bool api__refuse_unconvertible(api_call_t *call, const json_t *doc, int64_t version, bson_t *out)
+{
+    json_t *errors = json_array();
+    odm_error_t err;
+    bool refused = !odm_codec_to_bson(call->model, doc, out, errors, &err);
+    if (refused)
+        api__fail(call->req, &err, errors);
+    else
+        BSON_APPEND_INT64(out, ODM_VERSION_FIELD, version);
+    json_decref(errors);
+    return refused;
 }
 
 void api__etag(int64_t version, char *out, size_t size)
@@ -166,10 +191,48 @@ bool api__if_none_match(const char *header, int64_t version)
     return is_star(header) || any_tag(header, version, true);
 }
 
-bool api__fail(api_call_t *call, const odm_error_t *err, const json_t *errors)
+/* Kinds whose messages quote the database (its host, the driver's words): the log keeps the
+ * message with the request id, the client gets what it can act on. */
+static const struct {
+    odm_error_kind_t kind;
+    const char *advice;
+} withheld[] = {
+    {ODM_ERR_UNAVAILABLE, "the database is unavailable; retry later"},
+    {ODM_ERR_TIMEOUT, "the request could not be answered in time; retry later"},
+};
+
+bool api__fail(odm_request_t *req, const odm_error_t *err, const json_t *errors)
 {
-    odm_request_fail(call->req, err, errors);
+    for (size_t i = 0; i < sizeof withheld / sizeof withheld[0]; i++) {
+        if (err->kind != withheld[i].kind)
+            continue;
+        odm_warn("request %s: %s", odm_request_id(req), err->message);
+        odm_error_t told;
+        odm_error_set(&told, err->kind, "%s", withheld[i].advice);
+        odm_request_fail(req, &told, errors);
+        return true;
+    }
+    odm_request_fail(req, err, errors);
     return true;
+}
+
+bool api__failf(odm_request_t *req, odm_error_kind_t kind, const char *fmt, ...)
+{
+    odm_error_t err;
+    va_list ap;
+    va_start(ap, fmt);
+    odm_error_setv(&err, kind, fmt, ap);
+    va_end(ap);
+    odm_request_fail(req, &err, NULL);
+    return true;
+}
+
+/* What a cache may do with a GET or HEAD answer (RFC 9111 5.2.2.4: store it, but revalidate it
+ * with its ETag before every use). */
+static void add_cache_control(odm_request_t *req)
+{
+    if (odm_request_method(req) & (ODM_METHOD_GET | ODM_METHOD_HEAD))
+        odm_request_add_header(req, "Cache-Control", ODM_API_CACHE_CONTROL);
 }
 
 bool api__reply_document(api_call_t *call, int status, const bson_t *doc)
@@ -179,15 +242,23 @@ bool api__reply_document(api_call_t *call, int status, const bson_t *doc)
     odm_buf_init(&out, ODM_API_MAX_RESPONSE);
     if (!odm_codec_write_json(call->model, doc, &out, &err)) {
         odm_buf_release(&out);
-        return api__fail(call, &err, NULL);
+        return api__fail(call->req, &err, NULL);
     }
     char etag[32];
     api__etag(odm_codec_version(doc), etag, sizeof etag);
     odm_request_add_header(call->req, "ETag", etag);
+    add_cache_control(call->req);
     size_t len;
     char *body = odm_buf_steal(&out, &len);
-    odm_request_reply(call->req, status, "application/json", body, len);
+    /* a 304 sends no body; the body given sets its Content-Length to the 200's (RFC 9110 8.6) */
+    odm_request_reply(call->req, status, status == 304 ? NULL : "application/json", body, len);
     return true;
+}
+
+void api__reply_list(odm_request_t *req, char *body, size_t len)
+{
+    add_cache_control(req);
+    odm_request_reply(req, 200, "application/json", body, len);
 }
 
 json_t *api__merge_patch(json_t *target, const json_t *patch)

@@ -8,14 +8,6 @@
 #include "api/internal.h"
 #include "odmd/clock.h"
 
-static bool fail_query(api_call_t *call, const char *fmt, const char *what)
-{
-    odm_error_t err;
-    odm_error_set(&err, ODM_ERR_BAD_QUERY, fmt, what);
-    odm_request_fail(call->req, &err, NULL);
-    return false;
-}
-
 /* A whole decimal number within [min, max]. */
 static bool parse_bounded(const char *s, long long min, long long max, long long *out)
 {
@@ -40,26 +32,29 @@ static bool check_param(const char *key, const char *value, void *arg)
     return false;
 }
 
-static bool parse_list_query(api_call_t *call)
+/* Parses the list's query parameters into call->list. Returns: true after answering 400. */
+static bool refuse_list_query(api_call_t *call)
 {
     odm_request_t *req = call->req;
     api_list_t *list = call->list;
     const char *unknown = NULL;
     if (!odm_request_each_query(req, check_param, &unknown))
-        return fail_query(call, "unknown query parameter '%s'", unknown);
+        return api__failf(req, ODM_ERR_BAD_QUERY, "unknown query parameter '%s'", unknown);
     long long n = ODM_API_DEFAULT_LIMIT;
     const char *v = odm_request_query(req, "limit");
     if (v != NULL && !parse_bounded(v, 1, ODM_API_MAX_LIMIT, &n))
-        return fail_query(call, "limit must be a whole number from 1 to 1000, not '%s'", v);
+        return api__failf(req, ODM_ERR_BAD_QUERY,
+                          "limit must be a whole number from 1 to 1000, not '%s'", v);
     list->limit = n;
     n = 0;
     v = odm_request_query(req, "skip");
     if (v != NULL && !parse_bounded(v, 0, ODM_API_MAX_SKIP, &n))
-        return fail_query(call, "skip must be a whole number from 0 to 1000000000, not '%s'", v);
+        return api__failf(req, ODM_ERR_BAD_QUERY,
+                          "skip must be a whole number from 0 to 1000000000, not '%s'", v);
     list->skip = n;
     v = odm_request_query(req, "count");
     if (v != NULL && strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
-        return fail_query(call, "count must be true or false, not '%s'", v);
+        return api__failf(req, ODM_ERR_BAD_QUERY, "count must be true or false, not '%s'", v);
     list->want_count = v != NULL && strcmp(v, "true") == 0;
 
     odm_error_t err;
@@ -84,10 +79,9 @@ static bool parse_list_query(api_call_t *call)
         if (!ok)
             goto fail;
     }
-    return true;
-fail:
-    odm_request_fail(req, &err, NULL);
     return false;
+fail:
+    return api__fail(req, &err, NULL);
 }
 
 typedef struct {
@@ -132,12 +126,12 @@ static void reply_list(api_list_t *list)
 {
     odm_request_t *req = list->call->req;
     if (!list->page_ok) {
-        odm_request_fail(req, &list->page_err, NULL);
+        api__fail(req, &list->page_err, NULL);
         return;
     }
     if (list->want_count) {
         if (!list->count_ok) {
-            odm_request_fail(req, &list->count_err, NULL);
+            api__fail(req, &list->count_err, NULL);
             return;
         }
         char total[32];
@@ -146,7 +140,7 @@ static void reply_list(api_list_t *list)
     }
     size_t len;
     char *body = odm_buf_steal(&list->page, &len);
-    odm_request_reply(req, 200, "application/json", body, len);
+    api__reply_list(req, body, len);
 }
 
 #define LIST_OF(ptr, member) ((api_list_t *)((char *)(ptr) - offsetof(api_list_t, member)))
@@ -199,88 +193,79 @@ static bool list_work(api_call_t *call)
     return false;
 }
 
-/* Attaches a new list state to the call; false after answering 500. */
-static bool add_list(api_call_t *call)
+/* Attaches a new list state to the call. Returns: true after answering 500. */
+static bool refuse_list(api_call_t *call)
 {
     api_list_t *list = calloc(1, sizeof *list);
-    if (list == NULL) {
-        odm_error_t err;
-        odm_error_set(&err, ODM_ERR_INTERNAL, "out of memory");
-        odm_request_fail(call->req, &err, NULL);
-        return false;
-    }
+    if (list == NULL)
+        return api__failf(call->req, ODM_ERR_INTERNAL, "out of memory");
     list->call = call;
     bson_init(&list->filter);
     bson_init(&list->sort);
     bson_init(&list->projection);
     odm_buf_init(&list->page, ODM_API_MAX_RESPONSE);
     call->list = list;
-    return true;
+    return false;
 }
 
 void api__list(api_call_t *call)
 {
-    if (!add_list(call) || !parse_list_query(call))
+    if (refuse_list(call) || refuse_list_query(call))
         return;
     call->work = list_work;
     api__submit(call);
 }
 
-/* POST: the client's fields, then the generated _id, then defaults; validated and converted
- * before anything is written. Returns false after answering. */
-static bool prepare_create(api_call_t *call)
+/* The document to insert: the generated _id, the client's fields, then defaults. Steals body.
+ * Returns: a new tree, NULL on out of memory. */
+static json_t *build_create(api_call_t *call, json_t *body)
 {
-    odm_error_t err;
-    json_t *body = api__parse_body(call->req, true, &err);
-    if (body == NULL)
-        return !api__fail(call, &err, NULL);
-    json_t *doc = body;
-    if (json_is_object(body)) {
-        json_t *errors = json_array();
-        bool ok = odm_model_check_read_only(call->model, body, false, errors);
-        if (!ok) {
-            odm_error_set(&err, ODM_ERR_VALIDATION, "read-only fields cannot be written");
-            api__fail(call, &err, errors);
-        }
-        json_decref(errors);
-        if (!ok) {
-            json_decref(body);
-            return false;
-        }
-        doc = json_object();
-        if (call->model->id_kind == ODM_ID_OBJECTID) {
-            bson_oid_t oid;
-            char hex[25];
-            bson_oid_init(&oid, NULL);
-            bson_oid_to_string(&oid, hex);
-            json_object_set_new(doc, "_id", json_stringn_nocheck(hex, 24)); /* ASCII hex */
-        }
-        json_object_update(doc, body);
+    json_t *doc = json_object();
+    if (doc == NULL) {
         json_decref(body);
-        odm_model_apply_defaults(call->model, doc);
+        return NULL;
     }
-    call->body = doc;
-    if (!api__validate(call, doc))
-        return false;
-    json_t *errors = json_array();
-    bool ok = odm_codec_to_bson(call->model, doc, &call->doc, errors, &err);
-    if (ok)
-        BSON_APPEND_INT64(&call->doc, ODM_VERSION_FIELD, 1);
-    else
-        api__fail(call, &err, errors);
-    json_decref(errors);
-    call->body_ready = ok;
-    return ok;
+    if (call->model->id_kind == ODM_ID_OBJECTID) {
+        bson_oid_t oid;
+        char hex[25];
+        bson_oid_init(&oid, NULL);
+        bson_oid_to_string(&oid, hex);
+        json_object_set_new(doc, "_id", json_stringn_nocheck(hex, 24)); /* ASCII hex */
+    }
+    json_object_update(doc, body);
+    json_decref(body);
+    odm_model_apply_defaults(call->model, doc);
+    return doc;
+}
+
+/* POST: the body is checked, built into the document, validated and converted into call->doc
+ * before anything is written. Returns: true after answering. */
+static bool refuse_create_body(api_call_t *call)
+{
+    if (api__refuse_body(call, true))
+        return true;
+    if (json_is_object(call->body)) {
+        if (api__refuse_read_only(call, false))
+            return true;
+        call->body = build_create(call, call->body);
+        if (call->body == NULL)
+            return api__failf(call->req, ODM_ERR_INTERNAL, "out of memory");
+    }
+    if (api__refuse_invalid(call, call->body) ||
+        api__refuse_unconvertible(call, call->body, 1, &call->doc))
+        return true;
+    call->body_ready = true;
+    return false;
 }
 
 static bool create_work(api_call_t *call)
 {
-    if (!call->body_ready && !prepare_create(call))
+    if (!call->body_ready && refuse_create_body(call))
         return true;
     odm_error_t err;
     if (!odm_store_insert(call->app->store, call->model->collection, &call->doc,
                           odm_request_deadline_ms(call->req), &err))
-        return api__fail(call, &err, NULL);
+        return api__fail(call->req, &err, NULL);
     odm_buf_t location;
     odm_buf_init(&location, 4096);
     bool ok = odm_buf_puts(&location, "/api/") && odm_buf_puts(&location, call->model->name) &&
@@ -295,7 +280,7 @@ void api__create(api_call_t *call)
 {
     size_t len;
     odm_request_body(call->req, &len);
-    if (len <= call->app->inline_body_max && !prepare_create(call))
+    if (len <= call->app->inline_body_max && refuse_create_body(call))
         return;
     call->work = create_work;
     api__submit(call);
@@ -305,14 +290,16 @@ void api__create(api_call_t *call)
 static bool readyz_work(api_call_t *call)
 {
     odm_error_t err;
-    if (call->app->indexes != NULL && !odm_api_indexes_done(call->app->indexes)) {
-        odm_error_set(&err, ODM_ERR_UNAVAILABLE, "the models' indexes are not created yet");
-        return api__fail(call, &err, NULL);
-    }
+    if (call->app->indexes == NULL)
+        return api__failf(call->req, ODM_ERR_UNAVAILABLE,
+                          "the models' indexes cannot be created: the log says why");
+    if (!odm_api_indexes_done(call->app->indexes))
+        return api__failf(call->req, ODM_ERR_UNAVAILABLE,
+                          "the models' indexes are not created yet");
     if (!odm_store_ping(call->app->store, odm_request_deadline_ms(call->req), &err)) {
         odm_error_prefix(&err, "database not reachable");
         err.kind = ODM_ERR_UNAVAILABLE;
-        return api__fail(call, &err, NULL);
+        return api__fail(call->req, &err, NULL);
     }
     static const char body[] = "{\"status\":\"ready\"}";
     char *copy = strdup(body);

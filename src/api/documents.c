@@ -1,5 +1,6 @@
 /* /api/NAME/ID: read, replace, merge-patch and delete one document, every write a
  * compare-and-set on the document's version. */
+#include <stdio.h>
 #include <string.h>
 
 #include "api/internal.h"
@@ -19,39 +20,71 @@ static void version_guard(const bson_t *id_filter, int64_t version, bson_t *out)
     bson_append_document_end(out, &exists);
 }
 
-static bool fail_kind(api_call_t *call, odm_error_kind_t kind, const char *msg)
-{
-    odm_error_t err;
-    odm_error_set(&err, kind, "%s", msg);
-    return api__fail(call, &err, NULL);
-}
-
-/* Reads the document by id into out (always initialised). Returns false after answering an
+/* Reads the document by id into out (always initialised). Returns: true after answering an
  * error or 404. */
-static bool read_current(api_call_t *call, bson_t *out)
+static bool refuse_missing(api_call_t *call, bson_t *out)
 {
     odm_error_t err;
     bool found = false;
     bson_init(out);
     if (!odm_store_find_one(call->app->store, call->model->collection, &call->id_filter, NULL, out,
-                            &found, odm_request_deadline_ms(call->req), &err)) {
-        api__fail(call, &err, NULL);
-        return false;
-    }
-    if (!found) {
-        fail_kind(call, ODM_ERR_NOT_FOUND, "no such document");
-        return false;
-    }
-    return true;
+                            &found, odm_request_deadline_ms(call->req), &err))
+        return api__fail(call->req, &err, NULL);
+    return !found && api__failf(call->req, ODM_ERR_NOT_FOUND, "no such document");
 }
 
-static bool parse_id(api_call_t *call)
+/* Parses the path's id into call->id_filter. Returns: true after answering 400. */
+static bool refuse_bad_id(api_call_t *call)
 {
     odm_error_t err;
-    if (odm_codec_id_filter(call->model, call->id, strlen(call->id), &call->id_filter, &err))
-        return true;
-    odm_request_fail(call->req, &err, NULL);
-    return false;
+    return !odm_codec_id_filter(call->model, call->id, strlen(call->id), &call->id_filter, &err) &&
+           api__fail(call->req, &err, NULL);
+}
+
+/* If-Match, then If-None-Match, on the stored document (RFC 9110 13.2.2; a missing document was
+ * answered 404 before). Returns: true after answering 412, or 304 for GET and HEAD. */
+static bool refuse_preconditions(api_call_t *call, const bson_t *stored)
+{
+    odm_request_t *req = call->req;
+    int64_t version = odm_codec_version(stored);
+    if (!api__if_match(odm_request_header(req, "If-Match"), true, version))
+        return api__failf(req, ODM_ERR_PRECONDITION, "the document's ETag does not match");
+    if (!api__if_none_match(odm_request_header(req, "If-None-Match"), version))
+        return false;
+    if (odm_request_method(req) & (ODM_METHOD_GET | ODM_METHOD_HEAD))
+        return api__reply_document(call, 304, stored);
+    return api__failf(req, ODM_ERR_PRECONDITION, "the document matches If-None-Match");
+}
+
+/* Whether the request carries a precondition on the document. */
+static bool has_preconditions(api_call_t *call)
+{
+    return odm_request_header(call->req, "If-Match") != NULL ||
+           odm_request_header(call->req, "If-None-Match") != NULL;
+}
+
+/* Small bodies are checked on the polling thread, large ones on the worker. */
+static bool body_is_small(api_call_t *call)
+{
+    size_t len;
+    odm_request_body(call->req, &len);
+    return len <= call->app->inline_body_max;
+}
+
+/* The request checks of a document route that need no database, then the hand-off to `work`.
+ * `refuse_body` (may be NULL) checks the body when it is small; `work` checks it otherwise. */
+static void submit(api_call_t *call, bool (*refuse_body)(api_call_t *call),
+                   bool (*work)(api_call_t *call))
+{
+    if (refuse_bad_id(call))
+        return;
+    if (refuse_body != NULL && body_is_small(call)) {
+        if (refuse_body(call))
+            return;
+        call->body_ready = true;
+    }
+    call->work = work;
+    api__submit(call);
 }
 
 /* GET and HEAD */
@@ -59,96 +92,88 @@ static bool parse_id(api_call_t *call)
 static bool get_work(api_call_t *call)
 {
     bson_t doc;
-    if (!read_current(call, &doc)) {
-        bson_destroy(&doc);
-        return true;
-    }
-    int64_t version = odm_codec_version(&doc);
-    if (api__if_none_match(odm_request_header(call->req, "If-None-Match"), version)) {
-        char etag[32];
-        api__etag(version, etag, sizeof etag);
-        odm_request_add_header(call->req, "ETag", etag);
-        odm_request_reply(call->req, 304, NULL, NULL, 0);
-    } else {
-        api__reply_document(call, 200, &doc);
-    }
+    bool answered = refuse_missing(call, &doc) ||
+                    refuse_preconditions(call, &doc) ||
+                    api__reply_document(call, 200, &doc);
     bson_destroy(&doc);
-    return true;
+    return answered;
 }
 
 void api__get_document(api_call_t *call)
 {
-    if (!parse_id(call))
-        return;
-    call->work = get_work;
-    api__submit(call);
+    submit(call, NULL, get_work);
 }
 
-/* Writes `doc` (the whole new document, JSON) guarded by `version`. Returns true when written;
- * *conflict tells a lost race (retry) from an answered failure. */
-static bool write_guarded(api_call_t *call, json_t *doc, int64_t version, bool *conflict,
-                          bson_t *written)
-{
-    *conflict = false;
-    bson_init(written);
-    if (!api__validate(call, doc))
-        return false;
-    json_t *errors = json_array();
-    odm_error_t err;
-    if (!odm_codec_to_bson(call->model, doc, written, errors, &err)) {
-        api__fail(call, &err, errors);
-        json_decref(errors);
-        return false;
-    }
-    json_decref(errors);
-    BSON_APPEND_INT64(written, ODM_VERSION_FIELD, version + 1);
-    bson_t guard;
-    version_guard(&call->id_filter, version, &guard);
-    int64_t matched = 0;
-    bool ok = odm_store_replace(call->app->store, call->model->collection, &guard, written, &matched,
-                                odm_request_deadline_ms(call->req), &err);
-    bson_destroy(&guard);
-    if (!ok) {
-        api__fail(call, &err, NULL);
-        return false;
-    }
-    *conflict = matched == 0;
-    return matched == 1;
-}
+/* The compare-and-set write path of PUT, PATCH and DELETE */
 
-/* The read-modify-write loop of PUT and PATCH: `build` makes the new document from the
- * stored one (or answers and returns NULL). */
+/* How PUT and PATCH make the new document from the stored one. Returns: a new tree, or NULL
+ * after answering. */
 typedef json_t *(*build_fn)(api_call_t *call, const bson_t *stored);
 
-static bool update_loop(api_call_t *call, build_fn build)
+/* Replaces what `guard` matches with `doc`. Returns: true after answering (200 with the new
+ * document, or an error); false when nothing matched. */
+static bool replace_matching(api_call_t *call, const bson_t *guard, const bson_t *doc)
 {
-    const char *if_match = odm_request_header(call->req, "If-Match");
+    odm_error_t err;
+    int64_t matched = 0;
+    if (!odm_store_replace(call->app->store, call->model->collection, guard, doc, &matched,
+                           odm_request_deadline_ms(call->req), &err))
+        return api__fail(call->req, &err, NULL);
+    return matched == 1 && api__reply_document(call, 200, doc);
+}
+
+/* Replaces the document if it is still at the version of `stored`. Returns: true after
+ * answering (200 with the new document, or an error); false when another write came first. */
+static bool replace_guarded(api_call_t *call, build_fn build, const bson_t *stored,
+                            const bson_t *guard)
+{
+    json_t *doc = build(call, stored);
+    if (doc == NULL)
+        return true;
+    bson_t written = BSON_INITIALIZER;
+    bool answered = api__refuse_invalid(call, doc) ||
+                    api__refuse_unconvertible(call, doc, odm_codec_version(stored) + 1, &written);
+    json_decref(doc);
+    answered = answered || replace_matching(call, guard, &written);
+    bson_destroy(&written);
+    return answered;
+}
+
+/* Deletes what `filter` matches. Returns: true after answering (204, or an error); false when
+ * nothing matched. */
+static bool delete_matching(api_call_t *call, const bson_t *filter)
+{
+    odm_error_t err;
+    int64_t deleted = 0;
+    if (!odm_store_delete(call->app->store, call->model->collection, filter, &deleted,
+                          odm_request_deadline_ms(call->req), &err))
+        return api__fail(call->req, &err, NULL);
+    if (deleted == 0)
+        return false;
+    odm_request_reply(call->req, 204, NULL, NULL, 0);
+    return true;
+}
+
+/* Reads the document, checks the preconditions, and writes (replaces with what `build` makes,
+ * or deletes when `build` is NULL) guarded by the version read; a lost race starts over.
+ * Returns: true (answered). */
+static bool write_loop(api_call_t *call, build_fn build)
+{
     for (int attempt = 0; attempt < ODM_API_WRITE_RETRIES; attempt++) {
-        bson_t stored;
-        if (!read_current(call, &stored)) {
-            bson_destroy(&stored);
-            return true;
+        bson_t stored, guard;
+        bool answered = refuse_missing(call, &stored) ||
+                        refuse_preconditions(call, &stored);
+        if (!answered) {
+            version_guard(&call->id_filter, odm_codec_version(&stored), &guard);
+            answered = build != NULL ? replace_guarded(call, build, &stored, &guard)
+                                     : delete_matching(call, &guard);
+            bson_destroy(&guard);
         }
-        int64_t version = odm_codec_version(&stored);
-        if (!api__if_match(if_match, true, version)) {
-            bson_destroy(&stored);
-            return fail_kind(call, ODM_ERR_PRECONDITION, "the document's ETag does not match");
-        }
-        json_t *doc = build(call, &stored);
         bson_destroy(&stored);
-        if (doc == NULL)
-            return true;
-        bool conflict;
-        bson_t written;
-        bool ok = write_guarded(call, doc, version, &conflict, &written);
-        json_decref(doc);
-        if (ok)
-            api__reply_document(call, 200, &written);
-        bson_destroy(&written);
-        if (!conflict)
+        if (answered)
             return true;
     }
-    return fail_kind(call, ODM_ERR_CONFLICT, "too many concurrent writes to this document");
+    return api__failf(call->req, ODM_ERR_CONFLICT, "too many concurrent writes to this document");
 }
 
 /* PUT: the client's fields, the stored _id and readOnly values, then defaults. */
@@ -159,7 +184,7 @@ static json_t *build_put(api_call_t *call, const bson_t *stored)
     if (doc == NULL || old == NULL) {
         json_decref(doc);
         json_decref(old);
-        fail_kind(call, ODM_ERR_INTERNAL, "out of memory");
+        api__failf(call->req, ODM_ERR_INTERNAL, "out of memory");
         return NULL;
     }
     json_t *id = json_object_get(old, "_id");
@@ -171,26 +196,12 @@ static json_t *build_put(api_call_t *call, const bson_t *stored)
     return doc;
 }
 
-/* The client's readOnly fields are refused (422); on PUT an _id equal to the path's is fine. */
-static bool refuse_read_only(api_call_t *call, bool skip_id)
-{
-    json_t *errors = json_array();
-    bool ok = odm_model_check_read_only(call->model, call->body, skip_id, errors);
-    if (!ok) {
-        odm_error_t err;
-        odm_error_set(&err, ODM_ERR_VALIDATION, "read-only fields cannot be written");
-        odm_request_fail(call->req, &err, errors);
-    }
-    json_decref(errors);
-    return ok;
-}
-
-/* A PUT body's _id, when present, must be the path's id. */
-static bool same_id_as_path(api_call_t *call)
+/* A PUT body's _id, when present, must be the path's id. Returns: true after answering 422. */
+static bool refuse_other_id(api_call_t *call)
 {
     json_t *id = json_object_get(call->body, "_id");
     if (id == NULL)
-        return true;
+        return false;
     bson_t given;
     bson_init(&given);
     bool same = false;
@@ -211,59 +222,32 @@ static bool same_id_as_path(api_call_t *call)
                                    "keywordLocation", "/properties/_id/readOnly", "error",
                                    "_id differs from the id in the path");
         odm_error_set(&err, ODM_ERR_VALIDATION, "_id differs from the id in the path");
-        odm_request_fail(call->req, &err, errors);
+        api__fail(call->req, &err, errors);
         json_decref(errors);
     }
-    return same;
+    return !same;
 }
 
-static bool parse_document_body(api_call_t *call)
+/* The checks of a PUT body that need no database. Returns: true after answering. */
+static bool refuse_put_body(api_call_t *call)
 {
-    odm_error_t err;
-    call->body = api__parse_body(call->req, true, &err);
-    if (call->body == NULL) {
-        odm_request_fail(call->req, &err, NULL);
-        return false;
-    }
-    return true;
-}
-
-/* The checks of a PUT body that need no database; false after answering. */
-static bool prepare_put(api_call_t *call)
-{
-    if (!parse_document_body(call))
-        return false;
+    if (api__refuse_body(call, true))
+        return true;
     if (json_is_object(call->body))
-        return refuse_read_only(call, true) && same_id_as_path(call);
-    return api__validate(call, call->body);
+        return api__refuse_read_only(call, true) || refuse_other_id(call);
+    return api__refuse_invalid(call, call->body);
 }
 
 static bool put_work(api_call_t *call)
 {
-    if (!call->body_ready && !prepare_put(call))
+    if (!call->body_ready && refuse_put_body(call))
         return true;
-    return update_loop(call, build_put);
-}
-
-/* Small bodies are checked here on the polling thread, large ones on the worker. */
-static bool body_is_small(api_call_t *call)
-{
-    size_t len;
-    odm_request_body(call->req, &len);
-    return len <= call->app->inline_body_max;
+    return write_loop(call, build_put);
 }
 
 void api__put_document(api_call_t *call)
 {
-    if (!parse_id(call))
-        return;
-    if (body_is_small(call)) {
-        if (!prepare_put(call))
-            return;
-        call->body_ready = true;
-    }
-    call->work = put_work;
-    api__submit(call);
+    submit(call, refuse_put_body, put_work);
 }
 
 /* PATCH: RFC 7396 merge of the body into the stored document. */
@@ -272,91 +256,40 @@ static json_t *build_patch(api_call_t *call, const bson_t *stored)
     json_t *old = odm_codec_to_tree(call->model, stored);
     json_t *doc = old ? api__merge_patch(old, call->body) : NULL;
     if (doc == NULL)
-        fail_kind(call, ODM_ERR_INTERNAL, "out of memory");
+        api__failf(call->req, ODM_ERR_INTERNAL, "out of memory");
     return doc;
 }
 
-static bool prepare_patch(api_call_t *call)
+/* The checks of a PATCH body that need no database. Returns: true after answering. */
+static bool refuse_patch_body(api_call_t *call)
 {
-    if (!parse_document_body(call))
-        return false;
-    return !json_is_object(call->body) || refuse_read_only(call, false);
+    if (api__refuse_body(call, true))
+        return true;
+    return json_is_object(call->body) && api__refuse_read_only(call, false);
 }
 
 static bool patch_work(api_call_t *call)
 {
-    if (!call->body_ready && !prepare_patch(call))
+    if (!call->body_ready && refuse_patch_body(call))
         return true;
-    return update_loop(call, build_patch);
+    return write_loop(call, build_patch);
 }
 
 void api__patch_document(api_call_t *call)
 {
-    if (!parse_id(call))
-        return;
-    if (body_is_small(call)) {
-        if (!prepare_patch(call))
-            return;
-        call->body_ready = true;
-    }
-    call->work = patch_work;
-    api__submit(call);
+    submit(call, refuse_patch_body, patch_work);
 }
 
-/* DELETE: without If-Match one atomic delete by id; with it, a compare-and-set. */
-static bool delete_by(api_call_t *call, const bson_t *filter, int64_t *deleted)
-{
-    odm_error_t err;
-    if (odm_store_delete(call->app->store, call->model->collection, filter, deleted,
-                         odm_request_deadline_ms(call->req), &err))
-        return true;
-    api__fail(call, &err, NULL);
-    return false;
-}
-
+/* DELETE: without preconditions one atomic delete by id; with them, the compare-and-set path. */
 static bool delete_work(api_call_t *call)
 {
-    const char *if_match = odm_request_header(call->req, "If-Match");
-    int64_t deleted = 0;
-    if (if_match == NULL) {
-        if (!delete_by(call, &call->id_filter, &deleted))
-            return true;
-        if (deleted == 0)
-            return fail_kind(call, ODM_ERR_NOT_FOUND, "no such document");
-        odm_request_reply(call->req, 204, NULL, NULL, 0);
-        return true;
-    }
-    for (int attempt = 0; attempt < ODM_API_WRITE_RETRIES; attempt++) {
-        bson_t stored = BSON_INITIALIZER;
-        odm_error_t err;
-        bool found = false;
-        bool ok = odm_store_find_one(call->app->store, call->model->collection, &call->id_filter,
-                                     NULL, &stored, &found, odm_request_deadline_ms(call->req),
-                                     &err);
-        int64_t version = odm_codec_version(&stored);
-        bson_destroy(&stored);
-        if (!ok)
-            return api__fail(call, &err, NULL);
-        if (!api__if_match(if_match, found, version))
-            return fail_kind(call, ODM_ERR_PRECONDITION, "the document's ETag does not match");
-        bson_t guard;
-        version_guard(&call->id_filter, version, &guard);
-        ok = delete_by(call, &guard, &deleted);
-        bson_destroy(&guard);
-        if (!ok)
-            return true;
-        if (deleted == 1) {
-            odm_request_reply(call->req, 204, NULL, NULL, 0);
-            return true;
-        }
-    }
-    return fail_kind(call, ODM_ERR_CONFLICT, "too many concurrent writes to this document");
+    if (has_preconditions(call))
+        return write_loop(call, NULL);
+    return delete_matching(call, &call->id_filter) ||
+           api__failf(call->req, ODM_ERR_NOT_FOUND, "no such document");
 }
 
 void api__delete_document(api_call_t *call)
 {
-    if (!parse_id(call))
-        return;
-    call->work = delete_work;
-    api__submit(call);
+    submit(call, NULL, delete_work);
 }

@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "odmd/api.h"
@@ -98,14 +99,18 @@ odm_api_indexes_t *odm_api_indexes_start(const odm_models_t *models, odm_store_t
                                          int request_timeout_ms)
 {
     odm_api_indexes_t *ix = calloc(1, sizeof *ix);
-    if (ix == NULL)
+    if (ix == NULL) {
+        odm_err("index creation cannot start: out of memory");
         return NULL;
+    }
     ix->models = models;
     ix->store = store;
     ix->timeout_ms = request_timeout_ms;
     pthread_mutex_init(&ix->lock, NULL);
     pthread_cond_init(&ix->wake, NULL);
-    if (pthread_create(&ix->thread, NULL, index_thread, ix) != 0) {
+    int rc = pthread_create(&ix->thread, NULL, index_thread, ix);
+    if (rc != 0) {
+        odm_err("index creation cannot start: %s", strerror(rc));
         pthread_cond_destroy(&ix->wake);
         pthread_mutex_destroy(&ix->lock);
         free(ix);

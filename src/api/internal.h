@@ -21,9 +21,10 @@ typedef struct {
 /* Matches a decoded path against the routes; false: 404. */
 bool api__match_route(const odm_app_t *app, const char *path, api_route_t *r);
 
-/* application/json, application/merge-patch+json and any other application/...+json type; a
- * charset parameter is accepted only when it is utf-8. NULL: false. */
-bool api__acceptable_media_type(const char *content_type);
+/* Whether a body of `content_type` is read for `method`: application/json, and for PATCH
+ * application/merge-patch+json, for the others any application/...+json type; a charset
+ * parameter is accepted only when it is utf-8. NULL: false. */
+bool api__acceptable_media_type(const char *content_type, odm_method_t method);
 
 struct api_call;
 
@@ -47,10 +48,11 @@ typedef struct api_list {
 typedef struct api_call {
     odm_request_t *req;
     const odm_app_t *app;
-    const odm_model_t *model;
+    const odm_model_t *model;  /* NULL for /healthz and /readyz */
+    api_route_kind_t route;
     odm_job_t job;
-    /* what job.run does on a worker: prepares the response and returns true (the request is
-     * then resumed), or returns false when it handed the request on (a fan-out resumes it) */
+    /* what job.run does on a worker: returns true when it answered (the request is then
+     * resumed), false when it handed the request on (a fan-out answers and resumes it) */
     bool (*work)(struct api_call *call);
 
     /* documents */
@@ -63,6 +65,9 @@ typedef struct api_call {
     api_list_t *list;   /* lists only (owned, may be NULL) */
 } api_call_t;
 
+/* The one convention of src/api: a step that can answer the request returns true when it
+ * answered (an error, 304, or the response itself) and false when the request goes on. */
+
 /* Creates the call and attaches it to the request. NULL on out of memory. */
 api_call_t *api__call_new(odm_request_t *req, const odm_app_t *app, const odm_model_t *model);
 
@@ -70,18 +75,41 @@ api_call_t *api__call_new(odm_request_t *req, const odm_app_t *app, const odm_mo
  * Retry-After) without leaving the request suspended. Polling thread. */
 void api__submit(api_call_t *call);
 
-/* Answers with `err` (and its violations, may be NULL); returns true for `return` chains. */
-bool api__fail(api_call_t *call, const odm_error_t *err, const json_t *errors);
+/* The one way src/api fails a request with an error from another module (store, codec, model):
+ * answers `err` (borrowed) and its violations (borrowed, may be NULL) as
+ * application/problem+json. A 503 or 504 message, which may quote the database, goes to the log
+ * with the request id; the client is told to retry later. Returns: true (answered). */
+bool api__fail(odm_request_t *req, const odm_error_t *err, const json_t *errors);
 
-/* Answers `status` with the document written as JSON and its ETag. Returns true. */
+/* Fails a request in odmd's own words: an error of `kind` with a formatted message, sent as is.
+ * Returns: true (answered). */
+bool api__failf(odm_request_t *req, odm_error_kind_t kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Answers `status` with the document written as JSON, its ETag and, for GET and HEAD, the cache
+ * policy. A 304 carries the same headers and Content-Length without the body (RFC 9110 15.4.5,
+ * 8.6). Returns: true (answered). */
 bool api__reply_document(api_call_t *call, int status, const bson_t *doc);
 
-/* Parses the body as JSON (400), refusing '$'/dotted keys when `document`. */
-json_t *api__parse_body(odm_request_t *req, bool document, odm_error_t *err);
+/* Answers 200 with a list page (stolen, malloc'd JSON) and the cache policy. */
+void api__reply_list(odm_request_t *req, char *body, size_t len);
 
-/* Validates a document that will be stored against the model (422 with the violations). On
- * failure answers the request. */
-bool api__validate(api_call_t *call, const json_t *doc);
+/* Parses the body as JSON into call->body (new), refusing '$'/dotted keys when `document`.
+ * Returns: true after answering 400. */
+bool api__refuse_body(api_call_t *call, bool document);
+
+/* Validates a document that will be stored against the model. Returns: true after answering
+ * 422 with the violations. */
+bool api__refuse_invalid(api_call_t *call, const json_t *doc);
+
+/* Refuses the readOnly fields of call->body (an object); `skip_id`: an _id is left to the
+ * caller (PUT compares it with the path's). Returns: true after answering 422. */
+bool api__refuse_read_only(api_call_t *call, bool skip_id);
+
+/* Converts a validated document to BSON typed by the model, appending to `out` (initialised
+ * by the caller, destroyed by the caller in every case), then the version field `version`.
+ * Returns: true after answering (422, or 413 past BSON's size limit). */
+bool api__refuse_unconvertible(api_call_t *call, const json_t *doc, int64_t version, bson_t *out);
 
 /* ETag header value of a version ("\"N\""), into out (at least 32 bytes). */
 void api__etag(int64_t version, char *out, size_t size);

@@ -1,6 +1,7 @@
 /* The route table and the checks every request goes through, in their order of precedence:
  * 404/405, 401, 413, 415, then the handler's 400 and 422. */
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -9,43 +10,49 @@
 
 #define API_PREFIX "/api/"
 
-typedef struct {
-    api_route_kind_t kind;
-    unsigned methods; /* odm_method_t bits */
-    const char *allow;
-    bool needs_key;   /* behind --api-key */
-} route_spec_t;
-
-static const route_spec_t routes[] = {
-    [API_HEALTHZ] = {API_HEALTHZ, ODM_METHOD_GET | ODM_METHOD_HEAD, "GET, HEAD", false},
-    [API_READYZ] = {API_READYZ, ODM_METHOD_GET | ODM_METHOD_HEAD, "GET, HEAD", false},
-    [API_COLLECTION] = {API_COLLECTION, ODM_METHOD_GET | ODM_METHOD_HEAD | ODM_METHOD_POST,
-                        "GET, HEAD, POST", true},
-    [API_DOCUMENT] = {API_DOCUMENT,
-                      ODM_METHOD_GET | ODM_METHOD_HEAD | ODM_METHOD_PUT | ODM_METHOD_PATCH |
-                          ODM_METHOD_DELETE,
-                      "GET, HEAD, PUT, PATCH, DELETE", true},
-};
+/* Accept-Patch (RFC 5789 3.1): the bodies PATCH reads, each a JSON merge patch (RFC 7396). */
+#define ACCEPT_PATCH ODM_API_MERGE_PATCH ", application/json"
 
 typedef void (*handler_fn)(api_call_t *call);
 
+static void reply_healthz(api_call_t *call);
+static void reply_options(api_call_t *call);
+
+/* What each route answers, one row per method, in the order Allow lists them. */
 static const struct {
     api_route_kind_t kind;
     odm_method_t method;
+    const char *name;
     handler_fn fn;
 } handlers[] = {
-    {API_READYZ, ODM_METHOD_GET, api__readyz},
-    {API_READYZ, ODM_METHOD_HEAD, api__readyz},
-    {API_COLLECTION, ODM_METHOD_GET, api__list},
-    {API_COLLECTION, ODM_METHOD_HEAD, api__list},
-    {API_COLLECTION, ODM_METHOD_POST, api__create},
-    {API_DOCUMENT, ODM_METHOD_GET, api__get_document},
-    {API_DOCUMENT, ODM_METHOD_HEAD, api__get_document},
-    {API_DOCUMENT, ODM_METHOD_PUT, api__put_document},
-    {API_DOCUMENT, ODM_METHOD_PATCH, api__patch_document},
-    {API_DOCUMENT, ODM_METHOD_DELETE, api__delete_document},
+    {API_HEALTHZ, ODM_METHOD_GET, "GET", reply_healthz},
+    {API_HEALTHZ, ODM_METHOD_HEAD, "HEAD", reply_healthz},
+    {API_HEALTHZ, ODM_METHOD_OPTIONS, "OPTIONS", reply_options},
+    {API_READYZ, ODM_METHOD_GET, "GET", api__readyz},
+    {API_READYZ, ODM_METHOD_HEAD, "HEAD", api__readyz},
+    {API_READYZ, ODM_METHOD_OPTIONS, "OPTIONS", reply_options},
+    {API_COLLECTION, ODM_METHOD_GET, "GET", api__list},
+    {API_COLLECTION, ODM_METHOD_HEAD, "HEAD", api__list},
+    {API_COLLECTION, ODM_METHOD_POST, "POST", api__create},
+    {API_COLLECTION, ODM_METHOD_OPTIONS, "OPTIONS", reply_options},
+    {API_DOCUMENT, ODM_METHOD_GET, "GET", api__get_document},
+    {API_DOCUMENT, ODM_METHOD_HEAD, "HEAD", api__get_document},
+    {API_DOCUMENT, ODM_METHOD_PUT, "PUT", api__put_document},
+    {API_DOCUMENT, ODM_METHOD_PATCH, "PATCH", api__patch_document},
+    {API_DOCUMENT, ODM_METHOD_DELETE, "DELETE", api__delete_document},
+    {API_DOCUMENT, ODM_METHOD_OPTIONS, "OPTIONS", reply_options},
 };
 
+/* Accept-Patch (RFC 5789 3.1): the bodies PATCH reads, each a JSON merge patch (RFC 7396). */
+#define ACCEPT_PATCH ODM_API_MERGE_PATCH ", application/json"
+
+/* Whether a route needs the API key (--api-key): the /api/ routes. */
+static const bool needs_key[] = {
+    [API_HEALTHZ] = false,
+    [API_READYZ] = false,
+    [API_COLLECTION] = true,
+    [API_DOCUMENT] = true,
+};
 
 bool api__match_route(const odm_app_t *app, const char *path, api_route_t *r)
 {
@@ -101,21 +108,23 @@ static bool authorized(const odm_app_t *app, odm_request_t *req)
     return same_secret(token, app->api_key);
 }
 
-bool api__acceptable_media_type(const char *ct)
+static bool type_is(const char *type, size_t len, const char *want)
 {
-    if (ct == NULL)
-        return false;
-    while (*ct == ' ')
-        ct++;
-    size_t n = strcspn(ct, ";");
-    while (n > 0 && ct[n - 1] == ' ')
-        n--;
-    static const char json[] = "application/json", suffix[] = "+json";
-    bool ok = (n == strlen(json) && strncasecmp(ct, json, n) == 0) ||
-              (n > strlen(suffix) && strncasecmp(ct, "application/", 12) == 0 &&
-               strncasecmp(ct + n - strlen(suffix), suffix, strlen(suffix)) == 0);
-    if (!ok)
-        return false;
+    return len == strlen(want) && strncasecmp(type, want, len) == 0;
+}
+
+/* application/...+json */
+static bool json_suffix(const char *type, size_t len)
+{
+    static const char suffix[] = "+json";
+    size_t n = strlen(suffix);
+    return len > n && strncasecmp(type, "application/", 12) == 0 &&
+           strncasecmp(type + len - n, suffix, n) == 0;
+}
+
+/* Parameters after the type: only charset=utf-8 (quoted or not) is accepted. */
+static bool params_acceptable(const char *ct)
+{
     for (const char *p = strchr(ct, ';'); p != NULL; p = strchr(p + 1, ';')) {
         const char *param = p + 1;
         while (*param == ' ')
@@ -137,11 +146,19 @@ bool api__acceptable_media_type(const char *ct)
     return true;
 }
 
-static void fail(odm_request_t *req, odm_error_kind_t kind, const char *msg)
+bool api__acceptable_media_type(const char *ct, odm_method_t method)
 {
-    odm_error_t err;
-    odm_error_set(&err, kind, "%s", msg);
-    odm_request_fail(req, &err, NULL);
+    if (ct == NULL)
+        return false;
+    while (*ct == ' ')
+        ct++;
+    size_t n = strcspn(ct, ";");
+    while (n > 0 && ct[n - 1] == ' ')
+        n--;
+    bool ok = type_is(ct, n, "application/json") ||
+              (method == ODM_METHOD_PATCH ? type_is(ct, n, ODM_API_MERGE_PATCH)
+                                          : json_suffix(ct, n));
+    return ok && params_acceptable(ct);
 }
 
 static handler_fn find_handler(api_route_kind_t kind, odm_method_t method)
@@ -152,72 +169,94 @@ static handler_fn find_handler(api_route_kind_t kind, odm_method_t method)
     return NULL;
 }
 
-static void reply_healthz(odm_request_t *req)
+/* Adds Allow (the route's methods) and, where PATCH is allowed, Accept-Patch. */
+static void add_allow(odm_request_t *req, api_route_kind_t kind)
+{
+    char allow[96];
+    size_t len = 0;
+    allow[0] = '\0';
+    for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++) {
+        if (handlers[i].kind != kind)
+            continue;
+        int n = snprintf(allow + len, sizeof allow - len, "%s%s", len ? ", " : "",
+                         handlers[i].name);
+        if (n > 0 && (size_t)n < sizeof allow - len)
+            len += (size_t)n;
+    }
+    odm_request_add_header(req, "Allow", allow);
+    if (find_handler(kind, ODM_METHOD_PATCH) != NULL)
+        odm_request_add_header(req, "Accept-Patch", ACCEPT_PATCH);
+}
+
+static void reply_healthz(api_call_t *call)
 {
     static const char body[] = "{\"status\":\"ok\"}";
     char *copy = strdup(body);
-    odm_request_reply(req, 200, "application/json", copy, copy ? strlen(body) : 0);
+    odm_request_reply(call->req, 200, "application/json", copy, copy ? strlen(body) : 0);
 }
 
-/* The checks that outrank 413: route (404), method (405), then the API key (401). Returns
- * false after answering. */
-static bool check_route(const odm_app_t *app, odm_request_t *req, api_route_t *r)
+/* OPTIONS: 204 with what the route allows (RFC 9110 9.3.7, RFC 5789 3.1). */
+static void reply_options(api_call_t *call)
 {
-    if (!api__match_route(app, odm_request_path(req), r)) {
-        fail(req, ODM_ERR_NOT_FOUND, "no such route");
-        return false;
+    add_allow(call->req, call->route);
+    odm_request_reply(call->req, 204, NULL, NULL, 0);
+}
+
+/* The checks that outrank 413: route (404), method (405), then the API key (401). Returns:
+ * true after answering. */
+static bool refuse_route(const odm_app_t *app, odm_request_t *req, api_route_t *r)
+{
+    if (!api__match_route(app, odm_request_path(req), r))
+        return api__failf(req, ODM_ERR_NOT_FOUND, "no such route");
+    if (find_handler(r->kind, odm_request_method(req)) == NULL) {
+        add_allow(req, r->kind);
+        return api__failf(req, ODM_ERR_METHOD_NOT_ALLOWED, "method not allowed on this route");
     }
-    const route_spec_t *spec = &routes[r->kind];
-    if (!(spec->methods & odm_request_method(req))) {
-        odm_request_add_header(req, "Allow", spec->allow);
-        fail(req, ODM_ERR_METHOD_NOT_ALLOWED, "method not allowed on this route");
+    if (needs_key[r->kind] && !authorized(app, req))
+        return api__failf(req, ODM_ERR_UNAUTHORIZED, "missing or wrong bearer token");
+    return false;
+}
+
+/* The checks of the request as a whole after the route: 413, then 415 (for PATCH with
+ * Accept-Patch, RFC 5789 2.2). Returns: true after answering. */
+static bool refuse_body(odm_request_t *req)
+{
+    if (odm_request_body_too_large(req))
+        return api__failf(req, ODM_ERR_TOO_LARGE, "request body larger than the limit");
+    odm_method_t method = odm_request_method(req);
+    bool takes_body = method & (ODM_METHOD_POST | ODM_METHOD_PUT | ODM_METHOD_PATCH);
+    if (!(takes_body || odm_request_has_body(req)) ||
+        api__acceptable_media_type(odm_request_header(req, "Content-Type"), method))
         return false;
+    if (method == ODM_METHOD_PATCH) {
+        odm_request_add_header(req, "Accept-Patch", ACCEPT_PATCH);
+        return api__failf(req, ODM_ERR_MEDIA_TYPE, "expected a JSON merge patch (%s)",
+                          ODM_API_MERGE_PATCH);
     }
-    if (spec->needs_key && !authorized(app, req)) {
-        fail(req, ODM_ERR_UNAUTHORIZED, "missing or wrong bearer token");
-        return false;
-    }
-    return true;
+    return api__failf(req, ODM_ERR_MEDIA_TYPE, "expected a JSON content type (application/json)");
 }
 
 void odm_api_preflight(odm_request_t *req, void *arg)
 {
     api_route_t r;
-    check_route(arg, req, &r);
+    refuse_route(arg, req, &r);
 }
 
 void odm_api_handle(odm_request_t *req, void *arg)
 {
     const odm_app_t *app = arg;
     api_route_t r;
-    if (!check_route(app, req, &r))
+    if (refuse_route(app, req, &r) || refuse_body(req))
         return;
-    odm_method_t method = odm_request_method(req);
-    if (odm_request_body_too_large(req)) {
-        fail(req, ODM_ERR_TOO_LARGE, "request body larger than the limit");
-        return;
-    }
-    bool takes_body = method & (ODM_METHOD_POST | ODM_METHOD_PUT | ODM_METHOD_PATCH);
-    if ((takes_body || odm_request_has_body(req)) &&
-        !api__acceptable_media_type(odm_request_header(req, "Content-Type"))) {
-        fail(req, ODM_ERR_MEDIA_TYPE, "expected a JSON content type (application/json)");
-        return;
-    }
-    if (r.kind == API_HEALTHZ) {
-        reply_healthz(req);
-        return;
-    }
     api_call_t *call = api__call_new(req, app, r.model);
     if (call == NULL) {
-        fail(req, ODM_ERR_INTERNAL, "out of memory");
+        api__failf(req, ODM_ERR_INTERNAL, "out of memory");
         return;
     }
-    if (r.id != NULL) {
-        call->id = strndup(r.id, r.id_len);
-        if (call->id == NULL) {
-            fail(req, ODM_ERR_INTERNAL, "out of memory");
-            return;
-        }
+    call->route = r.kind;
+    if (r.id != NULL && (call->id = strndup(r.id, r.id_len)) == NULL) {
+        api__failf(req, ODM_ERR_INTERNAL, "out of memory");
+        return;
     }
-    find_handler(r.kind, method)(call);
+    find_handler(r.kind, odm_request_method(req))(call);
 }

@@ -70,6 +70,10 @@ static bool report_syntax(const json_error_t *jerr, odm_error_t *err)
     case json_error_invalid_utf8:
         return odm_error_set(err, ODM_ERR_MALFORMED_JSON, "line %d column %d: invalid UTF-8",
                              jerr->line, jerr->column);
+    case json_error_null_byte_in_key: /* BSON field names are NUL-terminated */
+        return odm_error_set(err, ODM_ERR_MALFORMED_JSON,
+                             "line %d column %d: a field name must not contain \\u0000",
+                             jerr->line, jerr->column);
     default: {
         /* jansson quotes the client's bytes "near" the fault, valid UTF-8 or not */
         char text[CODEC__QUOTE_MAX];
@@ -132,7 +136,8 @@ json_t *odm_json_parse(const char *buf, size_t len, unsigned flags, odm_error_t 
         return NULL;
     }
     json_error_t jerr;
-    json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL,
+                              &jerr);
     if (root == NULL) {
         report_syntax(&jerr, err);
         return NULL;

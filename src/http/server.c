@@ -18,6 +18,7 @@ static const struct {
 } methods[] = {
     {"GET", ODM_METHOD_GET},     {"HEAD", ODM_METHOD_HEAD},   {"POST", ODM_METHOD_POST},
     {"PUT", ODM_METHOD_PUT},     {"PATCH", ODM_METHOD_PATCH}, {"DELETE", ODM_METHOD_DELETE},
+    {"OPTIONS", ODM_METHOD_OPTIONS},
 };
 
 static odm_method_t parse_method(const char *name)

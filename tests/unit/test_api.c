@@ -37,10 +37,28 @@ static void test_media_types(void)
         "application/json; boundary=x", "text/json", "application/jsonx", "+json", "", "json",
     };
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
-        CHECK_MSG(api__acceptable_media_type(good[i]), "'%s' refused", good[i]);
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        CHECK_MSG(!api__acceptable_media_type(bad[i]), "'%s' accepted", bad[i]);
-    CHECK(!api__acceptable_media_type(NULL));
+        CHECK_MSG(api__acceptable_media_type(good[i], ODM_METHOD_POST), "'%s' refused", good[i]);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CHECK_MSG(!api__acceptable_media_type(bad[i], ODM_METHOD_POST), "'%s' accepted", bad[i]);
+        CHECK_MSG(!api__acceptable_media_type(bad[i], ODM_METHOD_PATCH), "'%s' accepted", bad[i]);
+    }
+    CHECK(!api__acceptable_media_type(NULL, ODM_METHOD_POST));
+
+    /* PATCH reads merge patches only (RFC 5789 2.2): not JSON Patch, not any other +json */
+    static const char *const patch_good[] = {
+        "application/merge-patch+json", "application/json",
+        "Application/Merge-Patch+JSON; charset=utf-8",
+    };
+    static const char *const patch_bad[] = {
+        "application/json-patch+json", "application/problem+json", "application/vnd.x+json",
+        "application/merge-patch+json; charset=latin1",
+    };
+    for (size_t i = 0; i < sizeof patch_good / sizeof patch_good[0]; i++)
+        CHECK_MSG(api__acceptable_media_type(patch_good[i], ODM_METHOD_PATCH), "'%s' refused",
+                  patch_good[i]);
+    for (size_t i = 0; i < sizeof patch_bad / sizeof patch_bad[0]; i++)
+        CHECK_MSG(!api__acceptable_media_type(patch_bad[i], ODM_METHOD_PATCH), "'%s' accepted",
+                  patch_bad[i]);
 }
 
 static void test_entity_tags(void)

@@ -101,8 +101,9 @@ static void test_parse(void)
     CHECK_CONTAINS(parse_error("{\"a\": 1e400}", 0), "number out of range at line 1");
     CHECK_STR(parse_error("{\"a\": 9223372036854775807}", 0), "(parsed)");
     CHECK_CONTAINS(parse_error("{\"a\": \"\xff\"}", 0), "invalid UTF-8");
-    CHECK_CONTAINS(parse_error("{\"a\\u0000b\": 1}", 0), "NUL byte in object key");
-    CHECK_CONTAINS(parse_error("{\"a\": \"x\\u0000\"}", 0), "\\u0000 is not allowed");
+    CHECK_STR(parse_error("{\"a\\u0000b\": 1}", 0),
+              "line 1 column 11: a field name must not contain \\u0000");
+    CHECK_STR(parse_error("{\"a\": \"x\\u0000\"}", 0), "(parsed)"); /* BSON strings carry it */
     CHECK_CONTAINS(parse_error("", 0), "line 1 column 0");
     /* jansson's "near" text holds the client's bytes: a message must stay UTF-8 (it goes into
      * a JSON problem body) */
