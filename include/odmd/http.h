@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include <jansson.h>
 
@@ -34,7 +35,9 @@ typedef enum {
 typedef void (*odm_http_handler_fn)(odm_request_t *req, void *app);
 
 typedef struct {
-    const char *listen;          /* "HOST:PORT" (IPv4 literal, or [IPv6]:PORT) */
+    const char *listen;          /* the address as the user gave it: for messages only */
+    const struct sockaddr *listen_addr; /* borrowed: sockaddr_in or sockaddr_in6 to bind */
+    socklen_t listen_addr_len;
     unsigned max_connections;    /* libmicrohttpd's connection limit */
     unsigned idle_timeout_s;     /* idle keep-alive connections are closed after this */
     size_t max_body;             /* larger bodies get 413 */
@@ -47,8 +50,9 @@ typedef struct {
     void *app;
 } odm_http_options_t;
 
-/* Starts the daemon and its polling thread. Returns: a new server, or NULL with
- * ODM_ERR_CONFIG (bad address) or ODM_ERR_IO (cannot listen). */
+/* Binds opts->listen_addr (never shared with another process: a second server on the same
+ * address fails) and starts the daemon and its polling thread. Returns: a new server, or NULL
+ * with ODM_ERR_IO ("cannot listen on 'ADDR': address in use", or another reason). */
 odm_http_server_t *odm_http_start(const odm_http_options_t *opts, odm_error_t *err);
 
 /* The port actually bound (useful with port 0). */

@@ -97,6 +97,10 @@ struct odm_request {
  * the oldest has waited HTTP__LOG_FLUSH_MS. */
 void http__log_flush(odm_http_server_t *server, bool due_only);
 
+/* Binds and listens on opts->listen_addr, alone (no SO_REUSEPORT) (conns.c). Returns: the
+ * descriptor, or -1 with ODM_ERR_IO. */
+int http__listen_socket(const odm_http_options_t *opts, odm_error_t *err);
+
 /* Starts and stops the waker of server->daemon (wake.c). */
 bool http__waker_start(odm_http_server_t *server, odm_error_t *err);
 void http__waker_stop(odm_http_server_t *server);

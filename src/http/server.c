@@ -1,5 +1,4 @@
 /* The libmicrohttpd daemon: request lifecycle, body capping, suspend/resume, drain and stop. */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -319,45 +318,23 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     odm_log(ODM_LOG_WARN, "http: %s", msg);
 }
 
-/* Parses "HOST:PORT" or "[V6]:PORT" into a socket address. */
-static bool parse_listen(const char *listen, struct sockaddr_storage *ss, odm_error_t *err)
+static struct MHD_Daemon *start_daemon(odm_http_server_t *server, int listen_fd)
 {
-    char host[128];
-    const char *colon = strrchr(listen, ':');
-    if (colon == NULL || colon == listen || (size_t)(colon - listen) >= sizeof host)
-        return odm_error_set(err, ODM_ERR_CONFIG, "malformed listen address '%s'", listen);
-    memcpy(host, listen, (size_t)(colon - listen));
-    host[colon - listen] = '\0';
-    char *end;
-    long port = strtol(colon + 1, &end, 10);
-    if (*end != '\0' || end == colon + 1 || port < 0 || port > 65535)
-        return odm_error_set(err, ODM_ERR_CONFIG, "malformed port in '%s'", listen);
-    memset(ss, 0, sizeof *ss);
-    size_t hl = strlen(host);
-    if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
-        host[hl - 1] = '\0';
-        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
-        a6->sin6_family = AF_INET6;
-        a6->sin6_port = htons((uint16_t)port);
-        if (inet_pton(AF_INET6, host + 1, &a6->sin6_addr) == 1)
-            return true;
-    } else {
-        struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
-        a4->sin_family = AF_INET;
-        a4->sin_port = htons((uint16_t)port);
-        if (strcmp(host, "localhost") == 0)
-            memcpy(host, "127.0.0.1", 10);
-        if (inet_pton(AF_INET, host, &a4->sin_addr) == 1)
-            return true;
-    }
-    return odm_error_set(err, ODM_ERR_CONFIG, "malformed host in listen address '%s'", listen);
+    const odm_http_options_t *opts = &server->opts;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ERROR_LOG;
+    if (opts->listen_addr->sa_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    return MHD_start_daemon(
+        flags, 0, NULL, NULL, on_access, server, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, server,
+        MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_CONNECTION_LIMIT, opts->max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, opts->idle_timeout_s, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, server, MHD_OPTION_NOTIFY_CONNECTION, on_connection, server,
+        MHD_OPTION_END);
 }
 
 odm_http_server_t *odm_http_start(const odm_http_options_t *opts, odm_error_t *err)
 {
-    struct sockaddr_storage addr;
-    if (!parse_listen(opts->listen, &addr, err))
-        return NULL;
     odm_http_server_t *server = calloc(1, sizeof *server);
     if (server == NULL) {
         odm_error_set(err, ODM_ERR_INTERNAL, "out of memory");
@@ -367,26 +344,20 @@ odm_http_server_t *odm_http_start(const odm_http_options_t *opts, odm_error_t *e
     server->hard_body_cap = opts->max_body * 2 + 65536;
     if (pthread_mutex_init(&server->log.lock, NULL) != 0) {
         odm_error_set(err, ODM_ERR_INTERNAL, "cannot set up the access log's lock");
-        free(server);
-        return NULL;
+        goto fail_server;
     }
     odm_buf_init(&server->log.line, HTTP__LOG_LINE_MAX);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     server->id_prefix = (unsigned)(ts.tv_nsec ^ (ts.tv_sec << 20) ^ ((unsigned)getpid() << 8));
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-                     MHD_USE_ERROR_LOG;
-    if (addr.ss_family == AF_INET6)
-        flags |= MHD_USE_IPv6;
-    server->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_access, server, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, server,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT,
-        opts->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, opts->idle_timeout_s,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, server, MHD_OPTION_NOTIFY_CONNECTION,
-        on_connection, server, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
-        MHD_OPTION_END);
+    int listen_fd = http__listen_socket(opts, err);
+    if (listen_fd < 0)
+        goto fail_log;
+    /* the daemon owns listen_fd; if it fails to start, some of its failure paths close it and
+     * some do not, so it is left alone (a second close could hit a reused descriptor) */
+    server->daemon = start_daemon(server, listen_fd);
     if (server->daemon == NULL) {
-        odm_error_set(err, ODM_ERR_IO, "cannot listen on '%s'", opts->listen);
+        odm_error_set(err, ODM_ERR_IO, "cannot start serving on '%s'", opts->listen);
         goto fail_log;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(server->daemon, MHD_DAEMON_INFO_BIND_PORT);
@@ -401,6 +372,7 @@ fail_daemon:
 fail_log:
     odm_buf_release(&server->log.line);
     pthread_mutex_destroy(&server->log.lock);
+fail_server:
     free(server);
     return NULL;
 }
