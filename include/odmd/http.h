@@ -38,8 +38,12 @@ typedef struct {
     const char *listen;          /* the address as the user gave it: for messages only */
     const struct sockaddr *listen_addr; /* borrowed: sockaddr_in or sockaddr_in6 to bind */
     socklen_t listen_addr_len;
-    unsigned max_connections;    /* libmicrohttpd's connection limit */
+    /* Open connections. A new one past it takes the place of the oldest slow one (reading
+     * its request, or idle between requests); when every one is busy, it is refused at once. */
+    unsigned max_connections;
+    unsigned max_client_connections; /* from one client address; more are refused at once */
     unsigned idle_timeout_s;     /* idle keep-alive connections are closed after this */
+    unsigned read_timeout_s;     /* a request's head and body must arrive within this */
     size_t max_body;             /* larger bodies get 413 */
     int request_timeout_ms;      /* from a complete request to its answer */
     odm_http_handler_fn handler;

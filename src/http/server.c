@@ -166,29 +166,16 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
                          enum MHD_RequestTerminationCode toe)
 {
     (void)cls;
-    (void)conn;
     odm_request_t *req = *req_cls;
     if (req == NULL)
         return;
     atomic_fetch_add_explicit(&req->server->progress, 1, memory_order_relaxed);
+    http__conns_idle(req->server, conn);
     access_log(req->server, req, toe);
     if (req->counted)
         atomic_fetch_sub(&req->server->active, 1);
     request_free(req);
     *req_cls = NULL;
-}
-
-/* Counts open connections for the waker (wake.c). Polling thread. */
-static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
-                          enum MHD_ConnectionNotificationCode toe)
-{
-    odm_http_server_t *server = cls;
-    (void)conn;
-    (void)socket_ctx;
-    if (toe == MHD_CONNECTION_NOTIFY_STARTED)
-        atomic_fetch_add_explicit(&server->connections, 1, memory_order_relaxed);
-    else
-        atomic_fetch_sub_explicit(&server->connections, 1, memory_order_relaxed);
 }
 
 static void free_body(void *p)
@@ -216,6 +203,7 @@ static enum MHD_Result queue_prepared(odm_request_t *req)
         MHD_add_response_header(resp, req->headers[i].name, req->headers[i].value);
     if (req->close_connection)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    http__conns_busy(req->server, req->conn);
     enum MHD_Result r = MHD_queue_response(req->conn, (unsigned)req->status, resp);
     MHD_destroy_response(resp);
     req->phase = HTTP__ANSWERED;
@@ -326,11 +314,12 @@ static struct MHD_Daemon *start_daemon(odm_http_server_t *server, int listen_fd)
     if (opts->listen_addr->sa_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     return MHD_start_daemon(
-        flags, 0, NULL, NULL, on_access, server, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, server,
-        MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_CONNECTION_LIMIT, opts->max_connections,
-        MHD_OPTION_CONNECTION_TIMEOUT, opts->idle_timeout_s, MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, server, MHD_OPTION_NOTIFY_CONNECTION, on_connection, server,
-        MHD_OPTION_END);
+        flags, 0, http__conns_on_accept, server, on_access, server, MHD_OPTION_EXTERNAL_LOGGER,
+        mhd_log, server, MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_CONNECTION_LIMIT,
+        opts->max_connections + HTTP__CONNS_SLACK, MHD_OPTION_CONNECTION_TIMEOUT,
+        opts->idle_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, server,
+        MHD_OPTION_NOTIFY_CONNECTION, http__conns_on_notify, server,
+        MHD_OPTION_URI_LOG_CALLBACK, http__conns_on_uri, server, MHD_OPTION_END);
 }
 
 odm_http_server_t *odm_http_start(const odm_http_options_t *opts, odm_error_t *err)
@@ -342,9 +331,11 @@ odm_http_server_t *odm_http_start(const odm_http_options_t *opts, odm_error_t *e
     }
     server->opts = *opts;
     server->hard_body_cap = opts->max_body * 2 + 65536;
+    if (!http__conns_init(server, err))
+        goto fail_server;
     if (pthread_mutex_init(&server->log.lock, NULL) != 0) {
         odm_error_set(err, ODM_ERR_INTERNAL, "cannot set up the access log's lock");
-        goto fail_server;
+        goto fail_conns;
     }
     odm_buf_init(&server->log.line, HTTP__LOG_LINE_MAX);
     struct timespec ts;
@@ -372,6 +363,8 @@ fail_daemon:
 fail_log:
     odm_buf_release(&server->log.line);
     pthread_mutex_destroy(&server->log.lock);
+fail_conns:
+    http__conns_release(server);
 fail_server:
     free(server);
     return NULL;
@@ -418,5 +411,6 @@ void odm_http_stop(odm_http_server_t *server)
     http__log_flush(server, false); /* completions ran until the daemon stopped */
     odm_buf_release(&server->log.line);
     pthread_mutex_destroy(&server->log.lock);
+    http__conns_release(server);
     free(server);
 }
