@@ -62,13 +62,15 @@ odm_http_server_t *odm_http_start(const odm_http_options_t *opts, odm_error_t *e
 /* The port actually bound (useful with port 0). */
 unsigned odm_http_port(const odm_http_server_t *server);
 
-/* Stops accepting connections; requests arriving on open connections get 503 with
- * Connection: close. Call from the main thread. */
+/* Stops accepting connections; requests arriving on open connections get 503, and every
+ * answer from now on carries Connection: close. Call from the main thread. */
 void odm_http_drain(odm_http_server_t *server);
 
 /* Waits up to timeout_ms until every request being handled has been answered and its response
- * sent. Returns true when no request is suspended any more (then odm_http_stop is safe; a
- * response still being sent to a slow reader is cut), false when one still is. */
+ * sent, and no open connection is in the middle of a request (what was read gets its 503) or
+ * has just been answered. Returns true when no request is suspended any more (then
+ * odm_http_stop is safe; a response still being sent to a slow reader, or a request still
+ * arriving, is cut), false when one still is. */
 bool odm_http_wait_idle(odm_http_server_t *server, int timeout_ms);
 
 /* Stops the daemon (after odm_http_drain and odm_http_wait_idle) and frees the server. */

@@ -326,3 +326,15 @@ void http__conns_sweep(odm_http_server_t *server)
                  "closed to make room, %u closed past a time bound",
                  counts[0], counts[1], counts[2], counts[3]);
 }
+
+bool http__conns_quiet(odm_http_server_t *server, int grace_ms)
+{
+    http__conns_t *t = &server->conns;
+    int64_t now = odm_now_ms();
+    bool quiet = true;
+    pthread_mutex_lock(&t->lock);
+    for (http__conn_t *c = t->head; c != NULL && quiet; c = c->next)
+        quiet = c->closing || (c->phase == HTTP__CONN_IDLE && now - c->since_ms >= grace_ms);
+    pthread_mutex_unlock(&t->lock);
+    return quiet;
+}

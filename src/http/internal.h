@@ -16,6 +16,10 @@
  * below this many open connections (plus its 3 other descriptors, with a margin) it cannot. */
 #define HTTP__WAKE_MIN_CONNECTIONS (128 - 8)
 
+/* While draining, a connection answered this recently may be sending its next request: the
+ * daemon stops only once every open connection has been quiet this long (or the time is up). */
+#define HTTP__DRAIN_GRACE_MS 200
+
 #define HTTP__LOG_BATCH 4096     /* PIPE_BUF: access-log lines written together, unsplit */
 #define HTTP__LOG_FLUSH_MS 20     /* a line waits at most about this long (plus a waker tick) */
 #define HTTP__LOG_LINE_MAX 16384  /* one line: a capped path escaped at worst, and the rest */
@@ -145,6 +149,9 @@ void http__conns_idle(odm_http_server_t *server, struct MHD_Connection *conn);
 /* Shuts down connections past their read or idle bound, and logs what was refused or closed
  * (the waker thread; acts at most every 100 ms). */
 void http__conns_sweep(odm_http_server_t *server);
+/* True when no open connection is reading a request or busy, and none was answered in the
+ * last grace_ms (its client may be sending the next request). Any thread. */
+bool http__conns_quiet(odm_http_server_t *server, int grace_ms);
 
 /* Starts and stops the waker of server->daemon (wake.c). */
 bool http__waker_start(odm_http_server_t *server, odm_error_t *err);

@@ -201,7 +201,7 @@ static enum MHD_Result queue_prepared(odm_request_t *req)
     MHD_add_response_header(resp, "X-Request-Id", req->request_id);
     for (unsigned i = 0; i < req->n_headers; i++)
         MHD_add_response_header(resp, req->headers[i].name, req->headers[i].value);
-    if (req->close_connection)
+    if (req->close_connection || atomic_load(&req->server->draining))
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     http__conns_busy(req->server, req->conn);
     enum MHD_Result r = MHD_queue_response(req->conn, (unsigned)req->status, resp);
@@ -392,8 +392,11 @@ static void nap(void)
 bool odm_http_wait_idle(odm_http_server_t *server, int timeout_ms)
 {
     int64_t until = odm_now_ms() + timeout_ms;
-    while (atomic_load(&server->active) > 0 && odm_now_ms() < until)
-        nap(); /* responses being computed or still being sent */
+    /* responses being computed or sent, requests being read (each gets its 503), and
+     * connections just answered whose clients may be sending the next request */
+    while ((atomic_load(&server->active) > 0 || !http__conns_quiet(server, HTTP__DRAIN_GRACE_MS)) &&
+           odm_now_ms() < until)
+        nap();
     while (atomic_load(&server->suspended) > 0) {
         if (odm_now_ms() >= until)
             return false;
