@@ -25,10 +25,10 @@
 #include "odmd/clock.h"
 #include "odmd/log.h"
 
-#define CONNS_SWEEP_MS 100        /* how often the bounds are looked at */
-#define CONNS_SLOW_MS 1000         /* reading this long: first to make room */
-#define CONNS_IDLE_SLACK_MS 1000   /* libmicrohttpd closes idle ones itself; this is the backstop */
-#define CONNS_REPORT_MS 1000       /* at most one log line a second about refusals */
+#define CONNS_SWEEP_MS 100       /* how often the bounds are looked at */
+#define CONNS_SLOW_MS 1000       /* reading this long: first to make room */
+#define CONNS_IDLE_SLACK_MS 1000 /* libmicrohttpd closes idle ones itself; this is the backstop */
+#define CONNS_REPORT_MS 1000     /* at most one log line a second about refusals */
 #define ADDR_MAX 16
 
 struct http__conn {
@@ -177,10 +177,10 @@ static http__conn_t *conn_new(struct MHD_Connection *conn)
     http__conn_t *c = calloc(1, sizeof *c);
     if (c == NULL)
         return NULL;
-    const union MHD_ConnectionInfo *fd = MHD_get_connection_info(conn,
-                                                                 MHD_CONNECTION_INFO_CONNECTION_FD);
-    const union MHD_ConnectionInfo *addr = MHD_get_connection_info(
-        conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const union MHD_ConnectionInfo *fd =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    const union MHD_ConnectionInfo *addr =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     c->fd = fd != NULL ? fd->connect_fd : -1;
     client_addr(addr != NULL ? addr->client_addr : NULL, &c->family, c->addr);
     c->phase = HTTP__CONN_READING;
@@ -245,8 +245,8 @@ void http__conns_on_notify(void *cls, struct MHD_Connection *conn, void **socket
 
 static http__conn_t *entry_of(struct MHD_Connection *conn)
 {
-    const union MHD_ConnectionInfo *info = MHD_get_connection_info(
-        conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     http__conn_t *c = info != NULL ? info->socket_context : NULL;
     return c != NULL && c->fd >= 0 ? c : NULL;
 }

@@ -84,8 +84,8 @@ static void test_second_odmd_refused(void)
     char listen[64], schemas[600];
     snprintf(listen, sizeof listen, "127.0.0.1:%d", o.port);
     snprintf(schemas, sizeof schemas, "%s/schemas", e2e_source_dir());
-    const char *argv[] = {"--listen", listen, "--mongo-uri", e2e_db_uri(db), "--schemas", schemas,
-                          NULL};
+    const char *argv[] = {"--listen",  listen,  "--mongo-uri", e2e_db_uri(db),
+                          "--schemas", schemas, NULL};
     char *out = NULL;
     int status = e2e_run_odmd(argv, NULL, NULL, 10000, &out);
     CHECK_MSG(status == 2, "a second odmd on %s: exit status %d; output: %.400s", listen, status,
@@ -183,10 +183,10 @@ static void test_per_client_cap(void)
 
 typedef struct {
     int port;
-    int n_addrs;   /* sources 127.0.0.2 .. 127.0.0.(1 + n_addrs) */
-    int per_addr;  /* connections each keeps open, reconnecting whenever closed */
+    int n_addrs;  /* sources 127.0.0.2 .. 127.0.0.(1 + n_addrs) */
+    int per_addr; /* connections each keeps open, reconnecting whenever closed */
     atomic_bool stop;
-    int connects;  /* attempts made (bounded by the run's length and the backoff) */
+    int connects; /* attempts made (bounded by the run's length and the backoff) */
 } slowloris_t;
 
 /* Each connection sends a request line and then a header line every 500 ms, never the end of
