@@ -128,9 +128,9 @@ static bool make_room(http__conns_t *t)
     int64_t now = odm_now_ms();
     http__conn_t *victim = NULL;
     int best = 3;
-    for (http__conn_t *c = t->head; c != NULL && best > 0; c = c->next) {
-        int rank = eviction_rank(c, now); /* oldest first: the first of a rank wins */
-        if (rank >= 0 && rank < best) {
+    for (http__conn_t *c = t->head; c != NULL; c = c->next) {
+        int rank = eviction_rank(c, now); /* within a rank, the longest in its phase */
+        if (rank >= 0 && (rank < best || (rank == best && c->since_ms < victim->since_ms))) {
             victim = c;
             best = rank;
         }

@@ -3,7 +3,8 @@
  * next request on a kept-alive connection at --idle-timeout, bytes or not; one client address
  * holds at most --max-connections-per-client; slow clients from one address or from several,
  * more than the limits and reconnecting whenever closed, leave other clients answered within a
- * second. Attackers bind loopback addresses of their own (127.0.0.2 and up). */
+ * second, and the newcomer at the limit takes the place of the slow reader reading longest.
+ * Attackers bind loopback addresses of their own (127.0.0.2 and up). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -177,6 +178,54 @@ static void test_per_client_cap(void)
     CHECK_INT(e2e_odmd_stop(&o, 20000), 0);
 }
 
+/* ---- who makes room ---------------------------------------------------------------------- */
+
+/* At the limit the newcomer takes the place of the slow reader that has been reading longest,
+ * whatever the order the connections were accepted in: A (accepted first) began its second
+ * request after B began its first. */
+static void test_room_order(void)
+{
+    e2e_odmd_t o;
+    e2e_odmd_opts_t opts = {
+        .mongo_uri = e2e_db_uri(db),
+        .args = {"--max-connections", "3", "--max-connections-per-client", "4", NULL}};
+    if (!e2e_odmd_start(&o, &opts)) {
+        CHECK_MSG(false, "odmd did not start with --max-connections 3");
+        return;
+    }
+    e2e_sleep_ms(200); /* the start-up probe's connections are gone */
+    const char *get = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    char buf[1024];
+    int a = dial_from("127.0.0.1", o.port);
+    CHECK(a >= 0 && send_text(a, get));
+    e2e_sleep_ms(100);
+    CHECK(recv(a, buf, sizeof buf, MSG_DONTWAIT) > 0); /* answered: a is idle */
+    int b = dial_from("127.0.0.1", o.port);
+    CHECK(b >= 0 && send_text(b, "GET /healthz HTTP/1.1\r\n"));
+    e2e_sleep_ms(200);
+    CHECK(send_text(a, "GET /healthz HTTP/1.1\r\n")); /* a reads again, since now */
+    e2e_sleep_ms(50);
+    int c = dial_from("127.0.0.1", o.port);
+    CHECK(c >= 0 && send_text(c, get));
+    e2e_sleep_ms(1300); /* a and b are slow readers now; c is idle */
+    e2e_client_t late;
+    e2e_client_init(&late, o.url);
+    late.timeout_ms = 3000;
+    e2e_resp_t r = {0};
+    e2e_get(&late, &r, "/healthz");
+    EXPECT_STATUS(r, 200);
+    e2e_sleep_ms(200);
+    CHECK_MSG(peer_closed(b), "the connection reading longest was kept");
+    CHECK_MSG(!peer_closed(a), "a connection that began its request later was closed first");
+    CHECK_MSG(!peer_closed(c), "an idle connection was closed before the slow reader");
+    e2e_resp_free(&r);
+    e2e_client_release(&late);
+    close(a);
+    close(b);
+    close(c);
+    CHECK_INT(e2e_odmd_stop(&o, 20000), 0);
+}
+
 /* ---- slow clients ------------------------------------------------------------------------- */
 
 #define SLOW_MAX 64
@@ -293,6 +342,7 @@ int main(void)
     test_second_odmd_refused();
     test_time_bounds();
     test_per_client_cap();
+    test_room_order();
     test_slow_clients();
     e2e_db_stop(db);
     return e2e_finish(check_done("e2e_conns"));
