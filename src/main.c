@@ -67,10 +67,20 @@ static int serve(odm_config_t *cfg, sigset_t *signals)
         goto fail_store;
     odm_api_indexes_t *indexes = odm_api_indexes_start(models, store, (int)cfg->request_timeout_ms);
     odm_app_t app = {models, store, pool, cfg->api_key, INLINE_BODY_MAX, indexes};
-    odm_http_options_t hopts = {cfg->listen, (unsigned)cfg->max_connections,
-                                (unsigned)cfg->idle_timeout_s, cfg->max_body,
-                                (int)cfg->request_timeout_ms, odm_api_handle, odm_api_preflight,
-                                &app};
+    odm_http_options_t hopts = {
+        .listen = cfg->listen,
+        .listen_addr = (const struct sockaddr *)&cfg->listen_addr,
+        .listen_addr_len = cfg->listen_addr_len,
+        .max_connections = (unsigned)cfg->max_connections,
+        .max_client_connections = (unsigned)cfg->max_client_connections,
+        .idle_timeout_s = (unsigned)cfg->idle_timeout_s,
+        .read_timeout_s = (unsigned)cfg->read_timeout_s,
+        .max_body = cfg->max_body,
+        .request_timeout_ms = (int)cfg->request_timeout_ms,
+        .handler = odm_api_handle,
+        .preflight = odm_api_preflight,
+        .app = &app,
+    };
     odm_http_server_t *http = odm_http_start(&hopts, &err);
     if (http == NULL)
         goto fail_indexes;

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include <jansson.h>
 
@@ -35,9 +36,15 @@ typedef enum {
 typedef void (*odm_http_handler_fn)(odm_request_t *req, void *app);
 
 typedef struct {
-    const char *listen;          /* "HOST:PORT" (IPv4 literal, or [IPv6]:PORT) */
-    unsigned max_connections;    /* libmicrohttpd's connection limit */
+    const char *listen;          /* the address as the user gave it: for messages only */
+    const struct sockaddr *listen_addr; /* borrowed: sockaddr_in or sockaddr_in6 to bind */
+    socklen_t listen_addr_len;
+    /* Open connections. A new one past it takes the place of the oldest slow one (reading
+     * its request, or idle between requests); when every one is busy, it is refused at once. */
+    unsigned max_connections;
+    unsigned max_client_connections; /* from one client address; more are refused at once */
     unsigned idle_timeout_s;     /* idle keep-alive connections are closed after this */
+    unsigned read_timeout_s;     /* a request's head and body must arrive within this */
     size_t max_body;             /* larger bodies get 413 */
     int request_timeout_ms;      /* from a complete request to its answer */
     odm_http_handler_fn handler;
@@ -48,20 +55,23 @@ typedef struct {
     void *app;
 } odm_http_options_t;
 
-/* Starts the daemon and its polling thread. Returns: a new server, or NULL with
- * ODM_ERR_CONFIG (bad address) or ODM_ERR_IO (cannot listen). */
+/* Binds opts->listen_addr (never shared with another process: a second server on the same
+ * address fails) and starts the daemon and its polling thread. Returns: a new server, or NULL
+ * with ODM_ERR_IO ("cannot listen on 'ADDR': address in use", or another reason). */
 odm_http_server_t *odm_http_start(const odm_http_options_t *opts, odm_error_t *err);
 
 /* The port actually bound (useful with port 0). */
 unsigned odm_http_port(const odm_http_server_t *server);
 
-/* Stops accepting connections; requests arriving on open connections get 503 with
- * Connection: close. Call from the main thread. */
+/* Stops accepting connections; requests arriving on open connections get 503, and every
+ * answer from now on carries Connection: close. Call from the main thread. */
 void odm_http_drain(odm_http_server_t *server);
 
 /* Waits up to timeout_ms until every request being handled has been answered and its response
- * sent. Returns true when no request is suspended any more (then odm_http_stop is safe; a
- * response still being sent to a slow reader is cut), false when one still is. */
+ * sent, and no open connection is in the middle of a request (what was read gets its 503) or
+ * has just been answered. Returns true when no request is suspended any more (then
+ * odm_http_stop is safe; a response still being sent to a slow reader, or a request still
+ * arriving, is cut), false when one still is. */
 bool odm_http_wait_idle(odm_http_server_t *server, int timeout_ms);
 
 /* Stops the daemon (after odm_http_drain and odm_http_wait_idle) and frees the server. */

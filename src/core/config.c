@@ -62,6 +62,10 @@ static const struct option options[] = {
      ODM_CONFIG_MAX_CONNECTIONS_MAX, "connections"},
     {"idle-timeout", "ODMD_IDLE_TIMEOUT", parse_count, FIELD(idle_timeout_s), 1,
      ODM_CONFIG_IDLE_TIMEOUT_MAX, "seconds"},
+    {"read-timeout", "ODMD_READ_TIMEOUT", parse_count, FIELD(read_timeout_s), 1,
+     ODM_CONFIG_READ_TIMEOUT_MAX, "seconds"},
+    {"max-connections-per-client", "ODMD_MAX_CONNECTIONS_PER_CLIENT", parse_count,
+     FIELD(max_client_connections), 1, ODM_CONFIG_MAX_CONNECTIONS_MAX, "connections"},
 };
 
 #define OPTION_COUNT (sizeof options / sizeof options[0])
@@ -262,6 +266,7 @@ static bool set_defaults(odm_config_t *cfg, odm_error_t *err)
     cfg->queue_max = 1024;
     cfg->max_connections = 1000;
     cfg->idle_timeout_s = 60;
+    cfg->read_timeout_s = 30;
     return set_string(&cfg->mongo_uri, DEFAULT_MONGO_URI, err) &&
            set_string(&cfg->schemas_dir, DEFAULT_SCHEMAS, err) &&
            parse_listen(NULL, DEFAULT_LISTEN, cfg, err);
@@ -352,6 +357,8 @@ bool odm_config_parse(odm_config_t *cfg, int argc, char **argv, char **envp, odm
     /* --help and --version print and exit: a bad value elsewhere must not hide them */
     if (!cfg->help && !cfg->version && !apply_options(cfg, flag_values, envp, err))
         goto fail;
+    if (cfg->max_client_connections == 0) /* not given: half of the connection limit */
+        cfg->max_client_connections = cfg->max_connections > 1 ? cfg->max_connections / 2 : 1;
     return true;
 
 fail:
@@ -410,6 +417,12 @@ const char *odm_config_usage(void)
            "      open connections, 1-100000 (default 1000)\n"
            "  --idle-timeout SECONDS, ODMD_IDLE_TIMEOUT\n"
            "      close keep-alive connections idle this long, 1-86400 (default 60)\n"
+           "  --read-timeout SECONDS, ODMD_READ_TIMEOUT\n"
+           "      close a connection whose request head and body take longer to arrive,\n"
+           "      1-86400 (default 30)\n"
+           "  --max-connections-per-client N, ODMD_MAX_CONNECTIONS_PER_CLIENT\n"
+           "      open connections from one client address; more are refused at once,\n"
+           "      1-100000 (default: half of --max-connections)\n"
            "  -h, --help\n"
            "      print this help and exit\n"
            "  --version\n"

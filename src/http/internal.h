@@ -16,6 +16,10 @@
  * below this many open connections (plus its 3 other descriptors, with a margin) it cannot. */
 #define HTTP__WAKE_MIN_CONNECTIONS (128 - 8)
 
+/* While draining, a connection answered this recently may be sending its next request: the
+ * daemon stops only once every open connection has been quiet this long (or the time is up). */
+#define HTTP__DRAIN_GRACE_MS 200
+
 #define HTTP__LOG_BATCH 4096     /* PIPE_BUF: access-log lines written together, unsplit */
 #define HTTP__LOG_FLUSH_MS 20     /* a line waits at most about this long (plus a waker tick) */
 #define HTTP__LOG_LINE_MAX 16384  /* one line: a capped path escaped at worst, and the rest */
@@ -39,12 +43,41 @@ typedef struct {
     bool running;
 } http__waker_t;
 
+/* What an open connection is doing (conns.c). */
+typedef enum {
+    HTTP__CONN_READING, /* a request's head or body arriving: bounded by read_timeout_s */
+    HTTP__CONN_BUSY,    /* answered or with a worker, until the response is sent: untouched */
+    HTTP__CONN_IDLE,    /* kept alive between requests: bounded by idle_timeout_s */
+} http__conn_phase_t;
+
+typedef struct http__conn http__conn_t;
+
+/* libmicrohttpd's own connection limit is max_connections plus this: it stops accepting at its
+ * limit (newcomers would wait unanswered), so ours refuses first. Covers the connections shut
+ * down to make room and not yet closed (up to 10 accepts per loop turn). */
+#define HTTP__CONNS_SLACK 64
+
+/* The open connections, oldest first (conns.c). An entry is made by libmicrohttpd's STARTED
+ * notification and freed by its CLOSED one, which 0.9.75 sends before it closes the socket:
+ * under the lock, an entry's descriptor is still open, so shutdown(2) on it is safe. */
+typedef struct {
+    pthread_mutex_t lock;  /* guards everything here and every entry */
+    http__conn_t *head;
+    http__conn_t *tail;
+    unsigned open;         /* entries */
+    unsigned closing;      /* entries shut down, not yet closed by libmicrohttpd */
+    unsigned refused_full, refused_client, replaced, timed_out; /* since the last log line */
+    int64_t next_sweep_ms; /* waker thread only */
+    int64_t next_report_ms;
+} http__conns_t;
+
 struct odm_http_server {
     struct MHD_Daemon *daemon;
     atomic_ullong progress;      /* handler calls and completions: the polling thread's pulse */
     atomic_uint connections;     /* open connections (the waker idles below a threshold) */
     http__log_t log;
     http__waker_t waker;
+    http__conns_t conns;
     odm_http_options_t opts;
     size_t hard_body_cap;        /* past this the connection is closed */
     atomic_int suspended;        /* suspended requests: the daemon must not stop while any is */
@@ -96,6 +129,29 @@ struct odm_request {
 /* Writes out the access-log lines waiting, if any (any thread). With `due_only`, only when
  * the oldest has waited HTTP__LOG_FLUSH_MS. */
 void http__log_flush(odm_http_server_t *server, bool due_only);
+
+/* Connections (conns.c). http__conns_init/release set up and free the table (release after
+ * the daemon stopped). http__listen_socket binds and listens on opts->listen_addr, alone (no
+ * SO_REUSEPORT). Returns: the descriptor, or -1 with ODM_ERR_IO. */
+bool http__conns_init(odm_http_server_t *server, odm_error_t *err);
+void http__conns_release(odm_http_server_t *server);
+int http__listen_socket(const odm_http_options_t *opts, odm_error_t *err);
+/* libmicrohttpd's accept policy, connection notification and URI callbacks (cls: the server;
+ * the polling thread). */
+enum MHD_Result http__conns_on_accept(void *cls, const struct sockaddr *addr, socklen_t len);
+void http__conns_on_notify(void *cls, struct MHD_Connection *conn, void **socket_ctx,
+                           enum MHD_ConnectionNotificationCode code);
+void *http__conns_on_uri(void *cls, const char *uri, struct MHD_Connection *conn);
+/* The request on conn was answered or handed to a worker (busy), or its response was sent
+ * (idle). Polling thread; busy before MHD_suspend_connection. */
+void http__conns_busy(odm_http_server_t *server, struct MHD_Connection *conn);
+void http__conns_idle(odm_http_server_t *server, struct MHD_Connection *conn);
+/* Shuts down connections past their read or idle bound, and logs what was refused or closed
+ * (the waker thread; acts at most every 100 ms). */
+void http__conns_sweep(odm_http_server_t *server);
+/* True when no open connection is reading a request or busy, and none was answered in the
+ * last grace_ms (its client may be sending the next request). Any thread. */
+bool http__conns_quiet(odm_http_server_t *server, int grace_ms);
 
 /* Starts and stops the waker of server->daemon (wake.c). */
 bool http__waker_start(odm_http_server_t *server, odm_error_t *err);

@@ -161,6 +161,7 @@ void odm_request_suspend(odm_request_t *req)
 {
     atomic_fetch_add(&req->server->suspended, 1);
     req->phase = HTTP__SUSPENDED;
+    http__conns_busy(req->server, req->conn); /* before: the bounds never touch it again */
     MHD_suspend_connection(req->conn);
 }
 

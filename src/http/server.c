@@ -1,5 +1,4 @@
 /* The libmicrohttpd daemon: request lifecycle, body capping, suspend/resume, drain and stop. */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -168,29 +167,16 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
                          enum MHD_RequestTerminationCode toe)
 {
     (void)cls;
-    (void)conn;
     odm_request_t *req = *req_cls;
     if (req == NULL)
         return;
     atomic_fetch_add_explicit(&req->server->progress, 1, memory_order_relaxed);
+    http__conns_idle(req->server, conn);
     access_log(req->server, req, toe);
     if (req->counted)
         atomic_fetch_sub(&req->server->active, 1);
     request_free(req);
     *req_cls = NULL;
-}
-
-/* Counts open connections for the waker (wake.c). Polling thread. */
-static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
-                          enum MHD_ConnectionNotificationCode toe)
-{
-    odm_http_server_t *server = cls;
-    (void)conn;
-    (void)socket_ctx;
-    if (toe == MHD_CONNECTION_NOTIFY_STARTED)
-        atomic_fetch_add_explicit(&server->connections, 1, memory_order_relaxed);
-    else
-        atomic_fetch_sub_explicit(&server->connections, 1, memory_order_relaxed);
 }
 
 static void free_body(void *p)
@@ -216,8 +202,9 @@ static enum MHD_Result queue_prepared(odm_request_t *req)
     MHD_add_response_header(resp, "X-Request-Id", req->request_id);
     for (unsigned i = 0; i < req->n_headers; i++)
         MHD_add_response_header(resp, req->headers[i].name, req->headers[i].value);
-    if (req->close_connection)
+    if (req->close_connection || atomic_load(&req->server->draining))
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    http__conns_busy(req->server, req->conn);
     enum MHD_Result r = MHD_queue_response(req->conn, (unsigned)req->status, resp);
     MHD_destroy_response(resp);
     req->phase = HTTP__ANSWERED;
@@ -320,45 +307,24 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     odm_log(ODM_LOG_WARN, "http: %s", msg);
 }
 
-/* Parses "HOST:PORT" or "[V6]:PORT" into a socket address. */
-static bool parse_listen(const char *listen, struct sockaddr_storage *ss, odm_error_t *err)
+static struct MHD_Daemon *start_daemon(odm_http_server_t *server, int listen_fd)
 {
-    char host[128];
-    const char *colon = strrchr(listen, ':');
-    if (colon == NULL || colon == listen || (size_t)(colon - listen) >= sizeof host)
-        return odm_error_set(err, ODM_ERR_CONFIG, "malformed listen address '%s'", listen);
-    memcpy(host, listen, (size_t)(colon - listen));
-    host[colon - listen] = '\0';
-    char *end;
-    long port = strtol(colon + 1, &end, 10);
-    if (*end != '\0' || end == colon + 1 || port < 0 || port > 65535)
-        return odm_error_set(err, ODM_ERR_CONFIG, "malformed port in '%s'", listen);
-    memset(ss, 0, sizeof *ss);
-    size_t hl = strlen(host);
-    if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
-        host[hl - 1] = '\0';
-        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
-        a6->sin6_family = AF_INET6;
-        a6->sin6_port = htons((uint16_t)port);
-        if (inet_pton(AF_INET6, host + 1, &a6->sin6_addr) == 1)
-            return true;
-    } else {
-        struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
-        a4->sin_family = AF_INET;
-        a4->sin_port = htons((uint16_t)port);
-        if (strcmp(host, "localhost") == 0)
-            memcpy(host, "127.0.0.1", 10);
-        if (inet_pton(AF_INET, host, &a4->sin_addr) == 1)
-            return true;
-    }
-    return odm_error_set(err, ODM_ERR_CONFIG, "malformed host in listen address '%s'", listen);
+    const odm_http_options_t *opts = &server->opts;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ERROR_LOG;
+    if (opts->listen_addr->sa_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    return MHD_start_daemon(
+        flags, 0, http__conns_on_accept, server, on_access, server, MHD_OPTION_EXTERNAL_LOGGER,
+        mhd_log, server, MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_CONNECTION_LIMIT,
+        opts->max_connections + HTTP__CONNS_SLACK, MHD_OPTION_CONNECTION_TIMEOUT,
+        opts->idle_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, server,
+        MHD_OPTION_NOTIFY_CONNECTION, http__conns_on_notify, server,
+        MHD_OPTION_URI_LOG_CALLBACK, http__conns_on_uri, server, MHD_OPTION_END);
 }
 
 odm_http_server_t *odm_http_start(const odm_http_options_t *opts, odm_error_t *err)
 {
-    struct sockaddr_storage addr;
-    if (!parse_listen(opts->listen, &addr, err))
-        return NULL;
     odm_http_server_t *server = calloc(1, sizeof *server);
     if (server == NULL) {
         odm_error_set(err, ODM_ERR_INTERNAL, "out of memory");
@@ -366,28 +332,24 @@ odm_http_server_t *odm_http_start(const odm_http_options_t *opts, odm_error_t *e
     }
     server->opts = *opts;
     server->hard_body_cap = opts->max_body * 2 + 65536;
+    if (!http__conns_init(server, err))
+        goto fail_server;
     if (pthread_mutex_init(&server->log.lock, NULL) != 0) {
         odm_error_set(err, ODM_ERR_INTERNAL, "cannot set up the access log's lock");
-        free(server);
-        return NULL;
+        goto fail_conns;
     }
     odm_buf_init(&server->log.line, HTTP__LOG_LINE_MAX);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     server->id_prefix = (unsigned)(ts.tv_nsec ^ (ts.tv_sec << 20) ^ ((unsigned)getpid() << 8));
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-                     MHD_USE_ERROR_LOG;
-    if (addr.ss_family == AF_INET6)
-        flags |= MHD_USE_IPv6;
-    server->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_access, server, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, server,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT,
-        opts->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, opts->idle_timeout_s,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, server, MHD_OPTION_NOTIFY_CONNECTION,
-        on_connection, server, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
-        MHD_OPTION_END);
+    int listen_fd = http__listen_socket(opts, err);
+    if (listen_fd < 0)
+        goto fail_log;
+    /* the daemon owns listen_fd; if it fails to start, some of its failure paths close it and
+     * some do not, so it is left alone (a second close could hit a reused descriptor) */
+    server->daemon = start_daemon(server, listen_fd);
     if (server->daemon == NULL) {
-        odm_error_set(err, ODM_ERR_IO, "cannot listen on '%s'", opts->listen);
+        odm_error_set(err, ODM_ERR_IO, "cannot start serving on '%s'", opts->listen);
         goto fail_log;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(server->daemon, MHD_DAEMON_INFO_BIND_PORT);
@@ -402,6 +364,9 @@ fail_daemon:
 fail_log:
     odm_buf_release(&server->log.line);
     pthread_mutex_destroy(&server->log.lock);
+fail_conns:
+    http__conns_release(server);
+fail_server:
     free(server);
     return NULL;
 }
@@ -428,8 +393,11 @@ static void nap(void)
 bool odm_http_wait_idle(odm_http_server_t *server, int timeout_ms)
 {
     int64_t until = odm_now_ms() + timeout_ms;
-    while (atomic_load(&server->active) > 0 && odm_now_ms() < until)
-        nap(); /* responses being computed or still being sent */
+    /* responses being computed or sent, requests being read (each gets its 503), and
+     * connections just answered whose clients may be sending the next request */
+    while ((atomic_load(&server->active) > 0 || !http__conns_quiet(server, HTTP__DRAIN_GRACE_MS)) &&
+           odm_now_ms() < until)
+        nap();
     while (atomic_load(&server->suspended) > 0) {
         if (odm_now_ms() >= until)
             return false;
@@ -447,5 +415,6 @@ void odm_http_stop(odm_http_server_t *server)
     http__log_flush(server, false); /* completions ran until the daemon stopped */
     odm_buf_release(&server->log.line);
     pthread_mutex_destroy(&server->log.lock);
+    http__conns_release(server);
     free(server);
 }

@@ -15,7 +15,8 @@
  * idle tick and never wakes anyone: at 64 busy connections its 2,000 wake-ups a second cost
  * about 1 us of CPU per request (measured), for a stall that cannot happen.
  *
- * Each tick also writes out the access-log lines that have waited long enough (server.c). */
+ * Each tick also writes out the access-log lines that have waited long enough (server.c) and
+ * closes connections past their time bounds (conns.c). */
 #include <errno.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -40,6 +41,7 @@ static void *waker_thread(void *arg)
         struct timespec tick = {0, quiet >= WAKE_IDLE_TICKS ? WAKE_IDLE_TICK_NS : WAKE_TICK_NS};
         nanosleep(&tick, NULL);
         http__log_flush(server, true); /* access-log lines no older than a flush period */
+        http__conns_sweep(server);     /* connections past their read or idle bound */
         if (atomic_load_explicit(&server->connections, memory_order_relaxed) <
             HTTP__WAKE_MIN_CONNECTIONS) {
             quiet = WAKE_IDLE_TICKS;

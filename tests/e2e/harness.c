@@ -353,11 +353,40 @@ static bool wait_healthy(e2e_odmd_t *o, int timeout_ms)
     return ok;
 }
 
-/* True when the odmd answering on o->port is this one: a probe's request id shows up in this
- * process's access log. (A port picked free can be taken by another test's server before odmd
- * binds it, and libmicrohttpd binds with SO_REUSEPORT, so two servers could share it.) */
+/* Listening TCP sockets on this port (any local address) in /proc/net/tcp and tcp6. More than
+ * one: processes share it (SO_REUSEPORT). */
+static int listeners_on_port(int port)
+{
+    const char *tables[] = {"/proc/net/tcp", "/proc/net/tcp6"};
+    int n = 0;
+    for (size_t i = 0; i < sizeof tables / sizeof *tables; i++) {
+        FILE *f = fopen(tables[i], "r");
+        char line[512];
+        unsigned lport, state;
+        while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+            /* "  0: 0100007F:1F90 00000000:0000 0A ..." (IPv6 addresses are 32 digits) */
+            if (sscanf(line, " %*d: %*[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x", &lport, &state) == 2 &&
+                state == 0x0A && (int)lport == port)
+                n++;
+        }
+        if (f != NULL)
+            fclose(f);
+    }
+    return n;
+}
+
+/* True when the odmd answering on o->port is this one, alone: a probe's request id shows up in
+ * this process's access log, and no other socket listens on the port. (A port picked free can
+ * be taken by another test's server before odmd binds it; with SO_REUSEPORT two servers could
+ * share it, and a probe could reach either.) */
 static bool answers_as_itself(e2e_odmd_t *o)
 {
+    int listeners = listeners_on_port(o->port);
+    if (listeners > 1) {
+        fprintf(stderr, "e2e: %d sockets listen on port %d\n", listeners, o->port);
+        return false;
+    }
+
     char id[80], header[100];
     snprintf(id, sizeof id, "e2e-own-%d-%d-%lld", (int)getpid(), odmd_serial,
              (long long)e2e_now_ms());

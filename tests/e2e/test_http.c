@@ -1,6 +1,9 @@
 /* End-to-end: HTTP behaviour around the API: keep-alive connections reused after every kind of
  * answer, X-Request-Id echoed or generated, one JSON access-log line per request, HEAD,
- * /healthz and /readyz. */
+ * /healthz and /readyz; --max-connections (the oldest idle connection makes room, and with
+ * every connection busy a newcomer is refused at once) and --idle-timeout. */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -204,12 +207,68 @@ static void test_health(void)
     e2e_resp_free(&r);
 }
 
+typedef struct {
+    const char *url;
+    _Atomic int *sent;
+    long status;
+} held_t;
+
+static void *held_get(void *arg)
+{
+    held_t *h = arg;
+    e2e_client_t c;
+    e2e_client_init(&c, h->url);
+    c.timeout_ms = 20000;
+    c.sent = h->sent;
+    e2e_resp_t r = {0};
+    e2e_get(&c, &r, "/api/users?limit=1");
+    h->status = r.status;
+    e2e_resp_free(&r);
+    e2e_client_release(&c);
+    return NULL;
+}
+
+/* A newcomer at the limit while every connection is busy (requests held in the workers by a
+ * stopped database): refused at once, not left waiting. */
+static void check_refused_when_all_busy(e2e_odmd_t *o)
+{
+    CHECK(e2e_db_pause(env.db));
+    _Atomic int sent = 0;
+    held_t held[3];
+    pthread_t threads[3];
+    for (int i = 0; i < 3; i++) {
+        held[i] = (held_t){.url = o->url, .sent = &sent};
+        pthread_create(&threads[i], NULL, held_get, &held[i]);
+    }
+    int64_t deadline = e2e_now_ms() + 10000;
+    while (atomic_load(&sent) < 3 && e2e_now_ms() < deadline)
+        e2e_sleep_ms(10);
+    e2e_sleep_ms(300); /* read and handed to the workers */
+    e2e_client_t late;
+    e2e_client_init(&late, o->url);
+    late.timeout_ms = 3000;
+    e2e_resp_t r = {0};
+    e2e_get(&late, &r, "/healthz");
+    CHECK_MSG(r.status == 0 && r.code != CURLE_OPERATION_TIMEDOUT && r.elapsed_ms < 1000,
+              "a fourth connection with 3 busy ones: status %ld, curl %d after %lld ms; want "
+              "refused at once", r.status, (int)r.code, (long long)r.elapsed_ms);
+    e2e_resp_free(&r);
+    e2e_client_release(&late);
+    CHECK(e2e_db_resume(env.db));
+    for (int i = 0; i < 3; i++) {
+        pthread_join(threads[i], NULL);
+        CHECK_MSG(held[i].status == 200, "held request %d: status %ld", i, held[i].status);
+    }
+}
+
 /* --max-connections and --idle-timeout on an odmd of their own. */
 static void test_connection_bounds(void)
 {
     e2e_odmd_t o;
     e2e_odmd_opts_t opts = {.mongo_uri = e2e_db_uri(env.db),
-                            .args = {"--max-connections", "3", "--idle-timeout", "1", NULL}};
+                            .args = {"--max-connections", "3", "--max-connections-per-client",
+                                     "4", "--idle-timeout", "1", "--request-timeout", "8000",
+                                     NULL}};
     if (!e2e_odmd_start(&o, &opts)) {
         CHECK_MSG(false, "odmd did not start with --max-connections 3 --idle-timeout 1");
         return;
@@ -222,22 +281,26 @@ static void test_connection_bounds(void)
         e2e_get(&held[i], &r, "/healthz");
         EXPECT_STATUS(r, 200);
     }
+    /* At the limit with idle connections: the newcomer is served at once, in the place of the
+     * oldest idle connection. */
     e2e_client_init(&held[3], o.url);
-    held[3].timeout_ms = 500; /* well before the held ones go idle */
-    e2e_get(&held[3], &r, "/healthz");
-    CHECK_MSG(r.status != 200, "a fourth connection was served with --max-connections 3");
-    e2e_client_release(&held[3]);
-    e2e_client_init(&held[3], o.url);
-    /* Idle connections are closed after --idle-timeout: the slots free up. */
-    e2e_sleep_ms(2500);
+    held[3].timeout_ms = 3000;
     e2e_get(&held[3], &r, "/healthz");
     EXPECT_STATUS(r, 200);
+    CHECK_MSG(r.elapsed_ms < 1000, "a fourth connection waited %lld ms", (long long)r.elapsed_ms);
     e2e_get(&held[0], &r, "/healthz");
+    EXPECT_STATUS(r, 200);
+    CHECK_MSG(r.num_connects == 1, "the oldest idle connection was kept at the limit");
+    /* Idle connections are closed after --idle-timeout. */
+    e2e_sleep_ms(2500);
+    e2e_get(&held[3], &r, "/healthz");
     EXPECT_STATUS(r, 200);
     CHECK_MSG(r.num_connects == 1, "an idle connection outlived --idle-timeout 1");
     for (int i = 0; i < 4; i++)
         e2e_client_release(&held[i]);
     e2e_resp_free(&r);
+    e2e_sleep_ms(100);
+    check_refused_when_all_busy(&o);
     CHECK_INT(e2e_odmd_stop(&o, 20000), 0);
 }
 

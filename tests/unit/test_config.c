@@ -59,6 +59,8 @@ static void test_defaults(void)
     CHECK_INT(cfg.queue_max, 1024);
     CHECK_INT(cfg.max_connections, 1000);
     CHECK_INT(cfg.idle_timeout_s, 60);
+    CHECK_INT(cfg.read_timeout_s, 30);
+    CHECK_INT(cfg.max_client_connections, 500); /* half of --max-connections */
     CHECK(!cfg.help && !cfg.version);
     odm_config_release(&cfg);
     CHECK(cfg.mongo_uri == NULL && cfg.db == NULL && cfg.listen == NULL);
@@ -235,6 +237,11 @@ static void test_edges(void)
         {"--queue-max=1048576", offsetof(odm_config_t, queue_max), 1048576},
         {"--max-connections=1", offsetof(odm_config_t, max_connections), 1},
         {"--idle-timeout=1", offsetof(odm_config_t, idle_timeout_s), 1},
+        {"--read-timeout=1", offsetof(odm_config_t, read_timeout_s), 1},
+        {"--read-timeout=86400", offsetof(odm_config_t, read_timeout_s), 86400},
+        {"--max-connections=1", offsetof(odm_config_t, max_client_connections), 1},
+        {"--max-connections=200", offsetof(odm_config_t, max_client_connections), 100},
+        {"--max-connections-per-client=1", offsetof(odm_config_t, max_client_connections), 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         odm_config_t cfg;
