@@ -244,6 +244,16 @@ static void fail_kind(odm_request_t *req, odm_error_kind_t kind, const char *msg
     odm_request_fail(req, &err, NULL);
 }
 
+/* The answer to a body over the cap: what the preflight answers (404, 405, 401), else 413. */
+static void prepare_too_large(odm_http_server_t *server, odm_request_t *req)
+{
+    req->close_connection = true;
+    if (server->opts.preflight)
+        server->opts.preflight(req, server->opts.app);
+    if (req->status == 0)
+        fail_kind(req, ODM_ERR_TOO_LARGE, "request body larger than the limit");
+}
+
 /* An answer given before the body was read: queued now, with Connection: close, and the
  * connection closed gracefully (what the client still sends is read and discarded). */
 static enum MHD_Result answer_early(odm_http_server_t *server, odm_request_t *req)
@@ -267,10 +277,7 @@ static enum MHD_Result first_call(odm_http_server_t *server, odm_request_t *req,
     }
     if (!declared_too_large(req, &head, server->opts.max_body))
         return MHD_YES;
-    if (server->opts.preflight)
-        server->opts.preflight(req, server->opts.app);
-    if (req->status == 0)
-        fail_kind(req, ODM_ERR_TOO_LARGE, "request body larger than the limit");
+    prepare_too_large(server, req);
     return answer_early(server, req);
 }
 
@@ -291,11 +298,7 @@ static enum MHD_Result take_body(odm_http_server_t *server, odm_request_t *req, 
     if (!past_bytes && !past_time)
         return MHD_YES;
     if (req->body_too_large) {
-        req->close_connection = true;
-        if (server->opts.preflight)
-            server->opts.preflight(req, server->opts.app);
-        if (req->status == 0)
-            fail_kind(req, ODM_ERR_TOO_LARGE, "request body larger than the limit");
+        prepare_too_large(server, req);
         http__linger_answer(server, req);
         req->phase = HTTP__ANSWERED;
     }
