@@ -92,6 +92,7 @@ static void test_origin_path(void)
 /* ---- a server and raw sockets ----------------------------------------------------------- */
 
 #define MAX_BODY 1024
+#define REQUEST_TIMEOUT_MS 250 /* the drain bound in time is four of these */
 
 /* Answers 413 for a body over the cap, else 200 with the path and the body's length. */
 static void handler(odm_request_t *req, void *app)
@@ -311,6 +312,34 @@ static void test_413_reaches_the_writer(void)
     CHECK_INT(first_status(&x), 200);
 }
 
+/* A body over the cap that arrives slowly: past four request timeouts the 413 is written,
+ * without waiting for the byte bound. */
+static void test_slow_body_over_the_cap(void)
+{
+    exchange_t x;
+    memset(&x, 0, sizeof x);
+    int fd = connect_local();
+    char chunk[3000];
+    memset(chunk, 'a', sizeof chunk);
+    const char *head = POST_HEAD "Transfer-Encoding: chunked\r\n\r\n";
+    bool ok = fd >= 0 && send_all(fd, head, strlen(head));
+    int64_t t0 = odm_now_ms();
+    for (int i = 0; ok && i < 12 && !x.closed; i++) {
+        char size[16];
+        snprintf(size, sizeof size, "%zx\r\n", sizeof chunk);
+        ok = send_all(fd, size, strlen(size)) && send_all(fd, chunk, sizeof chunk) &&
+             send_all(fd, "\r\n", 2);
+        read_answer(fd, &x, 200);
+    }
+    if (!x.closed && fd >= 0)
+        read_answer(fd, &x, 1000);
+    if (fd >= 0)
+        close(fd);
+    CHECK_MSG(first_status(&x) == 413 && x.closed, "slow body: %.300s", x.data);
+    CHECK_MSG(odm_now_ms() - t0 >= 4 * REQUEST_TIMEOUT_MS, "slow body: answered after %lld ms",
+              (long long)(odm_now_ms() - t0));
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -322,7 +351,7 @@ int main(void)
         .max_connections = 64,
         .idle_timeout_s = 10,
         .max_body = MAX_BODY,
-        .request_timeout_ms = 2000,
+        .request_timeout_ms = REQUEST_TIMEOUT_MS,
         .handler = handler,
     };
     odm_error_t err;
@@ -333,6 +362,7 @@ int main(void)
         test_framing_answers();
         test_pipelined();
         test_413_reaches_the_writer();
+        test_slow_body_over_the_cap();
         odm_http_drain(server);
         CHECK(odm_http_wait_idle(server, 2000));
         odm_http_stop(server);
