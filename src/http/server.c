@@ -406,6 +406,8 @@ odm_http_server_t *odm_http_start(const odm_http_options_t *opts, odm_error_t *e
         return NULL;
     }
     odm_buf_init(&server->log.line, HTTP__LOG_LINE_MAX);
+    if (!http__linger_start(server, err))
+        goto fail_log;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     server->id_prefix = (unsigned)(ts.tv_nsec ^ (ts.tv_sec << 20) ^ ((unsigned)getpid() << 8));
@@ -422,21 +424,19 @@ odm_http_server_t *odm_http_start(const odm_http_options_t *opts, odm_error_t *e
         MHD_OPTION_END);
     if (server->daemon == NULL) {
         odm_error_set(err, ODM_ERR_IO, "cannot listen on '%s'", opts->listen);
-        goto fail_log;
+        goto fail_linger;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(server->daemon, MHD_DAEMON_INFO_BIND_PORT);
     server->port = info ? info->port : 0;
-    if (!http__linger_start(server, err))
-        goto fail_daemon;
     if (!http__waker_start(server, err))
-        goto fail_linger;
+        goto fail_daemon;
     return server;
 
-fail_linger:
-    http__linger_stop(server);
 fail_daemon:
     MHD_stop_daemon(server->daemon);
     http__log_flush(server, false);
+fail_linger:
+    http__linger_stop(server);
 fail_log:
     odm_buf_release(&server->log.line);
     pthread_mutex_destroy(&server->log.lock);
