@@ -336,8 +336,9 @@ static void test_413_clients(void)
         fprintf(stderr, "no Go toolchain: the Go client's cases are not run\n");
     } else {
         snprintf(go_run, sizeof go_run,
-                 "cd %s/tests/e2e/clients && GOTOOLCHAIN=local GOFLAGS= %s run post_body.go", dir,
-                 go);
+                 "cd %s/tests/e2e/clients && GOTOOLCHAIN=local GOFLAGS= "
+                 "GOCACHE=\"${GOCACHE:-${HOME:-/tmp}/.cache/go-build}\" %s run post_body.go",
+                 dir, go);
         snprintf(cmd, sizeof cmd, "%s %s %zu", go_run, url, size);
         expect_client("Go, declared length", cmd, "413");
         snprintf(cmd, sizeof cmd, "%s %s %zu chunked", go_run, url, size);
