@@ -340,6 +340,50 @@ static void test_slow_body_over_the_cap(void)
               (long long)(odm_now_ms() - t0));
 }
 
+/* Sends `total` bytes of body after `head`; returns how many were sent before a send failed. */
+static size_t send_body(int fd, const char *head, size_t total)
+{
+    static char piece[65536];
+    if (!send_all(fd, head, strlen(head)))
+        return 0;
+    size_t sent = 0;
+    while (sent < total && send_all(fd, piece, sizeof piece))
+        sent += sizeof piece;
+    return sent;
+}
+
+/* The graceful close is bounded: past HTTP__LINGER_BYTES, or HTTP__LINGER_IDLE_MS with nothing
+ * received, the socket is closed; the 413 sent before is still there to read. */
+static void test_linger_bounds(void)
+{
+    char head[256];
+    size_t total = (size_t)HTTP__LINGER_BYTES * 3;
+    snprintf(head, sizeof head, POST_HEAD "Content-Length: %zu\r\n\r\n", total);
+    int fd = connect_local();
+    size_t sent = send_body(fd, head, total);
+    CHECK_MSG(sent >= HTTP__LINGER_BYTES && sent < total, "byte bound: %zu of %zu sent", sent,
+              total);
+    exchange_t x = {0};
+    read_answer(fd, &x, 1000);
+    CHECK_MSG(first_status(&x) == 413, "byte bound: %.200s", x.data);
+    close(fd);
+
+    snprintf(head, sizeof head, POST_HEAD "Content-Length: %d\r\n\r\n", 1 << 20);
+    fd = connect_local();
+    sent = send_body(fd, head, 65536);
+    memset(&x, 0, sizeof x);
+    read_answer(fd, &x, 1000);
+    CHECK_MSG(sent == 65536 && first_status(&x) == 413, "idle bound: %.200s", x.data);
+    CHECK(send_all(fd, "a", 1)); /* still read and discarded */
+    usleep((HTTP__LINGER_IDLE_MS + 500) * 1000);
+    bool refused = false;
+    for (int i = 0; i < 20 && !refused; i++, usleep(20000))
+        refused = !send_all(fd, "a", 1);
+    CHECK_MSG(refused, "idle bound: the socket is still open after %d ms",
+              HTTP__LINGER_IDLE_MS + 500);
+    close(fd);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -363,6 +407,7 @@ int main(void)
         test_pipelined();
         test_413_reaches_the_writer();
         test_slow_body_over_the_cap();
+        test_linger_bounds();
         odm_http_drain(server);
         CHECK(odm_http_wait_idle(server, 2000));
         odm_http_stop(server);
