@@ -11,8 +11,9 @@ ODMD_BUILD_PACKAGES=(
 # which needs a JDK: javac is not in the JRE).
 ODMD_DATABASE_PACKAGES=(default-jre-headless default-jdk-headless maven)
 # The tests' tools: the static check of docker-compose.yml (tests/compose), and curl and
-# python3 for the shell-driven end-to-end tests, wrk for the many-connections test.
-ODMD_CHECK_PACKAGES=(docker-compose curl python3 wrk)
+# python3 for the shell-driven end-to-end tests, python3-requests for the third-party clients of
+# tests/e2e/test_framing.c, wrk for the many-connections test.
+ODMD_CHECK_PACKAGES=(docker-compose curl python3 python3-requests wrk)
 # The libFuzzer build (-DODMD_FUZZ=ON): scripts/setup --fuzz.
 ODMD_FUZZ_PACKAGES=(clang libclang-rt-14-dev)
 # What the odmd binary needs at run time (the Docker image's last stage).

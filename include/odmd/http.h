@@ -49,8 +49,10 @@ typedef struct {
     int request_timeout_ms;      /* from a complete request to its answer */
     odm_http_handler_fn handler;
     /* Called instead of reading a body whose declared length is over max_body, on the first
-     * call: it may answer what outranks 413 (404, 405, 401); if it does not, 413 is answered.
-     * The connection then closes, the body unread. May be NULL. */
+     * call, and for a chunked body that passes the drain bound (2 * max_body + 64 KiB) before
+     * it ends: it may answer what outranks 413 (404, 405, 401); if it does not, 413 is
+     * answered. The connection then closes gracefully: what the client still sends is read and
+     * discarded, within bounds. May be NULL. */
     odm_http_handler_fn preflight;
     void *app;
 } odm_http_options_t;

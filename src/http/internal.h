@@ -24,6 +24,16 @@
 #define HTTP__LOG_FLUSH_MS 20     /* a line waits at most about this long (plus a waker tick) */
 #define HTTP__LOG_LINE_MAX 16384  /* one line: a capped path escaped at worst, and the rest */
 
+/* A graceful close (RFC 9112 §9.6): after an answer that closes the connection before the
+ * request was read whole, what the client still sends is read and discarded, so that a client
+ * that writes its whole body before reading (Python's urllib) is not cut off by a reset before
+ * it reads the answer. Bounded per connection in bytes and time, and in connections at once
+ * (past that the connection is closed at once). README states these. */
+#define HTTP__LINGER_MAX 64                  /* connections lingering at once */
+#define HTTP__LINGER_BYTES (64ull << 20)     /* discarded per connection */
+#define HTTP__LINGER_MS 10000                /* from the answer to the close, at most */
+#define HTTP__LINGER_IDLE_MS 2000            /* with nothing received for this long: closed */
+
 /* Access-log lines waiting for one write(2) between them (server.c): filled on the polling
  * thread, written out when the next line would not fit, by the waker once the oldest is
  * HTTP__LOG_FLUSH_MS old, and when the server stops. */
@@ -71,6 +81,25 @@ typedef struct {
     int64_t next_report_ms;
 } http__conns_t;
 
+/* Connections being closed gracefully (linger.c): each holds a duplicate of the socket, so it
+ * stays open after libmicrohttpd closes its own descriptor. */
+typedef struct {
+    int fd;                 /* -1: free */
+    int64_t until_ms;       /* closed then whatever happens */
+    int64_t idle_until_ms;  /* closed then unless bytes arrive */
+    unsigned long long bytes;
+} http__linger_slot_t;
+
+typedef struct {
+    pthread_mutex_t lock;   /* guards slots and used */
+    http__linger_slot_t slots[HTTP__LINGER_MAX];
+    unsigned used;
+    int epoll_fd;
+    pthread_t thread;
+    atomic_bool stop;
+    bool running;
+} http__linger_t;
+
 struct odm_http_server {
     struct MHD_Daemon *daemon;
     atomic_ullong progress;      /* handler calls and completions: the polling thread's pulse */
@@ -78,8 +107,9 @@ struct odm_http_server {
     http__log_t log;
     http__waker_t waker;
     http__conns_t conns;
+    http__linger_t linger;
     odm_http_options_t opts;
-    size_t hard_body_cap;        /* past this the connection is closed */
+    size_t hard_body_cap;        /* past this the 413 is sent and the connection closed */
     atomic_int suspended;        /* suspended requests: the daemon must not stop while any is */
     atomic_int active;           /* requests from handling to completion (response sent) */
     atomic_bool draining;
@@ -156,5 +186,53 @@ bool http__conns_quiet(odm_http_server_t *server, int grace_ms);
 /* Starts and stops the waker of server->daemon (wake.c). */
 bool http__waker_start(odm_http_server_t *server, odm_error_t *err);
 void http__waker_stop(odm_http_server_t *server);
+
+/* Starts and stops the graceful closer (linger.c). Stopping closes what still lingers. */
+bool http__linger_start(odm_http_server_t *server, odm_error_t *err);
+void http__linger_stop(odm_http_server_t *server);
+
+/* Polling thread, for a request answered with Connection: close before its body was read:
+ * keeps a duplicate of the connection's socket and reads and discards what arrives on it, within
+ * the HTTP__LINGER_* bounds, once libmicrohttpd has closed its own descriptor. Without a free
+ * slot nothing is kept (libmicrohttpd's close is then the only one). */
+void http__linger_adopt(odm_http_server_t *server, struct MHD_Connection *conn);
+
+/* Polling thread, in mid-body, where libmicrohttpd refuses to queue a response: writes the
+ * prepared response of `req` (with Connection: close) straight to the socket, then adopts the
+ * connection as above. The caller then returns MHD_NO, which makes libmicrohttpd close it.
+ * Returns: true when the whole response was written. */
+bool http__linger_answer(odm_http_server_t *server, odm_request_t *req);
+
+/* The framing of a request head (framing.c), gathered from its header fields. */
+typedef struct {
+    bool http10;            /* HTTP/1.0 (else HTTP/1.1) */
+    bool bad_name;          /* a field name that is not a token ("Host " included) */
+    bool lengths_differ;    /* two Content-Length fields with different values */
+    unsigned hosts;         /* Host fields */
+    unsigned lengths;       /* Content-Length fields */
+    unsigned encodings;     /* Transfer-Encoding fields */
+    const char *length;     /* the first Content-Length value, borrowed */
+    const char *encoding;   /* the last Transfer-Encoding value, borrowed */
+} http__head_t;
+
+/* True when s is a non-empty RFC 9110 token. */
+bool http__is_token(const char *s);
+
+/* Counts one header field into head (zeroed first, http10 set). Borrows value. */
+void http__head_add(http__head_t *head, const char *name, const char *value);
+
+/* Fills head from the request's header fields; `version` is libmicrohttpd's. Borrows. */
+void http__head_read(struct MHD_Connection *conn, const char *version, http__head_t *head);
+
+/* Returns: true when the head frames one request unambiguously; false with ODM_ERR_BAD_REQUEST
+ * (the answer is then 400 and the connection closes) for a field name that is not a token, no
+ * Host in HTTP/1.1 or more than one, Content-Length values that differ, Transfer-Encoding with
+ * Content-Length, in HTTP/1.0, repeated, or other than one "chunked". */
+bool http__head_check(const http__head_t *head, odm_error_t *err);
+
+/* The path of a request target: an absolute-form target ("http://host/p", RFC 9112 §3.2.2)
+ * loses its scheme and authority ("/" when no path follows); others are returned as they are.
+ * Returns: a pointer into target, or a static "/". */
+const char *http__origin_path(const char *target);
 
 #endif

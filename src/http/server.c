@@ -69,6 +69,7 @@ static odm_request_t *request_new(odm_http_server_t *server, struct MHD_Connecti
     odm_request_t *req = calloc(1, sizeof *req);
     if (req == NULL)
         return NULL;
+    url = http__origin_path(url);
     size_t n = strnlen(url, HTTP__MAX_PATH);
     req->path = strndup(url, n);
     if (req->path == NULL) {
@@ -211,17 +212,17 @@ static enum MHD_Result queue_prepared(odm_request_t *req)
     return r;
 }
 
-static bool declared_too_large(odm_request_t *req, size_t max)
+/* libmicrohttpd has parsed the first Content-Length already (and answered one that is not a
+ * number) and http__head_check has refused a second that differs. */
+static bool declared_too_large(odm_request_t *req, const http__head_t *head, size_t max)
 {
-    const char *cl = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
-                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (cl == NULL)
+    if (head->lengths == 0)
         return false;
-    req->declared_body = strcmp(cl, "0") != 0;
+    req->declared_body = strcmp(head->length, "0") != 0;
     char *end;
     errno = 0;
-    unsigned long long n = strtoull(cl, &end, 10);
-    return errno == ERANGE || (end != cl && n > max);
+    unsigned long long n = strtoull(head->length, &end, 10);
+    return errno == ERANGE || (end != head->length && n > max);
 }
 
 static void fail_kind(odm_request_t *req, odm_error_kind_t kind, const char *msg)
@@ -231,8 +232,46 @@ static void fail_kind(odm_request_t *req, odm_error_kind_t kind, const char *msg
     odm_request_fail(req, &err, NULL);
 }
 
-/* Body bytes: kept up to max_body, counted past it; past the hard cap or the deadline the
- * connection is closed (MHD_NO). */
+/* The answer to a body over the cap: what the preflight answers (404, 405, 401), else 413. */
+static void prepare_too_large(odm_http_server_t *server, odm_request_t *req)
+{
+    req->close_connection = true;
+    if (server->opts.preflight)
+        server->opts.preflight(req, server->opts.app);
+    if (req->status == 0)
+        fail_kind(req, ODM_ERR_TOO_LARGE, "request body larger than the limit");
+}
+
+/* An answer given before the body was read: queued now, with Connection: close, and the
+ * connection closed gracefully (what the client still sends is read and discarded). */
+static enum MHD_Result answer_early(odm_http_server_t *server, odm_request_t *req)
+{
+    req->close_connection = true;
+    http__linger_adopt(server, req->conn);
+    return queue_prepared(req);
+}
+
+/* The first call, headers read: a head whose framing is ambiguous gets 400, a declared body
+ * above the cap 413 unless the preflight answers what outranks it (404, 405, 401). */
+static enum MHD_Result first_call(odm_http_server_t *server, odm_request_t *req,
+                                  const char *version)
+{
+    http__head_t head;
+    odm_error_t err;
+    http__head_read(req->conn, version, &head);
+    if (!http__head_check(&head, &err)) {
+        odm_request_fail(req, &err, NULL);
+        return answer_early(server, req);
+    }
+    if (!declared_too_large(req, &head, server->opts.max_body))
+        return MHD_YES;
+    prepare_too_large(server, req);
+    return answer_early(server, req);
+}
+
+/* Body bytes: kept up to max_body, counted and discarded past it. Past the drain bound (the hard
+ * cap, or four request timeouts), where libmicrohttpd queues no response, the 413 is written
+ * straight to the socket and the connection is closed gracefully (MHD_NO). */
 static enum MHD_Result take_body(odm_http_server_t *server, odm_request_t *req, const char *data,
                                  size_t *size)
 {
@@ -242,11 +281,16 @@ static enum MHD_Result take_body(odm_http_server_t *server, odm_request_t *req, 
         odm_buf_release(&req->body);
     }
     *size = 0;
-    if (req->body_seen > server->hard_body_cap)
-        return MHD_NO;
-    if (odm_now_ms() - req->started_ms > server->opts.request_timeout_ms * 4LL)
-        return MHD_NO;
-    return MHD_YES;
+    bool past_bytes = req->body_seen > server->hard_body_cap;
+    bool past_time = odm_now_ms() - req->started_ms > server->opts.request_timeout_ms * 4LL;
+    if (!past_bytes && !past_time)
+        return MHD_YES;
+    if (req->body_too_large) {
+        prepare_too_large(server, req);
+        http__linger_answer(server, req);
+        req->phase = HTTP__ANSWERED;
+    }
+    return MHD_NO;
 }
 
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
@@ -255,23 +299,13 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 {
     odm_http_server_t *server = cls;
     odm_request_t *req = *req_cls;
-    (void)version;
     atomic_fetch_add_explicit(&server->progress, 1, memory_order_relaxed);
     if (req == NULL) {
         req = request_new(server, conn, url, method);
         if (req == NULL)
             return MHD_NO;
         *req_cls = req;
-        if (declared_too_large(req, server->opts.max_body)) {
-            /* the one answer given on the first call: the connection then closes */
-            req->close_connection = true;
-            if (server->opts.preflight)
-                server->opts.preflight(req, server->opts.app);
-            if (req->status == 0)
-                fail_kind(req, ODM_ERR_TOO_LARGE, "request body larger than the limit");
-            return queue_prepared(req);
-        }
-        return MHD_YES;
+        return first_call(server, req, version);
     }
     if (req->phase == HTTP__ANSWERED) {
         *upload_data_size = 0;
@@ -283,6 +317,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         return queue_prepared(req); /* resumed: the worker prepared the response */
 
     req->deadline_ms = odm_now_ms() + server->opts.request_timeout_ms;
+    req->close_connection = req->body_too_large; /* a client that sends too much may do it again */
     req->counted = true;
     atomic_fetch_add(&server->active, 1);
     if (atomic_load(&server->draining)) {
@@ -339,18 +374,20 @@ odm_http_server_t *odm_http_start(const odm_http_options_t *opts, odm_error_t *e
         goto fail_conns;
     }
     odm_buf_init(&server->log.line, HTTP__LOG_LINE_MAX);
+    if (!http__linger_start(server, err))
+        goto fail_log;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     server->id_prefix = (unsigned)(ts.tv_nsec ^ (ts.tv_sec << 20) ^ ((unsigned)getpid() << 8));
     int listen_fd = http__listen_socket(opts, err);
     if (listen_fd < 0)
-        goto fail_log;
+        goto fail_linger;
     /* the daemon owns listen_fd; if it fails to start, some of its failure paths close it and
      * some do not, so it is left alone (a second close could hit a reused descriptor) */
     server->daemon = start_daemon(server, listen_fd);
     if (server->daemon == NULL) {
         odm_error_set(err, ODM_ERR_IO, "cannot start serving on '%s'", opts->listen);
-        goto fail_log;
+        goto fail_linger;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(server->daemon, MHD_DAEMON_INFO_BIND_PORT);
     server->port = info ? info->port : 0;
@@ -361,6 +398,8 @@ odm_http_server_t *odm_http_start(const odm_http_options_t *opts, odm_error_t *e
 fail_daemon:
     MHD_stop_daemon(server->daemon);
     http__log_flush(server, false);
+fail_linger:
+    http__linger_stop(server);
 fail_log:
     odm_buf_release(&server->log.line);
     pthread_mutex_destroy(&server->log.lock);
@@ -412,6 +451,7 @@ void odm_http_stop(odm_http_server_t *server)
         return;
     http__waker_stop(server);
     MHD_stop_daemon(server->daemon);
+    http__linger_stop(server);
     http__log_flush(server, false); /* completions ran until the daemon stopped */
     odm_buf_release(&server->log.line);
     pthread_mutex_destroy(&server->log.lock);

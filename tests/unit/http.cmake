@@ -1,0 +1,1 @@
+odm_unit_test(test_http odm_http odm_core)
