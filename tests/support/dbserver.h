@@ -23,7 +23,8 @@ typedef struct {
     char error[256]; /* why the last call failed */
 } odm_test_db_t;
 
-/* Starts a server on a free port and waits until it accepts connections.
+/* Starts a server on a free port and waits until it answers a MongoDB wire-protocol ping
+ * (OP_MSG {ping: 1}) with ok: 1; accepting connections alone is not ready.
  * Returns: false with db->error set when it did not come up in time (nothing left running). */
 bool odm_test_db_start(odm_test_db_t *db);
 
