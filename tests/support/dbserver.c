@@ -325,9 +325,8 @@ close_socket:
 
 static bool start_java(odm_test_db_t *db)
 {
-    const char *launcher = getenv("ODMD_MONGO_JAVA_SERVER");
     char path[512];
-    snprintf(path, sizeof path, "%s", launcher ? launcher : ODMD_SOURCE_DIR "/scripts/mongo-java-server");
+    snprintf(path, sizeof path, "%s", ODMD_SOURCE_DIR "/scripts/mongo-java-server");
     char port[16];
     snprintf(port, sizeof port, "%d", db->port);
     char *argv[] = {path, "--memory", "--port", port, NULL};
