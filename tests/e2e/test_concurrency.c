@@ -1,16 +1,22 @@
 /* End-to-end: concurrent writers on one document. 16 threads PATCHing their own fields (plain,
  * then with If-Match from the clients' side), PUTs and a DELETE racing PATCHes, concurrent
- * duplicate POSTs, and the compare-and-set retry cap (README: up to 32 attempts, then 409).
+ * duplicate POSTs, and the compare-and-set retry cap (README: up to 32 attempts, then 409),
+ * counted by a proxy between odmd and the database.
  *
  * Atomicity is checked through what every acknowledged write answered: each 200 carries a
  * distinct ETag, the hidden version counts exactly the acknowledged writes, and no field holds
  * a value older than its writer's last acknowledged one. FerretDB loses concurrent updates
  * (FIELD-NOTES), so under ODMD_TEST_BACKEND=ferretdb those checks are skipped, saying so; the
  * statuses, the duplicate POSTs and the retry cap are checked on both backends. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "harness.h"
@@ -459,33 +465,249 @@ static void test_duplicate_posts(void)
     e2e_resp_free(&r);
 }
 
+/* ---- a counting proxy between odmd and the database --------------------------------------- */
+
+/* Forwards 127.0.0.1:port to the database and counts the OP_MSG commands whose body starts
+ * with {update: "counters"} or {delete: "counters"}: how many compare-and-set attempts a
+ * request made. */
+typedef struct {
+    int listen_fd, port, db_port;
+    atomic_int updates, deletes, relays;
+    atomic_bool stop;
+    pthread_t thread;
+} proxy_t;
+
+typedef struct {
+    unsigned char head[64]; /* the first bytes of the current message */
+    uint32_t len;           /* its length, once 4 bytes were seen */
+    uint32_t seen;          /* its bytes seen so far */
+} msg_reader_t;
+
+typedef struct {
+    proxy_t *proxy;
+    int client, server;
+} relay_t;
+
+static uint32_t le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* An OP_MSG (2013) whose section 0 body starts with the string element cmd: "counters". */
+static bool is_command_on_counters(const unsigned char *m, size_t n, const char *cmd)
+{
+    static const char coll[] = "counters";
+    size_t klen = strlen(cmd) + 1, at = 26 + klen;
+    if (n < at + 4 + sizeof coll || le32(m + 12) != 2013 || m[20] != 0 || m[25] != 0x02)
+        return false;
+    return memcmp(m + 26, cmd, klen) == 0 && le32(m + at) == sizeof coll &&
+           memcmp(m + at + 4, coll, sizeof coll) == 0;
+}
+
+static void reader_feed(msg_reader_t *m, proxy_t *px, const unsigned char *p, size_t n)
+{
+    while (n > 0) {
+        uint32_t want = m->seen < 4 ? 4 - m->seen : m->len - m->seen;
+        uint32_t take = n < want ? (uint32_t)n : want;
+        if (m->seen < sizeof m->head) {
+            size_t room = sizeof m->head - m->seen;
+            memcpy(m->head + m->seen, p, take < room ? take : room);
+        }
+        m->seen += take;
+        p += take;
+        n -= take;
+        if (m->seen == 4 && (m->len = le32(m->head)) < 16)
+            m->len = 16; /* not a wire message: skip a header's worth */
+        if (m->seen < 4 || m->seen < m->len)
+            continue;
+        size_t have = m->len < sizeof m->head ? m->len : sizeof m->head;
+        if (is_command_on_counters(m->head, have, "update"))
+            atomic_fetch_add(&px->updates, 1);
+        if (is_command_on_counters(m->head, have, "delete"))
+            atomic_fetch_add(&px->deletes, 1);
+        m->seen = 0;
+    }
+}
+
+static bool write_all(int fd, const unsigned char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w <= 0)
+            return false;
+        p += w;
+        n -= (size_t)w;
+    }
+    return true;
+}
+
+static void *relay_main(void *arg)
+{
+    relay_t *r = arg;
+    msg_reader_t reader = {0};
+    unsigned char buf[16384];
+    struct pollfd fds[2] = {{.fd = r->client, .events = POLLIN}, {.fd = r->server, .events = POLLIN}};
+    while (!atomic_load(&r->proxy->stop)) {
+        if (poll(fds, 2, 100) <= 0)
+            continue;
+        bool open = true;
+        for (int i = 0; i < 2 && open; i++) {
+            if (fds[i].revents == 0)
+                continue;
+            ssize_t got = recv(fds[i].fd, buf, sizeof buf, 0);
+            open = got > 0 && write_all(fds[1 - i].fd, buf, (size_t)got);
+            if (open && i == 0)
+                reader_feed(&reader, r->proxy, buf, (size_t)got);
+        }
+        if (!open)
+            break;
+    }
+    close(r->client);
+    close(r->server);
+    atomic_fetch_sub(&r->proxy->relays, 1);
+    free(r);
+    return NULL;
+}
+
+static int connect_local(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+static void *proxy_main(void *arg)
+{
+    proxy_t *px = arg;
+    struct pollfd p = {.fd = px->listen_fd, .events = POLLIN};
+    while (!atomic_load(&px->stop)) {
+        if (poll(&p, 1, 100) <= 0)
+            continue;
+        int client = accept4(px->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+        int server = client >= 0 ? connect_local(px->db_port) : -1;
+        relay_t *r = server >= 0 ? malloc(sizeof *r) : NULL;
+        pthread_t t;
+        if (r == NULL) {
+            if (client >= 0)
+                close(client);
+            if (server >= 0)
+                close(server);
+            continue;
+        }
+        *r = (relay_t){.proxy = px, .client = client, .server = server};
+        atomic_fetch_add(&px->relays, 1);
+        if (pthread_create(&t, NULL, relay_main, r) == 0) {
+            pthread_detach(t);
+        } else {
+            atomic_fetch_sub(&px->relays, 1);
+            close(client);
+            close(server);
+            free(r);
+        }
+    }
+    return NULL;
+}
+
+static bool proxy_start(proxy_t *px, int db_port)
+{
+    memset(px, 0, sizeof *px);
+    px->db_port = db_port;
+    px->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof a;
+    if (px->listen_fd < 0 || bind(px->listen_fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+        listen(px->listen_fd, 64) != 0 ||
+        getsockname(px->listen_fd, (struct sockaddr *)&a, &alen) != 0) {
+        if (px->listen_fd >= 0)
+            close(px->listen_fd);
+        return false;
+    }
+    px->port = ntohs(a.sin_port);
+    return pthread_create(&px->thread, NULL, proxy_main, px) == 0;
+}
+
+/* Stops accepting, ends every relay (bounded wait), closes the listener. */
+static void proxy_stop(proxy_t *px)
+{
+    atomic_store(&px->stop, true);
+    pthread_join(px->thread, NULL);
+    int64_t deadline = e2e_now_ms() + 5000;
+    while (atomic_load(&px->relays) > 0 && e2e_now_ms() < deadline)
+        e2e_sleep_ms(10);
+    close(px->listen_fd);
+}
+
 /* ---- the retry cap ------------------------------------------------------------------------- */
 
-/* A stored version odmd cannot guard on (a string): every compare-and-set attempt loses, so
- * PATCH, PUT and DELETE with If-Match: * end in 409 after the capped attempts, in bounded time,
- * and the document is left as it was. */
+/* Sends one write to o and returns how much *counter (the proxy's count) grew meanwhile. */
+static int commands_for(atomic_int *counter, const e2e_odmd_t *o, const char *method,
+                        const char *path, const char *body, const char *extra, e2e_resp_t *r)
+{
+    e2e_client_t c;
+    e2e_client_init(&c, o->url);
+    const char *type = strcmp(method, "PATCH") == 0 ? "Content-Type: application/merge-patch+json"
+                                                     : "Content-Type: application/json";
+    const char *headers[3] = {body ? type : extra, body ? extra : NULL, NULL};
+    int before = atomic_load(counter);
+    e2e_request(&c, r, method, path, headers, body, (size_t)-1);
+    int used = atomic_load(counter) - before;
+    e2e_client_release(&c);
+    return used;
+}
+
+/* A stored version odmd cannot guard on (a string): every compare-and-set attempt loses. Through
+ * a proxy that counts the database commands, PATCH, PUT and DELETE with If-Match: * must each
+ * make exactly SERVER_TRIES guarded writes, then answer 409 conflict in bounded time, and leave
+ * the document as it was. */
 static void test_retry_cap(void)
 {
     const char *oid = "65a000000000000000000c01";
     CHECK(e2e_mongo_insert(e2e_db_uri(env.db), env.odmd.db_name, "counters",
                            F("{\"_id\": {\"$oid\": \"%s\"}, \"__v\": \"stuck\", \"f0\": 1}", oid)));
-    char path[128];
+    proxy_t px;
+    if (!proxy_start(&px, e2e_db_port(env.db))) {
+        CHECK_MSG(false, "the counting proxy did not start");
+        return;
+    }
+    char uri[64], path[128];
+    snprintf(uri, sizeof uri, "mongodb://127.0.0.1:%d/", px.port);
     snprintf(path, sizeof path, "/api/counters/%s", oid);
+    e2e_odmd_t o;
+    e2e_odmd_opts_t opts = {.mongo_uri = uri, .db_name = env.odmd.db_name,
+                            .schemas = e2e_schemas_with_extras()};
+    if (!e2e_odmd_start(&o, &opts)) {
+        CHECK_MSG(false, "odmd did not start on the counting proxy");
+        proxy_stop(&px);
+        return;
+    }
     e2e_resp_t r = {0};
-    e2e_get(&env.c, &r, path);
-    EXPECT_STATUS(r, 200);
-
-    e2e_patch(&env.c, &r, path, "{\"f1\": 2}", NULL);
+    int counts[3];
+    int n = counts[0] = commands_for(&px.updates, &o, "PATCH", path, "{\"f1\": 2}", NULL, &r);
     EXPECT_PROBLEM(r, 409);
     CHECK_MSG(is_conflict(&r), "PATCH that cannot win: %s", r.body);
+    CHECK_MSG(n == SERVER_TRIES, "PATCH that cannot win made %d guarded writes, want %d", n,
+              SERVER_TRIES);
     CHECK_MSG(r.elapsed_ms < CAP_BOUND_MS, "PATCH that cannot win took %lld ms",
               (long long)r.elapsed_ms);
-    e2e_put(&env.c, &r, path, "{\"f2\": 3}", NULL);
+    n = counts[1] = commands_for(&px.updates, &o, "PUT", path, "{\"f2\": 3}", NULL, &r);
     EXPECT_PROBLEM(r, 409);
     CHECK_MSG(is_conflict(&r), "PUT that cannot win: %s", r.body);
-    e2e_delete(&env.c, &r, path, "If-Match: *");
+    CHECK_MSG(n == SERVER_TRIES, "PUT that cannot win made %d guarded writes, want %d", n,
+              SERVER_TRIES);
+    n = counts[2] = commands_for(&px.deletes, &o, "DELETE", path, NULL, "If-Match: *", &r);
     EXPECT_PROBLEM(r, 409);
     CHECK_MSG(is_conflict(&r), "DELETE If-Match: * that cannot win: %s", r.body);
+    CHECK_MSG(n == SERVER_TRIES, "DELETE If-Match: * that cannot win made %d guarded deletes, "
+              "want %d", n, SERVER_TRIES);
+    printf("retry cap: PATCH, PUT and DELETE If-Match: * made %d, %d and %d attempts (cap %d)\n",
+           counts[0], counts[1], counts[2], SERVER_TRIES);
+    CHECK_INT(e2e_odmd_stop(&o, 20000), 0);
+    proxy_stop(&px);
 
     json_t *doc = e2e_mongo_find(e2e_db_uri(env.db), env.odmd.db_name, "counters",
                                  F("{\"_id\": {\"$oid\": \"%s\"}}", oid));
