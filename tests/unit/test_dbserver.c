@@ -58,24 +58,38 @@ static void test_mute_server_is_not_ready(void)
         odm_test_db_stop(&db);
     unlink(path);
     rmdir(dir);
-    unsetenv("ODMD_TEST_BACKEND");
-    unsetenv("ODMD_FERRETDB_BIN");
     unsetenv("ODMD_TEST_DB_START_MS");
 }
 
-/* The default backend (mongo-java-server in memory) answers the ping. */
-static void test_default_backend_is_ready(void)
+/* Puts a variable back as it was (NULL: unset). */
+static void restore(const char *name, const char *value)
+{
+    if (value != NULL)
+        setenv(name, value, 1);
+    else
+        unsetenv(name);
+}
+
+/* The backend the run is configured for (mongo-java-server in memory by default, FerretDB under
+ * ODMD_TEST_BACKEND=ferretdb) answers the ping. */
+static void test_configured_backend_is_ready(void)
 {
     odm_test_db_t db;
     bool started = odm_test_db_start(&db);
-    CHECK_MSG(started, "mongo-java-server did not become ready: %s", db.error);
+    CHECK_MSG(started, "the test database did not become ready: %s", db.error);
     if (started)
         odm_test_db_stop(&db);
 }
 
 int main(void)
 {
+    char *backend = getenv("ODMD_TEST_BACKEND") ? strdup(getenv("ODMD_TEST_BACKEND")) : NULL;
+    char *ferretdb = getenv("ODMD_FERRETDB_BIN") ? strdup(getenv("ODMD_FERRETDB_BIN")) : NULL;
     test_mute_server_is_not_ready();
-    test_default_backend_is_ready();
+    restore("ODMD_TEST_BACKEND", backend);
+    restore("ODMD_FERRETDB_BIN", ferretdb);
+    free(backend);
+    free(ferretdb);
+    test_configured_backend_is_ready();
     return check_done("test_dbserver");
 }
