@@ -44,8 +44,8 @@ static struct {
     char *etags[MAX_ETAGS]; /* the ETag of every 200 */
     int n_etags;
     int acknowledged, conflicts, preconditions, not_found, unexpected;
-    int last_acked[THREADS]; /* per writer: the value of its last acknowledged write */
-    int64_t deleted_at_ms;   /* when the DELETE's 204 arrived; 0 before */
+    int last_acked[THREADS];     /* per writer: the value of its last acknowledged write */
+    int64_t deleted_at_ms;       /* when the DELETE's 204 arrived; 0 before */
     int patches_after_delete_ok; /* PATCHes sent after that 204 and answered 200 */
 } seen = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
@@ -135,7 +135,7 @@ typedef struct {
     write_kind_t kind;
     const char *path;
     int rounds;
-    int after_acks; /* wait until this many writes were acknowledged (the DELETE) */
+    int after_acks;   /* wait until this many writes were acknowledged (the DELETE) */
     bool stop_on_404; /* the document is gone: stop writing */
 } writer_t;
 
@@ -263,8 +263,10 @@ static void check_versions(const char *race, const char *id, long long v0)
 {
     if (!atomic)
         return;
-    CHECK_MSG(duplicate_etags() == 0, "%s: %d acknowledged writes answered an ETag another one "
-              "also answered (a lost update)", race, duplicate_etags());
+    CHECK_MSG(duplicate_etags() == 0,
+              "%s: %d acknowledged writes answered an ETag another one "
+              "also answered (a lost update)",
+              race, duplicate_etags());
     CHECK_MSG(stored_version(id) == v0 + seen.acknowledged,
               "%s: stored version %lld, want %lld + %d acknowledged writes", race,
               stored_version(id), v0, seen.acknowledged);
@@ -285,7 +287,9 @@ static void race_patches(bool use_if_match)
     long long v0 = stored_version(id);
     writer_t writers[THREADS];
     for (int i = 0; i < THREADS; i++)
-        writers[i] = (writer_t){.index = i, .path = path, .rounds = ROUNDS,
+        writers[i] = (writer_t){.index = i,
+                                .path = path,
+                                .rounds = ROUNDS,
                                 .kind = use_if_match ? WRITE_PATCH_IF_MATCH : WRITE_PATCH};
     run_writers(writers, THREADS);
     print_seen(race);
@@ -295,8 +299,10 @@ static void race_patches(bool use_if_match)
     CHECK_MSG(seen.not_found == 0, "%s: %d writes answered 404", race, seen.not_found);
     CHECK_INT(seen.acknowledged, THREADS * ROUNDS);
     if (use_if_match)
-        CHECK_MSG(seen.preconditions > 0, "%s: 16 writers with If-Match from a common start and "
-                  "not one lost a race (is If-Match checked?)", race);
+        CHECK_MSG(seen.preconditions > 0,
+                  "%s: 16 writers with If-Match from a common start and "
+                  "not one lost a race (is If-Match checked?)",
+                  race);
     else
         CHECK_MSG(seen.preconditions == 0, "%s: 412 without If-Match", race);
     if (!atomic)
@@ -340,8 +346,8 @@ static void race_put_and_patches(void)
     run_writers(writers, THREADS);
     print_seen(race);
 
-    CHECK_MSG(seen.unexpected == 0 && seen.not_found == 0,
-              "%s: %d unexpected answers, %d 404s", race, seen.unexpected, seen.not_found);
+    CHECK_MSG(seen.unexpected == 0 && seen.not_found == 0, "%s: %d unexpected answers, %d 404s",
+              race, seen.unexpected, seen.not_found);
     CHECK_INT(seen.acknowledged, THREADS * ROUNDS);
     if (!atomic)
         return;
@@ -356,8 +362,8 @@ static void race_put_and_patches(void)
     for (int i = 0; i < THREADS - 1; i++) {
         json_t *v = json_object_get(r.json, F("f%d", i));
         CHECK_MSG(v == NULL || json_integer_value(v) == seen.last_acked[i],
-                  "%s: f%d holds %lld, but its writer's last acknowledged value is %d: %s", race,
-                  i, (long long)json_integer_value(v), seen.last_acked[i], r.body);
+                  "%s: f%d holds %lld, but its writer's last acknowledged value is %d: %s", race, i,
+                  (long long)json_integer_value(v), seen.last_acked[i], r.body);
     }
     e2e_resp_free(&r);
 }
@@ -374,10 +380,13 @@ static void race_delete_and_patches(void)
     seen_reset();
     writer_t writers[THREADS];
     for (int i = 0; i < THREADS - 1; i++)
-        writers[i] = (writer_t){.index = i, .path = path, .rounds = ROUNDS * 4,
-                                .kind = WRITE_PATCH, .stop_on_404 = true};
-    writers[THREADS - 1] = (writer_t){.index = -1, .path = path, .rounds = 1,
-                                      .kind = WRITE_DELETE, .after_acks = 30};
+        writers[i] = (writer_t){.index = i,
+                                .path = path,
+                                .rounds = ROUNDS * 4,
+                                .kind = WRITE_PATCH,
+                                .stop_on_404 = true};
+    writers[THREADS - 1] =
+        (writer_t){.index = -1, .path = path, .rounds = 1, .kind = WRITE_DELETE, .after_acks = 30};
     run_writers(writers, THREADS);
     print_seen(race);
 
@@ -457,8 +466,7 @@ static void test_duplicate_posts(void)
                          "{\"email\": \"same@example.com\"}");
     int64_t users = e2e_mongo_count(e2e_db_uri(env.db), env.odmd.db_name, "users");
     CHECK_INT(users, 1);
-    race_duplicate_posts("/api/widgets", Q("{'_id':7,'label':'seven'}"), "widgets",
-                         "{\"_id\": 7}");
+    race_duplicate_posts("/api/widgets", Q("{'_id':7,'label':'seven'}"), "widgets", "{\"_id\": 7}");
     e2e_resp_t r = {0};
     e2e_get(&env.c, &r, "/api/widgets/7");
     EXPECT_STATUS(r, 200);
@@ -546,7 +554,8 @@ static void *relay_main(void *arg)
     relay_t *r = arg;
     msg_reader_t reader = {0};
     unsigned char buf[16384];
-    struct pollfd fds[2] = {{.fd = r->client, .events = POLLIN}, {.fd = r->server, .events = POLLIN}};
+    struct pollfd fds[2] = {{.fd = r->client, .events = POLLIN},
+                            {.fd = r->server, .events = POLLIN}};
     while (!atomic_load(&r->proxy->stop)) {
         if (poll(fds, 2, 100) <= 0)
             continue;
@@ -572,7 +581,8 @@ static void *relay_main(void *arg)
 static int connect_local(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
         close(fd);
@@ -651,7 +661,7 @@ static int commands_for(atomic_int *counter, const e2e_odmd_t *o, const char *me
     e2e_client_t c;
     e2e_client_init(&c, o->url);
     const char *type = strcmp(method, "PATCH") == 0 ? "Content-Type: application/merge-patch+json"
-                                                     : "Content-Type: application/json";
+                                                    : "Content-Type: application/json";
     const char *headers[3] = {body ? type : extra, body ? extra : NULL, NULL};
     int before = atomic_load(counter);
     e2e_request(&c, r, method, path, headers, body, (size_t)-1);
@@ -678,8 +688,8 @@ static void test_retry_cap(void)
     snprintf(uri, sizeof uri, "mongodb://127.0.0.1:%d/", px.port);
     snprintf(path, sizeof path, "/api/counters/%s", oid);
     e2e_odmd_t o;
-    e2e_odmd_opts_t opts = {.mongo_uri = uri, .db_name = env.odmd.db_name,
-                            .schemas = e2e_schemas_with_extras()};
+    e2e_odmd_opts_t opts = {
+        .mongo_uri = uri, .db_name = env.odmd.db_name, .schemas = e2e_schemas_with_extras()};
     if (!e2e_odmd_start(&o, &opts)) {
         CHECK_MSG(false, "odmd did not start on the counting proxy");
         proxy_stop(&px);
@@ -702,8 +712,10 @@ static void test_retry_cap(void)
     n = counts[2] = commands_for(&px.deletes, &o, "DELETE", path, NULL, "If-Match: *", &r);
     EXPECT_PROBLEM(r, 409);
     CHECK_MSG(is_conflict(&r), "DELETE If-Match: * that cannot win: %s", r.body);
-    CHECK_MSG(n == SERVER_TRIES, "DELETE If-Match: * that cannot win made %d guarded deletes, "
-              "want %d", n, SERVER_TRIES);
+    CHECK_MSG(n == SERVER_TRIES,
+              "DELETE If-Match: * that cannot win made %d guarded deletes, "
+              "want %d",
+              n, SERVER_TRIES);
     printf("retry cap: PATCH, PUT and DELETE If-Match: * made %d, %d and %d attempts (cap %d)\n",
            counts[0], counts[1], counts[2], SERVER_TRIES);
     CHECK_INT(e2e_odmd_stop(&o, 20000), 0);

@@ -176,11 +176,13 @@ int main(int argc, char **argv)
         const char *ci = getenv("CI");
         if (ci != NULL && strcmp(ci, "true") == 0) {
             printf("run_suite: FAIL: %s not found, and CI=true: the JSON Schema test suite must "
-                   "run in CI (set ODMD_JSONSCHEMA_SUITE to its folder)\n", tests);
+                   "run in CI (set ODMD_JSONSCHEMA_SUITE to its folder)\n",
+                   tests);
             return 1;
         }
         printf("run_suite: skipped: %s not found (set ODMD_JSONSCHEMA_SUITE to the suite's "
-               "folder)\n", tests);
+               "folder)\n",
+               tests);
         return EXIT_SKIP;
     }
     json_object_seed(0);

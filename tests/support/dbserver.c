@@ -197,18 +197,18 @@ static uint32_t get_le32(const unsigned char *p)
 static size_t build_ping(unsigned char *msg)
 {
     static const unsigned char doc[] = {
-        30,   0,   0,   0,                               /* document length */
-        0x10, 'p', 'i', 'n', 'g', 0,   1,   0, 0, 0,     /* ping: int32 1 */
-        0x02, '$', 'd', 'b', 0,   6,   0,   0, 0,        /* $db: string of 6 bytes */
-        'a',  'd', 'm', 'i', 'n', 0,                     /* "admin" */
+        30,   0,   0,   0,                       /* document length */
+        0x10, 'p', 'i', 'n', 'g', 0, 1, 0, 0, 0, /* ping: int32 1 */
+        0x02, '$', 'd', 'b', 0,   6, 0, 0, 0,    /* $db: string of 6 bytes */
+        'a',  'd', 'm', 'i', 'n', 0,             /* "admin" */
         0};
     size_t len = 16 + 4 + 1 + sizeof doc;
     put_le32(msg, (uint32_t)len);
-    put_le32(msg + 4, 1);      /* requestID */
-    put_le32(msg + 8, 0);      /* responseTo */
+    put_le32(msg + 4, 1); /* requestID */
+    put_le32(msg + 8, 0); /* responseTo */
     put_le32(msg + 12, OP_MSG);
-    put_le32(msg + 16, 0);     /* flagBits */
-    msg[20] = 0;               /* section kind 0: the body */
+    put_le32(msg + 16, 0); /* flagBits */
+    msg[20] = 0;           /* section kind 0: the body */
     memcpy(msg + 21, doc, sizeof doc);
     return len;
 }
@@ -218,9 +218,8 @@ static size_t build_ping(unsigned char *msg)
 static bool bson_value_size(unsigned char type, const unsigned char *p, const unsigned char *end,
                             size_t *size)
 {
-    static const signed char fixed[] = {[0x01] = 8, [0x07] = 12, [0x08] = 1, [0x09] = 8,
-                                        [0x0A] = 0, [0x10] = 4,  [0x11] = 8, [0x12] = 8,
-                                        [0x13] = 16};
+    static const signed char fixed[] = {[0x01] = 8, [0x07] = 12, [0x08] = 1, [0x09] = 8, [0x0A] = 0,
+                                        [0x10] = 4, [0x11] = 8,  [0x12] = 8, [0x13] = 16};
     size_t left = (size_t)(end - p);
     if (type < sizeof fixed && (fixed[type] > 0 || type == 0x0A)) {
         *size = (size_t)fixed[type];
@@ -299,7 +298,8 @@ static bool answers_ping(int port)
     struct timeval tv = {PING_TIMEOUT_MS / 1000, (PING_TIMEOUT_MS % 1000) * 1000};
     setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     unsigned char msg[64], header[16];
     unsigned char *reply = NULL;

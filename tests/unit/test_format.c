@@ -104,8 +104,10 @@ static bool test_suite(void)
                    FORMAT_SUBDIR + 1);
             return false;
         }
-        CHECK_MSG(!in_ci(), "the JSON Schema test suite (%s) is absent, and CI=true: it must run in "
-                            "CI (set ODMD_JSONSCHEMA_SUITE)", root);
+        CHECK_MSG(!in_ci(),
+                  "the JSON Schema test suite (%s) is absent, and CI=true: it must run in "
+                  "CI (set ODMD_JSONSCHEMA_SUITE)",
+                  root);
         printf("SKIP: the JSON Schema test suite (%s) is absent: its format cases did not run\n",
                root);
         return false;
