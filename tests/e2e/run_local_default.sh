@@ -4,8 +4,8 @@
 # creates a document, stops it with SIGTERM, starts it again and reads the document back.
 # Then no acknowledged write is lost when the database process dies: on the same file, the
 # local database (scripts/mongo-java-server --h2, as scripts/run starts it) is killed with
-# SIGKILL right after each of KILLS 201s and started again; every document answered 201 must be
-# there after the restarts.
+# SIGKILL right after each of 20 201s and started again, then three times while 8 concurrent
+# writers are under way; every document answered 201 must be there after the restarts.
 #
 #   tests/e2e/run_local_default.sh PATH/TO/odmd
 #
@@ -220,6 +220,50 @@ for location in "${acked[@]}"; do
     fi
 done
 ((lost == 0)) || fail "$lost of ${#acked[@]} acknowledged writes were lost when the database was killed"
+
+# Concurrent writers share commits: WRITERS loops POST as fast as they can and record every
+# 201's Location; the database is killed while they run. Every recorded write must survive.
+writers=8
+concurrent_total=0
+concurrent_lost=0
+writer_loop() {
+    local w=$1 round=$2 n=0 code
+    while :; do
+        n=$((n + 1))
+        code=$(curl -s -o /dev/null -D "$tmp/h-$round-$w" -w '%{http_code}' -m 5 \
+            -H 'Content-Type: application/json' \
+            -d "{\"email\":\"c$round-$w-$n@example.com\",\"name\":\"C\"}" "$base/api/users")
+        [[ $code == 201 ]] || break
+        tr -d '\r' <"$tmp/h-$round-$w" | sed -n 's/^[Ll]ocation: //p' >>"$tmp/acked-$round"
+    done
+}
+for round in 1 2 3; do
+    ((${#acked[@]} > 0)) || break # the database did not come back above
+    : >"$tmp/acked-$round"
+    pids=()
+    for ((w = 1; w <= writers; w++)); do
+        writer_loop "$w" "$round" &
+        pids+=($!)
+    done
+    sleep 0.$((3 + round * 2))
+    kill_db
+    wait "${pids[@]}"
+    start_db "c$round" || break
+    get_settled "/readyz" >/dev/null
+    while read -r location; do
+        concurrent_total=$((concurrent_total + 1))
+        code=$(get_settled "$location")
+        if [[ $code != 200 ]]; then
+            concurrent_lost=$((concurrent_lost + 1))
+            echo "run_local_default: acknowledged $location (concurrent round $round) answers $code" >&2
+        fi
+    done <"$tmp/acked-$round"
+done
+echo "run_local_default: $concurrent_total writes acknowledged by $writers concurrent writers before" \
+    "3 kills; $concurrent_lost lost"
+((concurrent_total > 0)) || fail "no concurrent write was acknowledged"
+((concurrent_lost == 0)) ||
+    fail "$concurrent_lost of $concurrent_total concurrently acknowledged writes were lost"
 kill -TERM "$odmd_pid"
 wait "$odmd_pid"
 odmd_pid=""
@@ -232,4 +276,5 @@ if ((failures > 0)); then
     exit 1
 fi
 echo "run_local_default: passed (a document survived a restart of scripts/run; ${#acked[@]} of" \
-    "${#acked[@]} acknowledged writes survived SIGKILL of the database)"
+    "${#acked[@]} acknowledged writes, and $concurrent_total of $concurrent_total from concurrent" \
+    "writers, survived SIGKILL of the database)"
