@@ -5,8 +5,8 @@ int main(void)
 {
     /* Nothing checked yet: check_done must report failure. */
     int empty = check_done("no checks yet");
-    /* One passing check: success. */
     CHECK(empty == 1);
+    /* One passing check so far: success. */
     int one = check_done("one check");
     CHECK_INT(one, 0);
     return check_done("test_check");
