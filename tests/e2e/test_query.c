@@ -365,6 +365,7 @@ static void test_sort(void)
 
     e2e_get(C, &r, "/api/users?sort=role,-age&limit=100");
     EXPECT_STATUS(r, 200);
+    CHECK_INT(array_len(&r), N_USERS);
     const char *prev_role = "";
     prev = 1000;
     ordered = true;
