@@ -1,5 +1,6 @@
 /* A minimal test harness: CHECK records a failure and goes on; check_done prints the summary
- * line "N passed, N failed" and returns the exit status. */
+ * line "N passed, N failed" and returns the exit status. A binary that ran no check at all has
+ * tested nothing and fails. */
 #ifndef ODMD_TESTS_CHECK_H
 #define ODMD_TESTS_CHECK_H
 
@@ -44,9 +45,14 @@ static int check_passed, check_failed;
         CHECK_MSG(check_a_ == check_b_, "got %lld, want %lld", check_a_, check_b_);            \
     } while (0)
 
+/* Prints the summary; returns 0 when at least one check ran and none failed, 1 otherwise. */
 static inline int check_done(const char *name)
 {
     printf("%s: %d passed, %d failed\n", name, check_passed, check_failed);
+    if (check_passed + check_failed == 0) {
+        fprintf(stderr, "%s: no check ran: nothing was tested\n", name);
+        return 1;
+    }
     return check_failed == 0 ? 0 : 1;
 }
 

@@ -36,12 +36,11 @@ static char *temp_dirs[MAX_TEMP_DIRS];
 static size_t n_temp_dirs;
 static int odmd_serial;
 
-/* Options odmd reads from the environment: cleared in its children so that a developer's
- * settings cannot leak into a test. */
-static const char *const odmd_env_vars[] = {
-    "ODMD_MONGO_URI", "ODMD_DB",      "ODMD_SCHEMAS",  "ODMD_LISTEN",          "ODMD_WORKERS",
-    "ODMD_MAX_BODY",  "ODMD_API_KEY", "ODMD_LOG_LEVEL", "ODMD_REQUEST_TIMEOUT", NULL,
-};
+/* Every variable whose name starts with this is left out of odmd's environment (the test's
+ * own "K=V" extras excepted), so that no setting of a developer's, known or added later, leaks
+ * into a test. */
+#define ODMD_ENV_PREFIX "ODMD_"
+#define MAX_CHILD_ENV 1024
 
 /* ---- set-up -------------------------------------------------------------------------------- */
 
@@ -86,8 +85,7 @@ const char *e2e_source_dir(void)
 
 const char *e2e_odmd_bin(void)
 {
-    const char *env = getenv("ODMD_BIN");
-    return env && *env ? env : ODMD_BIN;
+    return ODMD_BIN;
 }
 
 bool e2e_is_ferretdb(void)
@@ -223,8 +221,40 @@ const char *e2e_schemas_with_extras(void)
 
 /* ---- child processes ----------------------------------------------------------------------- */
 
-/* In a forked child: clean environment, stdin from /dev/null, stdout/stderr to files, die with
- * the parent, then exec. Never returns. */
+/* True when "K=V" entry a names the same variable as b. */
+static bool same_name(const char *a, const char *b)
+{
+    size_t n = strcspn(a, "=");
+    return strncmp(a, b, n) == 0 && b[n] == '=';
+}
+
+/* Fills envp (cap entries, NULL-terminated) with this process's environment less every ODMD_*
+ * variable and less what `extra` redefines, then `extra`. No allocation: it runs in a forked
+ * child of a threaded process. Returns false when it does not fit. */
+static bool child_environment(char **envp, size_t cap, const char *const *extra)
+{
+    size_t n = 0;
+    for (char **e = environ; *e; e++) {
+        bool dropped = strncmp(*e, ODMD_ENV_PREFIX, strlen(ODMD_ENV_PREFIX)) == 0;
+        for (const char *const *x = extra; !dropped && x && *x; x++)
+            dropped = same_name(*x, *e);
+        if (dropped)
+            continue;
+        if (n + 1 >= cap)
+            return false;
+        envp[n++] = *e;
+    }
+    for (const char *const *x = extra; x && *x; x++) {
+        if (n + 1 >= cap)
+            return false;
+        envp[n++] = (char *)*x;
+    }
+    envp[n] = NULL;
+    return true;
+}
+
+/* In a forked child: environment without ODMD_* (plus `env`), stdin from /dev/null,
+ * stdout/stderr to files, die with the parent, then exec. Never returns. */
 static void exec_child(const char *const *argv, const char *const *env, const char *cwd,
                        const char *out_path, const char *err_path)
 {
@@ -233,10 +263,9 @@ static void exec_child(const char *const *argv, const char *const *env, const ch
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     signal(SIGPIPE, SIG_DFL);
-    for (const char *const *v = odmd_env_vars; *v; v++)
-        unsetenv(*v);
-    for (const char *const *e = env; e && *e; e++)
-        putenv((char *)*e);
+    char *envp[MAX_CHILD_ENV];
+    if (!child_environment(envp, MAX_CHILD_ENV, env))
+        _exit(125);
     int in = open("/dev/null", O_RDONLY);
     int out = open(out_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
     int err = open(err_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -247,7 +276,7 @@ static void exec_child(const char *const *argv, const char *const *env, const ch
     dup2(err, 2);
     if (cwd && chdir(cwd) != 0)
         _exit(126);
-    execv(argv[0], (char *const *)argv);
+    execve(argv[0], (char *const *)argv, envp);
     _exit(127);
 }
 

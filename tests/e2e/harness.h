@@ -24,7 +24,8 @@ void e2e_init(const char *test_name);
  * check_done computed. */
 int e2e_finish(int check_status);
 
-/* The repository root and the odmd binary (ODMD_BIN in the environment wins). Static storage. */
+/* The repository root and the odmd binary of this build (nothing in the environment swaps it).
+ * Static storage. */
 const char *e2e_source_dir(void);
 const char *e2e_odmd_bin(void);
 
@@ -96,7 +97,7 @@ typedef struct {
     bool no_wait;           /* do not wait for /healthz */
     int port;               /* 0: a free port */
     const char *args[E2E_MAX_ARGS]; /* extra arguments, NULL-terminated */
-    const char *env[16];    /* extra environment "K=V", NULL-terminated */
+    const char *env[16];    /* extra environment "K=V", NULL-terminated: odmd's only ODMD_* */
 } e2e_odmd_opts_t;
 
 /* Starts odmd with --listen, --mongo-uri, --db, --schemas and opts->args, stderr to log_path;
@@ -120,9 +121,10 @@ void e2e_odmd_dump_log(const e2e_odmd_t *o, int lines);
 /* The access-log lines (JSON objects with "path") in odmd's stderr so far: a new array. */
 json_t *e2e_odmd_access_log(const e2e_odmd_t *o);
 
-/* Runs the odmd binary with argv (NULL-terminated, without argv[0]) and extra environment,
- * waits up to timeout_ms, returns the exit status (-2 on timeout); *output (may be NULL) gets
- * stdout followed by stderr as a new string. `cwd` may be NULL. */
+/* Runs the odmd binary with argv (NULL-terminated, without argv[0]) and extra environment (the
+ * only ODMD_* variables odmd sees, as for e2e_odmd_start), waits up to timeout_ms, returns the
+ * exit status (-2 on timeout); *output (may be NULL) gets stdout followed by stderr as a new
+ * string. `cwd` may be NULL. */
 int e2e_run_odmd(const char *const *argv, const char *const *env, const char *cwd, int timeout_ms,
                  char **output);
 

@@ -2,6 +2,10 @@
 # End-to-end: the user's command (scripts/run) on its local default database keeps data across a
 # restart. Starts scripts/run with the local database's file in a temp folder and free ports,
 # creates a document, stops it with SIGTERM, starts it again and reads the document back.
+# Then no acknowledged write is lost when the database process dies: on the same file, the
+# local database (scripts/mongo-java-server --h2, as scripts/run starts it) is killed with
+# SIGKILL right after each of 20 201s and started again, then three times while 8 concurrent
+# writers are under way; every document answered 201 must be there after the restarts.
 #
 #   tests/e2e/run_local_default.sh PATH/TO/odmd
 #
@@ -31,10 +35,13 @@ free_port() {
 }
 
 cleanup() {
-    if [[ -n $run_pid ]] && kill -0 "$run_pid" 2>/dev/null; then
-        kill -TERM "$run_pid" 2>/dev/null
-        wait "$run_pid" 2>/dev/null
-    fi
+    local pid
+    for pid in "$run_pid" "$odmd_pid" "$db_pid"; do
+        if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
+            kill -TERM "$pid" 2>/dev/null
+            wait "$pid" 2>/dev/null
+        fi
+    done
     if ((failures == 0)); then
         rm -rf "$tmp"
     else
@@ -43,18 +50,28 @@ cleanup() {
 }
 trap cleanup EXIT
 
+kills=20
+db_pid=""
+odmd_pid=""
 db_port=$(free_port)
 http_port=$(free_port)
 base="http://127.0.0.1:$http_port"
 db_file="$tmp/var/db/odmd.mv.db"
 
+# Unsets every ODMD_* variable of this shell (run it in a subshell).
+clear_odmd_env() {
+    local name
+    for name in $(compgen -e); do
+        if [[ $name == ODMD_* ]]; then unset "$name"; fi
+    done
+}
+
 # Starts scripts/run in the background (its output in $tmp/run-N.log), waits for /readyz.
 start_run() {
     local n=$1
     (
-        # Only what this test means to set: no database URI from the caller's environment.
-        unset ODMD_MONGO_URI ODMD_DB ODMD_SCHEMAS ODMD_LISTEN ODMD_API_KEY ODMD_MAX_BODY \
-            ODMD_WORKERS ODMD_REQUEST_TIMEOUT ODMD_LOG_LEVEL
+        # Only what this test means to set: no ODMD_* variable from the caller's environment.
+        clear_odmd_env
         export ODMD_SKIP_SETUP=1 ODMD_BUILD_DIR="$(dirname "$odmd_bin")" \
             ODMD_LOCAL_DB_PORT="$db_port" ODMD_LOCAL_DB_FILE="$db_file"
         exec "$root/scripts/run" --listen "127.0.0.1:$http_port"
@@ -131,8 +148,133 @@ dup=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json'
 [[ $dup == 409 ]] || fail "a duplicate email after a restart: status $dup"
 stop_run 2
 
+# ---- acknowledged writes survive SIGKILL of the database --------------------------------------
+
+# Starts the local database on $db_file (as scripts/run does), waits for its "listening" line.
+start_db() {
+    local n=$1 i
+    "$root/scripts/mongo-java-server" --port "$db_port" --h2 "$db_file" \
+        >"$tmp/db-$n.out" 2>"$tmp/db-$n.log" </dev/null &
+    db_pid=$!
+    for ((i = 0; i < 600; i++)); do
+        grep -qs '^listening ' "$tmp/db-$n.out" && return 0
+        if ! kill -0 "$db_pid" 2>/dev/null; then
+            fail "the local database (start $n) exited: $(tail -n 5 "$tmp/db-$n.log")"
+            return 1
+        fi
+        sleep 0.1
+    done
+    fail "the local database (start $n) did not listen within 60 s"
+    return 1
+}
+
+kill_db() {
+    kill -KILL "$db_pid"
+    wait "$db_pid" 2>/dev/null
+    db_pid=""
+}
+
+# GET PATH until it answers something other than 503 (odmd reconnecting), at most 20 s.
+get_settled() {
+    local i code
+    for ((i = 0; i < 200; i++)); do
+        code=$(curl -s -o "$tmp/got" -w '%{http_code}' "$base$1")
+        [[ $code != 503 && $code != 000 ]] && break
+        sleep 0.1
+    done
+    echo "$code"
+}
+
+start_db 0 || exit 1
+(clear_odmd_env && exec "$odmd_bin" --listen "127.0.0.1:$http_port" --mongo-uri "mongodb://127.0.0.1:$db_port/odmd" \
+    --schemas "$root/schemas") >"$tmp/odmd.out" 2>"$tmp/odmd.log" </dev/null &
+odmd_pid=$!
+ready=false
+for ((i = 0; i < 300; i++)); do
+    [[ $(curl -s -o /dev/null -w '%{http_code}' "$base/readyz") == 200 ]] && { ready=true; break; }
+    sleep 0.1
+done
+$ready || { fail "odmd on the local database was not ready within 30 s: $(tail -n 5 "$tmp/odmd.log")"; kills=0; }
+acked=()
+for ((k = 1; k <= kills; k++)); do
+    code=$(curl -s -o "$tmp/post" -D "$tmp/headers" -w '%{http_code}' \
+        -H 'Content-Type: application/json' \
+        -d "{\"email\":\"killed-$k@example.com\",\"name\":\"Kill $k\",\"age\":$k}" \
+        "$base/api/users")
+    kill_db # right after the 201 reached us
+    if [[ $code == 201 ]]; then
+        acked+=("$(tr -d '\r' <"$tmp/headers" | sed -n 's/^[Ll]ocation: //p')")
+    else
+        echo "run_local_default: NOTE: write $k answered $code (not acknowledged): $(cat "$tmp/post")"
+    fi
+    start_db "$k" || break
+    get_settled "/readyz" >/dev/null
+done
+((kills == 0 || ${#acked[@]} >= kills / 2)) || fail "only ${#acked[@]} of $kills writes were acknowledged"
+lost=0
+for location in "${acked[@]}"; do
+    code=$(get_settled "$location")
+    if [[ $code != 200 ]]; then
+        lost=$((lost + 1))
+        echo "run_local_default: acknowledged $location answers $code after SIGKILL and restart" >&2
+    fi
+done
+((lost == 0)) || fail "$lost of ${#acked[@]} acknowledged writes were lost when the database was killed"
+
+# Concurrent writers share commits: WRITERS loops POST as fast as they can and record every
+# 201's Location; the database is killed while they run. Every recorded write must survive.
+writers=8
+concurrent_total=0
+concurrent_lost=0
+writer_loop() {
+    local w=$1 round=$2 n=0 code
+    while :; do
+        n=$((n + 1))
+        code=$(curl -s -o /dev/null -D "$tmp/h-$round-$w" -w '%{http_code}' -m 5 \
+            -H 'Content-Type: application/json' \
+            -d "{\"email\":\"c$round-$w-$n@example.com\",\"name\":\"C\"}" "$base/api/users")
+        [[ $code == 201 ]] || break
+        tr -d '\r' <"$tmp/h-$round-$w" | sed -n 's/^[Ll]ocation: //p' >>"$tmp/acked-$round"
+    done
+}
+for round in 1 2 3; do
+    ((${#acked[@]} > 0)) || break # the database did not come back above
+    : >"$tmp/acked-$round"
+    pids=()
+    for ((w = 1; w <= writers; w++)); do
+        writer_loop "$w" "$round" &
+        pids+=($!)
+    done
+    sleep 0.$((3 + round * 2))
+    kill_db
+    wait "${pids[@]}"
+    start_db "c$round" || break
+    get_settled "/readyz" >/dev/null
+    while read -r location; do
+        concurrent_total=$((concurrent_total + 1))
+        code=$(get_settled "$location")
+        if [[ $code != 200 ]]; then
+            concurrent_lost=$((concurrent_lost + 1))
+            echo "run_local_default: acknowledged $location (concurrent round $round) answers $code" >&2
+        fi
+    done <"$tmp/acked-$round"
+done
+echo "run_local_default: $concurrent_total writes acknowledged by $writers concurrent writers before" \
+    "3 kills; $concurrent_lost lost"
+((concurrent_total > 0)) || fail "no concurrent write was acknowledged"
+((concurrent_lost == 0)) ||
+    fail "$concurrent_lost of $concurrent_total concurrently acknowledged writes were lost"
+kill -TERM "$odmd_pid"
+wait "$odmd_pid"
+odmd_pid=""
+kill -TERM "$db_pid"
+wait "$db_pid"
+db_pid=""
+
 if ((failures > 0)); then
     echo "run_local_default: $failures failed"
     exit 1
 fi
-echo "run_local_default: passed (a document survived a restart of scripts/run)"
+echo "run_local_default: passed (a document survived a restart of scripts/run; ${#acked[@]} of" \
+    "${#acked[@]} acknowledged writes, and $concurrent_total of $concurrent_total from concurrent" \
+    "writers, survived SIGKILL of the database)"

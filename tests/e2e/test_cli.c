@@ -288,6 +288,40 @@ static void test_environment(void)
     e2e_resp_free(&r);
 }
 
+/* The harness keeps the test's own ODMD_* variables out of odmd: ODMD_BIN cannot swap the
+ * binary under test, and settings odmd reads (known ones, and any added later) do not leak. */
+static void test_environment_not_inherited(void)
+{
+    setenv("ODMD_BIN", "/bin/false", 1);
+    setenv("ODMD_QUEUE_MAX", "0", 1);  /* invalid: odmd would refuse to start */
+    setenv("ODMD_API_KEY", "leaked", 1); /* would make /api answer 401 */
+    setenv("ODMD_IDLE_TIMEOUT", "x", 1);
+    e2e_odmd_t o;
+    e2e_odmd_opts_t opts = {.mongo_uri = e2e_db_uri(db)};
+    bool started = e2e_odmd_start(&o, &opts);
+    CHECK_MSG(started, "odmd did not start with ODMD_* set in the test's environment");
+    if (started) {
+        e2e_client_t c;
+        e2e_resp_t r = {0};
+        e2e_client_init(&c, o.url);
+        e2e_get(&c, &r, "/api/users?limit=1");
+        EXPECT_STATUS(r, 200);
+        e2e_resp_free(&r);
+        e2e_client_release(&c);
+        CHECK_INT(e2e_odmd_stop(&o, 20000), 0);
+    }
+    char *out = NULL;
+    const char *version[] = {"--version", NULL};
+    CHECK_INT(e2e_run_odmd(version, NULL, NULL, 10000, &out), 0);
+    CHECK_MSG(out && strstr(out, ODMD_VERSION), "--version with ODMD_BIN=/bin/false: %s",
+              out ? out : "");
+    free(out);
+    unsetenv("ODMD_BIN");
+    unsetenv("ODMD_QUEUE_MAX");
+    unsetenv("ODMD_API_KEY");
+    unsetenv("ODMD_IDLE_TIMEOUT");
+}
+
 int main(void)
 {
     e2e_init("cli");
@@ -301,6 +335,7 @@ int main(void)
     test_refuses_bad_models();
     test_health_command();
     test_environment();
+    test_environment_not_inherited();
     e2e_db_stop(db);
     return e2e_finish(check_done("e2e_cli"));
 }

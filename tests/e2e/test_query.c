@@ -262,7 +262,8 @@ static void test_refused_filters(void)
     memset(long_filter + 19, 'a', n);
     memcpy(long_filter + 19 + n, "\"}}", 4);
     e2e_get(C, &r, F("/api/users?filter=%s", U(long_filter)));
-    CHECK_MSG(r.status == 400 || r.status == 414, "a %zu-character pattern: %ld", n, r.status);
+    /* The URI fits libmicrohttpd's 32 KiB connection pool: odmd's own regex cap answers. */
+    EXPECT_PROBLEM(r, 400);
     free(long_filter);
     for (int values = 1000; values <= 1001; values++) {
         size_t cap = 16 * (size_t)values + 64, at = 0;
@@ -351,6 +352,8 @@ static void test_sort(void)
     CHECK_MSG(ordered, "sort=age not ascending: %s", r.body);
 
     e2e_get(C, &r, "/api/users?sort=-age&limit=100");
+    EXPECT_STATUS(r, 200);
+    CHECK_INT(array_len(&r), N_USERS);
     prev = 1000;
     ordered = true;
     json_array_foreach(r.json, i, doc) {
@@ -362,6 +365,7 @@ static void test_sort(void)
 
     e2e_get(C, &r, "/api/users?sort=role,-age&limit=100");
     EXPECT_STATUS(r, 200);
+    CHECK_INT(array_len(&r), N_USERS);
     const char *prev_role = "";
     prev = 1000;
     ordered = true;

@@ -10,11 +10,13 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -175,11 +177,156 @@ static void append_log_tail(odm_test_db_t *db)
     snprintf(db->error + len, sizeof db->error - len, " (log: ...%s)", tail);
 }
 
+/* ---- readiness: a MongoDB wire-protocol ping answered with ok: 1 ---- */
+
+enum { OP_MSG = 2013, PING_TIMEOUT_MS = 2000, REPLY_MAX_BYTES = 64 * 1024 };
+
+static void put_le32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint32_t get_le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* An OP_MSG carrying {ping: 1, $db: "admin"} (a command MongoDB, FerretDB and
+ * mongo-java-server all answer; the latter has no "hello"); returns its length (51). */
+static size_t build_ping(unsigned char *msg)
+{
+    static const unsigned char doc[] = {
+        30,   0,   0,   0,                       /* document length */
+        0x10, 'p', 'i', 'n', 'g', 0, 1, 0, 0, 0, /* ping: int32 1 */
+        0x02, '$', 'd', 'b', 0,   6, 0, 0, 0,    /* $db: string of 6 bytes */
+        'a',  'd', 'm', 'i', 'n', 0,             /* "admin" */
+        0};
+    size_t len = 16 + 4 + 1 + sizeof doc;
+    put_le32(msg, (uint32_t)len);
+    put_le32(msg + 4, 1); /* requestID */
+    put_le32(msg + 8, 0); /* responseTo */
+    put_le32(msg + 12, OP_MSG);
+    put_le32(msg + 16, 0); /* flagBits */
+    msg[20] = 0;           /* section kind 0: the body */
+    memcpy(msg + 21, doc, sizeof doc);
+    return len;
+}
+
+/* *size gets the size of a BSON value of this type at p (end: the document's end). Returns:
+ * false for a type this reader does not know, or a length running past end. */
+static bool bson_value_size(unsigned char type, const unsigned char *p, const unsigned char *end,
+                            size_t *size)
+{
+    static const signed char fixed[] = {[0x01] = 8, [0x07] = 12, [0x08] = 1, [0x09] = 8, [0x0A] = 0,
+                                        [0x10] = 4, [0x11] = 8,  [0x12] = 8, [0x13] = 16};
+    size_t left = (size_t)(end - p);
+    if (type < sizeof fixed && (fixed[type] > 0 || type == 0x0A)) {
+        *size = (size_t)fixed[type];
+    } else if (left >= 4 && (type == 0x02 || type == 0x0D || type == 0x0E)) {
+        *size = 4 + (size_t)get_le32(p); /* string, code, symbol */
+    } else if (left >= 4 && (type == 0x03 || type == 0x04)) {
+        *size = get_le32(p); /* document, array */
+    } else if (left >= 4 && type == 0x05) {
+        *size = 4 + 1 + (size_t)get_le32(p); /* binary */
+    } else {
+        return false;
+    }
+    return *size <= left;
+}
+
+/* True when the value of this type at p is the number 1 (a double, int32 or int64). */
+static bool bson_is_one(unsigned char type, const unsigned char *p)
+{
+    if (type == 0x10)
+        return get_le32(p) == 1;
+    if (type != 0x01 && type != 0x12)
+        return false;
+    uint64_t u = (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
+    double d;
+    memcpy(&d, &u, sizeof d); /* IEEE 754 doubles, little-endian on the wire */
+    return type == 0x12 ? u == 1 : d == 1.0;
+}
+
+/* True when the BSON document [doc, end) has "ok" equal to 1. */
+static bool bson_ok_is_one(const unsigned char *doc, const unsigned char *end)
+{
+    if (end - doc < 5 || get_le32(doc) > (size_t)(end - doc))
+        return false;
+    end = doc + get_le32(doc) - 1; /* the terminating 0 */
+    const unsigned char *p = doc + 4;
+    while (p < end) {
+        unsigned char type = *p++;
+        const unsigned char *key = p;
+        p = memchr(p, '\0', (size_t)(end - p));
+        if (p == NULL)
+            return false;
+        p++;
+        size_t size;
+        if (!bson_value_size(type, p, end, &size))
+            return false;
+        if (strcmp((const char *)key, "ok") == 0)
+            return bson_is_one(type, p); /* its size was checked against end */
+        p += size;
+    }
+    return false;
+}
+
+/* Reads exactly n bytes; false on error, timeout (SO_RCVTIMEO) or end of stream. */
+static bool read_full(int s, unsigned char *buf, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = recv(s, buf + got, n - got, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return false;
+        got += (size_t)r;
+    }
+    return true;
+}
+
+/* Connects to 127.0.0.1:port, sends a ping and reads the answer within PING_TIMEOUT_MS.
+ * Returns: true when the answer is an OP_MSG whose body says ok: 1; false when nothing listens,
+ * or what listens does not answer the MongoDB wire protocol in time. */
+static bool answers_ping(int port)
+{
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return false;
+    struct timeval tv = {PING_TIMEOUT_MS / 1000, (PING_TIMEOUT_MS % 1000) * 1000};
+    setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    unsigned char msg[64], header[16];
+    unsigned char *reply = NULL;
+    bool ok = false;
+    size_t len = build_ping(msg);
+    if (connect(s, (struct sockaddr *)&a, sizeof a) != 0 ||
+        send(s, msg, len, MSG_NOSIGNAL) != (ssize_t)len || !read_full(s, header, sizeof header))
+        goto close_socket;
+    uint32_t total = get_le32(header);
+    if (get_le32(header + 12) != OP_MSG || total < 16 + 4 + 1 + 5 || total > REPLY_MAX_BYTES)
+        goto close_socket;
+    reply = malloc(total - 16);
+    if (reply == NULL || !read_full(s, reply, total - 16))
+        goto free_reply;
+    /* flagBits (4), section kind 0 (1), then the body document */
+    ok = reply[4] == 0 && bson_ok_is_one(reply + 5, reply + (total - 16));
+free_reply:
+    free(reply);
+close_socket:
+    close(s);
+    return ok;
+}
+
 static bool start_java(odm_test_db_t *db)
 {
-    const char *launcher = getenv("ODMD_MONGO_JAVA_SERVER");
     char path[512];
-    snprintf(path, sizeof path, "%s", launcher ? launcher : ODMD_SOURCE_DIR "/scripts/mongo-java-server");
+    snprintf(path, sizeof path, "%s", ODMD_SOURCE_DIR "/scripts/mongo-java-server");
     char port[16];
     snprintf(port, sizeof port, "%d", db->port);
     char *argv[] = {path, "--memory", "--port", port, NULL};
@@ -196,7 +343,11 @@ static bool start_java(odm_test_db_t *db)
         db->pid = 0;
         return fail(db, "fork: %s", strerror(errno));
     }
-    return read_listening(db);
+    if (!read_listening(db))
+        return false;
+    return answers_ping(db->port) ||
+           fail(db, "the launcher listens on port %d but does not answer a ping with ok: 1",
+                db->port);
 }
 
 /* A port the kernel considers free now (FerretDB cannot report the one it picked). */
@@ -213,18 +364,6 @@ static int free_port(void)
         port = ntohs(a.sin_port);
     close(s);
     return port;
-}
-
-static bool accepts(int port)
-{
-    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (s < 0)
-        return false;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    bool ok = connect(s, (struct sockaddr *)&a, sizeof a) == 0;
-    close(s);
-    return ok;
 }
 
 static bool start_ferretdb(odm_test_db_t *db)
@@ -251,11 +390,12 @@ static bool start_ferretdb(odm_test_db_t *db)
     }
     long long until = now_ms() + start_timeout_ms();
     int status;
-    while (!accepts(db->port)) {
+    while (!answers_ping(db->port)) {
         if (child_gone(db, &status))
             return fail(db, "ferretdb exited at start (status %d)", status);
         if (now_ms() >= until)
-            return fail(db, "ferretdb did not accept on port %d in time", db->port);
+            return fail(db, "ferretdb did not answer a ping with ok: 1 on port %d in time",
+                        db->port);
         sleep_ms(50);
     }
     return true;

@@ -3,9 +3,10 @@
  * ODMD_TEST_BACKEND=ferretdb (its binary in ODMD_FERRETDB_BIN). Tests can pause, resume, kill
  * and restart it on the same port to see how odmd lives through a database outage.
  *
- * Environment: ODMD_MONGO_JAVA_SERVER overrides the launcher's path; ODMD_TEST_DB_START_MS the
- * start timeout (default 120000: the first run may build the launcher with Maven);
- * ODMD_TEST_DB_VERBOSE=1 shows the server's stderr instead of keeping it in dir/server.log. */
+ * The launcher is always the repository's scripts/mongo-java-server. Environment:
+ * ODMD_TEST_DB_START_MS the start timeout (default 120000: the first run may build the launcher
+ * with Maven); ODMD_TEST_DB_VERBOSE=1 shows the server's stderr instead of keeping it in
+ * dir/server.log. */
 #ifndef ODMD_TESTS_DBSERVER_H
 #define ODMD_TESTS_DBSERVER_H
 
@@ -23,7 +24,8 @@ typedef struct {
     char error[256]; /* why the last call failed */
 } odm_test_db_t;
 
-/* Starts a server on a free port and waits until it accepts connections.
+/* Starts a server on a free port and waits until it answers a MongoDB wire-protocol ping
+ * (OP_MSG {ping: 1}) with ok: 1; accepting connections alone is not ready.
  * Returns: false with db->error set when it did not come up in time (nothing left running). */
 bool odm_test_db_start(odm_test_db_t *db);
 

@@ -4,7 +4,6 @@ package odmd.launcher;
 import de.bwaldvogel.mongo.MongoBackend;
 import de.bwaldvogel.mongo.MongoServer;
 import de.bwaldvogel.mongo.MongoVersion;
-import de.bwaldvogel.mongo.backend.h2.H2Backend;
 import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
 
 import java.io.File;
@@ -17,7 +16,8 @@ public final class Launcher {
         "usage: mongo-java-server [--port N] (--memory | --h2 FILE) [--verbose]\n"
         + "  --port N     TCP port on 127.0.0.1 (default 27017; 0 picks a free one)\n"
         + "  --memory     keep the data in memory (lost on exit)\n"
-        + "  --h2 FILE    keep the data in an H2 MVStore file (kept across restarts)\n"
+        + "  --h2 FILE    keep the data in an H2 MVStore file (kept across restarts; every write\n"
+        + "               is committed and fsynced before it is acknowledged)\n"
         + "  --verbose    log the server's info lines to stderr\n"
         + "Prints \"listening 127.0.0.1:PORT\" on stdout once it accepts connections.";
 
@@ -107,7 +107,7 @@ public final class Launcher {
                 return 1;
             }
             try {
-                backend = new H2Backend(h2File);
+                backend = new DurableH2Backend(h2File);
             } catch (RuntimeException e) {
                 System.err.println("mongo-java-server: cannot open '" + h2File + "': " + e.getMessage());
                 return 1;

@@ -1,0 +1,2 @@
+# tests/check.h itself: zero checks run is a failure.
+odm_unit_test(test_check)
