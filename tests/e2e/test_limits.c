@@ -82,24 +82,22 @@ static void test_body_limits(void)
     const char *expect[] = {"Content-Type: application/json", "Expect: 100-continue", NULL};
     e2e_request(&authed, &r, "POST", "/api/notes", expect, huge, big);
     EXPECT_STATUS(r, 413);
-    /* The same without Expect: the body arrives anyway; 413, or the connection closed. */
+    /* The same without Expect: the body arrives anyway, is read and discarded (graceful
+     * close), and the 413 reaches the client. */
     e2e_post(&authed, &r, "/api/notes", huge);
-    CHECK_MSG(r.status == 413 || (r.status == 0 && r.code != CURLE_OPERATION_TIMEDOUT),
-              "10 MiB body: status %ld, curl %d", r.status, (int)r.code);
+    EXPECT_PROBLEM(r, 413);
     free(huge);
 
     /* Chunked: counted as it arrives. */
     e2e_request_chunked(&authed, &r, "POST", "/api/notes", "application/json", 1000, 100);
     EXPECT_STATUS(r, 201);
     e2e_request_chunked(&authed, &r, "POST", "/api/notes", "application/json", MAX_BODY * 4, 1024);
-    CHECK_MSG(r.status == 413 || (r.status == 0 && r.code != CURLE_OPERATION_TIMEDOUT),
-              "chunked body of %d bytes: status %ld, curl %d", MAX_BODY * 4, r.status, (int)r.code);
-    if (r.status == 413)
-        CHECK(e2e_is_problem(&r, 413));
+    EXPECT_PROBLEM(r, 413);
     e2e_request_chunked(&authed, &r, "POST", "/api/notes", "application/json", 64u << 20, 65536);
-    CHECK_MSG(r.status == 413 || (r.status == 0 && r.code != CURLE_OPERATION_TIMEDOUT),
-              "chunked body of 64 MiB: status %ld, curl %d (%lld ms)", r.status, (int)r.code,
-              (long long)r.elapsed_ms);
+    /* past the drain bound the 413 is written at once and the socket closed: curl, which reads
+     * while it sends, still has it */
+    CHECK_MSG(r.status == 413, "chunked body of 64 MiB: status %ld, curl %d (%lld ms)", r.status,
+              (int)r.code, (long long)r.elapsed_ms);
 
     CHECK_INT(e2e_mongo_count(DBURI, DBNAME, "e2e_notes"), before + 2);
     e2e_get(&authed, &r, "/api/notes?count=true");
