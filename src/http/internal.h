@@ -68,6 +68,7 @@ struct odm_request {
     odm_method_t method;
     const char *method_name; /* libmicrohttpd's, valid for the request */
     char *path;              /* copy, capped */
+    char *raw_path;          /* the target's path as sent (not decoded), without the query */
     int64_t started_ms;
     int64_t deadline_ms;
     odm_buf_t body;

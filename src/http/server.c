@@ -64,16 +64,39 @@ static void assign_request_id(odm_http_server_t *server, odm_request_t *req)
     req->request_id[len] = '\0';
 }
 
-static odm_request_t *request_new(odm_http_server_t *server, struct MHD_Connection *conn,
-                                  const char *url, const char *method)
+/* libmicrohttpd's URI log callback: called with the request target as sent, before the path
+ * is decoded. The request context starts here, holding the raw path; request_new completes it
+ * on the first handler call, and on_completed frees it (libmicrohttpd calls it for every
+ * request this callback saw). */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
+    (void)cls;
+    (void)conn;
     odm_request_t *req = calloc(1, sizeof *req);
     if (req == NULL)
+        return NULL;
+    const char *path = uri;
+    const char *scheme = strstr(uri, "://");
+    if (scheme != NULL && scheme < uri + strcspn(uri, "/?")) {
+        path = scheme + 3 + strcspn(scheme + 3, "/?");
+    }
+    req->raw_path = strndup(path, strcspn(path, "?"));
+    return req;
+}
+
+/* Completes the context on_uri made (`req`), or makes one. Returns: NULL on out of memory
+ * (`req`, if given, stays for on_completed to free). */
+static odm_request_t *request_new(odm_http_server_t *server, odm_request_t *req,
+                                  struct MHD_Connection *conn, const char *url, const char *method)
+{
+    bool made = req == NULL;
+    if (made && (req = calloc(1, sizeof *req)) == NULL)
         return NULL;
     size_t n = strnlen(url, HTTP__MAX_PATH);
     req->path = strndup(url, n);
     if (req->path == NULL) {
-        free(req);
+        if (made)
+            free(req);
         return NULL;
     }
     req->server = server;
@@ -95,6 +118,7 @@ static void request_free(odm_request_t *req)
     free(req->resp_body);
     odm_buf_release(&req->body);
     free(req->path);
+    free(req->raw_path);
     free(req);
 }
 
@@ -172,6 +196,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     odm_request_t *req = *req_cls;
     if (req == NULL)
         return;
+    if (req->conn == NULL) { /* made by on_uri, never handled: answered by libmicrohttpd */
+        request_free(req);
+        *req_cls = NULL;
+        return;
+    }
     atomic_fetch_add_explicit(&req->server->progress, 1, memory_order_relaxed);
     access_log(req->server, req, toe);
     if (req->counted)
@@ -270,8 +299,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     odm_request_t *req = *req_cls;
     (void)version;
     atomic_fetch_add_explicit(&server->progress, 1, memory_order_relaxed);
-    if (req == NULL) {
-        req = request_new(server, conn, url, method);
+    if (req == NULL || req->conn == NULL) {
+        req = request_new(server, req, conn, url, method);
         if (req == NULL)
             return MHD_NO;
         *req_cls = req;
@@ -383,7 +412,8 @@ odm_http_server_t *odm_http_start(const odm_http_options_t *opts, odm_error_t *e
         flags, 0, NULL, NULL, on_access, server, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, server,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT,
         opts->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, opts->idle_timeout_s,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, server, MHD_OPTION_NOTIFY_CONNECTION,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, server, MHD_OPTION_URI_LOG_CALLBACK, on_uri,
+        server, MHD_OPTION_NOTIFY_CONNECTION,
         on_connection, server, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
         MHD_OPTION_END);
     if (server->daemon == NULL) {
