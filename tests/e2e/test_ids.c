@@ -1,10 +1,12 @@
 /* End-to-end: every document is addressable. Over every model the tests serve, a POST answers
  * 201 with _id and a Location that GET, PATCH and DELETE reach; read-only ids are generated;
- * models whose _id no URL can name are refused at load. */
+ * client ids with slashes, dots and other characters come back through their Location (libcurl
+ * and Python's urllib following it); models whose _id no URL can name are refused at load. */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "check.h"
 #include "harness.h"
@@ -183,6 +185,96 @@ static void test_missing_client_ids(void)
     e2e_resp_free(&r);
 }
 
+/* Ids with characters a path gives meaning to, "." and "..": the Location leads back to the
+ * document (libcurl follows it as given; it collapses dot-segments, so they must be encoded). */
+static const char *const odd_ids[] = {
+    "a/b", ".", "..", "a b", "50%", "?q=1", "#top", "\xc3\xa9t\xc3\xa9", "a+b", "~x", "%2F",
+    "./a", "../..", "a;b=c", "...",
+};
+
+static void test_odd_ids_through_location(void)
+{
+    e2e_resp_t r = {0};
+    for (size_t i = 0; i < sizeof odd_ids / sizeof odd_ids[0]; i++) {
+        json_t *body = json_pack("{s:s, s:s}", "_id", odd_ids[i], "target", "curl");
+        char *text = json_dumps(body, 0);
+        json_decref(body);
+        e2e_post(C, &r, "/api/slugs", text);
+        free(text);
+        EXPECT_STATUS(r, 201);
+        char location[512];
+        copy_header(&r, "Location", location, sizeof location);
+        e2e_get(C, &r, location);
+        CHECK_MSG(r.status == 200 && e2e_str(&r, "_id") &&
+                      strcmp(e2e_str(&r, "_id"), odd_ids[i]) == 0,
+                  "id '%s': GET %s answered %ld %s", odd_ids[i], location, r.status, r.body);
+        e2e_delete(C, &r, location, NULL);
+        EXPECT_STATUS(r, 204);
+    }
+    /* escapes are decoded whatever their case; %00 and broken escapes are a bad id */
+    e2e_put(C, &r, "/api/slugs/%2e", Q("{'target':'dot'}"), NULL);
+    EXPECT_PROBLEM(r, 404);
+    e2e_post(C, &r, "/api/slugs", Q("{'_id':'.','target':'dot'}"));
+    e2e_get(C, &r, "/api/slugs/%2e");
+    EXPECT_STATUS(r, 200);
+    e2e_get(C, &r, "/api/slugs/%2E%2e");
+    EXPECT_PROBLEM(r, 404);
+    e2e_delete(C, &r, "/api/slugs/%2E", NULL);
+    EXPECT_STATUS(r, 204);
+    const char *bad[] = {"/api/slugs/a%00b", "/api/slugs/%zz", "/api/slugs/a%2"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        e2e_get(C, &r, bad[i]);
+        EXPECT_PROBLEM(r, 400);
+    }
+    e2e_resp_free(&r);
+}
+
+/* The same through Python's urllib: POST, then urljoin the Location and GET it. */
+static const char python_client[] =
+    "import json, sys, urllib.error, urllib.parse, urllib.request\n"
+    "base, ids = sys.argv[1], json.load(open(sys.argv[2]))\n"
+    "bad = 0\n"
+    "for i in ids:\n"
+    "    url = base + '/api/slugs'\n"
+    "    req = urllib.request.Request(url, data=json.dumps({'_id': i, 'target': 'py'}).encode(),\n"
+    "                                 headers={'Content-Type': 'application/json'})\n"
+    "    with urllib.request.urlopen(req, timeout=10) as r:\n"
+    "        status, loc = r.status, r.headers['Location']\n"
+    "    follow = urllib.parse.urljoin(url, loc)\n"
+    "    try:\n"
+    "        with urllib.request.urlopen(follow, timeout=10) as g:\n"
+    "            got, code = json.load(g), g.status\n"
+    "    except urllib.error.HTTPError as e:\n"
+    "        got, code = None, e.code\n"
+    "    if status != 201 or code != 200 or got is None or got.get('_id') != i:\n"
+    "        bad += 1\n"
+    "        print('FAIL', repr(i), status, loc, follow, code)\n"
+    "    else:\n"
+    "        print('ok', repr(i), loc)\n"
+    "sys.exit(1 if bad else 0)\n";
+
+static void test_odd_ids_through_urllib(void)
+{
+    const char *dir = e2e_temp_dir("urllib");
+    json_t *ids = json_array();
+    for (size_t i = 0; i < sizeof odd_ids / sizeof odd_ids[0]; i++)
+        json_array_append_new(ids, json_string(odd_ids[i]));
+    char *text = json_dumps(ids, 0);
+    json_decref(ids);
+    bool written = e2e_write_file(dir, "client.py", python_client) &&
+                   e2e_write_file(dir, "ids.json", text);
+    free(text);
+    CHECK_MSG(written, "cannot write the urllib client into %s", dir);
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "cd '%s' && timeout 120 python3 client.py '%s' ids.json >out.txt 2>&1",
+             dir, env.odmd.url);
+    int status = system(cmd);
+    char *out = e2e_read_file(F("%s/out.txt", dir));
+    CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "urllib client: status %d: %s",
+              status, out ? out : "(no output)");
+    free(out);
+}
+
 /* A model whose _id can be neither supplied nor generated stops odmd check and odmd serve
  * with the file, the pointer and the reason (exit 2). */
 static void test_refused_at_load(void)
@@ -228,6 +320,8 @@ int main(void)
     test_every_model_addressable();
     test_read_only_string_id();
     test_missing_client_ids();
+    test_odd_ids_through_location();
+    test_odd_ids_through_urllib();
     test_refused_at_load();
     CHECK_INT(e2e_env_down(&env), 0);
     return e2e_finish(check_done("e2e_ids"));
