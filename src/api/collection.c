@@ -268,7 +268,7 @@ static bool refuse_create_body(api_call_t *call)
             return api__failf(call->req, ODM_ERR_INTERNAL, "out of memory");
     }
     if (api__refuse_invalid(call, call->body) || refuse_missing_id(call) ||
-        api__refuse_unconvertible(call, call->body, 1, &call->doc))
+        api__refuse_unconvertible(call, call->body, odm_codec_first_version(), &call->doc))
         return true;
     call->body_ready = true;
     return false;

@@ -1,7 +1,8 @@
 /* End-to-end: every document is addressable. Over every model the tests serve, a POST answers
  * 201 with _id and a Location that GET, PATCH and DELETE reach; read-only ids are generated;
  * client ids with slashes, dots and other characters come back through their Location (libcurl
- * and Python's urllib following it); models whose _id no URL can name are refused at load. */
+ * and Python's urllib following it); models whose _id no URL can name are refused at load; an
+ * id deleted and created again never repeats an ETag. */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -275,6 +276,46 @@ static void test_odd_ids_through_urllib(void)
     free(out);
 }
 
+/* RFC 9110 8.8.1: a strong ETag names one content of a resource over its whole life. */
+static void check_new_life(const char *model, const char *path, const char *body)
+{
+    e2e_resp_t r = {0};
+    char old_etag[128], new_etag[128];
+    e2e_post(C, &r, F("/api/%s", model), Q(body));
+    EXPECT_STATUS(r, 201);
+    copy_header(&r, "ETag", old_etag, sizeof old_etag);
+    e2e_delete(C, &r, path, NULL);
+    EXPECT_STATUS(r, 204);
+    e2e_post(C, &r, F("/api/%s", model), Q(body));
+    EXPECT_STATUS(r, 201);
+    copy_header(&r, "ETag", new_etag, sizeof new_etag);
+    CHECK_MSG(old_etag[0] == '"' && strcmp(old_etag, new_etag) != 0,
+              "%s re-created with the ETag of its first life %s", path, old_etag);
+
+    const char *inm[] = {F("If-None-Match: %s", old_etag), NULL};
+    e2e_request(C, &r, "GET", path, inm, NULL, 0);
+    EXPECT_STATUS(r, 200);
+    const char *put[] = {"Content-Type: application/json", F("If-Match: %s", old_etag), NULL};
+    e2e_request(C, &r, "PUT", path, put, Q(body), (size_t)-1);
+    EXPECT_PROBLEM(r, 412);
+    e2e_patch(C, &r, path, "{}", F("If-Match: %s", old_etag));
+    EXPECT_PROBLEM(r, 412);
+    e2e_delete(C, &r, path, F("If-Match: %s", old_etag));
+    EXPECT_PROBLEM(r, 412);
+    e2e_get(C, &r, path);
+    EXPECT_STATUS(r, 200);
+    EXPECT_HEADER(r, "ETag", new_etag);
+    e2e_delete(C, &r, path, F("If-Match: %s", new_etag));
+    EXPECT_STATUS(r, 204);
+    e2e_resp_free(&r);
+}
+
+static void test_etags_over_lives(void)
+{
+    check_new_life("slugs", "/api/slugs/again", "{'_id':'again','target':'t'}");
+    check_new_life("widgets", "/api/widgets/4242", "{'_id':4242,'label':'w'}");
+}
+
 /* A model whose _id can be neither supplied nor generated stops odmd check and odmd serve
  * with the file, the pointer and the reason (exit 2). */
 static void test_refused_at_load(void)
@@ -322,6 +363,7 @@ int main(void)
     test_missing_client_ids();
     test_odd_ids_through_location();
     test_odd_ids_through_urllib();
+    test_etags_over_lives();
     test_refused_at_load();
     CHECK_INT(e2e_env_down(&env), 0);
     return e2e_finish(check_done("e2e_ids"));
