@@ -43,8 +43,7 @@ static bool accepts(const odm_schema_t *schema, const char *sample, char *why, s
 }
 
 /* The first sample of `samples` the schema accepts, or NULL. */
-static const char *first_accepted(const odm_schema_t *schema, const char *const *samples,
-                                  size_t n)
+static const char *first_accepted(const odm_schema_t *schema, const char *const *samples, size_t n)
 {
     char why[8];
     for (size_t i = 0; i < n; i++)

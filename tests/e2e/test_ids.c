@@ -99,13 +99,13 @@ static void check_addressable(const char *model, const char *body)
     e2e_get(C, &r, location);
     EXPECT_STATUS(r, 200);
     EXPECT_HEADER(r, "ETag", etag);
-    CHECK_MSG(json_equal(r.json, created), "%s: GET %s differs from the POST's answer: %s",
-              model, location, r.body);
+    CHECK_MSG(json_equal(r.json, created), "%s: GET %s differs from the POST's answer: %s", model,
+              location, r.body);
     json_decref(created);
     e2e_patch(C, &r, location, "{}", NULL);
     EXPECT_STATUS(r, 200);
-    CHECK_MSG(r.status != 200 || strcmp(id_text(&r), id) == 0, "%s: PATCH answered _id %s",
-              model, id_text(&r));
+    CHECK_MSG(r.status != 200 || strcmp(id_text(&r), id) == 0, "%s: PATCH answered _id %s", model,
+              id_text(&r));
     e2e_delete(C, &r, location, NULL);
     EXPECT_STATUS(r, 204);
     e2e_get(C, &r, location);
@@ -189,8 +189,8 @@ static void test_missing_client_ids(void)
 /* Ids with characters a path gives meaning to, "." and "..": the Location leads back to the
  * document (libcurl follows it as given; it collapses dot-segments, so they must be encoded). */
 static const char *const odd_ids[] = {
-    "a/b", ".", "..", "a b", "50%", "?q=1", "#top", "\xc3\xa9t\xc3\xa9", "a+b", "~x", "%2F",
-    "./a", "../..", "a;b=c", "...",
+    "a/b", ".",  "..",  "a b", "50%",   "?q=1",  "#top", "\xc3\xa9t\xc3\xa9",
+    "a+b", "~x", "%2F", "./a", "../..", "a;b=c", "...",
 };
 
 static void test_odd_ids_through_location(void)
@@ -262,17 +262,18 @@ static void test_odd_ids_through_urllib(void)
         json_array_append_new(ids, json_string(odd_ids[i]));
     char *text = json_dumps(ids, 0);
     json_decref(ids);
-    bool written = e2e_write_file(dir, "client.py", python_client) &&
-                   e2e_write_file(dir, "ids.json", text);
+    bool written =
+        e2e_write_file(dir, "client.py", python_client) && e2e_write_file(dir, "ids.json", text);
     free(text);
     CHECK_MSG(written, "cannot write the urllib client into %s", dir);
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "cd '%s' && timeout 120 python3 client.py '%s' ids.json >out.txt 2>&1",
-             dir, env.odmd.url);
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && timeout 120 python3 client.py '%s' ids.json >out.txt 2>&1", dir,
+             env.odmd.url);
     int status = system(cmd);
     char *out = e2e_read_file(F("%s/out.txt", dir));
-    CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "urllib client: status %d: %s",
-              status, out ? out : "(no output)");
+    CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "urllib client: status %d: %s", status,
+              out ? out : "(no output)");
     free(out);
 }
 
@@ -325,8 +326,7 @@ static void test_refused_at_load(void)
     } bad[] = {
         {"ints.json", "{'properties':{'_id':{'type':'integer','readOnly':true}}}",
          "ints.json: /properties/_id: a read-only _id is generated"},
-        {"uuids.json",
-         "{'properties':{'_id':{'type':'string','format':'uuid','readOnly':true}}}",
+        {"uuids.json", "{'properties':{'_id':{'type':'string','format':'uuid','readOnly':true}}}",
          "uuids.json: /properties/_id: a read-only _id is generated"},
         {"anys.json", "{'properties':{'_id':{}}}",
          "anys.json: /properties/_id: a client-supplied _id"},
@@ -337,12 +337,13 @@ static void test_refused_at_load(void)
         char *out = NULL;
         const char *check[] = {"check", dir, NULL};
         int status = e2e_run_odmd(check, NULL, NULL, 20000, &out);
-        CHECK_MSG(status == 2 && out && strstr(out, bad[i].reason),
-                  "odmd check %s: exit %d: %s", bad[i].file, status, out ? out : "");
+        CHECK_MSG(status == 2 && out && strstr(out, bad[i].reason), "odmd check %s: exit %d: %s",
+                  bad[i].file, status, out ? out : "");
         free(out);
         out = NULL;
-        const char *serve[] = {"--schemas", dir, "--mongo-uri", DBURI, "--listen",
-                               F("127.0.0.1:%d", e2e_free_port()), NULL};
+        const char *serve[] = {"--schemas", dir,        "--mongo-uri",
+                               DBURI,       "--listen", F("127.0.0.1:%d", e2e_free_port()),
+                               NULL};
         status = e2e_run_odmd(serve, NULL, NULL, 20000, &out);
         CHECK_MSG(status == 2 && out && strstr(out, bad[i].reason), "odmd serve %s: exit %d: %s",
                   bad[i].file, status, out ? out : "");
