@@ -41,7 +41,8 @@ json_t *odm_json_parse(const char *buf, size_t len, unsigned flags, odm_error_t 
  * "long") is refused: returns false with ODM_ERR_VALIDATION and, when `errors` (borrowed
  * array) is not NULL, appends one violation {instanceLocation, keywordLocation, error} per value
  * (keywordLocation ends in "/format" or "/x-bson"). A top-level ODM_VERSION_FIELD, a key
- * starting with '$' or containing '.' are violations too. ODM_ERR_TOO_LARGE when BSON's size limit is
+ * starting with '$' or containing '.', and a string _id holding NUL (no URL names it) are
+ * violations too. ODM_ERR_TOO_LARGE when BSON's size limit is
  * passed. On failure `out` holds a partial document: discard it. */
 bool odm_codec_to_bson(const odm_model_t *model, const json_t *doc, bson_t *out, json_t *errors,
                        odm_error_t *err);

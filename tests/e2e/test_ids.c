@@ -222,6 +222,9 @@ static void test_odd_ids_through_location(void)
     EXPECT_PROBLEM(r, 404);
     e2e_delete(C, &r, "/api/slugs/%2E", NULL);
     EXPECT_STATUS(r, 204);
+    /* an id with NUL could be stored but named by no URL (%00 is refused): refused too */
+    e2e_post(C, &r, "/api/slugs", "{\"_id\": \"a\\u0000b\", \"target\": \"nul\"}");
+    EXPECT_PROBLEM(r, 422);
     const char *bad[] = {"/api/slugs/a%00b", "/api/slugs/%zz", "/api/slugs/a%2"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         e2e_get(C, &r, bad[i]);
