@@ -41,7 +41,8 @@ json_t *odm_json_parse(const char *buf, size_t len, unsigned flags, odm_error_t 
  * "long") is refused: returns false with ODM_ERR_VALIDATION and, when `errors` (borrowed
  * array) is not NULL, appends one violation {instanceLocation, keywordLocation, error} per value
  * (keywordLocation ends in "/format" or "/x-bson"). A top-level ODM_VERSION_FIELD, a key
- * starting with '$' or containing '.' are violations too. ODM_ERR_TOO_LARGE when BSON's size limit is
+ * starting with '$' or containing '.', and a string _id holding NUL (no URL names it) are
+ * violations too. ODM_ERR_TOO_LARGE when BSON's size limit is
  * passed. On failure `out` holds a partial document: discard it. */
 bool odm_codec_to_bson(const odm_model_t *model, const json_t *doc, bson_t *out, json_t *errors,
                        odm_error_t *err);
@@ -65,8 +66,27 @@ bool odm_codec_id_filter(const odm_model_t *model, const char *id, size_t len, b
                          odm_error_t *err);
 
 /* Appends the document's _id as a URL path segment (hex, decimal or the string itself,
- * percent-encoded where needed) to `out`. */
+ * percent-encoded where needed) to `out`: every byte but ALPHA, DIGIT and "-._~" is encoded,
+ * and so are the dots of an id "." or ".." ("%2E", "%2E%2E"), which clients would otherwise
+ * collapse as dot-segments (RFC 3986 section 5.2.4). Returns false (out unchanged) when the
+ * document has no _id of a type a URL can name, or out passes its cap. */
 bool odm_codec_id_segment(const bson_t *doc, odm_buf_t *out);
+
+/* Percent-decodes a URL path segment (`len` bytes, as sent: not decoded before) into a new
+ * NUL-terminated string (caller frees). ODM_ERR_BAD_ID for a '%' that does not start a %XX
+ * escape and for %00 (an id holds no NUL). */
+char *odm_codec_id_decode(const char *segment, size_t len, odm_error_t *err);
+
+/* Sets _id in `doc` (an object, borrowed) for a POST that left it out: a new ObjectId's 24 hex
+ * characters when model->id_generated (the codec stores it as an ObjectId or a string, as the
+ * model types _id). Otherwise returns false with ODM_ERR_VALIDATION and appends a violation
+ * {instanceLocation "", keywordLocation "/properties/_id", error} to `errors` (may be NULL). */
+bool odm_codec_new_id(const odm_model_t *model, json_t *doc, json_t *errors, odm_error_t *err);
+
+/* The version a newly inserted document starts at: random in [1, 2^62), so that a document
+ * deleted and created again under the same _id does not take up its old versions (and ETags,
+ * which must never name two contents of one URL: RFC 9110 section 8.8.1). Thread-safe. */
+int64_t odm_codec_first_version(void);
 
 /* Translates a filter (a JSON object, borrowed) to BSON, appending to `out`. Allowed operators:
  * $eq $ne $gt $gte $lt $lte $in $nin $exists $and $or $nor $not $regex $options (flags imsx,

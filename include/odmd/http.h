@@ -84,6 +84,9 @@ void odm_http_stop(odm_http_server_t *server);
 odm_method_t odm_request_method(const odm_request_t *req);
 const char *odm_request_method_name(const odm_request_t *req);
 const char *odm_request_path(const odm_request_t *req);      /* decoded, without the query */
+/* The path as the client sent it, percent-escapes kept (so that "%2F" stays apart from "/"),
+ * without the query; an absolute-form target ("http://host/p") gives "/p". */
+const char *odm_request_raw_path(const odm_request_t *req);
 const char *odm_request_header(const odm_request_t *req, const char *name);
 const char *odm_request_query(const odm_request_t *req, const char *name);
 /* Calls fn for every query argument; stops and returns false when fn does. */

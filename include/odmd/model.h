@@ -54,7 +54,9 @@ typedef struct {
     json_t *doc;           /* the schema document, owned */
     odm_schema_t *schema;  /* compiled with formats asserted */
     odm_field_t root;
-    odm_id_kind_t id_kind; /* from properties._id: absent or objectId -> ObjectId (generated) */
+    odm_id_kind_t id_kind; /* from properties._id: absent, objectId or readOnly -> ObjectId */
+    bool id_generated;     /* a POST without _id gets one: an ObjectId, or its hex for a string
+                              _id; otherwise the client must supply _id */
     odm_index_t *indexes;  /* unique indexes to create at startup */
     size_t n_indexes;
 } odm_model_t;
@@ -67,11 +69,13 @@ typedef struct {
 
 /* Loads every DIR/NAME.json ([a-z][a-z0-9_-]*; other .json names are an error, other files are
  * ignored), sorted by name. A model without properties._id gets {"type": "string", "x-bson":
- * "objectId", "readOnly": true}. Each is registered under its "$id" when absolute, else under
+ * "objectId", "readOnly": true}; a readOnly _id is an ObjectId odmd generates (its schema must
+ * accept an ObjectId's 24 hex characters), a client-supplied one must be a string or an integer
+ * (docs/models.md). Each is registered under its "$id" when absolute, else under
  * file:///ABSOLUTE/DIR/NAME.json, so models may "$ref": "other.json#/...". Returns: new models,
  * or NULL with ODM_ERR_CONFIG and a message "FILE:LINE:COLUMN: reason" (syntax) or
  * "FILE: POINTER: reason" (schema, unknown x- keyword, bad x- value, x-ref to no model, index
- * on an undeclared field); a directory without model files is an error too. */
+ * on an undeclared field, an _id no URL could name); a directory without model files is an error too. */
 odm_models_t *odm_models_load(const char *dir, odm_error_t *err);
 void odm_models_free(odm_models_t *models);
 

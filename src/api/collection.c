@@ -216,7 +216,8 @@ void api__list(api_call_t *call)
     api__submit(call);
 }
 
-/* The document to insert: the generated _id, the client's fields, then defaults. Steals body.
+/* The document to insert: an _id when the client left it out and odmd can make one (its
+ * model->id_generated), the client's fields, then defaults. Steals body.
  * Returns: a new tree, NULL on out of memory. */
 static json_t *build_create(api_call_t *call, json_t *body)
 {
@@ -225,17 +226,32 @@ static json_t *build_create(api_call_t *call, json_t *body)
         json_decref(body);
         return NULL;
     }
-    if (call->model->id_kind == ODM_ID_OBJECTID) {
-        bson_oid_t oid;
-        char hex[25];
-        bson_oid_init(&oid, NULL);
-        bson_oid_to_string(&oid, hex);
-        json_object_set_new(doc, "_id", json_stringn_nocheck(hex, 24)); /* ASCII hex */
+    odm_error_t err;
+    if (json_object_get(body, "_id") == NULL && call->model->id_generated &&
+        !odm_codec_new_id(call->model, doc, NULL, &err)) {
+        json_decref(doc);
+        json_decref(body);
+        return NULL;
     }
     json_object_update(doc, body);
     json_decref(body);
     odm_model_apply_defaults(call->model, doc);
     return doc;
+}
+
+/* A valid document whose _id the client left out and odmd cannot make (422): stored, it would
+ * get the driver's ObjectId, which no URL of the model names. Returns: true after answering. */
+static bool refuse_missing_id(api_call_t *call)
+{
+    if (!json_is_object(call->body) || json_object_get(call->body, "_id") != NULL)
+        return false;
+    json_t *errors = json_array();
+    odm_error_t err;
+    bool refused = !odm_codec_new_id(call->model, call->body, errors, &err);
+    if (refused)
+        api__fail(call->req, &err, errors);
+    json_decref(errors);
+    return refused;
 }
 
 /* POST: the body is checked, built into the document, validated and converted into call->doc
@@ -251,8 +267,8 @@ static bool refuse_create_body(api_call_t *call)
         if (call->body == NULL)
             return api__failf(call->req, ODM_ERR_INTERNAL, "out of memory");
     }
-    if (api__refuse_invalid(call, call->body) ||
-        api__refuse_unconvertible(call, call->body, 1, &call->doc))
+    if (api__refuse_invalid(call, call->body) || refuse_missing_id(call) ||
+        api__refuse_unconvertible(call, call->body, odm_codec_first_version(), &call->doc))
         return true;
     call->body_ready = true;
     return false;

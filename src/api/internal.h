@@ -14,11 +14,13 @@ typedef enum { API_HEALTHZ, API_READYZ, API_COLLECTION, API_DOCUMENT } api_route
 typedef struct {
     api_route_kind_t kind;
     const odm_model_t *model; /* NULL for /healthz and /readyz */
-    const char *id;           /* API_DOCUMENT: the id segment within the path, id_len bytes */
+    const char *id;           /* API_DOCUMENT: the id segment as sent (encoded), id_len bytes */
     size_t id_len;
 } api_route_t;
 
-/* Matches a decoded path against the routes; false: 404. */
+/* Matches a path as sent (percent-escapes kept: "%2F" within the id segment is not a
+ * separator; the id is decoded afterwards, odm_codec_id_decode) against the routes; false:
+ * 404. */
 bool api__match_route(const odm_app_t *app, const char *path, api_route_t *r);
 
 /* Whether a body of `content_type` is read for `method`: application/json, and for PATCH

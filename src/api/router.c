@@ -206,7 +206,7 @@ static void reply_options(api_call_t *call)
  * true after answering. */
 static bool refuse_route(const odm_app_t *app, odm_request_t *req, api_route_t *r)
 {
-    if (!api__match_route(app, odm_request_path(req), r))
+    if (!api__match_route(app, odm_request_raw_path(req), r))
         return api__failf(req, ODM_ERR_NOT_FOUND, "no such route");
     if (find_handler(r->kind, odm_request_method(req)) == NULL) {
         add_allow(req, r->kind);
@@ -254,8 +254,9 @@ void odm_api_handle(odm_request_t *req, void *arg)
         return;
     }
     call->route = r.kind;
-    if (r.id != NULL && (call->id = strndup(r.id, r.id_len)) == NULL) {
-        api__failf(req, ODM_ERR_INTERNAL, "out of memory");
+    odm_error_t err;
+    if (r.id != NULL && (call->id = odm_codec_id_decode(r.id, r.id_len, &err)) == NULL) {
+        api__fail(req, &err, NULL);
         return;
     }
     find_handler(r.kind, odm_request_method(req))(call);

@@ -47,6 +47,9 @@ static bool append_members(walk_t *w, bson_t *out, const odm_field_t *field, con
         else if (depth == 1 && strcmp(key, ODM_VERSION_FIELD) == 0)
             violation(w, NULL, "'" ODM_VERSION_FIELD "' is the version odmd keeps: it cannot be "
                                "written");
+        else if (depth == 1 && strcmp(key, "_id") == 0 && json_is_string(value) &&
+                 memchr(json_string_value(value), '\0', json_string_length(value)) != NULL)
+            violation(w, NULL, "an _id cannot hold \\u0000: no URL could name the document");
         else if (!append_value(w, out, key, klen, child, value, depth))
             return false;
         odm_pointer_pop(&w->keyword, kmark);

@@ -229,10 +229,13 @@ int64_t odm_codec_version(const bson_t *doc)
     return bson_iter_as_int64(&it);
 }
 
+/* Percent-encodes s (n bytes) as one path segment; "." and ".." too (RFC 3986 5.2.4). */
 static bool put_segment(odm_buf_t *out, const char *s, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
     size_t start = out->len, run = 0;
+    if ((n == 1 && s[0] == '.') || (n == 2 && memcmp(s, "..", 2) == 0))
+        return odm_buf_append(out, "%2E%2E", 3 * n);
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||

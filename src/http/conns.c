@@ -265,12 +265,10 @@ static void set_phase(odm_http_server_t *server, struct MHD_Connection *conn,
     pthread_mutex_unlock(&server->conns.lock);
 }
 
-void *http__conns_on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+void http__conns_reading(odm_http_server_t *server, struct MHD_Connection *conn)
 {
-    (void)uri;
     /* a request line after a kept-alive pause: the next request's read bound starts */
-    set_phase(cls, conn, HTTP__CONN_READING, true);
-    return NULL; /* the request context stays NULL until the access handler makes it */
+    set_phase(server, conn, HTTP__CONN_READING, true);
 }
 
 void http__conns_busy(odm_http_server_t *server, struct MHD_Connection *conn)

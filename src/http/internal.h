@@ -131,6 +131,7 @@ struct odm_request {
     odm_method_t method;
     const char *method_name; /* libmicrohttpd's, valid for the request */
     char *path;              /* copy, capped */
+    char *raw_path;          /* the target's path as sent (not decoded), without the query */
     int64_t started_ms;
     int64_t deadline_ms;
     odm_buf_t body;
@@ -166,12 +167,14 @@ void http__log_flush(odm_http_server_t *server, bool due_only);
 bool http__conns_init(odm_http_server_t *server, odm_error_t *err);
 void http__conns_release(odm_http_server_t *server);
 int http__listen_socket(const odm_http_options_t *opts, odm_error_t *err);
-/* libmicrohttpd's accept policy, connection notification and URI callbacks (cls: the server;
- * the polling thread). */
+/* libmicrohttpd's accept policy and connection notification callbacks (cls: the server; the
+ * polling thread). */
 enum MHD_Result http__conns_on_accept(void *cls, const struct sockaddr *addr, socklen_t len);
 void http__conns_on_notify(void *cls, struct MHD_Connection *conn, void **socket_ctx,
                            enum MHD_ConnectionNotificationCode code);
-void *http__conns_on_uri(void *cls, const char *uri, struct MHD_Connection *conn);
+/* A request line arrived on conn (server.c's URI callback): a kept-alive connection that was
+ * idle is reading again, bounded by read_timeout_s. */
+void http__conns_reading(odm_http_server_t *server, struct MHD_Connection *conn);
 /* The request on conn was answered or handed to a worker (busy), or its response was sent
  * (idle). Polling thread; busy before MHD_suspend_connection. */
 void http__conns_busy(odm_http_server_t *server, struct MHD_Connection *conn);

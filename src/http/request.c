@@ -21,6 +21,11 @@ const char *odm_request_path(const odm_request_t *req)
     return req->path;
 }
 
+const char *odm_request_raw_path(const odm_request_t *req)
+{
+    return req->raw_path ? req->raw_path : req->path;
+}
+
 const char *odm_request_header(const odm_request_t *req, const char *name)
 {
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);

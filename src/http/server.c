@@ -63,17 +63,35 @@ static void assign_request_id(odm_http_server_t *server, odm_request_t *req)
     req->request_id[len] = '\0';
 }
 
-static odm_request_t *request_new(odm_http_server_t *server, struct MHD_Connection *conn,
-                                  const char *url, const char *method)
+/* libmicrohttpd's URI log callback: called with the request target as sent, before the path
+ * is decoded. The request context starts here, holding the raw path; request_new completes it
+ * on the first handler call, and on_completed frees it (libmicrohttpd calls it for every
+ * request this callback saw). */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
     odm_request_t *req = calloc(1, sizeof *req);
     if (req == NULL)
+        return NULL;
+    http__conns_reading(cls, conn);
+    const char *path = http__origin_path(uri);
+    req->raw_path = strndup(path, strcspn(path, "?"));
+    return req;
+}
+
+/* Completes the context on_uri made (`req`), or makes one. Returns: NULL on out of memory
+ * (`req`, if given, stays for on_completed to free). */
+static odm_request_t *request_new(odm_http_server_t *server, odm_request_t *req,
+                                  struct MHD_Connection *conn, const char *url, const char *method)
+{
+    bool made = req == NULL;
+    if (made && (req = calloc(1, sizeof *req)) == NULL)
         return NULL;
     url = http__origin_path(url);
     size_t n = strnlen(url, HTTP__MAX_PATH);
     req->path = strndup(url, n);
     if (req->path == NULL) {
-        free(req);
+        if (made)
+            free(req);
         return NULL;
     }
     req->server = server;
@@ -95,6 +113,7 @@ static void request_free(odm_request_t *req)
     free(req->resp_body);
     odm_buf_release(&req->body);
     free(req->path);
+    free(req->raw_path);
     free(req);
 }
 
@@ -171,6 +190,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     odm_request_t *req = *req_cls;
     if (req == NULL)
         return;
+    if (req->conn == NULL) { /* made by on_uri, never handled: answered by libmicrohttpd */
+        request_free(req);
+        *req_cls = NULL;
+        return;
+    }
     atomic_fetch_add_explicit(&req->server->progress, 1, memory_order_relaxed);
     http__conns_idle(req->server, conn);
     access_log(req->server, req, toe);
@@ -300,8 +324,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     odm_http_server_t *server = cls;
     odm_request_t *req = *req_cls;
     atomic_fetch_add_explicit(&server->progress, 1, memory_order_relaxed);
-    if (req == NULL) {
-        req = request_new(server, conn, url, method);
+    if (req == NULL || req->conn == NULL) {
+        req = request_new(server, req, conn, url, method);
         if (req == NULL)
             return MHD_NO;
         *req_cls = req;
@@ -355,7 +379,7 @@ static struct MHD_Daemon *start_daemon(odm_http_server_t *server, int listen_fd)
         opts->max_connections + HTTP__CONNS_SLACK, MHD_OPTION_CONNECTION_TIMEOUT,
         opts->idle_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, server,
         MHD_OPTION_NOTIFY_CONNECTION, http__conns_on_notify, server,
-        MHD_OPTION_URI_LOG_CALLBACK, http__conns_on_uri, server, MHD_OPTION_END);
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, server, MHD_OPTION_END);
 }
 
 odm_http_server_t *odm_http_start(const odm_http_options_t *opts, odm_error_t *err)

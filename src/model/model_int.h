@@ -14,6 +14,7 @@
 #define MODEL__MAX_FIELD_DEPTH 32  /* nesting of the property tree built from a schema */
 #define MODEL__MAX_PATH 512        /* dotted paths of indexed fields, JSON Pointers in messages */
 #define MODEL__MAX_INDEXES 64      /* indexes per model */
+#define MODEL__MAX_URI 8192        /* a model's URI with a fragment */
 
 /* What the root's x- keywords give the loader (borrowed from the document). */
 typedef struct {
@@ -30,6 +31,15 @@ bool model__check_keywords(const json_t *doc, const char *path, json_t *refs,
 /* Builds model->root from model->doc and collects model->indexes (x-unique fields, then
  * x-indexes). Returns false with ODM_ERR_CONFIG "FILE: POINTER: reason". */
 bool model__build(odm_model_t *model, odm_error_t *err);
+
+/* The _id rule, once the model is built (`uri`: where `registry` holds the model). A readOnly
+ * _id becomes an ObjectId odmd generates (the field's bson and model->id_kind set so), and is
+ * refused when its schema cannot accept an ObjectId's hex or its x-bson type cannot hold one.
+ * A client-supplied _id must be a string or an integer only (the URL names it); odmd generates
+ * one when it is left out if it is an ObjectId, or a string that accepts an ObjectId's hex
+ * (model->id_generated). Returns false with ODM_ERR_CONFIG "FILE: /properties/_id: reason". */
+bool model__check_id(odm_model_t *model, odm_schema_registry_t *registry, const char *uri,
+                     odm_error_t *err);
 
 /* Frees what a field owns (not the field itself). */
 void model__field_release(odm_field_t *field);

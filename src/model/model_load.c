@@ -219,7 +219,7 @@ static bool model_compile(odm_models_t *models, odm_model_t *model, const char *
         as_config_error(err, model->path);
         return false;
     }
-    return model__build(model, err);
+    return model__build(model, err) && model__check_id(model, models->registry, uri, err);
 }
 
 /* Compiles and builds every model once all are registered, then checks the x-refs. */

@@ -18,6 +18,9 @@ static void test_routes(const odm_app_t *app)
     CHECK(!api__match_route(app, "/api/user", &r));
     CHECK(!api__match_route(app, "/api/usersx/1", &r));
     CHECK(!api__match_route(app, "/api/users/a/b", &r));
+    /* paths are routed as sent: an encoded slash stays within the id segment */
+    CHECK(api__match_route(app, "/api/orders/a%2Fb", &r) && r.kind == API_DOCUMENT);
+    CHECK(r.id_len == 5 && strncmp(r.id, "a%2Fb", 5) == 0);
     CHECK(!api__match_route(app, "/api", &r));
     CHECK(!api__match_route(app, "/api/", &r));
     CHECK(!api__match_route(app, "/healthz/", &r));

@@ -528,7 +528,55 @@ static void test_ids(void)
     CHECK_STR(segment(&b), "a%20b%2Fc%3Fd%25e~f%C3%A9");
     bson_reinit(&b);
     CHECK_STR(segment(&b), "(none)");
+    /* dot-segments would be collapsed by clients (RFC 3986 5.2.4): their dots are encoded */
+    static const char *const dots[][2] = {
+        {".", "%2E"}, {"..", "%2E%2E"}, {"...", "..."}, {".a", ".a"}, {"a.", "a."}};
+    for (size_t i = 0; i < sizeof dots / sizeof dots[0]; i++) {
+        bson_reinit(&b);
+        BSON_APPEND_UTF8(&b, "_id", dots[i][0]);
+        CHECK_STR(segment(&b), dots[i][1]);
+    }
     bson_destroy(&b);
+}
+
+/* The id segment as sent, decoded; what odmd generates; where versions start. */
+static void test_id_decode_and_generation(void)
+{
+    odm_error_t err = {0};
+    static const char *const good[][2] = {
+        {"a%2Fb", "a/b"}, {"%2E", "."}, {"%2e%2E", ".."}, {"a+b", "a+b"},
+        {"%C3%A9x", "\xc3\xa9x"}, {"plain", "plain"}, {"", ""}};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        char *id = odm_codec_id_decode(good[i][0], strlen(good[i][0]), &err);
+        CHECK_MSG(id != NULL && strcmp(id, good[i][1]) == 0, "decode '%s': '%s'", good[i][0],
+                  id ? id : err.message);
+        free(id);
+    }
+    static const char *const bad[] = {"%", "a%2", "%zz", "%00", "a%0"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *id = odm_codec_id_decode(bad[i], strlen(bad[i]), &err);
+        CHECK_MSG(id == NULL && err.kind == ODM_ERR_BAD_ID, "decode '%s' accepted", bad[i]);
+        free(id);
+    }
+
+    json_t *doc = json_object(), *errors = json_array();
+    CHECK(odm_codec_new_id(users, doc, errors, &err));
+    const char *hex = json_string_value(json_object_get(doc, "_id"));
+    CHECK_MSG(hex && strlen(hex) == 24 && strspn(hex, "0123456789abcdef") == 24, "new id '%s'",
+              hex ? hex : "(none)");
+    json_object_clear(doc);
+    CHECK(!odm_codec_new_id(counters, doc, errors, &err)); /* integer ids: the client's */
+    CHECK_INT(err.kind, ODM_ERR_VALIDATION);
+    CHECK(json_object_get(doc, "_id") == NULL);
+    CHECK_STR(json_string_value(json_object_get(json_array_get(errors, 0), "keywordLocation")),
+              "/properties/_id");
+    json_decref(doc);
+    json_decref(errors);
+
+    int64_t first = odm_codec_first_version(), again = odm_codec_first_version();
+    CHECK_MSG(first >= 1 && first < ((int64_t)1 << 62) && again >= 1 &&
+                  again < ((int64_t)1 << 62) && first != again,
+              "first versions %lld and %lld", (long long)first, (long long)again);
 }
 
 /* ---- filters, sort, fields ---- */
@@ -733,6 +781,7 @@ int main(void)
         test_hidden_and_other_types();
         test_keys_refused_in_to_bson();
         test_ids();
+        test_id_decode_and_generation();
         test_filter_allowed();
         test_filter_refused();
         test_sort_and_fields();

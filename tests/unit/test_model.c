@@ -353,6 +353,70 @@ static void test_cross_ref(void)
     odm_models_free(models);
 }
 
+/* The _id rule: generated when readOnly (an ObjectId, whatever the declared type says about
+ * strings), refused when it can be neither supplied nor generated, or named by no URL. */
+static void test_id_rule(void)
+{
+    const char *dir = make_dir(
+        "ids", "tickets.json",
+        "{\"type\": \"object\", \"properties\": {\"_id\": {\"type\": \"string\", "
+        "\"readOnly\": true}}}",
+        "refd.json",
+        "{\"properties\": {\"_id\": {\"$ref\": \"#/$defs/id\"}}, \"$defs\": {\"id\": "
+        "{\"type\": \"string\", \"readOnly\": true, \"pattern\": \"^[0-9a-f]{24}$\"}}}",
+        "slugs.json",
+        "{\"properties\": {\"_id\": {\"type\": \"string\", \"minLength\": 1}}}",
+        "codes.json",
+        "{\"properties\": {\"_id\": {\"type\": \"string\", \"pattern\": \"^[A-Z]+$\"}}}",
+        "widgets.json", "{\"properties\": {\"_id\": {\"type\": \"integer\"}}}", NULL);
+    odm_error_t err = {0};
+    odm_models_t *models = odm_models_load(dir, &err);
+    CHECK_MSG(models != NULL, "%s", err.message);
+    if (models == NULL)
+        return;
+    static const struct {
+        const char *name;
+        odm_id_kind_t kind;
+        bool generated;
+    } want[] = {
+        {"tickets", ODM_ID_OBJECTID, true}, {"refd", ODM_ID_OBJECTID, true},
+        {"slugs", ODM_ID_STRING, true},     {"codes", ODM_ID_STRING, false},
+        {"widgets", ODM_ID_INT, false},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        const odm_model_t *m = odm_models_find(models, want[i].name, strlen(want[i].name));
+        CHECK_MSG(m != NULL, "%s not loaded", want[i].name);
+        if (m == NULL)
+            continue;
+        CHECK_MSG(m->id_kind == want[i].kind && m->id_generated == want[i].generated,
+                  "%s: id kind %d generated %d", want[i].name, (int)m->id_kind,
+                  (int)m->id_generated);
+    }
+    const odm_field_t *id = field(odm_models_find(models, "tickets", 7), "_id");
+    CHECK(id && id->bson == ODM_BSON_OBJECTID && id->read_only);
+    odm_models_free(models);
+
+    static const struct {
+        const char *dir, *id_schema, *reason;
+    } refused[] = {
+        {"ro-int", "{\"type\": \"integer\", \"readOnly\": true}", "expected integer"},
+        {"ro-uuid", "{\"type\": \"string\", \"format\": \"uuid\", \"readOnly\": true}", "uuid"},
+        {"ro-short", "{\"type\": \"string\", \"maxLength\": 10, \"readOnly\": true}", "at most 10"},
+        {"ro-long", "{\"x-bson\": \"long\", \"readOnly\": true}", "x-bson type"},
+        {"any", "{}", "also accepts 1"},
+        {"str-or-null", "{\"type\": [\"string\", \"null\"]}", "also accepts null"},
+        {"int-or-str", "{\"type\": [\"integer\", \"string\"]}", "also accepts \"1\""},
+        {"date", "{\"type\": \"string\", \"format\": \"date-time\"}", "'format' stores"},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        char model[256];
+        snprintf(model, sizeof model, "{\"properties\": {\"_id\": %s}}", refused[i].id_schema);
+        const char *msg = load_error(make_dir(refused[i].dir, "m.json", model, NULL));
+        CHECK_CONTAINS(msg, "m.json: /properties/_id: ");
+        CHECK_CONTAINS(msg, refused[i].reason);
+    }
+}
+
 int main(void)
 {
     if (mkdtemp(tmp_root) == NULL)
@@ -362,6 +426,7 @@ int main(void)
     test_implicit_id_and_indexes();
     test_bad_dirs();
     test_cross_ref();
+    test_id_rule();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_root);
     if (system(cmd) != 0)
