@@ -82,7 +82,6 @@ void odm_http_stop(odm_http_server_t *server);
 /* Request accessors: borrowed, valid until the request completes. Polling thread, or the
  * worker that holds the suspended request. */
 odm_method_t odm_request_method(const odm_request_t *req);
-const char *odm_request_method_name(const odm_request_t *req);
 const char *odm_request_path(const odm_request_t *req);      /* decoded, without the query */
 /* The path as the client sent it, percent-escapes kept (so that "%2F" stays apart from "/"),
  * without the query; an absolute-form target ("http://host/p") gives "/p". */
@@ -97,11 +96,9 @@ bool odm_request_has_body(const odm_request_t *req);          /* bytes or a decl
 bool odm_request_body_too_large(const odm_request_t *req);
 const char *odm_request_id(const odm_request_t *req);
 int64_t odm_request_deadline_ms(const odm_request_t *req);    /* odm_now_ms() clock */
-bool odm_request_draining(const odm_request_t *req);
 
 /* The application's per-request state: freed with free_fn when the request completes. */
 void odm_request_set_state(odm_request_t *req, void *state, void (*free_fn)(void *));
-void *odm_request_state(const odm_request_t *req);
 
 /* Preparing the response (polling thread before suspending, or the worker holding it). */
 void odm_request_add_header(odm_request_t *req, const char *name, const char *value);

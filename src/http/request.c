@@ -11,11 +11,6 @@ odm_method_t odm_request_method(const odm_request_t *req)
     return req->method;
 }
 
-const char *odm_request_method_name(const odm_request_t *req)
-{
-    return req->method_name;
-}
-
 const char *odm_request_path(const odm_request_t *req)
 {
     return req->path;
@@ -88,22 +83,12 @@ int64_t odm_request_deadline_ms(const odm_request_t *req)
     return req->deadline_ms;
 }
 
-bool odm_request_draining(const odm_request_t *req)
-{
-    return atomic_load(&req->server->draining);
-}
-
 void odm_request_set_state(odm_request_t *req, void *state, void (*free_fn)(void *))
 {
     if (req->state_free)
         req->state_free(req->state);
     req->state = state;
     req->state_free = free_fn;
-}
-
-void *odm_request_state(const odm_request_t *req)
-{
-    return req->state;
 }
 
 void odm_request_add_header(odm_request_t *req, const char *name, const char *value)
