@@ -45,7 +45,7 @@ static bool setup(void)
     if (mkdtemp(tmp_dir) == NULL)
         return false;
     char cmd[512];
-    snprintf(cmd, sizeof cmd, "cp schemas/users.json schemas/orders.json '%s'", tmp_dir);
+    snprintf(cmd, sizeof cmd, "cp schemas/users.json schemas/orders.json schemas/products.json '%s'", tmp_dir);
     if (system(cmd) != 0)
         return false;
     write_file("things.json", things_model);
