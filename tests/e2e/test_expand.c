@@ -353,6 +353,42 @@ static void test_refused(void)
     e2e_resp_free(&r);
 }
 
+/* The fetches of one level run at the same time, and so does the count: with every find and
+ * aggregate held DELAY_MS on the wire, an answer takes about DELAY_MS per level, not per query. */
+#define DELAY_MS 500
+
+static int64_t timed_get(e2e_resp_t *r, const char *path)
+{
+    int64_t start = e2e_now_ms();
+    e2e_get(C, r, path);
+    return e2e_now_ms() - start;
+}
+
+static void test_concurrency(void)
+{
+    e2e_resp_t r = {0};
+    odm_test_cmdcount_delay(proxy, "find", DELAY_MS);
+    odm_test_cmdcount_delay(proxy, "aggregate", DELAY_MS);
+    odm_test_cmdcount_reset(proxy);
+    /* the team, then its lead, parent and members at once: 2 steps of 4 finds */
+    int64_t ms = timed_get(&r, F("/api/teams/%s?expand=leadId,parentId,memberIds", team_ids[2]));
+    EXPECT_STATUS(r, 200);
+    CHECK_INT(odm_test_cmdcount_get(proxy, "find"), 4);
+    CHECK_MSG(ms >= 2 * DELAY_MS && ms < 3 * DELAY_MS, "one level of 3 paths took %lld ms",
+              (long long)ms);
+    /* the count beside the page and then beside the leads: 2 steps of 3 queries */
+    odm_test_cmdcount_reset(proxy);
+    ms = timed_get(&r, "/api/teams?expand=leadId&count=true");
+    EXPECT_STATUS(r, 200);
+    CHECK_INT(odm_test_cmdcount_get(proxy, "find"), 2);
+    CHECK_INT(odm_test_cmdcount_get(proxy, "aggregate"), 1);
+    CHECK_MSG(ms >= 2 * DELAY_MS && ms < 5 * DELAY_MS / 2, "page, count and leads took %lld ms",
+              (long long)ms);
+    odm_test_cmdcount_delay(proxy, "find", 0);
+    odm_test_cmdcount_delay(proxy, "aggregate", 0);
+    e2e_resp_free(&r);
+}
+
 int main(void)
 {
     e2e_init("expand");
@@ -365,6 +401,7 @@ int main(void)
         test_document_expand();
         test_nested_and_arrays();
         test_refused();
+        test_concurrency();
     }
     int status = odmd.pid > 0 ? e2e_odmd_stop(&odmd, 20000) : 0;
     CHECK_INT(status, 0);

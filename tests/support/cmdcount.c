@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_CONNS 256
@@ -39,20 +40,33 @@ struct odm_test_cmdcount {
     size_t n_conns;
     char names[MAX_NAMES][MAX_NAME];
     long counts[MAX_NAMES];
+    int delays_ms[MAX_NAMES];
     size_t n_names;
 };
 
-static void count(odm_test_cmdcount_t *p, const char *name)
+/* The slot of `name`, made when new; MAX_NAMES when the table is full. Under p->lock. */
+static size_t name_slot(odm_test_cmdcount_t *p, const char *name)
 {
-    pthread_mutex_lock(&p->lock);
     size_t i = 0;
     while (i < p->n_names && strcmp(p->names[i], name) != 0)
         i++;
     if (i == p->n_names && p->n_names < MAX_NAMES)
         snprintf(p->names[p->n_names++], MAX_NAME, "%s", name);
-    if (i < p->n_names)
+    return i < p->n_names ? i : MAX_NAMES;
+}
+
+/* Counts one command. Returns: how long to hold it before forwarding, in milliseconds. */
+static int count(odm_test_cmdcount_t *p, const char *name)
+{
+    pthread_mutex_lock(&p->lock);
+    size_t i = name_slot(p, name);
+    int delay = 0;
+    if (i < MAX_NAMES) {
         p->counts[i]++;
+        delay = p->delays_ms[i];
+    }
     pthread_mutex_unlock(&p->lock);
+    return delay;
 }
 
 static bool read_full(int fd, uint8_t *buf, size_t n)
@@ -146,7 +160,9 @@ static void *upstream_main(void *arg)
         char name[MAX_NAME];
         if (ok) {
             command_name(msg, (size_t)len, name);
-            count(c->proxy, name[0] ? name : "(unknown)");
+            int delay = count(c->proxy, name[0] ? name : "(unknown)");
+            if (delay > 0)
+                nanosleep(&(struct timespec){delay / 1000, (long)(delay % 1000) * 1000000L}, NULL);
             ok = write_full(c->server, msg, (size_t)len);
         }
         free(msg);
@@ -280,6 +296,15 @@ long odm_test_cmdcount_get(odm_test_cmdcount_t *p, const char *name)
             n = p->counts[i];
     pthread_mutex_unlock(&p->lock);
     return n;
+}
+
+void odm_test_cmdcount_delay(odm_test_cmdcount_t *p, const char *name, int ms)
+{
+    pthread_mutex_lock(&p->lock);
+    size_t i = name_slot(p, name);
+    if (i < MAX_NAMES)
+        p->delays_ms[i] = ms;
+    pthread_mutex_unlock(&p->lock);
 }
 
 void odm_test_cmdcount_reset(odm_test_cmdcount_t *p)

@@ -20,6 +20,11 @@ int odm_test_cmdcount_port(const odm_test_cmdcount_t *p);
  * its bytes are forwarded, so once a client has its reply the command is in the count. */
 long odm_test_cmdcount_get(odm_test_cmdcount_t *p, const char *name);
 
+/* Holds every later command called `name` for `ms` milliseconds before forwarding it (0: no
+ * more), each connection on its own: commands sent at once on several connections are held at
+ * once, commands sent one after another add up. */
+void odm_test_cmdcount_delay(odm_test_cmdcount_t *p, const char *name, int ms);
+
 /* Sets every count back to zero. */
 void odm_test_cmdcount_reset(odm_test_cmdcount_t *p);
 
