@@ -9,6 +9,7 @@
 
 #define MAX_NODES (ODM_API_EXPAND_MAX_PATHS + 1) /* the root and every expanded path */
 #define MAX_PATH 256                             /* bytes of one expand path */
+#define MAX_SPEC (64 * 1024)                     /* bytes of one model's share of fields= */
 #define SLOTS 2048 /* hash slots of one path's ids: a power of two, twice the ids allowed */
 
 /* A referenced id: an ObjectId, a string or an integer (int32 and int64 alike). */
@@ -58,8 +59,9 @@ struct api_expand {
     int level;  /* the level fetched last */
     int levels; /* the deepest level */
     odm_fanout_t fan;
-    atomic_size_t pending; /* arrivals before the answer is composed */
-    atomic_size_t fetched; /* referenced documents fetched for this answer */
+    atomic_size_t pending;    /* arrivals before the answer is composed */
+    atomic_size_t fetched;    /* referenced documents fetched for this answer */
+    atomic_size_t kept_bytes; /* BSON kept for this answer, every node's */
     void (*compose)(api_call_t *call);
 };
 
@@ -175,7 +177,7 @@ static size_t child_node(api_expand_t *x, size_t parent, const odm_field_t *fiel
                   .level = p->level + 1,
                   .ok = true};
     memcpy(c->path, path, len);
-    odm_buf_init(&c->spec, MAX_PATH * 64);
+    odm_buf_init(&c->spec, MAX_SPEC);
     bson_init(&c->projection);
     p->children[p->n_children] = i;
     p->child_fields[p->n_children++] = at;
@@ -292,7 +294,7 @@ bool api__refuse_expand(api_call_t *call, const char *expand, const char *fields
     x->call = call;
     x->n = 1;
     x->nodes[0] = (node_t){.x = x, .model = call->model, .ok = true};
-    odm_buf_init(&x->nodes[0].spec, ODM_API_MAX_RESPONSE);
+    odm_buf_init(&x->nodes[0].spec, MAX_SPEC);
     bson_init(&x->nodes[0].projection);
     odm_error_t err;
     for (const char *p = expand;; p++) {
@@ -312,6 +314,9 @@ bool api__refuse_expand(api_call_t *call, const char *expand, const char *fields
 
 static bool keep_doc(node_t *node, const bson_t *doc, odm_error_t *err)
 {
+    if (atomic_fetch_add(&node->x->kept_bytes, doc->len) + doc->len > ODM_API_MAX_RESPONSE)
+        return odm_error_set(err, ODM_ERR_INTERNAL, "response larger than %u bytes",
+                             ODM_API_MAX_RESPONSE);
     if (node->n_docs == node->cap_docs) {
         size_t cap = node->cap_docs ? node->cap_docs * 2 : 16;
         bson_t **grown = realloc(node->docs, cap * sizeof *grown);
