@@ -15,6 +15,10 @@
 #define ODM_API_DEFAULT_LIMIT 20
 #define ODM_API_MAX_SKIP 1000000000LL    /* ?skip= */
 #define ODM_API_MAX_RESPONSE (32u << 20) /* a page that would be larger fails with 500 */
+#define ODM_API_EXPAND_MAX_DEPTH 3       /* references one ?expand= path follows */
+#define ODM_API_EXPAND_MAX_PATHS 16      /* expanded paths (each level counted) per request */
+#define ODM_API_EXPAND_MAX_IDS 1000      /* distinct ids of one path in one answer (one $in) */
+#define ODM_API_EXPAND_MAX_DOCS 5000     /* referenced documents fetched for one answer */
 #define ODM_API_WRITE_RETRIES 32         /* compare-and-set attempts before 409 */
 #define ODM_API_CACHE_CONTROL "no-cache" /* on GET and HEAD answers: revalidate with the ETag */
 #define ODM_API_MERGE_PATCH "application/merge-patch+json" /* RFC 7396 */

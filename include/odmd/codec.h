@@ -52,6 +52,31 @@ bool odm_codec_to_bson(const odm_model_t *model, const json_t *doc, bson_t *out,
 bool odm_codec_write_json(const odm_model_t *model, const bson_t *doc, odm_buf_t *out,
                           odm_error_t *err);
 
+/* Substitutions made while writing (expanded references): the value at any of fields[0..n)
+ * (fields of the model's tree: a field reached through an array is its items' field) is not
+ * written; write(arg, i, value, out) writes what stands in its place, returning false when
+ * `out` passes its cap. Borrowed for the call. */
+typedef struct {
+    const odm_field_t *const *fields;
+    size_t n;
+    bool (*write)(void *arg, size_t i, const bson_iter_t *value, odm_buf_t *out);
+    void *arg;
+} odm_codec_subst_t;
+
+/* odm_codec_write_json with substitutions (`subst` may be NULL: none). The values substituted
+ * are the ones odm_codec_each_at visits for the same fields. */
+bool odm_codec_write_json_subst(const odm_model_t *model, const bson_t *doc,
+                                const odm_codec_subst_t *subst, odm_buf_t *out, odm_error_t *err);
+
+/* Called with each value found at fields[i] (borrowed iterator, valid during the call). */
+typedef void (*odm_codec_each_fn)(void *arg, size_t i, const bson_iter_t *value);
+
+/* Visits, in document order, every value of `doc` at one of fields[0..n) that
+ * odm_codec_write_json would write (writeOnly fields and the version are not visited), looking
+ * through arrays and embedded documents but not into a visited value. */
+void odm_codec_each_at(const odm_model_t *model, const bson_t *doc,
+                       const odm_field_t *const *fields, size_t n, odm_codec_each_fn fn, void *arg);
+
 /* Returns: a new jansson tree of `doc` with the same JSON mapping as odm_codec_write_json but
  * keeping writeOnly fields (for PATCH merging and PUT's readOnly keeping); ODM_VERSION_FIELD
  * left out. NULL on out of memory. */

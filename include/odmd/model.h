@@ -32,6 +32,8 @@ typedef struct odm_field {
     const char *bson_keyword;   /* "x-bson" or "format" (what set bson, for keywordLocation) */
     bool read_only;
     bool write_only;
+    const char *ref;            /* "x-ref": the model whose _id the field holds (borrowed from
+                                   the model document; checked at load), or NULL */
     json_t *default_value;      /* borrowed from the model document, or NULL */
     struct odm_field *children; /* declared properties of an object */
     size_t n_children;

@@ -18,6 +18,7 @@ static void call_free(void *p)
     json_decref(call->body);
     bson_destroy(&call->id_filter);
     bson_destroy(&call->doc);
+    api__expand_free(call->expand);
     api_list_t *list = call->list;
     if (list != NULL) {
         bson_destroy(&list->filter);

@@ -23,7 +23,8 @@ static bool parse_bounded(const char *s, long long min, long long max, long long
 
 static bool check_param(const char *key, const char *value, void *arg)
 {
-    static const char *const known[] = {"limit", "skip", "sort", "fields", "filter", "count"};
+    static const char *const known[] = {"limit", "skip", "sort", "fields", "filter", "count",
+                                        "expand"};
     (void)value;
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         if (strcmp(key, known[i]) == 0)
@@ -62,7 +63,11 @@ static bool refuse_list_query(api_call_t *call)
     if (v != NULL && !odm_codec_sort(call->model, v, strlen(v), &list->sort, &err))
         goto fail;
     v = odm_request_query(req, "fields");
-    if (v != NULL && !odm_codec_projection(call->model, v, strlen(v), &list->projection, &err))
+    const char *expand = odm_request_query(req, "expand");
+    if (expand != NULL && api__refuse_expand(call, expand, v, &list->projection))
+        return true;
+    if (expand == NULL && v != NULL &&
+        !odm_codec_projection(call->model, v, strlen(v), &list->projection, &err))
         goto fail;
     v = odm_request_query(req, "filter");
     if (v != NULL) {
@@ -177,9 +182,59 @@ static void list_joined(odm_fanout_t *f)
     odm_request_resume(list->call->req);
 }
 
+/* expand=: the page kept as BSON, answered once its references are fetched (expand.c). */
+
+static bool keep_one(const bson_t *doc, void *arg, odm_error_t *err)
+{
+    return api__expand_add(arg, doc, err);
+}
+
+static void compose_expanded(api_call_t *call)
+{
+    api_list_t *list = call->list;
+    const odm_error_t *failed = api__expand_error(call->expand);
+    if (list->page_ok && failed != NULL) {
+        list->page_ok = false;
+        list->page_err = *failed;
+    }
+    if (list->page_ok) {
+        odm_buf_reset(&list->page);
+        list->page_ok = api__expand_write(call->expand, true, &list->page, &list->page_err);
+    }
+    reply_list(list);
+}
+
+static void count_arrived(odm_fanout_t *f)
+{
+    api__expand_arrive(LIST_OF(f, fan)->call->expand);
+}
+
+/* The count (when asked) runs on another worker while this one reads the page and then the
+ * references; the last of them answers. */
+static bool expand_work(api_call_t *call)
+{
+    api_list_t *list = call->list;
+    api__expand_start(call->expand, list->want_count ? 1 : 0, compose_expanded);
+    if (list->want_count) {
+        list->count_job = (odm_job_t){.run = count_job_run, .expire = count_job_expire,
+                                      .start_by_ms = call->job.start_by_ms};
+        odm_job_t *jobs[] = {&list->count_job};
+        odm_work_fanout(call->app->pool, &list->fan, jobs, 1, count_arrived);
+    }
+    list->page_ok = odm_store_find(call->app->store, call->model->collection, &list->filter,
+                                   bson_empty(&list->sort) ? NULL : &list->sort,
+                                   bson_empty(&list->projection) ? NULL : &list->projection,
+                                   list->skip, list->limit, keep_one, call->expand,
+                                   odm_request_deadline_ms(call->req), &list->page_err);
+    api__expand_run(call->expand, list->page_ok);
+    return false;
+}
+
 static bool list_work(api_call_t *call)
 {
     api_list_t *list = call->list;
+    if (call->expand != NULL)
+        return expand_work(call);
     if (!list->want_count) {
         run_page(list);
         reply_list(list);

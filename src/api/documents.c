@@ -93,14 +93,18 @@ static bool get_work(api_call_t *call)
 {
     bson_t doc;
     bool answered = refuse_missing(call, &doc) ||
-                    refuse_preconditions(call, &doc) ||
-                    api__reply_document(call, 200, &doc);
+                    (call->expand != NULL ? api__expand_document(call, &doc)
+                                          : refuse_preconditions(call, &doc) ||
+                                                api__reply_document(call, 200, &doc));
     bson_destroy(&doc);
     return answered;
 }
 
 void api__get_document(api_call_t *call)
 {
+    const char *expand = odm_request_query(call->req, "expand");
+    if (expand != NULL && api__refuse_expand(call, expand, NULL, NULL))
+        return;
     submit(call, NULL, get_work);
 }
 

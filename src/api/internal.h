@@ -65,7 +65,52 @@ typedef struct api_call {
     bson_t doc;         /* POST: the document to insert */
 
     api_list_t *list;   /* lists only (owned, may be NULL) */
+    struct api_expand *expand; /* ?expand= only (owned, may be NULL) */
 } api_call_t;
+
+/* expand.c: references replaced by the documents they name (?expand=PATH,...). */
+typedef struct api_expand api_expand_t;
+
+/* Parses `expand` (borrowed) into call->expand (new, freed with the call): every path is a
+ * field with x-ref (or a field inside arrays of objects), dotted paths going on through the
+ * referenced model, at most ODM_API_EXPAND_MAX_DEPTH references and ODM_API_EXPAND_MAX_PATHS
+ * paths. `fields` (may be NULL) may name fields of expanded documents ("userId.name"): each
+ * model gets its share as its own find's projection, the call's model's into `projection`.
+ * Returns: true after answering 400 naming the path or field at fault. Polling thread. */
+bool api__refuse_expand(api_call_t *call, const char *expand, const char *fields,
+                        bson_t *projection);
+
+/* Keeps a copy of a document to answer (in order: the page). Returns false on out of memory. */
+bool api__expand_add(api_expand_t *x, const bson_t *doc, odm_error_t *err);
+
+/* Sets how the answer is made: compose(call) runs, and the request is resumed, on the thread of
+ * the last of `others` + 1 arrivals (api__expand_arrive; api__expand_run makes one). */
+void api__expand_start(api_expand_t *x, size_t others, void (*compose)(api_call_t *call));
+
+/* Fetches the referenced documents of what api__expand_add kept, one {_id: {$in}} find per
+ * path, the paths of one level concurrently on the pool (no worker waits), level after level;
+ * then arrives. `fetch_references` false: arrives at once (the main query failed). Worker
+ * thread. Side effects: the request may be answered and freed before this returns. */
+void api__expand_run(api_expand_t *x, bool fetch_references);
+
+/* One arrival (another sub-job of the answer, such as the count, finished). */
+void api__expand_arrive(api_expand_t *x);
+
+/* The error of a failed fetch (a 400 past ODM_API_EXPAND_MAX_IDS or _MAX_DOCS, a database
+ * error), or NULL. Borrowed. */
+const odm_error_t *api__expand_error(const api_expand_t *x);
+
+/* Writes the kept documents, each reference replaced by what it names (null when missing,
+ * writeOnly fields of every model left out): `array` true as a JSON array, else the one
+ * document. Returns false (ODM_ERR_INTERNAL) when `out` passes its cap. */
+bool api__expand_write(const api_expand_t *x, bool array, odm_buf_t *out, odm_error_t *err);
+
+/* GET /api/NAME/ID?expand=...: checks If-Match on `doc` (borrowed), then fetches and answers
+ * 200 without an ETag (the answer joins several documents). Returns: true when it answered
+ * (412 or an error), false when the request was handed on (the last fetch answers). */
+bool api__expand_document(api_call_t *call, const bson_t *doc);
+
+void api__expand_free(api_expand_t *x);
 
 /* The one convention of src/api: a step that can answer the request returns true when it
  * answered (an error, 304, or the response itself) and false when the request goes on. */

@@ -24,7 +24,7 @@ static bool member_field(const odm_field_t *parent, bool array, bool top, const 
 }
 
 static bool write_members(odm_buf_t *out, bson_iter_t *it, const odm_field_t *field, bool array,
-                          bool top, int depth);
+                          bool top, int depth, const odm_codec_subst_t *subst);
 
 static bool write_quoted(odm_buf_t *out, const char *s, size_t n)
 {
@@ -32,17 +32,29 @@ static bool write_quoted(odm_buf_t *out, const char *s, size_t n)
 }
 
 static bool write_container(odm_buf_t *out, const bson_iter_t *it, const odm_field_t *field,
-                            bool array, int depth)
+                            bool array, int depth, const odm_codec_subst_t *subst)
 {
     bson_iter_t child;
     if (depth >= MAX_OUT_DEPTH || !bson_iter_recurse(it, &child))
         return odm_buf_append(out, "null", 4);
-    return write_members(out, &child, field, array, false, depth + 1);
+    return write_members(out, &child, field, array, false, depth + 1, subst);
+}
+
+/* The index of `field` among the substituted fields, or SIZE_MAX. */
+static size_t subst_index(const odm_codec_subst_t *subst, const odm_field_t *field)
+{
+    for (size_t i = 0; subst != NULL && field != NULL && i < subst->n; i++)
+        if (subst->fields[i] == field)
+            return i;
+    return SIZE_MAX;
 }
 
 static bool write_value(odm_buf_t *out, const bson_iter_t *it, const odm_field_t *field,
-                        int depth)
+                        int depth, const odm_codec_subst_t *subst)
 {
+    size_t at = subst_index(subst, field);
+    if (at != SIZE_MAX)
+        return subst->write(subst->arg, at, it, out);
     char text[CODEC__DATE_MAX + CODEC__DOUBLE_MAX + BSON_DECIMAL128_STRING];
     size_t n;
     switch (bson_iter_type(it)) {
@@ -67,9 +79,9 @@ static bool write_value(odm_buf_t *out, const bson_iter_t *it, const odm_field_t
     case BSON_TYPE_DATE_TIME:
         return write_quoted(out, text, codec__format_date(bson_iter_date_time(it), text));
     case BSON_TYPE_DOCUMENT:
-        return write_container(out, it, field, false, depth);
+        return write_container(out, it, field, false, depth, subst);
     case BSON_TYPE_ARRAY:
-        return write_container(out, it, field, true, depth);
+        return write_container(out, it, field, true, depth, subst);
     case BSON_TYPE_DECIMAL128: {
         bson_decimal128_t dec;
         bson_iter_decimal128(it, &dec);
@@ -89,7 +101,7 @@ static bool write_value(odm_buf_t *out, const bson_iter_t *it, const odm_field_t
 }
 
 static bool write_members(odm_buf_t *out, bson_iter_t *it, const odm_field_t *field, bool array,
-                          bool top, int depth)
+                          bool top, int depth, const odm_codec_subst_t *subst)
 {
     bool first = true;
     if (!odm_buf_putc(out, array ? '[' : '{'))
@@ -105,7 +117,7 @@ static bool write_members(odm_buf_t *out, bson_iter_t *it, const odm_field_t *fi
         first = false;
         if (!array && !(odm_buf_json_string(out, key, klen) && odm_buf_putc(out, ':')))
             return false;
-        if (!write_value(out, it, child, depth))
+        if (!write_value(out, it, child, depth, subst))
             return false;
     }
     return odm_buf_putc(out, array ? ']' : '}');
@@ -114,16 +126,49 @@ static bool write_members(odm_buf_t *out, bson_iter_t *it, const odm_field_t *fi
 bool odm_codec_write_json(const odm_model_t *model, const bson_t *doc, odm_buf_t *out,
                           odm_error_t *err)
 {
+    return odm_codec_write_json_subst(model, doc, NULL, out, err);
+}
+
+bool odm_codec_write_json_subst(const odm_model_t *model, const bson_t *doc,
+                                const odm_codec_subst_t *subst, odm_buf_t *out, odm_error_t *err)
+{
     bson_iter_t it;
     size_t start = out->len;
     if (!bson_iter_init(&it, doc))
         return odm_error_set(err, ODM_ERR_INTERNAL, "corrupt BSON document");
-    if (write_members(out, &it, &model->root, false, true, 0))
+    if (write_members(out, &it, &model->root, false, true, 0, subst))
         return true;
     out->len = start;
     if (out->data)
         out->data[start] = '\0';
     return odm_error_set(err, ODM_ERR_INTERNAL, "response larger than %zu bytes", out->max);
+}
+
+/* The walk of odm_codec_each_at: the members the writer would write, looked at, not written. */
+static void each_members(bson_iter_t *it, const odm_field_t *field, bool array, bool top,
+                         int depth, const odm_codec_subst_t *at, odm_codec_each_fn fn, void *arg)
+{
+    while (bson_iter_next(it)) {
+        const odm_field_t *child;
+        if (!member_field(field, array, top, bson_iter_key(it), bson_iter_key_len(it), &child))
+            continue;
+        size_t i = subst_index(at, child);
+        bson_iter_t inner;
+        if (i != SIZE_MAX)
+            fn(arg, i, it);
+        else if ((BSON_ITER_HOLDS_DOCUMENT(it) || BSON_ITER_HOLDS_ARRAY(it)) &&
+                 depth < MAX_OUT_DEPTH && bson_iter_recurse(it, &inner))
+            each_members(&inner, child, BSON_ITER_HOLDS_ARRAY(it), false, depth + 1, at, fn, arg);
+    }
+}
+
+void odm_codec_each_at(const odm_model_t *model, const bson_t *doc,
+                       const odm_field_t *const *fields, size_t n, odm_codec_each_fn fn, void *arg)
+{
+    bson_iter_t it;
+    odm_codec_subst_t at = {.fields = fields, .n = n};
+    if (bson_iter_init(&it, doc))
+        each_members(&it, &model->root, false, true, 0, &at, fn, arg);
 }
 
 static json_t *tree_members(bson_iter_t *it, const odm_field_t *field, bool array, bool top,

@@ -140,6 +140,9 @@ static bool read_attributes(build_t *b, odm_field_t *field, const schema_set_t *
         const json_t *v = json_object_get(node, "x-bson");
         if (json_is_string(v) && x_bson == NULL)
             x_bson = json_string_value(v);
+        v = json_object_get(node, "x-ref");
+        if (json_is_string(v) && field->ref == NULL)
+            field->ref = json_string_value(v);
         v = json_object_get(node, "format");
         date_time |= json_is_string(v) && strcmp(json_string_value(v), "date-time") == 0;
         field->read_only |= is_true(node, "readOnly");

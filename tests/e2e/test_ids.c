@@ -31,6 +31,8 @@ static const struct {
     {"tickets", "{'subject':'printer on fire'}"},
     {"slugs", "{'_id':'sample-slug','target':'x'}"},
     {"codes", "{'_id':'SMP','label':'sample'}"},
+    {"products", "{'sku':'IDS-1','name':'Ids','price':1}"},
+    {"teams", "{'name':'ids'}"},
 };
 
 static const char *sample_for(const char *model)

@@ -45,7 +45,7 @@ static bool setup(void)
     if (mkdtemp(tmp_dir) == NULL)
         return false;
     char cmd[512];
-    snprintf(cmd, sizeof cmd, "cp schemas/users.json schemas/orders.json '%s'", tmp_dir);
+    snprintf(cmd, sizeof cmd, "cp schemas/users.json schemas/orders.json schemas/products.json '%s'", tmp_dir);
     if (system(cmd) != 0)
         return false;
     write_file("things.json", things_model);
@@ -769,6 +769,67 @@ static void test_sort_and_fields(void)
     CHECK_STR(list_spec(false, things, "secret"), "field 'secret' cannot be queried");
 }
 
+/* ---- odm_codec_write_json_subst / odm_codec_each_at ---- */
+
+/* Writes "<i:VALUE>" for an ObjectId at substituted field i (the hex's first 4 digits). */
+static bool write_mark(void *arg, size_t i, const bson_iter_t *value, odm_buf_t *out)
+{
+    char hex[25], mark[32];
+    (*(int *)arg)++;
+    if (!BSON_ITER_HOLDS_OID(value))
+        return odm_buf_puts(out, "null");
+    bson_oid_to_string(bson_iter_oid(value), hex);
+    snprintf(mark, sizeof mark, "\"%zu:%.4s\"", i, hex);
+    return odm_buf_puts(out, mark);
+}
+
+static void count_value(void *arg, size_t i, const bson_iter_t *value)
+{
+    ((int *)arg)[i]++;
+    (void)value;
+}
+
+static void test_substitutions(void)
+{
+    bson_t doc;
+    json_t *errors = NULL;
+    const char *text = "{'userId':'aaaa00000000000000000000','total':1,'items':["
+                       "{'sku':'AB-1','qty':1,'price':1,'productId':'bbbb00000000000000000000'},"
+                       "{'sku':'AB-2','qty':1,'price':1},"
+                       "{'sku':'AB-3','qty':1,'price':1,'productId':'cccc00000000000000000000'}]}";
+    char quoted[512];
+    snprintf(quoted, sizeof quoted, "%s", text);
+    for (char *q = quoted; *q; q++)
+        *q = *q == '\'' ? '"' : *q;
+    CHECK(to_bson(orders, quoted, &doc, &errors));
+    json_decref(errors);
+    const odm_field_t *fields[] = {odm_model_field(orders, "userId", 6),
+                                   odm_model_field(orders, "items.productId", 15)};
+    int calls = 0;
+    odm_codec_subst_t subst = {.fields = fields, .n = 2, .write = write_mark, .arg = &calls};
+    odm_buf_t buf;
+    odm_error_t err = {0};
+    odm_buf_init(&buf, 1 << 20);
+    CHECK(odm_codec_write_json_subst(orders, &doc, &subst, &buf, &err));
+    CHECK_STR(odm_buf_cstr(&buf),
+              "{\"userId\":\"0:aaaa\",\"total\":1,\"items\":["
+              "{\"sku\":\"AB-1\",\"qty\":1,\"price\":1,\"productId\":\"1:bbbb\"},"
+              "{\"sku\":\"AB-2\",\"qty\":1,\"price\":1},"
+              "{\"sku\":\"AB-3\",\"qty\":1,\"price\":1,\"productId\":\"1:cccc\"}]}");
+    CHECK_INT(calls, 3);
+    /* each_at visits exactly the values the writer substitutes */
+    int seen[2] = {0, 0};
+    odm_codec_each_at(orders, &doc, fields, 2, count_value, seen);
+    CHECK_INT(seen[0], 1);
+    CHECK_INT(seen[1], 2);
+    /* without substitutions: the plain writer */
+    odm_buf_reset(&buf);
+    CHECK(odm_codec_write_json_subst(orders, &doc, NULL, &buf, &err));
+    CHECK(strstr(odm_buf_cstr(&buf), "\"userId\":\"aaaa00000000000000000000\"") != NULL);
+    odm_buf_release(&buf);
+    bson_destroy(&doc);
+}
+
 int main(void)
 {
     bool ready = setup();
@@ -785,6 +846,7 @@ int main(void)
         test_filter_allowed();
         test_filter_refused();
         test_sort_and_fields();
+        test_substitutions();
     }
     odm_models_free(models);
     char cmd[300];

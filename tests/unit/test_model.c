@@ -127,7 +127,12 @@ static void test_examples_orders(const odm_models_t *models)
     CHECK(field(orders, "items.qty.x") == NULL);
     const odm_field_t *items = field(orders, "items");
     CHECK(items && items->items && !items->items->any_children);
-    CHECK_INT(items && items->items ? items->items->n_children : 0, 3);
+    CHECK_INT(items && items->items ? items->items->n_children : 0, 4);
+    /* x-ref is kept on the field, through the $ref of the lines too */
+    CHECK_STR(field(orders, "userId") ? field(orders, "userId")->ref : NULL, "users");
+    CHECK_STR(field(orders, "items.productId") ? field(orders, "items.productId")->ref : NULL,
+              "products");
+    CHECK(field(orders, "total") && field(orders, "total")->ref == NULL);
     CHECK_INT(orders->n_indexes, 0);
 }
 
@@ -138,10 +143,11 @@ static void test_examples(void)
     CHECK_MSG(models != NULL, "%s", err.message);
     if (models == NULL)
         return;
-    CHECK_INT(models->n, 2);
+    CHECK_INT(models->n, 3);
     CHECK_STR(models->items[0]->name, "orders");
-    CHECK_STR(models->items[1]->name, "users");
-    CHECK_STR(models->items[1]->path, "schemas/users.json");
+    CHECK_STR(models->items[1]->name, "products");
+    CHECK_STR(models->items[2]->name, "users");
+    CHECK_STR(models->items[2]->path, "schemas/users.json");
     CHECK(odm_models_find(models, "user", 4) == NULL);
     CHECK(odm_models_find(models, "usersx", 6) == NULL);
     CHECK(odm_models_find(models, "ordersx", 6) == models->items[0]);
