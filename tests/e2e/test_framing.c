@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "support/rawhttp.h"
 #include "harness.h"
 
 #define MAX_BODY 8192
@@ -22,54 +23,11 @@ static e2e_env_t env;
 
 /* ---- raw sockets ------------------------------------------------------------------------ */
 
-typedef struct {
-    char data[131072];
-    size_t len;
-    bool closed; /* end of stream or a reset seen */
-} answer_t;
+typedef raw_answer_t answer_t;
 
 static int connect_odmd(void)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)env.odmd.port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-static bool send_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return false;
-        p += w;
-        n -= (size_t)w;
-    }
-    return true;
-}
-
-/* Reads until the peer closes or nothing arrives for wait_ms. */
-static void read_answer(int fd, answer_t *a, int wait_ms)
-{
-    int64_t until = e2e_now_ms() + wait_ms;
-    while (!a->closed && a->len < sizeof a->data - 1) {
-        int left = (int)(until - e2e_now_ms());
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        if (left <= 0 || poll(&p, 1, left) <= 0)
-            break;
-        ssize_t n = recv(fd, a->data + a->len, sizeof a->data - 1 - a->len, 0);
-        if (n > 0)
-            a->len += (size_t)n;
-        else
-            a->closed = true;
-    }
-    a->data[a->len] = '\0';
+    return raw_connect(env.odmd.port);
 }
 
 /* Sends the bytes of `req` in one write and reads the answer. */
@@ -79,8 +37,8 @@ static void raw(const char *req, answer_t *a, int wait_ms)
     int fd = connect_odmd();
     if (fd < 0)
         return;
-    send_all(fd, req, strlen(req));
-    read_answer(fd, a, wait_ms);
+    raw_send_all(fd, req, strlen(req));
+    raw_read_answer(fd, a, wait_ms);
     close(fd);
 }
 
@@ -241,15 +199,15 @@ static void test_pipelined(void)
                 int fd = connect_odmd();
                 const char *first = POST "Content-Length: 2\r\n\r\n{}";
                 if (apart) {
-                    send_all(fd, first, strlen(first));
+                    raw_send_all(fd, first, strlen(first));
                     e2e_sleep_ms(round % 3);
-                    send_all(fd, seconds[i], strlen(seconds[i]));
+                    raw_send_all(fd, seconds[i], strlen(seconds[i]));
                 } else {
                     char both[1024];
                     snprintf(both, sizeof both, "%s%s", first, seconds[i]);
-                    send_all(fd, both, strlen(both));
+                    raw_send_all(fd, both, strlen(both));
                 }
-                read_answer(fd, &a, 5000);
+                raw_read_answer(fd, &a, 5000);
                 close(fd);
                 CHECK_MSG(status_lines(&a, "201") + status_lines(&a, "200") == 2 && a.closed,
                           "pipelined #%zu (%s, round %d): %.600s", i, apart ? "apart" : "together",

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "support/rawhttp.h"
 #include "http/internal.h"
 #include "odmd/clock.h"
 
@@ -114,58 +115,11 @@ static void handler(odm_request_t *req, void *app)
 static odm_http_server_t *server;
 static unsigned port;
 
-typedef struct {
-    char data[65536];
-    size_t len;
-    bool closed; /* end of stream (or a reset) seen */
-    bool reset;
-    bool send_failed;
-} exchange_t;
+typedef raw_answer_t exchange_t;
 
 static int connect_local(void)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-static bool send_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return false;
-        p += w;
-        n -= (size_t)w;
-    }
-    return true;
-}
-
-/* Reads until the peer closes or nothing arrives for wait_ms. */
-static void read_answer(int fd, exchange_t *x, int wait_ms)
-{
-    int64_t until = odm_now_ms() + wait_ms;
-    while (!x->closed && x->len < sizeof x->data - 1) {
-        int left = (int)(until - odm_now_ms());
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        if (left <= 0 || poll(&p, 1, left) <= 0)
-            break;
-        ssize_t n = recv(fd, x->data + x->len, sizeof x->data - 1 - x->len, 0);
-        if (n > 0) {
-            x->len += (size_t)n;
-        } else {
-            x->closed = true;
-            x->reset = n < 0;
-        }
-    }
-    x->data[x->len] = '\0';
+    return raw_connect(port);
 }
 
 /* Sends `req` (a NUL-terminated request) and reads what comes back. */
@@ -177,8 +131,8 @@ static void exchange(const char *req, exchange_t *x, int wait_ms)
         x->send_failed = true;
         return;
     }
-    x->send_failed = !send_all(fd, req, strlen(req));
-    read_answer(fd, x, wait_ms);
+    x->send_failed = !raw_send_all(fd, req, strlen(req));
+    raw_read_answer(fd, x, wait_ms);
     close(fd);
 }
 
@@ -268,18 +222,18 @@ static void write_then_read(const char *head, size_t body_len, bool chunked, exc
     int fd = connect_local();
     static char piece[16384];
     memset(piece, 'a', sizeof piece);
-    bool ok = fd >= 0 && send_all(fd, head, strlen(head));
+    bool ok = fd >= 0 && raw_send_all(fd, head, strlen(head));
     for (size_t sent = 0; ok && sent < body_len; sent += sizeof piece) {
         char size[32];
         snprintf(size, sizeof size, "%zx\r\n", sizeof piece);
-        ok = (!chunked || send_all(fd, size, strlen(size))) && send_all(fd, piece, sizeof piece) &&
-             (!chunked || send_all(fd, "\r\n", 2));
+        ok = (!chunked || raw_send_all(fd, size, strlen(size))) && raw_send_all(fd, piece, sizeof piece) &&
+             (!chunked || raw_send_all(fd, "\r\n", 2));
     }
     if (ok && chunked)
-        ok = send_all(fd, "0\r\n\r\n", 5);
+        ok = raw_send_all(fd, "0\r\n\r\n", 5);
     x->send_failed = !ok;
     if (fd >= 0) {
-        read_answer(fd, x, 3000);
+        raw_read_answer(fd, x, 3000);
         close(fd);
     }
 }
@@ -322,17 +276,17 @@ static void test_slow_body_over_the_cap(void)
     char chunk[3000];
     memset(chunk, 'a', sizeof chunk);
     const char *head = POST_HEAD "Transfer-Encoding: chunked\r\n\r\n";
-    bool ok = fd >= 0 && send_all(fd, head, strlen(head));
+    bool ok = fd >= 0 && raw_send_all(fd, head, strlen(head));
     int64_t t0 = odm_now_ms();
     for (int i = 0; ok && i < 12 && !x.closed; i++) {
         char size[16];
         snprintf(size, sizeof size, "%zx\r\n", sizeof chunk);
-        ok = send_all(fd, size, strlen(size)) && send_all(fd, chunk, sizeof chunk) &&
-             send_all(fd, "\r\n", 2);
-        read_answer(fd, &x, 200);
+        ok = raw_send_all(fd, size, strlen(size)) && raw_send_all(fd, chunk, sizeof chunk) &&
+             raw_send_all(fd, "\r\n", 2);
+        raw_read_answer(fd, &x, 200);
     }
     if (!x.closed && fd >= 0)
-        read_answer(fd, &x, 1000);
+        raw_read_answer(fd, &x, 1000);
     if (fd >= 0)
         close(fd);
     CHECK_MSG(first_status(&x) == 413 && x.closed, "slow body: %.300s", x.data);
@@ -344,10 +298,10 @@ static void test_slow_body_over_the_cap(void)
 static size_t send_body(int fd, const char *head, size_t total)
 {
     static char piece[65536];
-    if (!send_all(fd, head, strlen(head)))
+    if (!raw_send_all(fd, head, strlen(head)))
         return 0;
     size_t sent = 0;
-    while (sent < total && send_all(fd, piece, sizeof piece))
+    while (sent < total && raw_send_all(fd, piece, sizeof piece))
         sent += sizeof piece;
     return sent;
 }
@@ -364,7 +318,7 @@ static void test_linger_bounds(void)
     CHECK_MSG(sent >= HTTP__LINGER_BYTES && sent < total, "byte bound: %zu of %zu sent", sent,
               total);
     exchange_t x = {0};
-    read_answer(fd, &x, 1000);
+    raw_read_answer(fd, &x, 1000);
     CHECK_MSG(first_status(&x) == 413, "byte bound: %.200s", x.data);
     close(fd);
 
@@ -372,13 +326,13 @@ static void test_linger_bounds(void)
     fd = connect_local();
     sent = send_body(fd, head, 65536);
     memset(&x, 0, sizeof x);
-    read_answer(fd, &x, 1000);
+    raw_read_answer(fd, &x, 1000);
     CHECK_MSG(sent == 65536 && first_status(&x) == 413, "idle bound: %.200s", x.data);
-    CHECK(send_all(fd, "a", 1)); /* still read and discarded */
+    CHECK(raw_send_all(fd, "a", 1)); /* still read and discarded */
     usleep((HTTP__LINGER_IDLE_MS + 500) * 1000);
     bool refused = false;
     for (int i = 0; i < 20 && !refused; i++, usleep(20000))
-        refused = !send_all(fd, "a", 1);
+        refused = !raw_send_all(fd, "a", 1);
     CHECK_MSG(refused, "idle bound: the socket is still open after %d ms",
               HTTP__LINGER_IDLE_MS + 500);
     close(fd);
