@@ -33,9 +33,10 @@ struct api_cursor {
     bson_t *shown; /* the last document written without the added keys, or NULL */
 };
 
-/* MongoDB's order across BSON types (a rank per type); `alias` is the $type name, NULL for
- * types a range never names (undefined and symbol, deprecated; arrays, which sort by their
- * elements). Rank 0: a type that has no place in a keyset (code, minKey, ...). */
+/* MongoDB's order across BSON types (a rank per type); `alias` is the $type name a range uses
+ * for the rank, once per rank ("number" covers int, long, double and decimal: FerretDB knows no
+ * "decimal"), NULL for types a range never names (undefined and symbol, deprecated; arrays,
+ * which sort by their elements). Rank 0: a type that has no place in a keyset (code, minKey...). */
 enum { RANK_NULL = 1, RANK_OBJECT = 4, RANK_ARRAY = 5, RANK_REGEX = 11 };
 
 static const struct {
@@ -45,10 +46,10 @@ static const struct {
 } ranks[] = {
     {BSON_TYPE_NULL, RANK_NULL, NULL},
     {BSON_TYPE_UNDEFINED, RANK_NULL, NULL},
-    {BSON_TYPE_INT32, 2, "int"},
-    {BSON_TYPE_INT64, 2, "long"},
-    {BSON_TYPE_DOUBLE, 2, "double"},
-    {BSON_TYPE_DECIMAL128, 2, "decimal"},
+    {BSON_TYPE_INT32, 2, "number"},
+    {BSON_TYPE_INT64, 2, NULL},
+    {BSON_TYPE_DOUBLE, 2, NULL},
+    {BSON_TYPE_DECIMAL128, 2, NULL},
     {BSON_TYPE_UTF8, 3, "string"},
     {BSON_TYPE_SYMBOL, 3, NULL},
     {BSON_TYPE_DOCUMENT, RANK_OBJECT, "object"},
