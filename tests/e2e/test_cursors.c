@@ -16,11 +16,13 @@
 #define N_USERS 12
 #define N_WIDGETS 23
 #define N_NOTES 14
+#define N_ORDERS 9
 #define MAX_PAGES 2000
 #define LINK_PATH_MAX 16384
 
 static e2e_env_t env;
 #define C (&env.c)
+static char user_ids[3][32];
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
@@ -153,6 +155,19 @@ static void seed(void)
                    "\"tags\":[\"t%d\"]%s%s}",
                    i, i % 7, 20 + i % 4, roles[i % 3], i % 2, city, login));
         EXPECT_STATUS(r, 201);
+        if (i < 3)
+            snprintf(user_ids[i], sizeof user_ids[i], "%s",
+                     e2e_str(&r, "_id") ? e2e_str(&r, "_id") : "");
+    }
+    for (int i = 0; i < N_ORDERS; i++) {
+        char placed[64] = "";
+        if (i % 3 != 1)
+            snprintf(placed, sizeof placed, ",\"placedAt\":\"2024-05-0%dT09:30:00Z\"", 1 + i % 4);
+        e2e_post(C, &r, "/api/orders",
+                 F("{\"userId\":\"%s\",\"items\":[{\"sku\":\"SKU-%d\",\"qty\":1,\"price\":1}],"
+                   "\"total\":%d.5%s}",
+                   user_ids[i % 3], i, i % 4, placed));
+        EXPECT_STATUS(r, 201);
     }
     for (int i = 1; i <= N_WIDGETS; i++) {
         e2e_post(C, &r, "/api/widgets",
@@ -216,6 +231,21 @@ static void test_walks(void)
     for (size_t i = 0; i < sizeof note_sorts / sizeof *note_sorts; i++)
         for (size_t k = 1; k <= 3; k++)
             expect_walk("notes", note_sorts[i], k, N_NOTES);
+    /* with referenced documents in place of ids */
+    expect_walk("orders", "expand=userId&sort=-total", 2, N_ORDERS);
+    expect_walk("orders", "expand=userId&fields=total,userId.name&sort=placedAt", 4, N_ORDERS);
+    e2e_resp_t r = {0};
+    e2e_get(C, &r, "/api/orders?expand=userId&fields=total,userId.name&sort=placedAt&limit=4");
+    size_t i;
+    json_t *doc;
+    json_array_foreach(r.json, i, doc)
+    {
+        CHECK_MSG(json_object_size(doc) == 3 && json_is_object(json_object_get(doc, "userId")),
+                  "expand with a sort key left out of fields shows %s",
+                  json_dumps(doc, JSON_COMPACT));
+    }
+    CHECK(e2e_header(&r, "Link") != NULL);
+    e2e_resp_free(&r);
     /* the filter, fields and count go along */
     const char *filter = U("{\"role\":{\"$ne\":\"guest\"}}");
     expect_walk("users", F("filter=%s&sort=-age&fields=name&count=true", filter), 3,
