@@ -10,6 +10,7 @@
 
 #include "check.h"
 #include "harness.h"
+#include "support/cmdcount.h"
 
 #define KEY_A "cursor-key-of-the-e2e-test-0123456789abcdef"
 #define KEY_B "another-cursor-key-for-the-test-0123456789ab"
@@ -415,6 +416,50 @@ static void test_replicas(void)
     free(out);
 }
 
+/* Counted on the wire (an odmd behind tests/support/cmdcount): a walk costs one find per page,
+ * the look-ahead document answering whether a next page exists; no count, no getMore. */
+static void test_one_find_per_page(void)
+{
+    odm_test_cmdcount_t *proxy = odm_test_cmdcount_start(e2e_db_port(env.db));
+    if (proxy == NULL) {
+        CHECK_MSG(false, "the counting proxy did not start");
+        return;
+    }
+    char uri[64];
+    snprintf(uri, sizeof uri, "mongodb://127.0.0.1:%d/", odm_test_cmdcount_port(proxy));
+    e2e_odmd_t counted;
+    e2e_odmd_opts_t opts = {.mongo_uri = uri,
+                            .db_name = env.odmd.db_name,
+                            .schemas = e2e_schemas_with_extras(),
+                            .args = {"--cursor-key", KEY_A, NULL}};
+    if (!e2e_odmd_start(&counted, &opts)) {
+        CHECK_MSG(false, "odmd behind the proxy did not start");
+        odm_test_cmdcount_stop(proxy);
+        return;
+    }
+    e2e_client_t c;
+    e2e_client_init(&c, counted.url);
+    static const size_t limits[] = {1, 4, 5, N_WIDGETS - 1, N_WIDGETS};
+    for (size_t i = 0; i < sizeof limits / sizeof *limits; i++) {
+        int pages = 0;
+        odm_test_cmdcount_reset(proxy);
+        json_t *walked =
+            walk(&c, F("/api/widgets?sort=-size,label&limit=%zu", limits[i]), limits[i], &pages);
+        CHECK_INT(json_array_size(walked), N_WIDGETS);
+        CHECK_INT(pages, (N_WIDGETS + limits[i] - 1) / limits[i]);
+        CHECK_MSG(odm_test_cmdcount_get(proxy, "find") == pages,
+                  "limit %zu: %ld finds for %d pages", limits[i],
+                  odm_test_cmdcount_get(proxy, "find"), pages);
+        CHECK_INT(odm_test_cmdcount_get(proxy, "getMore"), 0);
+        CHECK_INT(odm_test_cmdcount_get(proxy, "count"), 0);
+        CHECK_INT(odm_test_cmdcount_get(proxy, "aggregate"), 0);
+        json_decref(walked);
+    }
+    e2e_client_release(&c);
+    CHECK_INT(e2e_odmd_stop(&counted, 20000), 0);
+    odm_test_cmdcount_stop(proxy);
+}
+
 /* A filter of n long strings, percent-encoded. */
 static char *long_filter(int n)
 {
@@ -610,6 +655,7 @@ int main(void)
     test_link();
     test_refused();
     test_replicas();
+    test_one_find_per_page();
     test_long_link();
     test_walk_while_writing();
     CHECK_INT(e2e_env_down(&env), 0);
