@@ -589,6 +589,41 @@ static void check_exactly_once(const json_t *walked, const char *what)
     CHECK_MSG(missing == 0, "%s: %d stable documents not seen exactly once", what, missing);
 }
 
+/* Compares two widgets by "sort=KEY,-KEY,..." (size, label, _id), then _id ascending. */
+static int widget_cmp(const json_t *a, const json_t *b, const char *sort)
+{
+    const char *p = sort + strlen("sort=");
+    for (;;) {
+        int direction = *p == '-' ? -1 : 1;
+        p += *p == '-';
+        size_t n = strcspn(p, ",");
+        char key[16];
+        snprintf(key, sizeof key, "%.*s", (int)n, p);
+        const json_t *va = json_object_get(a, key), *vb = json_object_get(b, key);
+        int c = json_is_string(va) ? strcmp(json_string_value(va), json_string_value(vb))
+                                   : (json_integer_value(va) > json_integer_value(vb)) -
+                                         (json_integer_value(va) < json_integer_value(vb));
+        if (c != 0)
+            return direction * c;
+        if (p[n] == '\0')
+            break;
+        p += n + 1;
+    }
+    json_int_t ia = json_integer_value(json_object_get(a, "_id"));
+    json_int_t ib = json_integer_value(json_object_get(b, "_id"));
+    return (ia > ib) - (ia < ib);
+}
+
+/* The walk's documents follow the sort strictly, whatever was written meanwhile. */
+static void check_ordered(const json_t *walked, const char *sort)
+{
+    int out_of_order = 0;
+    for (size_t i = 1; i < json_array_size(walked); i++)
+        out_of_order +=
+            widget_cmp(json_array_get(walked, i - 1), json_array_get(walked, i), sort) >= 0;
+    CHECK_MSG(out_of_order == 0, "%s: %d documents out of order", sort, out_of_order);
+}
+
 static void test_walk_while_writing(void)
 {
     static const char *const sorts[] = {"sort=size,-label", "sort=-label", "sort=-size"};
@@ -613,6 +648,7 @@ static void test_walk_while_writing(void)
         CHECK_MSG(after_ins > during_ins && after_del > during_del,
                   "%s: the writers did not write during the walk", sorts[s]);
         check_exactly_once(walked, sorts[s]);
+        check_ordered(walked, sorts[s]);
         json_decref(walked);
         /* clean up for the next round: what the writers inserted and did not delete */
         e2e_resp_t r = {0};
