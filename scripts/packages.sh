@@ -1,11 +1,12 @@
 # odmd's Debian (bookworm) packages, in one place: sourced by scripts/setup and the Dockerfile.
 # shellcheck shell=bash
 
-# To build odmd and its tests (libcurl is for the tests only).
+# To build odmd and its tests (libcurl is for the tests only; libssl-dev brings libcrypto, whose
+# HMAC-SHA256 signs list cursors).
 ODMD_BUILD_PACKAGES=(
     ca-certificates cmake ninja-build gcc libc6-dev pkg-config
     libmicrohttpd-dev libmongoc-dev libbson-dev libjansson-dev libpcre2-dev
-    libcurl4-openssl-dev
+    libssl-dev libcurl4-openssl-dev
 )
 # The local database (tools/mongo-launcher: mongo-java-server on Java 17, built with Maven,
 # which needs a JDK: javac is not in the JRE).
@@ -17,4 +18,4 @@ ODMD_CHECK_PACKAGES=(docker-compose curl python3 python3-requests wrk)
 # The libFuzzer build (-DODMD_FUZZ=ON): scripts/setup --fuzz.
 ODMD_FUZZ_PACKAGES=(clang libclang-rt-14-dev)
 # What the odmd binary needs at run time (the Docker image's last stage).
-ODMD_RUNTIME_PACKAGES=(ca-certificates libmicrohttpd12 libmongoc-1.0-0 libbson-1.0-0 libjansson4 libpcre2-8-0)
+ODMD_RUNTIME_PACKAGES=(ca-certificates libmicrohttpd12 libmongoc-1.0-0 libbson-1.0-0 libjansson4 libpcre2-8-0 libssl3)

@@ -54,6 +54,10 @@ static void shut_down(odm_http_server_t *http, odm_work_pool_t *pool, int timeou
 static int serve(odm_config_t *cfg, sigset_t *signals)
 {
     odm_error_t err;
+    unsigned char random_key[ODM_API_CURSOR_KEY_RANDOM];
+    if (cfg->cursor_key == NULL &&
+        !odm_api_cursor_key_random(random_key, sizeof random_key, &err))
+        return fail_startup(&err);
     odm_models_t *models = odm_models_load(cfg->schemas_dir, &err);
     if (models == NULL)
         return fail_startup(&err);
@@ -66,7 +70,9 @@ static int serve(odm_config_t *cfg, sigset_t *signals)
     if (pool == NULL)
         goto fail_store;
     odm_api_indexes_t *indexes = odm_api_indexes_start(models, store, (int)cfg->request_timeout_ms);
-    odm_app_t app = {models, store, pool, cfg->api_key, INLINE_BODY_MAX, indexes};
+    odm_app_t app = {models, store, pool, cfg->api_key, INLINE_BODY_MAX, indexes,
+                     cfg->cursor_key ? (const unsigned char *)cfg->cursor_key : random_key,
+                     cfg->cursor_key ? strlen(cfg->cursor_key) : sizeof random_key};
     odm_http_options_t hopts = {
         .listen = cfg->listen,
         .listen_addr = (const struct sockaddr *)&cfg->listen_addr,

@@ -13,7 +13,13 @@
 
 #define ODM_API_MAX_LIMIT 1000           /* ?limit= */
 #define ODM_API_DEFAULT_LIMIT 20
-#define ODM_API_MAX_SKIP 1000000000LL    /* ?skip= */
+#define ODM_API_MAX_SKIP 10000LL         /* ?skip=; further pages go by ?after= (the Link) */
+#define ODM_API_MAX_CURSOR 1024          /* sort values in an after= token: bytes of BSON */
+/* The Link header's value; a longer one fails (400). The request and the response headers
+ * share libmicrohttpd's 32 KiB per-connection pool (a 13 KiB request with a 13 KiB Link was
+ * sent, an 18 KiB one with an 18 KiB Link was not: the connection was closed unanswered). */
+#define ODM_API_MAX_LINK 8192
+#define ODM_API_CURSOR_KEY_RANDOM 32     /* bytes of the key made without --cursor-key */
 #define ODM_API_MAX_RESPONSE (32u << 20) /* a page that would be larger fails with 500 */
 #define ODM_API_EXPAND_MAX_DEPTH 3       /* references one ?expand= path follows */
 #define ODM_API_EXPAND_MAX_PATHS 16      /* expanded paths (each level counted) per request */
@@ -34,7 +40,13 @@ typedef struct {
                                    polling thread; larger ones on a worker */
     odm_api_indexes_t *indexes; /* borrowed; /readyz answers 503 until they exist (NULL: their
                                    creation could not start, so 503 for good) */
+    const unsigned char *cursor_key; /* borrowed: signs the after= tokens of list pages */
+    size_t cursor_key_len;
 } odm_app_t;
+
+/* Fills out (n bytes) from the kernel's random source (getrandom): the cursor key of a server
+ * started without --cursor-key. Returns: false with ODM_ERR_CONFIG when it cannot. */
+bool odm_api_cursor_key_random(unsigned char *out, size_t n, odm_error_t *err);
 
 /* The odm_http_handler_fn of odmd (app is an odm_app_t). Polling thread. */
 void odm_api_handle(odm_request_t *req, void *app);

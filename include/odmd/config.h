@@ -19,6 +19,7 @@
 #define ODM_CONFIG_MAX_CONNECTIONS_MAX 100000
 #define ODM_CONFIG_IDLE_TIMEOUT_MAX 86400
 #define ODM_CONFIG_READ_TIMEOUT_MAX 86400
+#define ODM_CONFIG_CURSOR_KEY_MIN 32 /* bytes of --cursor-key */
 
 typedef struct {
     char *mongo_uri;   /* --mongo-uri: mongodb:// or mongodb+srv:// connection string */
@@ -33,6 +34,7 @@ typedef struct {
     size_t max_body;           /* --max-body: request body cap in bytes */
     size_t request_timeout_ms; /* --request-timeout: the whole budget of one request */
     char *api_key;             /* --api-key: NULL when unset (no authentication) */
+    char *cursor_key;          /* --cursor-key: signs list cursors; NULL: a random one */
     odm_log_level_t log_level; /* --log-level */
     size_t queue_max;          /* --queue-max: jobs waiting for a worker */
     size_t max_connections;    /* --max-connections */
@@ -52,8 +54,8 @@ typedef struct {
  * Returns: true with cfg filled (strings are new: odm_config_release frees them). False on an
  * unknown option, a missing value or a malformed or out-of-range value, with ODM_ERR_CONFIG and
  * a message naming the option (and the variable, when the value came from one); cfg then holds
- * nothing to free (releasing it again is harmless). Values of --mongo-uri and --api-key are
- * never copied into messages. */
+ * nothing to free (releasing it again is harmless). Values of --mongo-uri, --api-key and
+ * --cursor-key are never copied into messages. */
 bool odm_config_parse(odm_config_t *cfg, int argc, char **argv, char **envp, odm_error_t *err);
 
 /* Frees cfg's strings and zeroes it. NULL does nothing. */

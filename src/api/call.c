@@ -25,6 +25,7 @@ static void call_free(void *p)
         bson_destroy(&list->sort);
         bson_destroy(&list->projection);
         odm_buf_release(&list->page);
+        api__cursor_free(list->cursor);
         free(list);
     }
     free(call);

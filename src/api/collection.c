@@ -29,6 +29,8 @@ static bool check_param(const char *key, const char *value, void *arg)
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         if (strcmp(key, known[i]) == 0)
             return true;
+    if (strcmp(key, "after") == 0) /* cursor.c */
+        return true;
     *(const char **)arg = key;
     return false;
 }
@@ -51,7 +53,9 @@ static bool refuse_list_query(api_call_t *call)
     v = odm_request_query(req, "skip");
     if (v != NULL && !parse_bounded(v, 0, ODM_API_MAX_SKIP, &n))
         return api__failf(req, ODM_ERR_BAD_QUERY,
-                          "skip must be a whole number from 0 to 1000000000, not '%s'", v);
+                          "skip must be a whole number from 0 to %lld (page further with the "
+                          "Link header's after=), not '%s'",
+                          ODM_API_MAX_SKIP, v);
     list->skip = n;
     v = odm_request_query(req, "count");
     if (v != NULL && strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
@@ -97,6 +101,9 @@ typedef struct {
 static bool write_one(const bson_t *doc, void *arg, odm_error_t *err)
 {
     page_writer_t *w = arg;
+    doc = api__cursor_shown(w->list, doc);
+    if (doc == NULL) /* past the limit: there is a next page */
+        return true;
     if (!w->first && !odm_buf_putc(&w->list->page, ','))
         return odm_error_set(err, ODM_ERR_INTERNAL, "page larger than %u bytes",
                              ODM_API_MAX_RESPONSE);
@@ -110,10 +117,11 @@ static void run_page(api_list_t *list)
     page_writer_t w = {list, true};
     odm_buf_reset(&list->page);
     list->page_ok = odm_buf_putc(&list->page, '[') &&
-                    odm_store_find(call->app->store, call->model->collection, &list->filter,
+                    odm_store_find(call->app->store, call->model->collection,
+                                   api__cursor_filter(list),
                                    bson_empty(&list->sort) ? NULL : &list->sort,
                                    bson_empty(&list->projection) ? NULL : &list->projection,
-                                   list->skip, list->limit, write_one, &w,
+                                   list->skip, api__cursor_limit(list), write_one, &w,
                                    odm_request_deadline_ms(call->req), &list->page_err) &&
                     odm_buf_putc(&list->page, ']');
 }
@@ -130,7 +138,7 @@ static void run_count(api_list_t *list)
 static void reply_list(api_list_t *list)
 {
     odm_request_t *req = list->call->req;
-    if (!list->page_ok) {
+    if (!list->page_ok || !api__cursor_link(list, &list->page_err)) {
         api__fail(req, &list->page_err, NULL);
         return;
     }
@@ -186,7 +194,9 @@ static void list_joined(odm_fanout_t *f)
 
 static bool keep_one(const bson_t *doc, void *arg, odm_error_t *err)
 {
-    return api__expand_add(arg, doc, err);
+    api_call_t *call = arg;
+    doc = api__cursor_shown(call->list, doc);
+    return doc == NULL || api__expand_add(call->expand, doc, err); /* NULL: a next page */
 }
 
 static void compose_expanded(api_call_t *call)
@@ -221,10 +231,11 @@ static bool expand_work(api_call_t *call)
         odm_job_t *jobs[] = {&list->count_job};
         odm_work_fanout(call->app->pool, &list->fan, jobs, 1, count_arrived);
     }
-    list->page_ok = odm_store_find(call->app->store, call->model->collection, &list->filter,
+    list->page_ok = odm_store_find(call->app->store, call->model->collection,
+                                   api__cursor_filter(list),
                                    bson_empty(&list->sort) ? NULL : &list->sort,
                                    bson_empty(&list->projection) ? NULL : &list->projection,
-                                   list->skip, list->limit, keep_one, call->expand,
+                                   list->skip, api__cursor_limit(list), keep_one, call,
                                    odm_request_deadline_ms(call->req), &list->page_err);
     api__expand_run(call->expand, list->page_ok);
     return false;
@@ -265,7 +276,7 @@ static bool refuse_list(api_call_t *call)
 
 void api__list(api_call_t *call)
 {
-    if (refuse_list(call) || refuse_list_query(call))
+    if (refuse_list(call) || refuse_list_query(call) || api__cursor_refuse(call))
         return;
     call->work = list_work;
     api__submit(call);

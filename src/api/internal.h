@@ -4,6 +4,7 @@
 
 #include <bson/bson.h>
 
+#include "api/cursor.h"
 #include "odmd/api.h"
 #include "odmd/buf.h"
 #include "odmd/codec.h"
@@ -43,6 +44,7 @@ typedef struct api_list {
     odm_error_t page_err, count_err;
     bool page_ok, count_ok;
     int64_t total;
+    struct api_cursor *cursor; /* keyset paging (cursor.h); made by api__cursor_refuse */
 } api_list_t;
 
 /* Everything one request needs between the polling thread and its worker(s). Freed when the

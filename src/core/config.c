@@ -32,6 +32,8 @@ static bool parse_uri(const struct option *opt, const char *value, odm_config_t 
                       odm_error_t *err);
 static bool parse_text(const struct option *opt, const char *value, odm_config_t *cfg,
                        odm_error_t *err);
+static bool parse_secret(const struct option *opt, const char *value, odm_config_t *cfg,
+                         odm_error_t *err);
 static bool parse_listen(const struct option *opt, const char *value, odm_config_t *cfg,
                          odm_error_t *err);
 static bool parse_count(const struct option *opt, const char *value, odm_config_t *cfg,
@@ -55,6 +57,8 @@ static const struct option options[] = {
     {"request-timeout", "ODMD_REQUEST_TIMEOUT", parse_count, FIELD(request_timeout_ms),
      ODM_CONFIG_REQUEST_TIMEOUT_MIN, ODM_CONFIG_REQUEST_TIMEOUT_MAX, "milliseconds"},
     {"api-key", "ODMD_API_KEY", parse_text, FIELD(api_key), 0, 0, NULL},
+    {"cursor-key", "ODMD_CURSOR_KEY", parse_secret, FIELD(cursor_key), ODM_CONFIG_CURSOR_KEY_MIN,
+     0, NULL},
     {"log-level", "ODMD_LOG_LEVEL", parse_level, FIELD(log_level), 0, 0, NULL},
     {"queue-max", "ODMD_QUEUE_MAX", parse_count, FIELD(queue_max), 1, ODM_CONFIG_QUEUE_MAX_MAX,
      "jobs"},
@@ -106,6 +110,15 @@ static bool parse_text(const struct option *opt, const char *value, odm_config_t
     if (has_control_char(value))
         return odm_error_set(err, ODM_ERR_CONFIG, "contains a control character");
     return set_string(field(cfg, opt), value, err);
+}
+
+/* A shared secret: text of at least opt->min bytes. Never quoted back. */
+static bool parse_secret(const struct option *opt, const char *value, odm_config_t *cfg,
+                         odm_error_t *err)
+{
+    if (strlen(value) < opt->min)
+        return odm_error_set(err, ODM_ERR_CONFIG, "shorter than %zu bytes", opt->min);
+    return parse_text(opt, value, cfg, err);
 }
 
 static const char *uri_hosts(const char *uri)
@@ -376,6 +389,7 @@ void odm_config_release(odm_config_t *cfg)
     free(cfg->listen);
     free(cfg->listen_host);
     free(cfg->api_key);
+    free(cfg->cursor_key);
     memset(cfg, 0, sizeof *cfg);
 }
 
@@ -409,6 +423,9 @@ const char *odm_config_usage(void)
            "      (default 5000)\n"
            "  --api-key KEY, ODMD_API_KEY\n"
            "      require \"Authorization: Bearer KEY\" (default: none, no authentication)\n"
+           "  --cursor-key KEY, ODMD_CURSOR_KEY\n"
+           "      secret of at least 32 bytes that signs the after= tokens of list pages;\n"
+           "      replicas behind one address share it (default: random at each start)\n"
            "  --log-level LEVEL, ODMD_LOG_LEVEL\n"
            "      debug, info, warn, error or off (default info)\n"
            "  --queue-max N, ODMD_QUEUE_MAX\n"

@@ -55,6 +55,7 @@ static void test_defaults(void)
     CHECK_INT(cfg.max_body, 1048576);
     CHECK_INT(cfg.request_timeout_ms, 5000);
     CHECK(cfg.api_key == NULL);
+    CHECK(cfg.cursor_key == NULL); /* a random key at startup */
     CHECK_INT(cfg.log_level, ODM_LOG_INFO);
     CHECK_INT(cfg.queue_max, 1024);
     CHECK_INT(cfg.max_connections, 1000);
@@ -317,6 +318,8 @@ static void test_malformed(void)
         {"idle-timeout", "ODMD_IDLE_TIMEOUT", "86401"},
         {"idle-timeout", "ODMD_IDLE_TIMEOUT", "1m"},
         {"api-key", "ODMD_API_KEY", "bad\rkey"},
+        {"cursor-key", "ODMD_CURSOR_KEY", "0123456789abcdef0123456789abcde"}, /* 31 bytes */
+        {"cursor-key", "ODMD_CURSOR_KEY", "0123456789abcdef0123456789abcdef\n"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         odm_config_t cfg;
@@ -381,6 +384,12 @@ static void test_secrets_not_echoed(void)
     CHECK(!parse(&cfg, NO_ARGS, ENV("ODMD_API_KEY=hunter2\t"), &err));
     CHECK(contains(err.message, "ODMD_API_KEY"));
     CHECK(!contains(err.message, "hunter2"));
+    CHECK(!parse(&cfg, NO_ARGS, ENV("ODMD_CURSOR_KEY=hunter2"), &err));
+    CHECK(contains(err.message, "ODMD_CURSOR_KEY") && contains(err.message, "32"));
+    CHECK(!contains(err.message, "hunter2"));
+    CHECK(parse(&cfg, ARGS("--cursor-key=correct horse battery staple, twice"), NO_ENV, &err));
+    CHECK_STR(cfg.cursor_key, "correct horse battery staple, twice");
+    odm_config_release(&cfg);
 }
 
 static void test_help_and_version(void)
@@ -409,6 +418,7 @@ static void test_usage(void)
         "--schemas",    "ODMD_SCHEMAS",     "--listen",       "ODMD_LISTEN",
         "--workers",    "ODMD_WORKERS",     "--max-body",     "ODMD_MAX_BODY",
         "--request-timeout", "ODMD_REQUEST_TIMEOUT", "--api-key", "ODMD_API_KEY",
+        "--cursor-key", "ODMD_CURSOR_KEY",
         "--log-level",  "ODMD_LOG_LEVEL",   "--queue-max",    "ODMD_QUEUE_MAX",
         "--max-connections", "ODMD_MAX_CONNECTIONS", "--idle-timeout", "ODMD_IDLE_TIMEOUT",
         "--help",       "--version",        "odmd [serve] [options]", "odmd check [DIR]",
