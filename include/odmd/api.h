@@ -21,6 +21,7 @@
 #define ODM_API_EXPAND_MAX_DOCS 5000     /* referenced documents fetched for one answer */
 #define ODM_API_WRITE_RETRIES 32         /* compare-and-set attempts before 409 */
 #define ODM_API_CACHE_CONTROL "no-cache" /* on GET and HEAD answers: revalidate with the ETag */
+#define ODM_API_BULK_MAX 1000           /* default of --bulk-max: items per bulk write */
 #define ODM_API_MERGE_PATCH "application/merge-patch+json" /* RFC 7396 */
 
 typedef struct odm_api_indexes odm_api_indexes_t;
@@ -34,6 +35,7 @@ typedef struct {
                                    polling thread; larger ones on a worker */
     odm_api_indexes_t *indexes; /* borrowed; /readyz answers 503 until they exist (NULL: their
                                    creation could not start, so 503 for good) */
+    size_t bulk_max;            /* documents per bulk POST or PATCH (0: ODM_API_BULK_MAX) */
 } odm_app_t;
 
 /* The odm_http_handler_fn of odmd (app is an odm_app_t). Polling thread. */

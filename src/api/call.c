@@ -19,6 +19,7 @@ static void call_free(void *p)
     bson_destroy(&call->id_filter);
     bson_destroy(&call->doc);
     api__expand_free(call->expand);
+    bson_destroy(&call->filter);
     api_list_t *list = call->list;
     if (list != NULL) {
         bson_destroy(&list->filter);
@@ -40,6 +41,7 @@ api_call_t *api__call_new(odm_request_t *req, const odm_app_t *app, const odm_mo
     call->model = model;
     bson_init(&call->id_filter);
     bson_init(&call->doc);
+    bson_init(&call->filter);
     odm_request_set_state(req, call, call_free);
     return call;
 }

@@ -63,6 +63,7 @@ typedef struct api_call {
     json_t *body;       /* the parsed body (owned) */
     bool body_ready;    /* parsed (and for POST, validated and converted) on the polling thread */
     bson_t doc;         /* POST: the document to insert */
+    bson_t filter;      /* PATCH and DELETE of /api/NAME: the documents they write (bulk.c) */
 
     api_list_t *list;   /* lists only (owned, may be NULL) */
     struct api_expand *expand; /* ?expand= only (owned, may be NULL) */
@@ -191,6 +192,11 @@ bool api__if_none_match(const char *header, int64_t version);
 /* RFC 7396: applies `patch` (borrowed) to `target` (stolen). Returns: the new target. */
 json_t *api__merge_patch(json_t *target, const json_t *patch);
 
+/* POST: the document to insert built from a body object (stolen): the _id odmd generates
+ * when the client left it out and the model allows it, the client's fields, then defaults.
+ * Returns: a new tree, NULL on out of memory. */
+json_t *api__build_create(const odm_model_t *model, json_t *body);
+
 /* The compare-and-set write of one document (documents.c), shared by PUT, PATCH, DELETE and
  * writes of many documents: read the document, check it, build the new one, validate, convert and
  * replace it guarded by the version read (or delete it so guarded); a lost race starts over,
@@ -233,6 +239,10 @@ json_t *api__build_patch(api_call_t *call, const bson_t *stored, odm_error_t *er
  * readOnly field. Returns: true after answering. */
 bool api__refuse_patch_body(api_call_t *call);
 
+/* Bulk writes (bulk.c). POST of an array: called by the create path on a worker once the body
+ * is parsed (call->body an array); validates and inserts the items. Returns: true (answered). */
+bool api__bulk_create(api_call_t *call);
+
 /* Handlers (polling thread): validate what can be validated without the database, then submit. */
 void api__get_document(api_call_t *call);
 void api__put_document(api_call_t *call);
@@ -240,6 +250,8 @@ void api__patch_document(api_call_t *call);
 void api__delete_document(api_call_t *call);
 void api__list(api_call_t *call);
 void api__create(api_call_t *call);
+void api__bulk_patch(api_call_t *call);  /* PATCH /api/NAME?filter=... */
+void api__bulk_delete(api_call_t *call); /* DELETE /api/NAME?filter=... */
 void api__readyz(api_call_t *call);
 
 #endif
