@@ -2,6 +2,7 @@
  * unordered and ordered), the --bulk-max bound, PATCH ?filter= with the compare-and-set of a
  * single PATCH, DELETE ?filter=, the required filter; and a client odmd's tests did not write
  * (Python's urllib) driving them. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -308,6 +309,87 @@ static void test_filter_required(void)
     e2e_resp_free(&r);
 }
 
+/* ---- bulk PATCH racing single PATCHes: the compare-and-set loses neither ---- */
+
+enum { RACE_DOCS = 5, RACE_ROUNDS = 15 };
+
+typedef struct {
+    char ids[RACE_DOCS][64];
+    int bulk_failures, single_failures; /* requests that did not answer as they should */
+} race_t;
+
+/* Each round a bulk PATCH adds the key bR to every raced note. */
+static void *bulk_racer(void *arg)
+{
+    race_t *race = arg;
+    e2e_client_t c;
+    e2e_resp_t r = {0};
+    e2e_client_init(&c, env.odmd.url);
+    for (int round = 0; round < RACE_ROUNDS; round++) {
+        char path[256], body[64];
+        snprintf(path, sizeof path, "/api/notes?filter=%%7B%%22title%%22%%3A%%22race%%22%%7D");
+        snprintf(body, sizeof body, "{\"b%d\": %d}", round, round);
+        e2e_patch(&c, &r, path, body, NULL);
+        json_t *modified = json_object_get(r.json, "modified");
+        if (r.status != 200 || json_integer_value(modified) != RACE_DOCS)
+            race->bulk_failures++;
+    }
+    e2e_resp_free(&r);
+    e2e_client_release(&c);
+    return NULL;
+}
+
+/* Meanwhile single PATCHes add the key sR to each raced note in turn. */
+static void *single_racer(void *arg)
+{
+    race_t *race = arg;
+    e2e_client_t c;
+    e2e_resp_t r = {0};
+    e2e_client_init(&c, env.odmd.url);
+    for (int round = 0; round < RACE_ROUNDS; round++) {
+        for (int d = 0; d < RACE_DOCS; d++) {
+            char path[128], body[64];
+            snprintf(path, sizeof path, "/api/notes/%s", race->ids[d]);
+            snprintf(body, sizeof body, "{\"s%d\": %d}", round, round);
+            e2e_patch(&c, &r, path, body, NULL);
+            if (r.status != 200)
+                race->single_failures++;
+        }
+    }
+    e2e_resp_free(&r);
+    e2e_client_release(&c);
+    return NULL;
+}
+
+static void test_patch_races(void)
+{
+    race_t race = {0};
+    e2e_resp_t r = {0};
+    e2e_post(C, &r, "/api/notes",
+             Q("[{'title':'race'},{'title':'race'},{'title':'race'},{'title':'race'},"
+               "{'title':'race'}]"));
+    for (size_t i = 0; i < RACE_DOCS; i++) {
+        const char *id = item_str(&r, i, "_id");
+        snprintf(race.ids[i], sizeof race.ids[i], "%s", id ? id : "");
+    }
+    pthread_t bulk, single;
+    pthread_create(&bulk, NULL, bulk_racer, &race);
+    pthread_create(&single, NULL, single_racer, &race);
+    pthread_join(bulk, NULL);
+    pthread_join(single, NULL);
+    CHECK_INT(race.bulk_failures, 0);
+    CHECK_INT(race.single_failures, 0);
+    for (int d = 0; d < RACE_DOCS; d++) {
+        e2e_get(C, &r, F("/api/notes/%s", race.ids[d]));
+        int missing = 0;
+        for (int round = 0; round < RACE_ROUNDS; round++)
+            missing += (json_object_get(r.json, F("b%d", round)) == NULL) +
+                       (json_object_get(r.json, F("s%d", round)) == NULL);
+        CHECK_MSG(missing == 0, "note %s lost %d updates: %s", race.ids[d], missing, r.body);
+    }
+    e2e_resp_free(&r);
+}
+
 /* The three through Python's urllib (tests/e2e/clients/bulk.py asserts what it reads). */
 static void test_through_urllib(void)
 {
@@ -338,6 +420,7 @@ int main(void)
     test_post_bound();
     test_patch();
     test_delete();
+    test_patch_races();
     test_filter_required();
     test_through_urllib();
     CHECK_INT(e2e_env_down(&env), 0);
