@@ -3,6 +3,7 @@
  * single PATCH, DELETE ?filter=, the required filter; and a client odmd's tests did not write
  * (Python's urllib) driving them. */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -363,6 +364,10 @@ static void *single_racer(void *arg)
 
 static void test_patch_races(void)
 {
+    if (e2e_is_ferretdb()) { /* it loses concurrent updates (FIELD-NOTES): nothing to hold */
+        printf("test_patch_races: skipped on FerretDB, which loses concurrent updates\n");
+        return;
+    }
     race_t race = {0};
     e2e_resp_t r = {0};
     e2e_post(C, &r, "/api/notes",
