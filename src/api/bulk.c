@@ -55,17 +55,23 @@ static bool refuse_filter(api_call_t *call)
     return !ok && api__fail(call->req, &err, NULL);
 }
 
-/* An item's failure: {"status", "detail"[, "errors"]}, a database's own words withheld as
- * api__fail withholds them. Returns: a new object, NULL on out of memory. */
+/* An item's failure as told: {"status", "detail"[, "errors"]}. Returns: a new object, NULL on
+ * out of memory. */
+static json_t *told_failure(const odm_error_t *told, const json_t *errors)
+{
+    json_t *o =
+        json_pack("{s:i, s:s}", "status", odm_error_status(told->kind), "detail", told->message);
+    if (o != NULL && errors != NULL && json_array_size(errors) > 0)
+        json_object_set(o, "errors", (json_t *)errors);
+    return o;
+}
+
+/* An item's failure, a database's own words withheld as api__fail withholds them. */
 static json_t *failure(api_call_t *call, const odm_error_t *err, const json_t *errors)
 {
     odm_error_t told;
     api__withhold(call->req, err, &told);
-    json_t *o =
-        json_pack("{s:i, s:s}", "status", odm_error_status(told.kind), "detail", told.message);
-    if (o != NULL && errors != NULL && json_array_size(errors) > 0)
-        json_object_set(o, "errors", (json_t *)errors);
-    return o;
+    return told_failure(&told, errors);
 }
 
 /* Answers 200 with `results` (stolen). Returns: true (answered). */
@@ -308,20 +314,32 @@ static void matches_release(matches_t *m)
 typedef struct {
     int64_t matched, modified;
     json_t *failures;
+    bool halted;      /* the database failed (503, 504): the rest is not tried */
+    odm_error_t halt; /* that failure as told */
 } patch_tally_t;
 
-/* Writes the patch to one matched document and tallies its outcome. Returns: false on out of
+/* Adds the failure of the document with `id_filter` to the tally. Returns: false on out of
  * memory. */
-static bool patch_one(api_call_t *call, const bson_t *doc, patch_tally_t *t)
+static bool add_failure(api_call_t *call, patch_tally_t *t, const bson_t *id_filter,
+                        const odm_error_t *told, const json_t *errors)
 {
-    bson_t id_filter = BSON_INITIALIZER;
-    bson_iter_t it;
-    t->matched++;
-    if (!bson_iter_init_find(&it, doc, "_id")) /* never from MongoDB: without it, no guard */
-        return true;
-    bson_append_iter(&id_filter, "_id", 3, &it);
+    json_t *f = told_failure(told, errors);
+    json_t *tree = odm_codec_to_tree(call->model, id_filter);
+    json_t *id = tree ? json_object_get(tree, "_id") : NULL;
+    bool ok = f != NULL && json_object_set(f, "_id", id ? id : json_null()) == 0 &&
+              json_array_append(t->failures, f) == 0;
+    json_decref(f);
+    json_decref(tree);
+    return ok;
+}
+
+/* Writes the patch to the document `doc` with `id_filter` and tallies the outcome. A database
+ * failure halts the rest. Returns: false on out of memory. */
+static bool patch_write(api_call_t *call, const bson_t *doc, const bson_t *id_filter,
+                        patch_tally_t *t)
+{
     api_write_t w;
-    api__write_init(&w, &id_filter);
+    api__write_init(&w, id_filter);
     w.build = api__build_patch;
     w.skip_same = true;
     w.first = doc;
@@ -330,15 +348,28 @@ static bool patch_one(api_call_t *call, const bson_t *doc, patch_tally_t *t)
     if (status == API_WRITE_DONE)
         t->modified++;
     if (status == API_WRITE_REFUSED) {
-        json_t *f = failure(call, &w.verdict.err, w.verdict.errors);
-        json_t *tree = odm_codec_to_tree(call->model, &id_filter);
-        json_t *id = tree ? json_object_get(tree, "_id") : NULL;
-        ok = f != NULL && json_object_set(f, "_id", id ? id : json_null()) == 0 &&
-             json_array_append(t->failures, f) == 0;
-        json_decref(f);
-        json_decref(tree);
+        odm_error_t told;
+        api__withhold(call->req, &w.verdict.err, &told);
+        ok = add_failure(call, t, id_filter, &told, w.verdict.errors);
+        t->halted = told.kind == ODM_ERR_UNAVAILABLE || told.kind == ODM_ERR_TIMEOUT;
+        t->halt = told;
     }
     api__write_release(&w);
+    return ok;
+}
+
+/* Writes the patch to one matched document (or, once halted, counts it failed untried).
+ * Returns: false on out of memory. */
+static bool patch_one(api_call_t *call, const bson_t *doc, patch_tally_t *t)
+{
+    bson_t id_filter = BSON_INITIALIZER;
+    bson_iter_t it;
+    t->matched++;
+    if (!bson_iter_init_find(&it, doc, "_id")) /* never from MongoDB: without it, no guard */
+        return true;
+    bson_append_iter(&id_filter, "_id", 3, &it);
+    bool ok = t->halted ? add_failure(call, t, &id_filter, &t->halt, NULL)
+                        : patch_write(call, doc, &id_filter, t);
     bson_destroy(&id_filter);
     return ok;
 }

@@ -395,6 +395,56 @@ static void test_patch_races(void)
     e2e_resp_free(&r);
 }
 
+/* A bulk PATCH that runs out of --request-timeout still answers: the documents left are
+ * failures with 504, and the log tells the database's refusal once, not once per document. */
+static void test_patch_out_of_time(void)
+{
+    enum { MANY = 1000 };
+    if (e2e_is_ferretdb()) { /* too slow to read MANY documents in this timeout's budget */
+        printf("test_patch_out_of_time: skipped on FerretDB\n");
+        return;
+    }
+    e2e_resp_t r = {0};
+    for (int k = 0; k < MANY / BULK_MAX; k++) { /* through the usual odmd, whose timeout is 5 s */
+        e2e_post(C, &r, "/api/notes",
+                 Q("[{'title':'many'},{'title':'many'},{'title':'many'},{'title':'many'},"
+                   "{'title':'many'}]"));
+        EXPECT_STATUS(r, 200);
+    }
+    e2e_odmd_t o;
+    e2e_odmd_opts_t opts = {.mongo_uri = DBURI,
+                            .schemas = e2e_schemas_with_extras(),
+                            .db_name = DBNAME,
+                            .args = {"--request-timeout", "500", "--bulk-max", "5000", NULL}};
+    if (!e2e_odmd_start(&o, &opts)) {
+        CHECK_MSG(false, "odmd with --request-timeout 500 did not start");
+        e2e_resp_free(&r);
+        return;
+    }
+    e2e_client_t c;
+    e2e_client_init(&c, o.url);
+    e2e_patch(&c, &r, F("/api/notes?filter=%s", U("{\"title\":\"many\"}")), "{\"n\": -1}", NULL);
+    EXPECT_STATUS(r, 200);
+    long long matched = int_of(r.json, "matched"), modified = int_of(r.json, "modified");
+    long long failed = int_of(r.json, "failed");
+    printf("test_patch_out_of_time: %lld modified, %lld failed\n", modified, failed);
+    CHECK_MSG(matched == MANY && modified + failed == MANY && failed > 0,
+              "matched %lld, modified %lld, failed %lld", matched, modified, failed);
+    json_t *failures = json_object_get(r.json, "failures"), *f;
+    size_t i, not_504 = 0;
+    json_array_foreach(failures, i, f) not_504 += int_of(f, "status") != 504;
+    CHECK_INT(not_504, 0);
+    e2e_resp_free(&r);
+    e2e_client_release(&c);
+    e2e_odmd_stop(&o, 5000);
+    char *log = e2e_read_file(o.log_path);
+    int told = 0;
+    for (const char *p = log; p && (p = strstr(p, "deadline too close")) != NULL; p++)
+        told++;
+    CHECK_MSG(told == 1, "the log tells the refusal %d times", told);
+    free(log);
+}
+
 /* The three through Python's urllib (tests/e2e/clients/bulk.py asserts what it reads). */
 static void test_through_urllib(void)
 {
@@ -426,6 +476,7 @@ int main(void)
     test_patch();
     test_delete();
     test_patch_races();
+    test_patch_out_of_time();
     test_filter_required();
     test_through_urllib();
     CHECK_INT(e2e_env_down(&env), 0);
