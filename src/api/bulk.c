@@ -323,11 +323,13 @@ typedef struct {
 static bool add_failure(api_call_t *call, patch_tally_t *t, const bson_t *id_filter,
                         const odm_error_t *told, const json_t *errors)
 {
-    json_t *f = told_failure(told, errors);
     json_t *tree = odm_codec_to_tree(call->model, id_filter);
     json_t *id = tree ? json_object_get(tree, "_id") : NULL;
-    bool ok = f != NULL && json_object_set(f, "_id", id ? id : json_null()) == 0 &&
+    json_t *f = json_pack("{s:O}", "_id", id ? id : json_null()); /* the _id first */
+    json_t *why = told_failure(told, errors);
+    bool ok = f != NULL && why != NULL && json_object_update(f, why) == 0 &&
               json_array_append(t->failures, f) == 0;
+    json_decref(why);
     json_decref(f);
     json_decref(tree);
     return ok;
