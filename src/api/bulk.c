@@ -200,9 +200,7 @@ static json_t *collect_results(bulk_insert_t *b)
     return results;
 }
 
-/* Refuses what is wrong with the request as a whole: a parameter other than ordered=true|false,
- * more items than the bound (413). Returns: true after answering. */
-static bool refuse_bulk_insert(api_call_t *call, bulk_insert_t *b)
+bool api__refuse_bulk_create(api_call_t *call)
 {
     if (refuse_other_params(call, "ordered"))
         return true;
@@ -210,11 +208,10 @@ static bool refuse_bulk_insert(api_call_t *call, bulk_insert_t *b)
     if (v != NULL && strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
         return api__failf(call->req, ODM_ERR_BAD_QUERY, "ordered must be true or false, not '%s'",
                           v);
-    b->ordered = v != NULL && strcmp(v, "true") == 0;
-    b->n = json_array_size(call->body);
-    if (b->n > bulk_max(call))
+    size_t n = json_array_size(call->body);
+    if (n > bulk_max(call))
         return api__failf(call->req, ODM_ERR_TOO_LARGE,
-                          "%zu documents in one request; the limit is %zu", b->n, bulk_max(call));
+                          "%zu documents in one request; the limit is %zu", n, bulk_max(call));
     return false;
 }
 
@@ -246,9 +243,11 @@ static void bulk_insert_release(bulk_insert_t *b)
 
 bool api__bulk_create(api_call_t *call)
 {
-    bulk_insert_t b = {0};
-    if (refuse_bulk_insert(call, &b))
+    if (api__refuse_bulk_create(call))
         return true;
+    const char *ordered = odm_request_query(call->req, "ordered");
+    bulk_insert_t b = {.n = json_array_size(call->body),
+                       .ordered = ordered != NULL && strcmp(ordered, "true") == 0};
     if (!bulk_insert_init(&b)) {
         bulk_insert_release(&b);
         return api__failf(call->req, ODM_ERR_INTERNAL, "out of memory");

@@ -356,7 +356,8 @@ void api__create(api_call_t *call)
 {
     size_t len;
     odm_request_body(call->req, &len);
-    if (len <= call->app->inline_body_max && refuse_create_body(call))
+    if (len <= call->app->inline_body_max &&
+        (refuse_create_body(call) || (json_is_array(call->body) && api__refuse_bulk_create(call))))
         return;
     call->work = create_work;
     api__submit(call);

@@ -239,8 +239,13 @@ json_t *api__build_patch(api_call_t *call, const bson_t *stored, odm_error_t *er
  * readOnly field. Returns: true after answering. */
 bool api__refuse_patch_body(api_call_t *call);
 
-/* Bulk writes (bulk.c). POST of an array: called by the create path on a worker once the body
- * is parsed (call->body an array); validates and inserts the items. Returns: true (answered). */
+/* Bulk writes (bulk.c). POST of an array (call->body): the checks of the request as a whole
+ * that need no database (ordered=true|false and nothing else, at most --bulk-max items: 400,
+ * 413); any thread. Returns: true after answering. */
+bool api__refuse_bulk_create(api_call_t *call);
+
+/* POST of an array, on a worker once the body is parsed: api__refuse_bulk_create, then each
+ * item checked and the valid ones inserted. Returns: true (answered). */
 bool api__bulk_create(api_call_t *call);
 
 /* Handlers (polling thread): validate what can be validated without the database, then submit. */
