@@ -55,6 +55,29 @@ static bool refuse_filter(api_call_t *call)
     return !ok && api__fail(call->req, &err, NULL);
 }
 
+/* Whether a precondition header is "*" (spaces around allowed). */
+static bool is_star(const char *header)
+{
+    header += strspn(header, " ");
+    return header[0] == '*' && header[1 + strspn(header + 1, " ")] == '\0';
+}
+
+/* Preconditions on the collection itself (RFC 9110 13.1): it has no ETag, so If-Match with
+ * entity-tags never matches, and If-None-Match: * always does (the collection exists); both
+ * are 412, nothing written. If-Match: * and If-None-Match with tags let the request go on.
+ * Returns: true after answering 412. */
+static bool refuse_preconditions(api_call_t *call)
+{
+    const char *if_match = odm_request_header(call->req, "If-Match");
+    const char *if_none = odm_request_header(call->req, "If-None-Match");
+    if (if_match != NULL && !is_star(if_match))
+        return api__failf(call->req, ODM_ERR_PRECONDITION,
+                          "the collection has no ETag: If-Match names documents at /api/NAME/ID");
+    if (if_none != NULL && is_star(if_none))
+        return api__failf(call->req, ODM_ERR_PRECONDITION, "the collection matches If-None-Match");
+    return false;
+}
+
 /* An item's failure as told: {"status", "detail"[, "errors"]}. Returns: a new object, NULL on
  * out of memory. */
 static json_t *told_failure(const odm_error_t *told, const json_t *errors)
@@ -377,7 +400,7 @@ static bool patch_one(api_call_t *call, const bson_t *doc, patch_tally_t *t)
 
 static bool bulk_patch_work(api_call_t *call)
 {
-    if (!call->body_ready && api__refuse_patch_body(call))
+    if (!call->body_ready && (api__refuse_patch_body(call) || refuse_preconditions(call)))
         return true;
     matches_t m = {0};
     if (refuse_matches(call, &m)) {
@@ -404,7 +427,7 @@ void api__bulk_patch(api_call_t *call)
     size_t len;
     odm_request_body(call->req, &len);
     if (len <= call->app->inline_body_max) {
-        if (api__refuse_patch_body(call))
+        if (api__refuse_patch_body(call) || refuse_preconditions(call))
             return;
         call->body_ready = true;
     }
@@ -426,7 +449,7 @@ static bool bulk_delete_work(api_call_t *call)
 
 void api__bulk_delete(api_call_t *call)
 {
-    if (refuse_filter(call))
+    if (refuse_filter(call) || refuse_preconditions(call))
         return;
     call->work = bulk_delete_work;
     api__submit(call);

@@ -264,6 +264,30 @@ static void test_patch(void)
     e2e_resp_free(&r);
 }
 
+/* Preconditions on /api/NAME itself (RFC 9110 13.1): the collection has no ETag, so If-Match
+ * with a tag fails and If-None-Match: * matches: 412, nothing written. */
+static void test_collection_preconditions(void)
+{
+    e2e_resp_t r = {0};
+    int64_t before = e2e_mongo_count(DBURI, DBNAME, "users");
+    const char *all = F("/api/users?filter=%s", U("{}"));
+    char path[256];
+    snprintf(path, sizeof path, "%s", all);
+    const char *refused[] = {"If-Match: \"1\"", "If-None-Match: *"};
+    for (size_t i = 0; i < 2; i++) {
+        const char *h[] = {"Content-Type: application/merge-patch+json", refused[i], NULL};
+        e2e_request(C, &r, "PATCH", path, h, "{\"age\": 1}", (size_t)-1);
+        CHECK_MSG(e2e_is_problem(&r, 412), "PATCH with %s", refused[i]);
+        e2e_delete(C, &r, path, refused[i]);
+        CHECK_MSG(e2e_is_problem(&r, 412), "DELETE with %s", refused[i]);
+    }
+    CHECK_INT(e2e_mongo_count(DBURI, DBNAME, "users"), before);
+    e2e_delete(C, &r, F("/api/users?filter=%s", U("{\"email\":\"none@example.com\"}")),
+               "If-Match: *");
+    EXPECT_STATUS(r, 200);
+    e2e_resp_free(&r);
+}
+
 /* DELETE ?filter= answers how many it deleted. */
 static void test_delete(void)
 {
@@ -474,6 +498,7 @@ int main(void)
     test_post_ordered();
     test_post_bound();
     test_patch();
+    test_collection_preconditions();
     test_delete();
     test_patch_races();
     test_patch_out_of_time();
