@@ -423,7 +423,7 @@ static void test_patch_races(void)
  * failures with 504, and the log tells the database's refusal once, not once per document. */
 static void test_patch_out_of_time(void)
 {
-    enum { MANY = 1000 };
+    enum { MANY = 3000 };    /* far more than the time allows, however fast the machine */
     if (e2e_is_ferretdb()) { /* too slow to read MANY documents in this timeout's budget */
         printf("test_patch_out_of_time: skipped on FerretDB\n");
         return;
