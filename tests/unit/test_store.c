@@ -569,6 +569,25 @@ static void check_bounded_failure(odm_store_t *s, const char *label, bool write)
            (long long)took);
 }
 
+/* insertMany against a database that does not answer: the whole fails, in bounded time, and
+ * is not mistaken for refused documents. */
+static void check_bounded_insert_many(odm_store_t *s, const char *label)
+{
+    odm_error_t err = {0};
+    bson_t *docs[2] = {BCON_NEW("_id", BCON_INT32(1001)), BCON_NEW("_id", BCON_INT32(1002))};
+    odm_store_item_t items[2];
+    int64_t t0 = odm_now_ms();
+    bool ok = odm_store_insert_many(s, coll, (const bson_t *const *)docs, 2, false, items,
+                                    t0 + T_MS, &err);
+    int64_t took = odm_now_ms() - t0;
+    CHECK_MSG(!ok, "%s: succeeded", label);
+    CHECK_MSG(err.kind == ODM_ERR_UNAVAILABLE || err.kind == ODM_ERR_TIMEOUT, "%s: kind %d: %s",
+              label, err.kind, err.message);
+    CHECK_MSG(took <= T_MS + SLACK_MS, "%s: took %lld ms", label, (long long)took);
+    bson_destroy(docs[0]);
+    bson_destroy(docs[1]);
+}
+
 /* Polls ping until it succeeds or `within_ms` passed; returns the time it took, -1 if never. */
 static int64_t recovers(odm_store_t *s, int within_ms)
 {
@@ -588,12 +607,14 @@ static void test_outages(odm_store_t *s, odm_test_db_t *db)
     CHECK_MSG(odm_test_db_pause(db), "%s", db->error);
     check_bounded_failure(s, "paused read", false);
     check_bounded_failure(s, "paused write", true);
+    check_bounded_insert_many(s, "paused insertMany");
     CHECK_MSG(odm_test_db_resume(db), "%s", db->error);
     int64_t back = recovers(s, 5000);
     CHECK_MSG(back >= 0, "no recovery after resume");
 
     CHECK_MSG(odm_test_db_kill(db), "%s", db->error);
     check_bounded_failure(s, "killed read", false);
+    check_bounded_insert_many(s, "killed insertMany");
     odm_error_t err = {0};
     CHECK(!odm_store_ping(s, deadline(), &err));
     CHECK_INT(err.kind, ODM_ERR_UNAVAILABLE);
