@@ -22,6 +22,7 @@
 #define ODM_API_WRITE_RETRIES 32         /* compare-and-set attempts before 409 */
 #define ODM_API_CACHE_CONTROL "no-cache" /* on GET and HEAD answers: revalidate with the ETag */
 #define ODM_API_BULK_MAX 1000           /* default of --bulk-max: items per bulk write */
+#define ODM_API_BULK_MAX_BYTES (32u << 20) /* the documents a bulk PATCH reads, together */
 #define ODM_API_MERGE_PATCH "application/merge-patch+json" /* RFC 7396 */
 
 typedef struct odm_api_indexes odm_api_indexes_t;

@@ -292,10 +292,11 @@ bool api__bulk_create(api_call_t *call)
 
 /* ---- PATCH ?filter= ---- */
 
-/* The documents a bulk PATCH writes, read before any is written. */
+/* The documents a bulk PATCH writes, read before any is written: at most `cap` of them and
+ * ODM_API_BULK_MAX_BYTES together. */
 typedef struct {
     bson_t *docs;
-    size_t n, cap;
+    size_t n, cap, bytes;
 } matches_t;
 
 static bool keep_match(const bson_t *doc, void *arg, odm_error_t *err)
@@ -303,6 +304,11 @@ static bool keep_match(const bson_t *doc, void *arg, odm_error_t *err)
     matches_t *m = arg;
     if (m->n == m->cap) /* the find's limit stops it first */
         return odm_error_set(err, ODM_ERR_INTERNAL, "more matches than the find's limit");
+    m->bytes += doc->len;
+    if (m->bytes > ODM_API_BULK_MAX_BYTES)
+        return odm_error_set(err, ODM_ERR_BAD_QUERY,
+                             "the documents matching the filter hold more than %u MiB: narrow it",
+                             ODM_API_BULK_MAX_BYTES >> 20);
     bson_copy_to(doc, &m->docs[m->n++]);
     return true;
 }

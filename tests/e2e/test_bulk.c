@@ -264,6 +264,31 @@ static void test_patch(void)
     e2e_resp_free(&r);
 }
 
+/* The documents a bulk PATCH reads are bounded in bytes too: three of 12 MB (written by
+ * another tool) pass the 32 MiB bound, 400 and nothing written. */
+static void test_patch_bytes_bound(void)
+{
+    e2e_resp_t r = {0};
+    size_t big = 12u << 20;
+    char *doc = malloc(big + 64);
+    int n = snprintf(doc, 64, "{\"n\": 777777, \"title\": \"");
+    memset(doc + n, 'x', big);
+    memcpy(doc + n + big, "\"}", 3);
+    for (int i = 0; i < 3; i++)
+        CHECK(e2e_mongo_insert(DBURI, DBNAME, "e2e_notes", doc));
+    free(doc);
+    const char *filter = U("{\"n\":777777}");
+    char path[256];
+    snprintf(path, sizeof path, "/api/notes?filter=%s", filter);
+    e2e_patch(C, &r, path, "{\"n\": 1}", NULL);
+    EXPECT_PROBLEM(r, 400);
+    CHECK_MSG(e2e_str(&r, "detail") && strstr(e2e_str(&r, "detail"), "MiB") != NULL, "%s", r.body);
+    e2e_delete(C, &r, path, NULL);
+    EXPECT_STATUS(r, 200);
+    CHECK_INT(int_of(r.json, "deleted"), 3); /* none was patched away from the filter */
+    e2e_resp_free(&r);
+}
+
 /* Preconditions on /api/NAME itself (RFC 9110 13.1): the collection has no ETag, so If-Match
  * with a tag fails and If-None-Match: * matches: 412, nothing written. */
 static void test_collection_preconditions(void)
@@ -499,6 +524,7 @@ int main(void)
     test_post_bound();
     test_patch();
     test_collection_preconditions();
+    test_patch_bytes_bound();
     test_delete();
     test_patch_races();
     test_patch_out_of_time();
