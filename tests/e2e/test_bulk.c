@@ -97,6 +97,27 @@ static void test_post_mixed(void)
     e2e_resp_free(&g);
 }
 
+/* Client-given ids: kept as given (an integer stays one), a missing one odmd cannot make is the
+ * item's 422 as on a single POST, and a repeated one is a 409. */
+static void test_post_client_ids(void)
+{
+    e2e_resp_t r = {0};
+    e2e_post(C, &r, "/api/codes",
+             Q("[{'_id':'ABC','label':'a'},{'label':'no id'},{'_id':'ABC','label':'again'}]"));
+    EXPECT_STATUS(r, 200);
+    const long long want[] = {201, 422, 409};
+    expect_statuses(&r, want, 3);
+    CHECK_STR(item_str(&r, 0, "_id") ? item_str(&r, 0, "_id") : "", "ABC");
+    e2e_post(C, &r, "/api/widgets", Q("[{'_id':7,'label':'w'},{'_id':0,'label':'zero'}]"));
+    const long long want_widgets[] = {201, 422};
+    expect_statuses(&r, want_widgets, 2);
+    CHECK_INT(int_of(json_array_get(r.json, 0), "_id"), 7);
+    e2e_get(C, &r, "/api/widgets/7");
+    EXPECT_STATUS(r, 200);
+    CHECK_INT(int_of(r.json, "size"), 1); /* the default, as on a single POST */
+    e2e_resp_free(&r);
+}
+
 /* ordered=true stops at the first failure, whether the checks or the database find it. */
 static void test_post_ordered(void)
 {
@@ -524,6 +545,7 @@ int main(void)
         return e2e_finish(check_done("e2e_bulk"));
     }
     test_post_mixed();
+    test_post_client_ids();
     test_post_ordered();
     test_post_bound();
     test_patch();
