@@ -501,7 +501,8 @@ static void test_patch_out_of_time(void)
     EXPECT_STATUS(r, 200);
     long long matched = int_of(r.json, "matched"), modified = int_of(r.json, "modified");
     long long failed = int_of(r.json, "failed");
-    printf("test_patch_out_of_time: %lld modified, %lld failed\n", modified, failed);
+    printf("test_patch_out_of_time: %lld modified, %lld failed, %lld ms\n", modified, failed,
+           (long long)r.elapsed_ms);
     CHECK_MSG(matched == MANY && modified + failed == MANY && failed > 0,
               "matched %lld, modified %lld, failed %lld", matched, modified, failed);
     json_t *failures = json_object_get(r.json, "failures"), *f;
