@@ -70,9 +70,17 @@ static int serve(odm_config_t *cfg, sigset_t *signals)
     if (pool == NULL)
         goto fail_store;
     odm_api_indexes_t *indexes = odm_api_indexes_start(models, store, (int)cfg->request_timeout_ms);
-    odm_app_t app = {models, store, pool, cfg->api_key, INLINE_BODY_MAX, indexes,
-                     cfg->cursor_key ? (const unsigned char *)cfg->cursor_key : random_key,
-                     cfg->cursor_key ? strlen(cfg->cursor_key) : sizeof random_key};
+    odm_app_t app = {
+        .models = models,
+        .store = store,
+        .pool = pool,
+        .api_key = cfg->api_key,
+        .inline_body_max = INLINE_BODY_MAX,
+        .indexes = indexes,
+        .cursor_key = cfg->cursor_key ? (const unsigned char *)cfg->cursor_key : random_key,
+        .cursor_key_len = cfg->cursor_key ? strlen(cfg->cursor_key) : sizeof random_key,
+        .bulk_max = cfg->bulk_max,
+    };
     odm_http_options_t hopts = {
         .listen = cfg->listen,
         .listen_addr = (const struct sockaddr *)&cfg->listen_addr,

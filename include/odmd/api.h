@@ -27,6 +27,8 @@
 #define ODM_API_EXPAND_MAX_DOCS 5000     /* referenced documents fetched for one answer */
 #define ODM_API_WRITE_RETRIES 32         /* compare-and-set attempts before 409 */
 #define ODM_API_CACHE_CONTROL "no-cache" /* on GET and HEAD answers: revalidate with the ETag */
+#define ODM_API_BULK_MAX 1000           /* default of --bulk-max: items per bulk write */
+#define ODM_API_BULK_MAX_BYTES (32u << 20) /* the documents a bulk PATCH reads, together */
 #define ODM_API_MERGE_PATCH "application/merge-patch+json" /* RFC 7396 */
 
 typedef struct odm_api_indexes odm_api_indexes_t;
@@ -42,6 +44,7 @@ typedef struct {
                                    creation could not start, so 503 for good) */
     const unsigned char *cursor_key; /* borrowed: signs the after= tokens of list pages */
     size_t cursor_key_len;
+    size_t bulk_max;            /* documents per bulk POST or PATCH (0: ODM_API_BULK_MAX) */
 } odm_app_t;
 
 /* Fills out (n bytes) from the kernel's random source (getrandom): the cursor key of a server

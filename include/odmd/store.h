@@ -85,6 +85,30 @@ bool odm_store_count(odm_store_t *store, const char *collection, const bson_t *f
 bool odm_store_insert(odm_store_t *store, const char *collection, const bson_t *doc,
                       int64_t deadline_ms, odm_error_t *err);
 
+/* The fate of one document of odm_store_insert_many. */
+typedef enum {
+    ODM_STORE_INSERTED,  /* written */
+    ODM_STORE_REFUSED,   /* the server refused it: `err` says why (ODM_ERR_CONFLICT for a
+                            duplicate key, the message naming the index and its fields) */
+    ODM_STORE_NOT_TRIED, /* ordered: after a refused one, so not written */
+} odm_store_item_status_t;
+
+typedef struct {
+    odm_store_item_status_t status;
+    odm_error_t err; /* ODM_STORE_REFUSED only */
+} odm_store_item_t;
+
+/* Inserts docs[0..n) (borrowed, n >= 1) with one insertMany (the driver splits it into batches
+ * the server takes). Unordered: every document is tried; ordered: the first refused document
+ * stops the rest. `items` (n of them, the caller's) gets each document's fate, in the order of
+ * `docs`.
+ * Returns: true when the server answered for every document (some may be refused: see items);
+ * false with err when the operation as a whole failed (database unavailable, time limit):
+ * some documents may then have been written, and `items` means nothing. */
+bool odm_store_insert_many(odm_store_t *store, const char *collection, const bson_t *const *docs,
+                           size_t n, bool ordered, odm_store_item_t *items, int64_t deadline_ms,
+                           odm_error_t *err);
+
 /* Replaces the one document matching `filter` (the caller's compare-and-set guard) by `doc`;
  * *matched is 0 or 1. */
 bool odm_store_replace(odm_store_t *store, const char *collection, const bson_t *filter,
@@ -93,6 +117,11 @@ bool odm_store_replace(odm_store_t *store, const char *collection, const bson_t 
 /* Deletes the one document matching `filter`; *deleted is 0 or 1. */
 bool odm_store_delete(odm_store_t *store, const char *collection, const bson_t *filter,
                       int64_t *deleted, int64_t deadline_ms, odm_error_t *err);
+
+/* Deletes every document matching `filter`; *deleted is how many. Not atomic as a whole: on a
+ * failure part of them may be gone. */
+bool odm_store_delete_many(odm_store_t *store, const char *collection, const bson_t *filter,
+                           int64_t *deleted, int64_t deadline_ms, odm_error_t *err);
 
 /* Creates an index through the createIndexes command; idempotent for an identical index. */
 bool odm_store_create_index(odm_store_t *store, const char *collection, const bson_t *keys,

@@ -19,6 +19,7 @@ static void call_free(void *p)
     bson_destroy(&call->id_filter);
     bson_destroy(&call->doc);
     api__expand_free(call->expand);
+    bson_destroy(&call->filter);
     api_list_t *list = call->list;
     if (list != NULL) {
         bson_destroy(&list->filter);
@@ -41,6 +42,7 @@ api_call_t *api__call_new(odm_request_t *req, const odm_app_t *app, const odm_mo
     call->model = model;
     bson_init(&call->id_filter);
     bson_init(&call->doc);
+    bson_init(&call->filter);
     odm_request_set_state(req, call, call_free);
     return call;
 }
@@ -83,44 +85,79 @@ bool api__refuse_body(api_call_t *call, bool document)
     return call->body == NULL && api__fail(call->req, &err, NULL);
 }
 
-bool api__refuse_invalid(api_call_t *call, const json_t *doc)
+void api__verdict_release(api_verdict_t *v)
+{
+    json_decref(v->errors);
+    v->errors = NULL;
+}
+
+/* Answers the verdict's refusal. Returns: true (answered). */
+static bool fail_verdict(api_call_t *call, api_verdict_t *v)
+{
+    api__fail(call->req, &v->err, v->errors);
+    api__verdict_release(v);
+    return true;
+}
+
+bool api__check_valid(const odm_model_t *model, const json_t *doc, api_verdict_t *v)
 {
     json_t *errors = NULL;
-    if (odm_schema_validate(call->model->schema, doc, &errors, ODM_SCHEMA_MAX_ERRORS))
-        return false;
-    odm_error_t err;
+    if (odm_schema_validate(model->schema, doc, &errors, ODM_SCHEMA_MAX_ERRORS)) {
+        json_decref(errors);
+        return true;
+    }
     size_t n = errors ? json_array_size(errors) : 0;
-    odm_error_set(&err, ODM_ERR_VALIDATION, "%zu violation%s of the '%s' model", n,
-                  n == 1 ? "" : "s", call->model->name);
-    api__fail(call->req, &err, errors);
-    json_decref(errors);
-    return true;
+    odm_error_set(&v->err, ODM_ERR_VALIDATION, "%zu violation%s of the '%s' model", n,
+                  n == 1 ? "" : "s", model->name);
+    json_decref(v->errors);
+    v->errors = errors;
+    return false;
+}
+
+bool api__refuse_invalid(api_call_t *call, const json_t *doc)
+{
+    api_verdict_t v = {0};
+    return !api__check_valid(call->model, doc, &v) && fail_verdict(call, &v);
+}
+
+bool api__check_read_only(const odm_model_t *model, const json_t *body, bool skip_id,
+                          api_verdict_t *v)
+{
+    json_t *errors = json_array();
+    if (odm_model_check_read_only(model, body, skip_id, errors)) {
+        json_decref(errors);
+        return true;
+    }
+    odm_error_set(&v->err, ODM_ERR_VALIDATION, "read-only fields cannot be written");
+    json_decref(v->errors);
+    v->errors = errors;
+    return false;
 }
 
 bool api__refuse_read_only(api_call_t *call, bool skip_id)
 {
+    api_verdict_t v = {0};
+    return !api__check_read_only(call->model, call->body, skip_id, &v) && fail_verdict(call, &v);
+}
+
+bool api__check_convertible(const odm_model_t *model, const json_t *doc, int64_t version,
+                            bson_t *out, api_verdict_t *v)
+{
     json_t *errors = json_array();
-    bool refused = !odm_model_check_read_only(call->model, call->body, skip_id, errors);
-    if (refused) {
-        odm_error_t err;
-        odm_error_set(&err, ODM_ERR_VALIDATION, "read-only fields cannot be written");
-        api__fail(call->req, &err, errors);
+    if (odm_codec_to_bson(model, doc, out, errors, &v->err)) {
+        json_decref(errors);
+        BSON_APPEND_INT64(out, ODM_VERSION_FIELD, version);
+        return true;
     }
-    json_decref(errors);
-    return refused;
+    json_decref(v->errors);
+    v->errors = errors;
+    return false;
 }
 
 bool api__refuse_unconvertible(api_call_t *call, const json_t *doc, int64_t version, bson_t *out)
 {
-    json_t *errors = json_array();
-    odm_error_t err;
-    bool refused = !odm_codec_to_bson(call->model, doc, out, errors, &err);
-    if (refused)
-        api__fail(call->req, &err, errors);
-    else
-        BSON_APPEND_INT64(out, ODM_VERSION_FIELD, version);
-    json_decref(errors);
-    return refused;
+    api_verdict_t v = {0};
+    return !api__check_convertible(call->model, doc, version, out, &v) && fail_verdict(call, &v);
 }
 
 void api__etag(int64_t version, char *out, size_t size)
@@ -203,18 +240,23 @@ static const struct {
     {ODM_ERR_TIMEOUT, "the request could not be answered in time; retry later"},
 };
 
-bool api__fail(odm_request_t *req, const odm_error_t *err, const json_t *errors)
+void api__withhold(odm_request_t *req, const odm_error_t *err, odm_error_t *told)
 {
+    *told = *err;
     for (size_t i = 0; i < sizeof withheld / sizeof withheld[0]; i++) {
         if (err->kind != withheld[i].kind)
             continue;
         odm_warn("request %s: %s", odm_request_id(req), err->message);
-        odm_error_t told;
-        odm_error_set(&told, err->kind, "%s", withheld[i].advice);
-        odm_request_fail(req, &told, errors);
-        return true;
+        odm_error_set(told, err->kind, "%s", withheld[i].advice);
+        return;
     }
-    odm_request_fail(req, err, errors);
+}
+
+bool api__fail(odm_request_t *req, const odm_error_t *err, const json_t *errors)
+{
+    odm_error_t told;
+    api__withhold(req, err, &told);
+    odm_request_fail(req, &told, errors);
     return true;
 }
 

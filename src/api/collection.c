@@ -282,10 +282,7 @@ void api__list(api_call_t *call)
     api__submit(call);
 }
 
-/* The document to insert: an _id when the client left it out and odmd can make one (its
- * model->id_generated), the client's fields, then defaults. Steals body.
- * Returns: a new tree, NULL on out of memory. */
-static json_t *build_create(api_call_t *call, json_t *body)
+json_t *api__build_create(const odm_model_t *model, json_t *body)
 {
     json_t *doc = json_object();
     if (doc == NULL) {
@@ -293,15 +290,15 @@ static json_t *build_create(api_call_t *call, json_t *body)
         return NULL;
     }
     odm_error_t err;
-    if (json_object_get(body, "_id") == NULL && call->model->id_generated &&
-        !odm_codec_new_id(call->model, doc, NULL, &err)) {
+    if (json_object_get(body, "_id") == NULL && model->id_generated &&
+        !odm_codec_new_id(model, doc, NULL, &err)) {
         json_decref(doc);
         json_decref(body);
         return NULL;
     }
     json_object_update(doc, body);
     json_decref(body);
-    odm_model_apply_defaults(call->model, doc);
+    odm_model_apply_defaults(model, doc);
     return doc;
 }
 
@@ -321,18 +318,24 @@ static bool refuse_missing_id(api_call_t *call)
 }
 
 /* POST: the body is checked, built into the document, validated and converted into call->doc
- * before anything is written. Returns: true after answering. */
+ * before anything is written; an array (a bulk insert) is only parsed here, its items are
+ * checked by api__bulk_create. Returns: true after answering. */
 static bool refuse_create_body(api_call_t *call)
 {
     if (api__refuse_body(call, true))
         return true;
-    if (json_is_object(call->body)) {
-        if (api__refuse_read_only(call, false))
-            return true;
-        call->body = build_create(call, call->body);
-        if (call->body == NULL)
-            return api__failf(call->req, ODM_ERR_INTERNAL, "out of memory");
+    if (!json_is_object(call->body) && !json_is_array(call->body))
+        return api__failf(call->req, ODM_ERR_BAD_REQUEST,
+                          "the body must be a document (a JSON object) or an array of them");
+    if (json_is_array(call->body)) {
+        call->body_ready = true;
+        return false;
     }
+    if (api__refuse_read_only(call, false))
+        return true;
+    call->body = api__build_create(call->model, call->body);
+    if (call->body == NULL)
+        return api__failf(call->req, ODM_ERR_INTERNAL, "out of memory");
     if (api__refuse_invalid(call, call->body) || refuse_missing_id(call) ||
         api__refuse_unconvertible(call, call->body, odm_codec_first_version(), &call->doc))
         return true;
@@ -344,6 +347,8 @@ static bool create_work(api_call_t *call)
 {
     if (!call->body_ready && refuse_create_body(call))
         return true;
+    if (json_is_array(call->body))
+        return api__bulk_create(call);
     odm_error_t err;
     if (!odm_store_insert(call->app->store, call->model->collection, &call->doc,
                           odm_request_deadline_ms(call->req), &err))
@@ -362,7 +367,8 @@ void api__create(api_call_t *call)
 {
     size_t len;
     odm_request_body(call->req, &len);
-    if (len <= call->app->inline_body_max && refuse_create_body(call))
+    if (len <= call->app->inline_body_max &&
+        (refuse_create_body(call) || (json_is_array(call->body) && api__refuse_bulk_create(call))))
         return;
     call->work = create_work;
     api__submit(call);

@@ -110,85 +110,161 @@ void api__get_document(api_call_t *call)
 
 /* The compare-and-set write path of PUT, PATCH and DELETE */
 
-/* How PUT and PATCH make the new document from the stored one. Returns: a new tree, or NULL
- * after answering. */
-typedef json_t *(*build_fn)(api_call_t *call, const bson_t *stored);
-
-/* Replaces what `guard` matches with `doc`. Returns: true after answering (200 with the new
- * document, or an error); false when nothing matched. */
-static bool replace_matching(api_call_t *call, const bson_t *guard, const bson_t *doc)
+void api__write_init(api_write_t *w, const bson_t *id_filter)
 {
-    odm_error_t err;
-    int64_t matched = 0;
-    if (!odm_store_replace(call->app->store, call->model->collection, guard, doc, &matched,
-                           odm_request_deadline_ms(call->req), &err))
-        return api__fail(call->req, &err, NULL);
-    return matched == 1 && api__reply_document(call, 200, doc);
+    memset(w, 0, sizeof *w);
+    w->id_filter = id_filter;
+    bson_init(&w->written);
 }
 
-/* Replaces the document if it is still at the version of `stored`. Returns: true after
- * answering (200 with the new document, or an error); false when another write came first. */
-static bool replace_guarded(api_call_t *call, build_fn build, const bson_t *stored,
-                            const bson_t *guard)
+void api__write_release(api_write_t *w)
 {
-    json_t *doc = build(call, stored);
+    api__verdict_release(&w->verdict);
+    bson_destroy(&w->written);
+}
+
+/* Whether the build gives back the stored document (the version field aside). */
+static bool same_document(api_call_t *call, const bson_t *stored, const json_t *doc)
+{
+    json_t *old = odm_codec_to_tree(call->model, stored);
+    bool same = old != NULL && json_equal(old, (json_t *)doc);
+    json_decref(old);
+    return same;
+}
+
+/* Deletes the document if it is still at the version `guard` names. Returns: true when
+ * decided (*status set), false when another write came first. */
+static bool delete_once(api_call_t *call, api_write_t *w, const bson_t *guard,
+                        api_write_status_t *status)
+{
+    int64_t deleted = 0;
+    *status = API_WRITE_REFUSED;
+    if (!odm_store_delete(call->app->store, call->model->collection, guard, &deleted,
+                          odm_request_deadline_ms(call->req), &w->verdict.err))
+        return true;
+    *status = API_WRITE_DONE;
+    return deleted == 1;
+}
+
+/* Builds, validates and converts the new document into w->written, and replaces the stored
+ * one with it if that is still at the version `guard` names. Returns: true when decided
+ * (*status set), false when another write came first. */
+static bool replace_once(api_call_t *call, api_write_t *w, const bson_t *stored,
+                         const bson_t *guard, api_write_status_t *status)
+{
+    *status = API_WRITE_REFUSED;
+    json_t *doc = w->build(call, stored, &w->verdict.err);
     if (doc == NULL)
         return true;
-    bson_t written = BSON_INITIALIZER;
-    bool answered = api__refuse_invalid(call, doc) ||
-                    api__refuse_unconvertible(call, doc, odm_codec_version(stored) + 1, &written);
+    if (w->skip_same && same_document(call, stored, doc)) {
+        json_decref(doc);
+        *status = API_WRITE_SAME;
+        return true;
+    }
+    bson_reinit(&w->written);
+    bool ok = api__check_valid(call->model, doc, &w->verdict) &&
+              api__check_convertible(call->model, doc, odm_codec_version(stored) + 1,
+                                     &w->written, &w->verdict);
     json_decref(doc);
-    answered = answered || replace_matching(call, guard, &written);
-    bson_destroy(&written);
-    return answered;
+    int64_t matched = 0;
+    if (!ok || !odm_store_replace(call->app->store, call->model->collection, guard, &w->written,
+                                  &matched, odm_request_deadline_ms(call->req), &w->verdict.err))
+        return true;
+    *status = API_WRITE_DONE;
+    return matched == 1;
 }
 
-/* Deletes what `filter` matches. Returns: true after answering (204, or an error); false when
- * nothing matched. */
-static bool delete_matching(api_call_t *call, const bson_t *filter)
+/* Reads the document into out (always initialised): the one given for the first attempt, else
+ * from the store. Returns: true when that decides the write (*status: gone or refused). */
+static bool read_stored(api_call_t *call, api_write_t *w, int attempt, bson_t *out,
+                        api_write_status_t *status)
 {
-    odm_error_t err;
-    int64_t deleted = 0;
-    if (!odm_store_delete(call->app->store, call->model->collection, filter, &deleted,
-                          odm_request_deadline_ms(call->req), &err))
-        return api__fail(call->req, &err, NULL);
-    if (deleted == 0)
+    if (attempt == 0 && w->first != NULL) {
+        bson_copy_to(w->first, out);
         return false;
-    odm_request_reply(call->req, 204, NULL, NULL, 0);
+    }
+    bool found = false;
+    *status = API_WRITE_REFUSED;
+    if (!odm_store_find_one(call->app->store, call->model->collection, w->id_filter, NULL, out,
+                            &found, odm_request_deadline_ms(call->req), &w->verdict.err))
+        return true;
+    *status = API_WRITE_GONE;
+    return !found;
+}
+
+/* One attempt on the stored document. Returns: true when decided, false on a lost race. */
+static bool write_once(api_call_t *call, api_write_t *w, const bson_t *stored,
+                       api_write_status_t *status)
+{
+    if (w->check != NULL && !w->check(call, stored, &w->verdict.err)) {
+        *status = API_WRITE_REFUSED;
+        return true;
+    }
+    bson_t guard;
+    version_guard(w->id_filter, odm_codec_version(stored), &guard);
+    bool decided = w->build != NULL ? replace_once(call, w, stored, &guard, status)
+                                    : delete_once(call, w, &guard, status);
+    bson_destroy(&guard);
+    return decided;
+}
+
+api_write_status_t api__write_guarded(api_call_t *call, api_write_t *w)
+{
+    for (int attempt = 0; attempt < ODM_API_WRITE_RETRIES; attempt++) {
+        bson_t stored;
+        api_write_status_t status;
+        bool decided = read_stored(call, w, attempt, &stored, &status) ||
+                       write_once(call, w, &stored, &status);
+        bson_destroy(&stored);
+        if (decided)
+            return status;
+    }
+    odm_error_set(&w->verdict.err, ODM_ERR_CONFLICT,
+                  "too many concurrent writes to this document");
+    return API_WRITE_REFUSED;
+}
+
+/* If-Match, then If-None-Match, for a write (RFC 9110 13.2.2): false with err set (412). */
+static bool preconditions_hold(api_call_t *call, const bson_t *stored, odm_error_t *err)
+{
+    int64_t version = odm_codec_version(stored);
+    if (!api__if_match(odm_request_header(call->req, "If-Match"), true, version))
+        return odm_error_set(err, ODM_ERR_PRECONDITION, "the document's ETag does not match");
+    if (api__if_none_match(odm_request_header(call->req, "If-None-Match"), version))
+        return odm_error_set(err, ODM_ERR_PRECONDITION, "the document matches If-None-Match");
     return true;
 }
 
-/* Reads the document, checks the preconditions, and writes (replaces with what `build` makes,
- * or deletes when `build` is NULL) guarded by the version read; a lost race starts over.
- * Returns: true (answered). */
-static bool write_loop(api_call_t *call, build_fn build)
+/* Writes the path's document (replaces it with what `build` makes, or deletes it when `build`
+ * is NULL) under the request's preconditions, and answers. Returns: true (answered). */
+static bool write_loop(api_call_t *call, api_build_fn build)
 {
-    for (int attempt = 0; attempt < ODM_API_WRITE_RETRIES; attempt++) {
-        bson_t stored, guard;
-        bool answered = refuse_missing(call, &stored) ||
-                        refuse_preconditions(call, &stored);
-        if (!answered) {
-            version_guard(&call->id_filter, odm_codec_version(&stored), &guard);
-            answered = build != NULL ? replace_guarded(call, build, &stored, &guard)
-                                     : delete_matching(call, &guard);
-            bson_destroy(&guard);
-        }
-        bson_destroy(&stored);
-        if (answered)
-            return true;
-    }
-    return api__failf(call->req, ODM_ERR_CONFLICT, "too many concurrent writes to this document");
+    api_write_t w;
+    api__write_init(&w, &call->id_filter);
+    w.build = build;
+    w.check = preconditions_hold;
+    api_write_status_t status = api__write_guarded(call, &w);
+    if (status == API_WRITE_GONE)
+        api__failf(call->req, ODM_ERR_NOT_FOUND, "no such document");
+    else if (status == API_WRITE_REFUSED)
+        api__fail(call->req, &w.verdict.err, w.verdict.errors);
+    else if (build == NULL)
+        odm_request_reply(call->req, 204, NULL, NULL, 0);
+    else
+        api__reply_document(call, 200, &w.written);
+    api__write_release(&w);
+    return true;
 }
 
 /* PUT: the client's fields, the stored _id and readOnly values, then defaults. */
-static json_t *build_put(api_call_t *call, const bson_t *stored)
+static json_t *build_put(api_call_t *call, const bson_t *stored, odm_error_t *err)
 {
     json_t *doc = json_deep_copy(call->body);
     json_t *old = odm_codec_to_tree(call->model, stored);
     if (doc == NULL || old == NULL) {
         json_decref(doc);
         json_decref(old);
-        api__failf(call->req, ODM_ERR_INTERNAL, "out of memory");
+        odm_error_set(err, ODM_ERR_INTERNAL, "out of memory");
         return NULL;
     }
     json_t *id = json_object_get(old, "_id");
@@ -255,17 +331,16 @@ void api__put_document(api_call_t *call)
 }
 
 /* PATCH: RFC 7396 merge of the body into the stored document. */
-static json_t *build_patch(api_call_t *call, const bson_t *stored)
+json_t *api__build_patch(api_call_t *call, const bson_t *stored, odm_error_t *err)
 {
     json_t *old = odm_codec_to_tree(call->model, stored);
     json_t *doc = old ? api__merge_patch(old, call->body) : NULL;
     if (doc == NULL)
-        api__failf(call->req, ODM_ERR_INTERNAL, "out of memory");
+        odm_error_set(err, ODM_ERR_INTERNAL, "out of memory");
     return doc;
 }
 
-/* The checks of a PATCH body that need no database. Returns: true after answering. */
-static bool refuse_patch_body(api_call_t *call)
+bool api__refuse_patch_body(api_call_t *call)
 {
     if (api__refuse_body(call, true))
         return true;
@@ -274,14 +349,29 @@ static bool refuse_patch_body(api_call_t *call)
 
 static bool patch_work(api_call_t *call)
 {
-    if (!call->body_ready && refuse_patch_body(call))
+    if (!call->body_ready && api__refuse_patch_body(call))
         return true;
-    return write_loop(call, build_patch);
+    return write_loop(call, api__build_patch);
 }
 
 void api__patch_document(api_call_t *call)
 {
-    submit(call, refuse_patch_body, patch_work);
+    submit(call, api__refuse_patch_body, patch_work);
+}
+
+/* Deletes what `filter` matches. Returns: true after answering (204, or an error); false when
+ * nothing matched. */
+static bool delete_matching(api_call_t *call, const bson_t *filter)
+{
+    odm_error_t err;
+    int64_t deleted = 0;
+    if (!odm_store_delete(call->app->store, call->model->collection, filter, &deleted,
+                          odm_request_deadline_ms(call->req), &err))
+        return api__fail(call->req, &err, NULL);
+    if (deleted == 0)
+        return false;
+    odm_request_reply(call->req, 204, NULL, NULL, 0);
+    return true;
 }
 
 /* DELETE: without preconditions one atomic delete by id; with them, the compare-and-set path. */

@@ -65,6 +65,7 @@ typedef struct api_call {
     json_t *body;       /* the parsed body (owned) */
     bool body_ready;    /* parsed (and for POST, validated and converted) on the polling thread */
     bson_t doc;         /* POST: the document to insert */
+    bson_t filter;      /* PATCH and DELETE of /api/NAME: the documents they write (bulk.c) */
 
     api_list_t *list;   /* lists only (owned, may be NULL) */
     struct api_expand *expand; /* ?expand= only (owned, may be NULL) */
@@ -130,6 +131,10 @@ void api__submit(api_call_t *call);
  * with the request id; the client is told to retry later. Returns: true (answered). */
 bool api__fail(odm_request_t *req, const odm_error_t *err, const json_t *errors);
 
+/* What api__fail tells the client of `err`: a copy, with the message of a 503 or 504 replaced
+ * by advice (the original logged with the request id). */
+void api__withhold(odm_request_t *req, const odm_error_t *err, odm_error_t *told);
+
 /* Fails a request in odmd's own words: an error of `kind` with a formatted message, sent as is.
  * Returns: true (answered). */
 bool api__failf(odm_request_t *req, odm_error_kind_t kind, const char *fmt, ...)
@@ -146,6 +151,25 @@ void api__reply_list(odm_request_t *req, char *body, size_t len);
 /* Parses the body as JSON into call->body (new), refusing '$'/dotted keys when `document`.
  * Returns: true after answering 400. */
 bool api__refuse_body(api_call_t *call, bool document);
+
+/* A refusal kept rather than answered, for a caller that answers it later or reports it among
+ * others. */
+typedef struct {
+    odm_error_t err;
+    json_t *errors; /* the violations (owned), may be NULL */
+} api_verdict_t;
+
+void api__verdict_release(api_verdict_t *v);
+
+/* The checks below the refuse_ helpers, answering nothing: each returns true when the document
+ * passes, false with `v` filled (its errors replaced). api__check_convertible appends the
+ * converted document and then the version field `version` to `out`, as
+ * api__refuse_unconvertible does. */
+bool api__check_valid(const odm_model_t *model, const json_t *doc, api_verdict_t *v);
+bool api__check_read_only(const odm_model_t *model, const json_t *body, bool skip_id,
+                          api_verdict_t *v);
+bool api__check_convertible(const odm_model_t *model, const json_t *doc, int64_t version,
+                            bson_t *out, api_verdict_t *v);
 
 /* Validates a document that will be stored against the model. Returns: true after answering
  * 422 with the violations. */
@@ -170,6 +194,62 @@ bool api__if_none_match(const char *header, int64_t version);
 /* RFC 7396: applies `patch` (borrowed) to `target` (stolen). Returns: the new target. */
 json_t *api__merge_patch(json_t *target, const json_t *patch);
 
+/* POST: the document to insert built from a body object (stolen): the _id odmd generates
+ * when the client left it out and the model allows it, the client's fields, then defaults.
+ * Returns: a new tree, NULL on out of memory. */
+json_t *api__build_create(const odm_model_t *model, json_t *body);
+
+/* The compare-and-set write of one document (documents.c), shared by PUT, PATCH, DELETE and
+ * writes of many documents: read the document, check it, build the new one, validate, convert and
+ * replace it guarded by the version read (or delete it so guarded); a lost race starts over,
+ * up to ODM_API_WRITE_RETRIES times. Nothing of it answers the request. */
+typedef enum {
+    API_WRITE_DONE,    /* written (or deleted): `written` holds the new document */
+    API_WRITE_SAME,    /* skip_same, and the build is the stored document: nothing written */
+    API_WRITE_GONE,    /* no document matches id_filter (any more) */
+    API_WRITE_REFUSED, /* `verdict` says why: a check, a violation, the store, or 409 after
+                          ODM_API_WRITE_RETRIES lost races */
+} api_write_status_t;
+
+/* Makes the new document from the stored one (borrowed). Returns: a new tree, or NULL with err
+ * set. */
+typedef json_t *(*api_build_fn)(api_call_t *call, const bson_t *stored, odm_error_t *err);
+
+typedef struct {
+    const bson_t *id_filter; /* {_id: ...} of the document (borrowed) */
+    api_build_fn build;      /* NULL: the write is a delete */
+    /* checks the stored document before each write (preconditions): false with err set; NULL:
+     * none */
+    bool (*check)(api_call_t *call, const bson_t *stored, odm_error_t *err);
+    bool skip_same;          /* a build equal to the stored document is not written */
+    const bson_t *first;     /* the document as already read (borrowed), for the first
+                                attempt; NULL: read it */
+    api_verdict_t verdict;   /* API_WRITE_REFUSED */
+    bson_t written;          /* API_WRITE_DONE of a build */
+} api_write_t;
+
+void api__write_init(api_write_t *w, const bson_t *id_filter);
+void api__write_release(api_write_t *w);
+
+/* Runs the write of `w` (worker thread). */
+api_write_status_t api__write_guarded(api_call_t *call, api_write_t *w);
+
+/* PATCH: the RFC 7396 merge of call->body into the stored document. An api_build_fn. */
+json_t *api__build_patch(api_call_t *call, const bson_t *stored, odm_error_t *err);
+
+/* The checks of a merge-patch body that need no database: JSON, no '$'/dotted keys, no
+ * readOnly field. Returns: true after answering. */
+bool api__refuse_patch_body(api_call_t *call);
+
+/* Bulk writes (bulk.c). POST of an array (call->body): the checks of the request as a whole
+ * that need no database (ordered=true|false and nothing else, at most --bulk-max items: 400,
+ * 413); any thread. Returns: true after answering. */
+bool api__refuse_bulk_create(api_call_t *call);
+
+/* POST of an array, on a worker once the body is parsed: api__refuse_bulk_create, then each
+ * item checked and the valid ones inserted. Returns: true (answered). */
+bool api__bulk_create(api_call_t *call);
+
 /* Handlers (polling thread): validate what can be validated without the database, then submit. */
 void api__get_document(api_call_t *call);
 void api__put_document(api_call_t *call);
@@ -177,6 +257,8 @@ void api__patch_document(api_call_t *call);
 void api__delete_document(api_call_t *call);
 void api__list(api_call_t *call);
 void api__create(api_call_t *call);
+void api__bulk_patch(api_call_t *call);  /* PATCH /api/NAME?filter=... */
+void api__bulk_delete(api_call_t *call); /* DELETE /api/NAME?filter=... */
 void api__readyz(api_call_t *call);
 
 #endif

@@ -34,6 +34,8 @@ static const struct {
     {API_COLLECTION, ODM_METHOD_GET, "GET", api__list},
     {API_COLLECTION, ODM_METHOD_HEAD, "HEAD", api__list},
     {API_COLLECTION, ODM_METHOD_POST, "POST", api__create},
+    {API_COLLECTION, ODM_METHOD_PATCH, "PATCH", api__bulk_patch},
+    {API_COLLECTION, ODM_METHOD_DELETE, "DELETE", api__bulk_delete},
     {API_COLLECTION, ODM_METHOD_OPTIONS, "OPTIONS", reply_options},
     {API_DOCUMENT, ODM_METHOD_GET, "GET", api__get_document},
     {API_DOCUMENT, ODM_METHOD_HEAD, "HEAD", api__get_document},

@@ -70,6 +70,8 @@ static const struct option options[] = {
      ODM_CONFIG_READ_TIMEOUT_MAX, "seconds"},
     {"max-connections-per-client", "ODMD_MAX_CONNECTIONS_PER_CLIENT", parse_count,
      FIELD(max_client_connections), 1, ODM_CONFIG_MAX_CONNECTIONS_MAX, "connections"},
+    {"bulk-max", "ODMD_BULK_MAX", parse_count, FIELD(bulk_max), 1, ODM_CONFIG_BULK_MAX_MAX,
+     "documents"},
 };
 
 #define OPTION_COUNT (sizeof options / sizeof options[0])
@@ -280,6 +282,7 @@ static bool set_defaults(odm_config_t *cfg, odm_error_t *err)
     cfg->max_connections = 1000;
     cfg->idle_timeout_s = 60;
     cfg->read_timeout_s = 30;
+    cfg->bulk_max = 1000;
     return set_string(&cfg->mongo_uri, DEFAULT_MONGO_URI, err) &&
            set_string(&cfg->schemas_dir, DEFAULT_SCHEMAS, err) &&
            parse_listen(NULL, DEFAULT_LISTEN, cfg, err);
@@ -440,6 +443,9 @@ const char *odm_config_usage(void)
            "  --max-connections-per-client N, ODMD_MAX_CONNECTIONS_PER_CLIENT\n"
            "      open connections from one client address; more are refused at once,\n"
            "      1-100000 (default: half of --max-connections)\n"
+           "  --bulk-max N, ODMD_BULK_MAX\n"
+           "      documents in one bulk POST, or matched by one bulk PATCH, 1-100000\n"
+           "      (default 1000)\n"
            "  -h, --help\n"
            "      print this help and exit\n"
            "  --version\n"

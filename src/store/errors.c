@@ -143,3 +143,15 @@ bool store__fail(const odm_store_t *store, const store__op_t *op, const bson_err
         return odm_error_set(err, kind, "%s '%s': %s%s", op->what, op->collection, prefix, detail);
     return odm_error_set(err, kind, "%s: %s%s", op->what, prefix, detail);
 }
+
+void store__write_error(const odm_store_t *store, const store__op_t *op, const bson_t *write_error,
+                        odm_error_t *err)
+{
+    bson_error_t error = {.domain = MONGOC_ERROR_SERVER};
+    bson_iter_t it;
+    if (bson_iter_init_find(&it, write_error, "code") && BSON_ITER_HOLDS_NUMBER(&it))
+        error.code = (uint32_t)bson_iter_as_int64(&it);
+    if (bson_iter_init_find(&it, write_error, "errmsg") && BSON_ITER_HOLDS_UTF8(&it))
+        bson_strncpy(error.message, bson_iter_utf8(&it, NULL), sizeof error.message);
+    store__fail(store, op, &error, write_error, err);
+}

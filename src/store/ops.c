@@ -234,6 +234,123 @@ bool odm_store_delete(odm_store_t *store, const char *collection, const bson_t *
     return store__run(store, &op, deadline_ms, err);
 }
 
+/* ---- bulk writes ---- */
+
+typedef struct {
+    const bson_t *const *docs;
+    size_t n;
+    bool ordered;
+    odm_store_item_t *items;
+} insert_many_args_t;
+
+/* Marks the documents the reply's writeErrors name as refused and, when ordered, the ones after
+ * the first of them as not tried. Returns: false when the reply names none (the failure was
+ * not the documents'). */
+static bool mark_write_errors(store__op_t *op, const bson_t *reply)
+{
+    insert_many_args_t *a = op->arg;
+    bson_iter_t it, errors;
+    if (!bson_iter_init_find(&it, reply, "writeErrors") || !BSON_ITER_HOLDS_ARRAY(&it) ||
+        !bson_iter_recurse(&it, &errors))
+        return false;
+    size_t first = a->n;
+    while (bson_iter_next(&errors)) {
+        bson_t entry;
+        bson_iter_t idx;
+        const uint8_t *data;
+        uint32_t len;
+        if (!BSON_ITER_HOLDS_DOCUMENT(&errors))
+            continue;
+        bson_iter_document(&errors, &len, &data);
+        if (!bson_init_static(&entry, data, len) || !bson_iter_init_find(&idx, &entry, "index") ||
+            !BSON_ITER_HOLDS_NUMBER(&idx))
+            continue;
+        int64_t i = bson_iter_as_int64(&idx);
+        if (i < 0 || (uint64_t)i >= a->n)
+            continue;
+        a->items[i].status = ODM_STORE_REFUSED;
+        store__write_error(op->store, op, &entry, &a->items[i].err);
+        if ((size_t)i < first)
+            first = (size_t)i;
+    }
+    if (first == a->n)
+        return false;
+    for (size_t i = first + 1; a->ordered && i < a->n; i++)
+        if (a->items[i].status == ODM_STORE_INSERTED)
+            a->items[i].status = ODM_STORE_NOT_TRIED;
+    return true;
+}
+
+/* A write concern error leaves the documents' fate unknown: a failure of the whole. */
+static bool write_concern_failed(const bson_t *reply)
+{
+    bson_iter_t it, entries;
+    return bson_iter_init_find(&it, reply, "writeConcernErrors") && BSON_ITER_HOLDS_ARRAY(&it) &&
+           bson_iter_recurse(&it, &entries) && bson_iter_next(&entries);
+}
+
+static bool insert_many_attempt(store__op_t *op, mongoc_client_t *client, bson_t *reply,
+                                bson_error_t *error, odm_error_t *err)
+{
+    insert_many_args_t *a = op->arg;
+    bson_t opts = BSON_INITIALIZER;
+    BSON_APPEND_BOOL(&opts, "ordered", a->ordered);
+    store__append_max_time(op->store, &opts); /* insert_many sends unknown opts with the command */
+    mongoc_collection_t *owned;
+    mongoc_collection_t *coll = store__collection(op->store, client, op->collection, &owned);
+    bool ok = mongoc_collection_insert_many(coll, (const bson_t **)a->docs, a->n, &opts, reply,
+                                            error);
+    mongoc_collection_destroy(owned);
+    bson_destroy(&opts);
+    for (size_t i = 0; i < a->n; i++)
+        a->items[i].status = ODM_STORE_INSERTED;
+    if (ok)
+        return true;
+    if (error->domain != MONGOC_ERROR_SERVER || write_concern_failed(reply) ||
+        !mark_write_errors(op, reply))
+        return false;
+    error->domain = 0;
+    return true;
+}
+
+bool odm_store_insert_many(odm_store_t *store, const char *collection, const bson_t *const *docs,
+                           size_t n, bool ordered, odm_store_item_t *items, int64_t deadline_ms,
+                           odm_error_t *err)
+{
+    if (n == 0)
+        return odm_error_set(err, ODM_ERR_INTERNAL, "insert into '%s': no documents", collection);
+    insert_many_args_t a = {.docs = docs, .n = n, .ordered = ordered, .items = items};
+    store__op_t op = {.what = "insert into", .collection = collection,
+                      .attempt = insert_many_attempt, .arg = &a};
+    return store__run(store, &op, deadline_ms, err);
+}
+
+static bool delete_many_attempt(store__op_t *op, mongoc_client_t *client, bson_t *reply,
+                                bson_error_t *error, odm_error_t *err)
+{
+    write_args_t *a = op->arg;
+    bson_t opts = BSON_INITIALIZER;
+    store__append_max_time(op->store, &opts); /* delete_many sends unknown opts with the command */
+    mongoc_collection_t *owned;
+    mongoc_collection_t *coll = store__collection(op->store, client, op->collection, &owned);
+    bool ok = mongoc_collection_delete_many(coll, a->filter, &opts, reply, error);
+    mongoc_collection_destroy(owned);
+    bson_destroy(&opts);
+    if (ok)
+        *a->n = reply_count(reply, "deletedCount");
+    return ok;
+}
+
+bool odm_store_delete_many(odm_store_t *store, const char *collection, const bson_t *filter,
+                           int64_t *deleted, int64_t deadline_ms, odm_error_t *err)
+{
+    *deleted = 0;
+    write_args_t a = {.filter = filter, .n = deleted};
+    store__op_t op = {.what = "delete in", .collection = collection,
+                      .attempt = delete_many_attempt, .arg = &a};
+    return store__run(store, &op, deadline_ms, err);
+}
+
 /* ---- commands ---- */
 
 typedef struct {

@@ -80,6 +80,11 @@ void store__append_max_time(const odm_store_t *store, bson_t *opts);
 bool store__fail(const odm_store_t *store, const store__op_t *op, const bson_error_t *error,
                  const bson_t *reply, odm_error_t *err);
 
+/* Maps one entry of a bulk write's writeErrors ({index, code, errmsg[, keyPattern]}) into err,
+ * as store__fail maps an operation's error. */
+void store__write_error(const odm_store_t *store, const store__op_t *op, const bson_t *write_error,
+                        odm_error_t *err);
+
 /* Replaces every occurrence of secret (may be NULL or empty) in msg by "***", in place. */
 void store__redact(char *msg, size_t size, const char *secret);
 

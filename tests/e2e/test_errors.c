@@ -49,15 +49,13 @@ static bool allows(const e2e_resp_t *r, const char *method)
 static void test_methods(void)
 {
     e2e_resp_t r = {0};
-    const char *on_collection[] = {"PUT", "PATCH", "DELETE"};
-    for (size_t i = 0; i < 3; i++) {
-        const char *headers[] = {"Content-Type: application/json", NULL};
-        e2e_request(C, &r, on_collection[i], "/api/users", headers, "{}", (size_t)-1);
-        EXPECT_PROBLEM(r, 405);
-        CHECK_MSG(allows(&r, "GET") && allows(&r, "POST") && !allows(&r, "DELETE"),
-                  "%s /api/users: Allow '%s'", on_collection[i],
-                  e2e_header(&r, "Allow") ? e2e_header(&r, "Allow") : "(none)");
-    }
+    const char *headers[] = {"Content-Type: application/json", NULL};
+    e2e_request(C, &r, "PUT", "/api/users", headers, "{}", (size_t)-1);
+    EXPECT_PROBLEM(r, 405);
+    CHECK_MSG(allows(&r, "GET") && allows(&r, "POST") && allows(&r, "PATCH") &&
+                  allows(&r, "DELETE") && !allows(&r, "PUT"),
+              "PUT /api/users: Allow '%s'",
+              e2e_header(&r, "Allow") ? e2e_header(&r, "Allow") : "(none)");
     e2e_post(C, &r, "/api/users/0123456789abcdef01234567", "{}");
     EXPECT_PROBLEM(r, 405);
     CHECK_MSG(allows(&r, "GET") && allows(&r, "PUT") && allows(&r, "PATCH") &&
@@ -82,7 +80,7 @@ static void test_options(void)
         bool patch;
     } cases[] = {
         {"/api/users/0123456789abcdef01234567", "GET, HEAD, PUT, PATCH, DELETE, OPTIONS", true},
-        {"/api/users", "GET, HEAD, POST, OPTIONS", false},
+        {"/api/users", "GET, HEAD, POST, PATCH, DELETE, OPTIONS", true},
         {"/healthz", "GET, HEAD, OPTIONS", false},
         {"/readyz", "GET, HEAD, OPTIONS", false},
     };
@@ -268,14 +266,25 @@ static void test_malformed_bodies(void)
     CHECK_INT(e2e_mongo_count(DBURI, DBNAME, "e2e_notes"), before + 1);
 
     /* A JSON value that is not an object is valid JSON but not a document: the model's type
-     * refuses it (422), on PATCH too, where it replaces the document (RFC 7396 2) */
+     * refuses it (422) on PUT and on PATCH, where it replaces the document (RFC 7396 2). A POST
+     * body is a document or an array of them (a bulk insert, whose items are judged one by
+     * one): anything else is a 400 */
     const char *not_objects[] = {"[1,2]", "null", "1", "\"x\"", "true", " \"\" "};
     for (size_t i = 0; i < sizeof not_objects / sizeof *not_objects; i++) {
         const char *body = not_objects[i];
-        for (int m = 0; m < 3; m++) {
-            if (m == 0)
-                e2e_post(C, &r, "/api/notes", body);
-            else if (m == 1)
+        e2e_post(C, &r, "/api/notes", body);
+        if (i == 0) {
+            EXPECT_STATUS(r, 200);
+            json_t *item = json_array_get(r.json, 1);
+            CHECK_MSG(json_array_size(r.json) == 2 &&
+                          json_integer_value(json_object_get(item, "status")) == 422,
+                      "POST body %s: %s", body, r.body);
+        } else {
+            CHECK_MSG(e2e_is_problem(&r, 400), "POST body %s", body);
+            CHECK_STR(e2e_str(&r, "type"), "urn:odmd:problem:bad-request");
+        }
+        for (int m = 1; m < 3; m++) {
+            if (m == 1)
                 e2e_put(C, &r, path, body, NULL);
             else
                 e2e_patch(C, &r, path, body, NULL);

@@ -65,7 +65,7 @@ static void test_keep_alive(void)
         long status;
     } errors[] = {
         {"GET", "/api/nope", NULL, NULL, 404},
-        {"DELETE", "/api/users", NULL, NULL, 405},
+        {"PUT", "/api/users", NULL, NULL, 405},
         {"POST", "/api/users", "Content-Type: text/plain", "{}", 415},
         {"POST", "/api/users", "Content-Type: application/json", "{\"name\":", 400},
         {"POST", "/api/users", "Content-Type: application/json", "{\"name\":\"\"}", 422},

@@ -61,6 +61,7 @@ static void test_defaults(void)
     CHECK_INT(cfg.max_connections, 1000);
     CHECK_INT(cfg.idle_timeout_s, 60);
     CHECK_INT(cfg.read_timeout_s, 30);
+    CHECK_INT(cfg.bulk_max, 1000);
     CHECK_INT(cfg.max_client_connections, 500); /* half of --max-connections */
     CHECK(!cfg.help && !cfg.version);
     odm_config_release(&cfg);
@@ -243,6 +244,8 @@ static void test_edges(void)
         {"--max-connections=1", offsetof(odm_config_t, max_client_connections), 1},
         {"--max-connections=200", offsetof(odm_config_t, max_client_connections), 100},
         {"--max-connections-per-client=1", offsetof(odm_config_t, max_client_connections), 1},
+        {"--bulk-max=1", offsetof(odm_config_t, bulk_max), 1},
+        {"--bulk-max=100000", offsetof(odm_config_t, bulk_max), 100000},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         odm_config_t cfg;
@@ -320,6 +323,8 @@ static void test_malformed(void)
         {"api-key", "ODMD_API_KEY", "bad\rkey"},
         {"cursor-key", "ODMD_CURSOR_KEY", "0123456789abcdef0123456789abcde"}, /* 31 bytes */
         {"cursor-key", "ODMD_CURSOR_KEY", "0123456789abcdef0123456789abcdef\n"},
+        {"bulk-max", "ODMD_BULK_MAX", "0"},
+        {"bulk-max", "ODMD_BULK_MAX", "100001"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         odm_config_t cfg;
@@ -425,6 +430,7 @@ static void test_usage(void)
         "odmd validate", "odmd health URL", "mongodb://127.0.0.1:27017/odmd", "./schemas",
         "127.0.0.1:8080", "(default 1048576)", "(default 5000)", "(default info)",
         "(default 1024)", "(default 1000)", "(default 60)", "at least 4",
+        "--bulk-max", "ODMD_BULK_MAX",
     };
     for (size_t i = 0; i < sizeof must / sizeof must[0]; i++)
         CHECK_MSG(contains(usage, must[i]), "usage lacks '%s'", must[i]);

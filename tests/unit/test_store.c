@@ -435,6 +435,72 @@ static void test_count_replace_delete(odm_store_t *s)
     bson_destroy(five);
 }
 
+/* insertMany: per-document fates in input order, a duplicate naming its index, ordered
+ * stopping at the first refusal; deleteMany counting what it removed. Runs after
+ * test_count_replace_delete: people 1-4 exist, with the unique index on email. */
+static void test_insert_many_delete_many(odm_store_t *s)
+{
+    odm_error_t err = {0};
+    bson_t *docs[5];
+    docs[0] = BCON_NEW("_id", BCON_INT32(100), "email", BCON_UTF8("m100@example.org"));
+    docs[1] = BCON_NEW("_id", BCON_INT32(3), "email", BCON_UTF8("m3@example.org"));
+    docs[2] = BCON_NEW("_id", BCON_INT32(101), "email", BCON_UTF8("p1@example.org"));
+    docs[3] = BCON_NEW("_id", BCON_INT32(102), "email", BCON_UTF8("m102@example.org"));
+    docs[4] = BCON_NEW("_id", BCON_INT32(103), "email", BCON_UTF8("m103@example.org"));
+    odm_store_item_t items[5];
+    memset(items, 0xff, sizeof items);
+    CHECK_MSG(odm_store_insert_many(s, coll, (const bson_t *const *)docs, 4, false, items,
+                                    deadline(), &err),
+              "%s", err.message);
+    CHECK_INT(items[0].status, ODM_STORE_INSERTED);
+    CHECK_INT(items[1].status, ODM_STORE_REFUSED);
+    CHECK_INT(items[1].err.kind, ODM_ERR_CONFLICT);
+    CHECK_MSG(strstr(items[1].err.message, "duplicate key") != NULL, "%s", items[1].err.message);
+    CHECK_INT(items[2].status, ODM_STORE_REFUSED);
+    CHECK_INT(items[2].err.kind, ODM_ERR_CONFLICT);
+    CHECK_MSG(db_is_ferretdb || strstr(items[2].err.message, "email_1") != NULL, "%s",
+              items[2].err.message);
+    CHECK_INT(items[3].status, ODM_STORE_INSERTED); /* unordered: tried after the refusals */
+    int64_t n = -1;
+    bson_t all = BSON_INITIALIZER;
+    CHECK(odm_store_count(s, coll, &all, &n, deadline(), &err));
+    CHECK_INT(n, 6);
+
+    /* ordered: 103 goes in, the duplicate 100 stops the rest */
+    bson_t *late = BCON_NEW("_id", BCON_INT32(104));
+    const bson_t *with_late[4] = {docs[4], docs[0], late, docs[1]};
+    memset(items, 0xff, sizeof items);
+    CHECK_MSG(odm_store_insert_many(s, coll, with_late, 4, true, items, deadline(), &err), "%s",
+              err.message);
+    CHECK_INT(items[0].status, ODM_STORE_INSERTED);
+    CHECK_INT(items[1].status, ODM_STORE_REFUSED);
+    CHECK_INT(items[1].err.kind, ODM_ERR_CONFLICT);
+    CHECK_INT(items[2].status, ODM_STORE_NOT_TRIED);
+    CHECK_INT(items[3].status, ODM_STORE_NOT_TRIED);
+    bool found = true;
+    bson_t out;
+    bson_t *by_id = BCON_NEW("_id", BCON_INT32(104));
+    CHECK(odm_store_find_one(s, coll, by_id, NULL, &out, &found, deadline(), &err));
+    CHECK(!found);
+    bson_destroy(&out);
+    bson_destroy(by_id);
+    CHECK(!odm_store_insert_many(s, coll, with_late, 0, true, items, deadline(), &err));
+
+    bson_t *big = BCON_NEW("_id", "{", "$gte", BCON_INT32(100), "}");
+    int64_t deleted = -1;
+    CHECK_MSG(odm_store_delete_many(s, coll, big, &deleted, deadline(), &err), "%s",
+              err.message);
+    CHECK_INT(deleted, 3);
+    CHECK(odm_store_delete_many(s, coll, big, &deleted, deadline(), &err));
+    CHECK_INT(deleted, 0);
+    CHECK(odm_store_count(s, coll, &all, &n, deadline(), &err));
+    CHECK_INT(n, 4);
+    bson_destroy(big);
+    bson_destroy(late);
+    for (size_t i = 0; i < 5; i++)
+        bson_destroy(docs[i]);
+}
+
 /* A find's callback runs while its client is out of the pool: with one client, a nested
  * operation waits waitQueueTimeoutMS and gets 503. */
 typedef struct {
@@ -503,6 +569,25 @@ static void check_bounded_failure(odm_store_t *s, const char *label, bool write)
            (long long)took);
 }
 
+/* insertMany against a database that does not answer: the whole fails, in bounded time, and
+ * is not mistaken for refused documents. */
+static void check_bounded_insert_many(odm_store_t *s, const char *label)
+{
+    odm_error_t err = {0};
+    bson_t *docs[2] = {BCON_NEW("_id", BCON_INT32(1001)), BCON_NEW("_id", BCON_INT32(1002))};
+    odm_store_item_t items[2];
+    int64_t t0 = odm_now_ms();
+    bool ok = odm_store_insert_many(s, coll, (const bson_t *const *)docs, 2, false, items,
+                                    t0 + T_MS, &err);
+    int64_t took = odm_now_ms() - t0;
+    CHECK_MSG(!ok, "%s: succeeded", label);
+    CHECK_MSG(err.kind == ODM_ERR_UNAVAILABLE || err.kind == ODM_ERR_TIMEOUT, "%s: kind %d: %s",
+              label, err.kind, err.message);
+    CHECK_MSG(took <= T_MS + SLACK_MS, "%s: took %lld ms", label, (long long)took);
+    bson_destroy(docs[0]);
+    bson_destroy(docs[1]);
+}
+
 /* Polls ping until it succeeds or `within_ms` passed; returns the time it took, -1 if never. */
 static int64_t recovers(odm_store_t *s, int within_ms)
 {
@@ -522,12 +607,14 @@ static void test_outages(odm_store_t *s, odm_test_db_t *db)
     CHECK_MSG(odm_test_db_pause(db), "%s", db->error);
     check_bounded_failure(s, "paused read", false);
     check_bounded_failure(s, "paused write", true);
+    check_bounded_insert_many(s, "paused insertMany");
     CHECK_MSG(odm_test_db_resume(db), "%s", db->error);
     int64_t back = recovers(s, 5000);
     CHECK_MSG(back >= 0, "no recovery after resume");
 
     CHECK_MSG(odm_test_db_kill(db), "%s", db->error);
     check_bounded_failure(s, "killed read", false);
+    check_bounded_insert_many(s, "killed insertMany");
     odm_error_t err = {0};
     CHECK(!odm_store_ping(s, deadline(), &err));
     CHECK_INT(err.kind, ODM_ERR_UNAVAILABLE);
@@ -567,6 +654,7 @@ static void test_with_server(void)
         test_find_one(s);
         test_find(s);
         test_count_replace_delete(s);
+        test_insert_many_delete_many(s);
         test_pool_exhausted(db.uri);
         test_outages(s, &db);
         odm_store_free(s);
