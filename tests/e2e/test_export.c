@@ -1,6 +1,7 @@
 /* End-to-end: streaming export (Accept: application/x-ndjson and text/csv) and distinct values.
  * An export holds the same documents as the paged list; CSV quoting survives Python's csv
- * reader; clients that go away mid-export leave no worker stuck, and odmd still stops cleanly;
+ * reader; clients that go away mid-export leave no worker stuck, nor do clients that stop
+ * reading (past --idle-timeout), and odmd still stops cleanly;
  * distinct answers declared, readable fields only. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -248,6 +249,9 @@ static void test_csv(void)
 static int raw_connect(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int small = 4096; /* a client that stops reading soon stops odmd's sending too */
+    if (fd >= 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
     if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
@@ -350,6 +354,30 @@ static void test_disconnects(void)
     expect_full_export();
 }
 
+/* Clients that stop reading without closing hold their exports (and workers) until
+ * --idle-timeout (3 s here) passes with nothing sent; then the exports stop and others run. */
+static void test_stalled_clients(void)
+{
+    int fds[2];
+    for (int i = 0; i < 2; i++)
+        fds[i] = start_export(1000);
+    e2e_resp_t r = {0};
+    int64_t t0 = e2e_now_ms();
+    e2e_request(C, &r, "GET", "/api/widgets?sort=_id", ndjson, NULL, 0);
+    CHECK(e2e_is_problem(&r, 503)); /* --workers 4: two exports at once */
+    CHECK(e2e_header(&r, "Retry-After") != NULL);
+    e2e_get(C, &r, "/api/users?limit=1"); /* the other workers still serve */
+    EXPECT_STATUS(r, 200);
+    e2e_resp_free(&r);
+    expect_full_export();
+    int64_t waited = e2e_now_ms() - t0;
+    CHECK_MSG(waited >= 2000 && waited < 10000, "the stalled exports ended after %lld ms",
+              (long long)waited);
+    for (int i = 0; i < 2; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+}
+
 /* A distinct answer as a sorted array of its JSON texts, for comparison. */
 static void expect_distinct(const char *path, long status, const char *want_sorted)
 {
@@ -428,7 +456,7 @@ static int stalled_client_at_shutdown(void)
 int main(void)
 {
     e2e_init("export");
-    const char *const args[] = {"--workers", "4", NULL};
+    const char *const args[] = {"--workers", "4", "--idle-timeout", "3", NULL};
     if (!e2e_env_up(&env, args)) {
         CHECK_MSG(false, "environment did not start");
         e2e_env_down(&env);
@@ -438,6 +466,7 @@ int main(void)
     test_ndjson();
     test_csv();
     test_disconnects();
+    test_stalled_clients();
     test_distinct();
     CHECK_INT(stalled_client_at_shutdown(), 0);
     return e2e_finish(check_done("e2e_export"));
