@@ -111,13 +111,40 @@ static bool put_csv_cell(odm_buf_t *out, const char *s, size_t n)
     return odm_buf_putc(out, '"');
 }
 
+/* The value a column names: the path's own, or, where the path goes through an array
+ * ("items.sku"), that array as the projection left it. Returns: false when there is none. */
+static bool find_cell(const bson_t *doc, const char *path, bson_iter_t *found, size_t *used)
+{
+    bson_iter_t it;
+    char prefix[1024];
+    size_t n = strlen(path);
+    if (n >= sizeof prefix)
+        return false;
+    memcpy(prefix, path, n + 1);
+    *used = n;
+    if (bson_iter_init(&it, doc) && bson_iter_find_descendant(&it, prefix, found))
+        return true;
+    for (char *dot = strchr(prefix, '.'); dot != NULL; dot = strchr(dot + 1, '.')) {
+        *dot = '\0';
+        bool array = bson_iter_init(&it, doc) && bson_iter_find_descendant(&it, prefix, found) &&
+                     BSON_ITER_HOLDS_ARRAY(found);
+        *dot = '.';
+        if (array) {
+            *used = (size_t)(dot - prefix);
+            return true;
+        }
+    }
+    return false;
+}
+
 /* One column of a row: a string as it is, a scalar as its JSON text without quotes (dates in
  * RFC 3339, ObjectIds in hex), an object or array as JSON text, a missing value or null as
  * nothing. */
 static bool put_column(api_export_t *ex, const bson_t *doc, const char *path, odm_error_t *err)
 {
-    bson_iter_t it, found;
-    if (!bson_iter_init(&it, doc) || !bson_iter_find_descendant(&it, path, &found))
+    bson_iter_t found;
+    size_t used;
+    if (!find_cell(doc, path, &found, &used))
         return true;
     bson_type_t type = bson_iter_type(&found);
     if (type == BSON_TYPE_NULL)
@@ -129,7 +156,7 @@ static bool put_column(api_export_t *ex, const bson_t *doc, const char *path, od
                odm_error_set(err, ODM_ERR_TOO_LARGE, "row larger than %zu bytes", ex->out.max);
     }
     odm_buf_reset(&ex->cell);
-    const odm_field_t *field = odm_model_field(ex->model, path, strlen(path));
+    const odm_field_t *field = odm_model_field(ex->model, path, used);
     if (!odm_codec_write_value(field, &found, &ex->cell, err))
         return false;
     const char *s = odm_buf_cstr(&ex->cell);

@@ -237,6 +237,27 @@ static void test_csv(void)
     json_decref(rows);
     json_decref(docs);
 
+    /* a column through an array of objects is that array, as the projection left it */
+    e2e_get(C, &r, "/api/users?limit=1");
+    const char *user = json_string_value(json_object_get(json_array_get(r.json, 0), "_id"));
+    char user_id[32];
+    snprintf(user_id, sizeof user_id, "%s", user ? user : "");
+    e2e_post(C, &r, "/api/orders",
+             F("{\"userId\":\"%s\",\"items\":[{\"sku\":\"A-1\",\"qty\":1,\"price\":2},"
+               "{\"sku\":\"B-2\",\"qty\":3,\"price\":4}],\"total\":14,"
+               "\"placedAt\":\"2024-05-02T09:30:00+02:00\"}",
+               user_id));
+    EXPECT_STATUS(r, 201);
+    e2e_request(C, &r, "GET", "/api/orders?fields=items.sku,total,placedAt,userId", csv, NULL, 0);
+    EXPECT_STATUS(r, 200);
+    rows = python_rows(&r);
+    json_t *want = json_pack("[[ssss][ssss]]", "items.sku", "total", "placedAt", "userId",
+                             "[{\"sku\":\"A-1\"},{\"sku\":\"B-2\"}]", "14",
+                             "2024-05-02T07:30:00.000Z", user_id);
+    CHECK_MSG(json_equal(rows, want), "orders CSV: %s", r.body);
+    json_decref(want);
+    json_decref(rows);
+
     e2e_request(C, &r, "GET", "/api/users?sort=name", csv, NULL, 0);
     CHECK(e2e_is_problem(&r, 400)); /* CSV needs the columns named */
     e2e_request(C, &r, "GET", F("/api/users?fields=name&filter=%s", U(Q("{'age':-1}"))), csv, NULL,
