@@ -147,6 +147,23 @@ void odm_stream_end(odm_stream_t *s, bool ok)
     stream_unref(s);
 }
 
+/* Suspends the connection until the producer writes or ends (with the lock held, so that its
+ * resume, which comes after it sees `parked`, cannot come first). Counted as suspended before
+ * draining is looked at: a drain that has begun either sees this pause and waits for its
+ * resume, or is seen here, and then the stream is cut instead, so odm_http_stop never meets a
+ * connection suspended behind odm_http_wait_idle's back. Returns: false when draining. */
+static bool park(odm_stream_t *s)
+{
+    atomic_fetch_add(&s->server->suspended, 1);
+    if (atomic_load(&s->server->draining)) {
+        atomic_fetch_sub(&s->server->suspended, 1);
+        return false;
+    }
+    s->parked = true;
+    MHD_suspend_connection(s->conn);
+    return true;
+}
+
 /* libmicrohttpd's content reader (polling thread): never waits. */
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
@@ -154,15 +171,11 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
     (void)pos;
     pthread_mutex_lock(&s->lock);
     if (s->len == 0) {
-        ssize_t r = 0;
-        if (s->ended) {
-            r = s->ok ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
-        } else {
-            /* suspended under the lock: the producer resumes only after seeing parked */
-            s->parked = true;
-            atomic_fetch_add(&s->server->suspended, 1);
-            MHD_suspend_connection(s->conn);
-        }
+        ssize_t r = MHD_CONTENT_READER_END_WITH_ERROR;
+        if (s->ended && s->ok)
+            r = MHD_CONTENT_READER_END_OF_STREAM;
+        else if (!s->ended && park(s))
+            r = 0;
         pthread_mutex_unlock(&s->lock);
         return r;
     }
