@@ -68,7 +68,7 @@ static int serve(odm_config_t *cfg, sigset_t *signals)
     odm_api_indexes_t *indexes = odm_api_indexes_start(models, store, (int)cfg->request_timeout_ms);
     /* an export holds a worker while it streams: at most half of them (none with one worker) */
     odm_app_t app = {models, store, pool, cfg->api_key, INLINE_BODY_MAX, indexes,
-                     cfg->workers / 2};
+                     cfg->workers / 2, (int)cfg->export_timeout_s * 1000};
     odm_http_options_t hopts = {
         .listen = cfg->listen,
         .listen_addr = (const struct sockaddr *)&cfg->listen_addr,

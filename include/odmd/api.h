@@ -21,7 +21,6 @@
 #define ODM_API_EXPAND_MAX_DOCS 5000     /* referenced documents fetched for one answer */
 #define ODM_API_WRITE_RETRIES 32         /* compare-and-set attempts before 409 */
 #define ODM_API_CACHE_CONTROL "no-cache" /* on GET and HEAD answers: revalidate with the ETag */
-#define ODM_API_EXPORT_TIMEOUT_MS 600000 /* one export, from its first byte to its last */
 #define ODM_API_MAX_DISTINCT (16u << 20) /* distinct values answered: JSON bytes */
 #define ODM_API_MERGE_PATCH "application/merge-patch+json" /* RFC 7396 */
 
@@ -37,6 +36,8 @@ typedef struct {
     odm_api_indexes_t *indexes; /* borrowed; /readyz answers 503 until they exist (NULL: their
                                    creation could not start, so 503 for good) */
     size_t max_exports;         /* exports streaming at once (each holds a worker); more: 503 */
+    int export_timeout_ms;      /* one export, from its first byte to its last (its cursor's
+                                   maxTimeMS too); past it the answer is cut */
 } odm_app_t;
 
 /* The odm_http_handler_fn of odmd (app is an odm_app_t). Polling thread. */

@@ -130,8 +130,9 @@ odm_stream_t *odm_request_reply_stream(odm_request_t *req, int status, const cha
 bool odm_stream_write(odm_stream_t *s, const void *data, size_t n, int64_t deadline_ms,
                       odm_error_t *err);
 /* Ends the stream and lets go of the producer's handle. `ok`: the body is complete (the last
- * chunk is sent once the ring is empty); otherwise the connection is closed without it, so the
- * client sees a cut body. NULL does nothing. */
+ * chunk is sent once the ring is empty); otherwise the connection is closed at the reader's next
+ * call, what the ring still holds dropped and without the last chunk, so the client sees a cut
+ * body. NULL does nothing. */
 void odm_stream_end(odm_stream_t *s, bool ok);
 
 /* Suspends the request (polling thread, in the handler). Call before handing the request to

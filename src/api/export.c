@@ -231,19 +231,22 @@ static void export_run(odm_job_t *job)
         export_free(ex);
         return;
     }
-    ex->deadline_ms = odm_now_ms() + ODM_API_EXPORT_TIMEOUT_MS;
+    ex->deadline_ms = odm_now_ms() + ex->app->export_timeout_ms;
     odm_store_scan_t q = {
         .filter = &ex->filter,
         .sort = bson_empty(&ex->sort) ? NULL : &ex->sort,
         .projection = bson_empty(&ex->projection) ? NULL : &ex->projection,
         .skip = ex->skip,
         .batch_size = EXPORT_BATCH,
-        .max_time_ms = ODM_API_EXPORT_TIMEOUT_MS,
+        .max_time_ms = ex->app->export_timeout_ms,
     };
     odm_error_t err;
+    /* the time limit is the stream's and the cursor's; the store's own start check wants a whole
+     * operation budget before its deadline, which a short --export-timeout would not leave */
+    int64_t store_deadline = ex->deadline_ms + odm_store_op_budget_ms(ex->app->store);
     bool ok = put_header(ex, &err) &&
-              odm_store_scan(ex->app->store, ex->model->collection, &q, put_row, ex,
-                             ex->deadline_ms, &err) &&
+              odm_store_scan(ex->app->store, ex->model->collection, &q, put_row, ex, store_deadline,
+                             &err) &&
               flush_rows(ex, &err);
     if (!ok)
         odm_warn("request %s: export of '%s' cut: %s", ex->request_id, ex->model->name,

@@ -66,6 +66,8 @@ static const struct option options[] = {
      ODM_CONFIG_READ_TIMEOUT_MAX, "seconds"},
     {"max-connections-per-client", "ODMD_MAX_CONNECTIONS_PER_CLIENT", parse_count,
      FIELD(max_client_connections), 1, ODM_CONFIG_MAX_CONNECTIONS_MAX, "connections"},
+    {"export-timeout", "ODMD_EXPORT_TIMEOUT", parse_count, FIELD(export_timeout_s), 1,
+     ODM_CONFIG_EXPORT_TIMEOUT_MAX, "seconds"},
 };
 
 #define OPTION_COUNT (sizeof options / sizeof options[0])
@@ -267,6 +269,7 @@ static bool set_defaults(odm_config_t *cfg, odm_error_t *err)
     cfg->max_connections = 1000;
     cfg->idle_timeout_s = 60;
     cfg->read_timeout_s = 30;
+    cfg->export_timeout_s = 600;
     return set_string(&cfg->mongo_uri, DEFAULT_MONGO_URI, err) &&
            set_string(&cfg->schemas_dir, DEFAULT_SCHEMAS, err) &&
            parse_listen(NULL, DEFAULT_LISTEN, cfg, err);
@@ -423,6 +426,9 @@ const char *odm_config_usage(void)
            "  --max-connections-per-client N, ODMD_MAX_CONNECTIONS_PER_CLIENT\n"
            "      open connections from one client address; more are refused at once,\n"
            "      1-100000 (default: half of --max-connections)\n"
+           "  --export-timeout SECONDS, ODMD_EXPORT_TIMEOUT\n"
+           "      one streaming export (Accept: application/x-ndjson or text/csv) is cut\n"
+           "      after this long, 1-86400 (default 600)\n"
            "  -h, --help\n"
            "      print this help and exit\n"
            "  --version\n"

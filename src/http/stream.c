@@ -170,11 +170,15 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
     odm_stream_t *s = cls;
     (void)pos;
     pthread_mutex_lock(&s->lock);
+    if (s->ended && !s->ok) { /* cut at once: what the ring still holds is of no use */
+        pthread_mutex_unlock(&s->lock);
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    }
     if (s->len == 0) {
         ssize_t r = MHD_CONTENT_READER_END_WITH_ERROR;
-        if (s->ended && s->ok)
+        if (s->ended)
             r = MHD_CONTENT_READER_END_OF_STREAM;
-        else if (!s->ended && park(s))
+        else if (park(s))
             r = 0;
         pthread_mutex_unlock(&s->lock);
         return r;

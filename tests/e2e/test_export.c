@@ -284,9 +284,9 @@ static int raw_connect(int port)
 
 /* Sends an export of every widget on a new raw connection. Returns: the socket, with the
  * status line's first 12 bytes in head, or -1. */
-static int send_export(char head[13])
+static int send_export(int port, char head[13])
 {
-    int fd = raw_connect(env.odmd.port);
+    int fd = raw_connect(port);
     const char *req = "GET /api/widgets?sort=_id HTTP/1.1\r\nHost: x\r\n"
                       "Accept: application/x-ndjson\r\n\r\n";
     if (fd < 0 || send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req)) {
@@ -309,12 +309,12 @@ static int send_export(char head[13])
 /* Starts an export of every widget on a raw connection (again while odmd answers 503: at most
  * max_exports run at once, and those of clients gone stop within moments) and reads `want`
  * bytes of it; returns the socket, for the caller to close or leave unread. */
-static int start_export(size_t want)
+static int start_export_on(int port, size_t want)
 {
     char head[13];
     int fd;
     int64_t until = e2e_now_ms() + 10000;
-    while ((fd = send_export(head)) >= 0 && strcmp(head, "HTTP/1.1 503") == 0 &&
+    while ((fd = send_export(port, head)) >= 0 && strcmp(head, "HTTP/1.1 503") == 0 &&
            e2e_now_ms() < until) {
         close(fd);
         e2e_sleep_ms(50);
@@ -334,6 +334,11 @@ static int start_export(size_t want)
     }
     CHECK_MSG(got >= want, "export gave %zu bytes, want %zu", got, want);
     return fd;
+}
+
+static int start_export(size_t want)
+{
+    return start_export_on(env.odmd.port, want);
 }
 
 /* A whole export of the widgets: every one, once, in order. */
@@ -397,6 +402,53 @@ static void test_stalled_clients(void)
     for (int i = 0; i < 2; i++)
         if (fds[i] >= 0)
             close(fds[i]);
+}
+
+/* --export-timeout bounds an export whose client reads slowly but steadily (so --idle-timeout
+ * never fires): at the limit its worker stops and another export runs (--workers 2 allows one
+ * at a time), while the slow client is still reading what was already sent to it. */
+static void test_export_timeout(void)
+{
+    e2e_odmd_t o;
+    e2e_odmd_opts_t opts = {.mongo_uri = e2e_db_uri(env.db),
+                            .schemas = e2e_schemas_with_extras(),
+                            .db_name = env.odmd.db_name,
+                            .args = {"--workers", "2", "--export-timeout", "1", NULL}};
+    if (!e2e_odmd_start(&o, &opts)) {
+        CHECK_MSG(false, "odmd with --export-timeout 1 did not start");
+        return;
+    }
+    int fd = start_export_on(o.port, 1000);
+    e2e_client_t c;
+    e2e_client_init(&c, o.url);
+    e2e_resp_t r = {0};
+    int64_t t0 = e2e_now_ms();
+    bool reading = true, served = false;
+    char buf[4096];
+    while (reading && !served && e2e_now_ms() - t0 < 10000) {
+        for (int i = 0; reading && i < 5; i++) { /* the slow client: about 20 KB/s */
+            e2e_sleep_ms(100);
+            struct pollfd p = {.fd = fd, .events = POLLIN};
+            if (poll(&p, 1, 0) == 1)
+                reading = recv(fd, buf, sizeof buf, 0) > 0;
+        }
+        e2e_request(&c, &r, "GET", "/api/widgets?sort=_id&fields=size", ndjson, NULL, 0);
+        served = r.status == 200;
+    }
+    int64_t took = e2e_now_ms() - t0;
+    CHECK_MSG(served && took >= 800 && took < 5000,
+              "another export served %d after %lld ms (the slow client reading: %d)", served,
+              (long long)took, reading);
+    CHECK_MSG(r.body_len > 400000, "the second export: %zu bytes", r.body_len);
+    e2e_resp_free(&r);
+    e2e_client_release(&c);
+    if (fd >= 0)
+        close(fd);
+    CHECK_INT(e2e_odmd_stop(&o, 20000), 0);
+    char *log = e2e_read_file(o.log_path);
+    CHECK_MSG(log && strstr(log, "export took longer than its time limit"), "log: %.2000s",
+              log ? log : "-");
+    free(log);
 }
 
 /* A distinct answer as a sorted array of its JSON texts, for comparison. */
@@ -488,6 +540,7 @@ int main(void)
     test_csv();
     test_disconnects();
     test_stalled_clients();
+    test_export_timeout();
     test_distinct();
     CHECK_INT(stalled_client_at_shutdown(), 0);
     return e2e_finish(check_done("e2e_export"));
