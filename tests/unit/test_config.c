@@ -61,6 +61,7 @@ static void test_defaults(void)
     CHECK_INT(cfg.idle_timeout_s, 60);
     CHECK_INT(cfg.read_timeout_s, 30);
     CHECK_INT(cfg.max_client_connections, 500); /* half of --max-connections */
+    CHECK_INT(cfg.export_timeout_s, 600);
     CHECK(!cfg.help && !cfg.version);
     odm_config_release(&cfg);
     CHECK(cfg.mongo_uri == NULL && cfg.db == NULL && cfg.listen == NULL);
@@ -242,6 +243,8 @@ static void test_edges(void)
         {"--max-connections=1", offsetof(odm_config_t, max_client_connections), 1},
         {"--max-connections=200", offsetof(odm_config_t, max_client_connections), 100},
         {"--max-connections-per-client=1", offsetof(odm_config_t, max_client_connections), 1},
+        {"--export-timeout=1", offsetof(odm_config_t, export_timeout_s), 1},
+        {"--export-timeout=86400", offsetof(odm_config_t, export_timeout_s), 86400},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         odm_config_t cfg;
@@ -316,6 +319,8 @@ static void test_malformed(void)
         {"idle-timeout", "ODMD_IDLE_TIMEOUT", "0"},
         {"idle-timeout", "ODMD_IDLE_TIMEOUT", "86401"},
         {"idle-timeout", "ODMD_IDLE_TIMEOUT", "1m"},
+        {"export-timeout", "ODMD_EXPORT_TIMEOUT", "0"},
+        {"export-timeout", "ODMD_EXPORT_TIMEOUT", "86401"},
         {"api-key", "ODMD_API_KEY", "bad\rkey"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
