@@ -126,6 +126,9 @@ static void expect_export_equals_pages(const char *query, size_t want_n)
     const char *type = e2e_header(&r, "Content-Type");
     CHECK_MSG(type && strncmp(type, "application/x-ndjson", 20) == 0, "type %s", type);
     json_t *lines = parse_lines(&r);
+    e2e_get(C, &r, "/healthz"); /* a whole export ends its chunked body: the connection stays */
+    CHECK_MSG(r.status == 200 && r.num_connects == 0, "after an export: status %ld, %ld connects",
+              r.status, r.num_connects);
     json_t *pages = all_pages(query);
     CHECK_MSG(lines && json_array_size(lines) == want_n, "%s: %zu lines, want %zu", query,
               lines ? json_array_size(lines) : 0, want_n);
