@@ -29,6 +29,7 @@
 #define ODM_API_CACHE_CONTROL "no-cache" /* on GET and HEAD answers: revalidate with the ETag */
 #define ODM_API_BULK_MAX 1000           /* default of --bulk-max: items per bulk write */
 #define ODM_API_BULK_MAX_BYTES (32u << 20) /* the documents a bulk PATCH reads, together */
+#define ODM_API_MAX_DISTINCT (16u << 20) /* distinct values answered: JSON bytes */
 #define ODM_API_MERGE_PATCH "application/merge-patch+json" /* RFC 7396 */
 
 typedef struct odm_api_indexes odm_api_indexes_t;
@@ -45,6 +46,9 @@ typedef struct {
     const unsigned char *cursor_key; /* borrowed: signs the after= tokens of list pages */
     size_t cursor_key_len;
     size_t bulk_max;            /* documents per bulk POST or PATCH (0: ODM_API_BULK_MAX) */
+    size_t max_exports;         /* exports streaming at once (each holds a worker); more: 503 */
+    int export_timeout_ms;      /* one export, from its first byte to its last (its cursor's
+                                   maxTimeMS too); past it the answer is cut */
 } odm_app_t;
 
 /* Fills out (n bytes) from the kernel's random source (getrandom): the cursor key of a server

@@ -77,6 +77,18 @@ typedef void (*odm_codec_each_fn)(void *arg, size_t i, const bson_iter_t *value)
 void odm_codec_each_at(const odm_model_t *model, const bson_t *doc,
                        const odm_field_t *const *fields, size_t n, odm_codec_each_fn fn, void *arg);
 
+/* Writes one BSON value (at `it`) of `field` (may be NULL: an undeclared value) as plain JSON,
+ * as odm_codec_write_json writes a member's value. Returns false when `out` passes its cap
+ * (ODM_ERR_TOO_LARGE). */
+bool odm_codec_write_value(const odm_field_t *field, const bson_iter_t *it, odm_buf_t *out,
+                           odm_error_t *err);
+
+/* Writes `values` (a BSON array document, such as the distinct command's) as a JSON array, each
+ * value typed by `field` (or by its items' field, for an array field: distinct looks through
+ * arrays). Returns false when `out` passes its cap (ODM_ERR_TOO_LARGE). */
+bool odm_codec_write_values(const odm_field_t *field, const bson_t *values, odm_buf_t *out,
+                            odm_error_t *err);
+
 /* Returns: a new jansson tree of `doc` with the same JSON mapping as odm_codec_write_json but
  * keeping writeOnly fields (for PATCH merging and PUT's readOnly keeping); ODM_VERSION_FIELD
  * left out. NULL on out of memory. */

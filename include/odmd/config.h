@@ -21,6 +21,7 @@
 #define ODM_CONFIG_READ_TIMEOUT_MAX 86400
 #define ODM_CONFIG_CURSOR_KEY_MIN 32 /* bytes of --cursor-key */
 #define ODM_CONFIG_BULK_MAX_MAX 100000
+#define ODM_CONFIG_EXPORT_TIMEOUT_MAX 86400
 
 typedef struct {
     char *mongo_uri;   /* --mongo-uri: mongodb:// or mongodb+srv:// connection string */
@@ -44,6 +45,7 @@ typedef struct {
     size_t max_client_connections; /* --max-connections-per-client: open connections from one
                                        client address; defaults to half of max_connections */
     size_t bulk_max;           /* --bulk-max: documents per bulk POST or PATCH */
+    size_t export_timeout_s;   /* --export-timeout: one streaming export, first byte to last */
     bool help;                 /* --help (or -h) was given: print odm_config_usage(), exit 0 */
     bool version;              /* --version was given: print the version, exit 0 */
 } odm_config_t;

@@ -20,6 +20,7 @@
 
 typedef struct odm_http_server odm_http_server_t;
 typedef struct odm_request odm_request_t;
+typedef struct odm_stream odm_stream_t;
 
 typedef enum {
     ODM_METHOD_GET = 1 << 0,
@@ -112,6 +113,27 @@ void odm_request_reply_json(odm_request_t *req, int status, const json_t *value)
  * WWW-Authenticate to a 401; a 405's Allow is the caller's to add (odm_request_add_header)
  * before this call, as the router does. A 500's message goes to the log only. */
 void odm_request_fail(odm_request_t *req, const odm_error_t *err, const json_t *errors);
+
+/* A streamed reply (chunked, any length): the worker holding the suspended request prepares
+ * it, resumes the request, then writes the body with odm_stream_write and ends it with
+ * odm_stream_end, never touching req again. The body goes through a ring of ring_size bytes
+ * (the memory of a stream, whatever its length): the polling thread copies out what is there
+ * and, finding it empty, suspends the connection until the producer writes or ends (the
+ * producer resumes it; such a pause counts as a suspended request for odm_http_wait_idle).
+ * Returns: the producer's handle (new: end it exactly once), or NULL on out of memory (req
+ * untouched). Content type static. */
+odm_stream_t *odm_request_reply_stream(odm_request_t *req, int status, const char *content_type,
+                                       size_t ring_size);
+/* Appends n bytes to the stream, waiting while the ring is full. Returns false, with
+ * ODM_ERR_UNAVAILABLE, when the producer must stop: the client went away (or the response
+ * ended), the server is draining, or deadline_ms (odm_now_ms clock) passed. Producer only. */
+bool odm_stream_write(odm_stream_t *s, const void *data, size_t n, int64_t deadline_ms,
+                      odm_error_t *err);
+/* Ends the stream and lets go of the producer's handle. `ok`: the body is complete (the last
+ * chunk is sent once the ring is empty); otherwise the connection is closed at the reader's next
+ * call, what the ring still holds dropped and without the last chunk, so the client sees a cut
+ * body. NULL does nothing. */
+void odm_stream_end(odm_stream_t *s, bool ok);
 
 /* Suspends the request (polling thread, in the handler). Call before handing the request to
  * a worker; if the hand-off fails, prepare a reply and call odm_request_resume. */

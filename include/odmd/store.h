@@ -79,6 +79,31 @@ bool odm_store_find(odm_store_t *store, const char *collection, const bson_t *fi
                     const bson_t *sort, const bson_t *projection, int64_t skip, int64_t limit,
                     odm_store_each_fn each, void *arg, int64_t deadline_ms, odm_error_t *err);
 
+/* An export's query: every matching document, read in batches of batch_size (the driver
+ * holds one batch at a time), the server's time over all batches bounded by max_time_ms. */
+typedef struct {
+    const bson_t *filter;
+    const bson_t *sort;       /* may be NULL */
+    const bson_t *projection; /* may be NULL */
+    int64_t skip;
+    int32_t batch_size;       /* at least 1 */
+    int32_t max_time_ms;      /* at least 1 */
+} odm_store_scan_t;
+
+/* Runs the query of q, calling each for every document in order; each may block (the client
+ * stays taken meanwhile). Stopping early kills the server's cursor. Not retried once a document
+ * reached each. */
+bool odm_store_scan(odm_store_t *store, const char *collection, const odm_store_scan_t *q,
+                    odm_store_each_fn each, void *arg, int64_t deadline_ms, odm_error_t *err);
+
+/* Runs the distinct command on `field` (a dotted path) with filter (may be NULL). `values` is
+ * initialised in every case (the caller bson_destroy()s it) and on success holds the values as a
+ * BSON array document ("0", "1", ...). A result past the server's document limit is
+ * ODM_ERR_TOO_LARGE. */
+bool odm_store_distinct(odm_store_t *store, const char *collection, const char *field,
+                        const bson_t *filter, bson_t *values, int64_t deadline_ms,
+                        odm_error_t *err);
+
 bool odm_store_count(odm_store_t *store, const char *collection, const bson_t *filter,
                      int64_t *count, int64_t deadline_ms, odm_error_t *err);
 

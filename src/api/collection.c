@@ -278,6 +278,10 @@ void api__list(api_call_t *call)
 {
     if (refuse_list(call) || refuse_list_query(call) || api__cursor_refuse(call))
         return;
+    if (api__export_wanted(call)) {
+        api__export(call);
+        return;
+    }
     call->work = list_work;
     api__submit(call);
 }

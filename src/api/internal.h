@@ -9,7 +9,13 @@
 #include "odmd/buf.h"
 #include "odmd/codec.h"
 
-typedef enum { API_HEALTHZ, API_READYZ, API_COLLECTION, API_DOCUMENT } api_route_kind_t;
+typedef enum {
+    API_HEALTHZ,
+    API_READYZ,
+    API_COLLECTION,
+    API_DOCUMENT,
+    API_DISTINCT, /* /api/NAME/_distinct/FIELD: id is the FIELD segment */
+} api_route_kind_t;
 
 /* Where a path leads (router.c). */
 typedef struct {
@@ -260,5 +266,14 @@ void api__create(api_call_t *call);
 void api__bulk_patch(api_call_t *call);  /* PATCH /api/NAME?filter=... */
 void api__bulk_delete(api_call_t *call); /* DELETE /api/NAME?filter=... */
 void api__readyz(api_call_t *call);
+
+/* Exports (export.c): whether a list asks for a stream (a GET whose Accept names
+ * application/x-ndjson or text/csv), and the handler that streams it, called by api__list once
+ * its query is parsed into call->list (copied: the export outlives the call). */
+bool api__export_wanted(const api_call_t *call);
+void api__export(api_call_t *call);
+
+/* GET /api/NAME/_distinct/FIELD (distinct.c); call->id holds FIELD, decoded. */
+void api__distinct(api_call_t *call);
 
 #endif

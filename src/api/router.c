@@ -43,6 +43,9 @@ static const struct {
     {API_DOCUMENT, ODM_METHOD_PATCH, "PATCH", api__patch_document},
     {API_DOCUMENT, ODM_METHOD_DELETE, "DELETE", api__delete_document},
     {API_DOCUMENT, ODM_METHOD_OPTIONS, "OPTIONS", reply_options},
+    {API_DISTINCT, ODM_METHOD_GET, "GET", api__distinct},
+    {API_DISTINCT, ODM_METHOD_HEAD, "HEAD", api__distinct},
+    {API_DISTINCT, ODM_METHOD_OPTIONS, "OPTIONS", reply_options},
 };
 
 /* Accept-Patch (RFC 5789 3.1): the bodies PATCH reads, each a JSON merge patch (RFC 7396). */
@@ -54,6 +57,7 @@ static const bool needs_key[] = {
     [API_READYZ] = false,
     [API_COLLECTION] = true,
     [API_DOCUMENT] = true,
+    [API_DISTINCT] = true,
 };
 
 bool api__match_route(const odm_app_t *app, const char *path, api_route_t *r)
@@ -81,9 +85,15 @@ bool api__match_route(const odm_app_t *app, const char *path, api_route_t *r)
     }
     r->id = slash + 1;
     r->id_len = strlen(r->id);
-    if (memchr(r->id, '/', r->id_len) != NULL)
-        return false;
     r->kind = API_DOCUMENT;
+    static const char distinct[] = "_distinct/";
+    if (strncmp(r->id, distinct, sizeof distinct - 1) == 0) {
+        r->id += sizeof distinct - 1; /* the FIELD segment */
+        r->id_len -= sizeof distinct - 1;
+        r->kind = API_DISTINCT;
+    }
+    if (r->id_len == 0 || memchr(r->id, '/', r->id_len) != NULL)
+        return false;
     return true;
 }
 

@@ -323,3 +323,24 @@ bool odm_codec_id_segment(const bson_t *doc, odm_buf_t *out)
         return false;
     }
 }
+
+bool odm_codec_write_value(const odm_field_t *field, const bson_iter_t *it, odm_buf_t *out,
+                           odm_error_t *err)
+{
+    if (write_value(out, it, field, 0, NULL))
+        return true;
+    return odm_error_set(err, ODM_ERR_TOO_LARGE, "answer larger than %zu bytes", out->max);
+}
+
+bool odm_codec_write_values(const odm_field_t *field, const bson_t *values, odm_buf_t *out,
+                            odm_error_t *err)
+{
+    /* distinct looks through arrays: the values of an array field are its items' */
+    odm_field_t holder = {.items = (odm_field_t *)(field && field->items ? field->items : field)};
+    bson_iter_t it;
+    if (!bson_iter_init(&it, values))
+        return odm_error_set(err, ODM_ERR_INTERNAL, "corrupt BSON array");
+    if (write_members(out, &it, &holder, true, false, 0, NULL))
+        return true;
+    return odm_error_set(err, ODM_ERR_TOO_LARGE, "answer larger than %zu bytes", out->max);
+}

@@ -72,6 +72,8 @@ static const struct option options[] = {
      FIELD(max_client_connections), 1, ODM_CONFIG_MAX_CONNECTIONS_MAX, "connections"},
     {"bulk-max", "ODMD_BULK_MAX", parse_count, FIELD(bulk_max), 1, ODM_CONFIG_BULK_MAX_MAX,
      "documents"},
+    {"export-timeout", "ODMD_EXPORT_TIMEOUT", parse_count, FIELD(export_timeout_s), 1,
+     ODM_CONFIG_EXPORT_TIMEOUT_MAX, "seconds"},
 };
 
 #define OPTION_COUNT (sizeof options / sizeof options[0])
@@ -283,6 +285,7 @@ static bool set_defaults(odm_config_t *cfg, odm_error_t *err)
     cfg->idle_timeout_s = 60;
     cfg->read_timeout_s = 30;
     cfg->bulk_max = 1000;
+    cfg->export_timeout_s = 600;
     return set_string(&cfg->mongo_uri, DEFAULT_MONGO_URI, err) &&
            set_string(&cfg->schemas_dir, DEFAULT_SCHEMAS, err) &&
            parse_listen(NULL, DEFAULT_LISTEN, cfg, err);
@@ -446,6 +449,9 @@ const char *odm_config_usage(void)
            "  --bulk-max N, ODMD_BULK_MAX\n"
            "      documents in one bulk POST, or matched by one bulk PATCH, 1-100000\n"
            "      (default 1000)\n"
+           "  --export-timeout SECONDS, ODMD_EXPORT_TIMEOUT\n"
+           "      one streaming export (Accept: application/x-ndjson or text/csv) is cut\n"
+           "      after this long, 1-86400 (default 600)\n"
            "  -h, --help\n"
            "      print this help and exit\n"
            "  --version\n"

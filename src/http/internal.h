@@ -152,6 +152,7 @@ struct odm_request {
         char *value;
     } headers[HTTP__MAX_HEADERS];
     unsigned n_headers;
+    odm_stream_t *stream;    /* a streamed body (stream.c) instead of resp_body, or NULL */
 
     void *state;
     void (*state_free)(void *);
@@ -205,6 +206,12 @@ void http__linger_adopt(odm_http_server_t *server, struct MHD_Connection *conn);
  * connection as above. The caller then returns MHD_NO, which makes libmicrohttpd close it.
  * Returns: true when the whole response was written. */
 bool http__linger_answer(odm_http_server_t *server, odm_request_t *req);
+
+/* Streamed bodies (stream.c). http__stream_response makes the response of req->stream (which
+ * it then holds), or returns NULL; http__stream_drop lets go of a stream never queued (the
+ * producer sees the client gone). Polling thread. */
+struct MHD_Response *http__stream_response(odm_request_t *req);
+void http__stream_drop(odm_request_t *req);
 
 /* The framing of a request head (framing.c), gathered from its header fields. */
 typedef struct {

@@ -106,6 +106,7 @@ static odm_request_t *request_new(odm_http_server_t *server, odm_request_t *req,
 
 static void request_free(odm_request_t *req)
 {
+    http__stream_drop(req);
     if (req->state_free)
         req->state_free(req->state);
     for (unsigned i = 0; i < req->n_headers; i++)
@@ -217,7 +218,8 @@ static enum MHD_Result queue_prepared(odm_request_t *req)
         odm_error_set(&err, ODM_ERR_INTERNAL, "no response was prepared");
         odm_request_fail(req, &err, NULL);
     }
-    struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback(
+    struct MHD_Response *resp = req->stream ? http__stream_response(req) :
+        MHD_create_response_from_buffer_with_free_callback(
         req->resp_len, req->resp_body ? req->resp_body : (void *)"", req->resp_body ? free_body : NULL);
     if (resp == NULL)
         return MHD_NO;

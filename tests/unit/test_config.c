@@ -63,6 +63,7 @@ static void test_defaults(void)
     CHECK_INT(cfg.read_timeout_s, 30);
     CHECK_INT(cfg.bulk_max, 1000);
     CHECK_INT(cfg.max_client_connections, 500); /* half of --max-connections */
+    CHECK_INT(cfg.export_timeout_s, 600);
     CHECK(!cfg.help && !cfg.version);
     odm_config_release(&cfg);
     CHECK(cfg.mongo_uri == NULL && cfg.db == NULL && cfg.listen == NULL);
@@ -246,6 +247,8 @@ static void test_edges(void)
         {"--max-connections-per-client=1", offsetof(odm_config_t, max_client_connections), 1},
         {"--bulk-max=1", offsetof(odm_config_t, bulk_max), 1},
         {"--bulk-max=100000", offsetof(odm_config_t, bulk_max), 100000},
+        {"--export-timeout=1", offsetof(odm_config_t, export_timeout_s), 1},
+        {"--export-timeout=86400", offsetof(odm_config_t, export_timeout_s), 86400},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         odm_config_t cfg;
@@ -320,6 +323,8 @@ static void test_malformed(void)
         {"idle-timeout", "ODMD_IDLE_TIMEOUT", "0"},
         {"idle-timeout", "ODMD_IDLE_TIMEOUT", "86401"},
         {"idle-timeout", "ODMD_IDLE_TIMEOUT", "1m"},
+        {"export-timeout", "ODMD_EXPORT_TIMEOUT", "0"},
+        {"export-timeout", "ODMD_EXPORT_TIMEOUT", "86401"},
         {"api-key", "ODMD_API_KEY", "bad\rkey"},
         {"cursor-key", "ODMD_CURSOR_KEY", "0123456789abcdef0123456789abcde"}, /* 31 bytes */
         {"cursor-key", "ODMD_CURSOR_KEY", "0123456789abcdef0123456789abcdef\n"},
