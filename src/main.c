@@ -17,6 +17,7 @@
 #define HAVE_VALIDATE 1
 #endif
 #include "odmd/store.h"
+#include "odmd/survey.h"
 #include "odmd/work.h"
 
 #define EXIT_USAGE 2
@@ -174,6 +175,8 @@ int main(int argc, char **argv)
     if (strcmp(sub, "validate") == 0)
         return odm_schema_cli_validate(argc - 1, argv + 1);
 #endif
+    if (strcmp(sub, "schema") == 0)
+        return odm_survey_cli_schema(argc - 1, argv + 1);
     if (strcmp(sub, "health") == 0)
         return health(argc - 1, argv + 1);
     if (strcmp(sub, "serve") == 0)
