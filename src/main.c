@@ -109,9 +109,11 @@ fail_models:
 
 static int check(int argc, char **argv)
 {
+    if (odm_survey_cli_wants_db(argc, argv))
+        return odm_survey_cli_check(argc, argv);
     const char *dir = argc > 1 ? argv[1] : (getenv("ODMD_SCHEMAS") ? getenv("ODMD_SCHEMAS") : "./schemas");
     if (argc > 2) {
-        fprintf(stderr, "usage: odmd check [DIR]\n");
+        fprintf(stderr, "usage: odmd check [--mongo-uri URI [--db NAME]] [DIR]\n");
         return EXIT_USAGE;
     }
     odm_error_t err;

@@ -1,4 +1,5 @@
-/* The survey commands: `odmd schema infer` (a draft model from a collection's documents). */
+/* The survey commands: `odmd schema infer` (a draft model from a collection's documents) and
+ * `odmd check --mongo-uri` (the models checked, then their indexes against the database). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 
 static const char infer_usage[] =
     "usage: odmd schema infer --mongo-uri URI [--db NAME] COLLECTION [--sample N] [--out FILE]\n";
+static const char check_usage[] = "usage: odmd check [--mongo-uri URI [--db NAME]] [DIR]\n";
 
 typedef struct {
     const char *uri, *db, *out, *sample;
@@ -146,5 +148,71 @@ int odm_survey_cli_schema(int argc, char **argv)
         status = infer(store, &a, n);
     odm_store_free(store);
     odm_store_global_cleanup();
+    return status;
+}
+
+/* ---- odmd check --mongo-uri ---- */
+
+bool odm_survey_cli_wants_db(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--mongo-uri") == 0)
+            return true;
+    return false;
+}
+
+static const char *const state_text[] = {
+    [ODM_SURVEY_INDEX_PRESENT] = "present",
+    [ODM_SURVEY_INDEX_MISSING] = "missing (will be created at startup)",
+    [ODM_SURVEY_INDEX_WOULD_FAIL] = "would fail: duplicate values ",
+    [ODM_SURVEY_INDEX_UNDECLARED] = "in the database, declared by no model (information)",
+};
+
+static void print_index(const odm_survey_index_t *ix, void *arg)
+{
+    bool *failing = arg;
+    *failing |= ix->state == ODM_SURVEY_INDEX_WOULD_FAIL;
+    printf("index '%s' %s%s on '%s': %s%s\n", ix->name, ix->keys, ix->unique ? " unique" : "",
+           ix->collection, state_text[ix->state], ix->detail);
+}
+
+static int report(const odm_models_t *models, const cli_args_t *a)
+{
+    odm_error_t err;
+    odm_store_t *store = open_store(a, &err);
+    bool failing = false;
+    bool ok = store != NULL &&
+              odm_survey_indexes(models, store, CLI_TIMEOUT_MS, print_index, &failing, &err);
+    odm_store_free(store);
+    if (!ok) {
+        fprintf(stderr, "odmd check: %s\n", err.message);
+        return store == NULL ? EXIT_USAGE : EXIT_DB;
+    }
+    return failing ? EXIT_USAGE : 0;
+}
+
+int odm_survey_cli_check(int argc, char **argv)
+{
+    cli_args_t a;
+    if (!parse(argc, argv, 1, "--mongo-uri --db", &a) || a.uri == NULL) {
+        fputs(check_usage, stderr);
+        return EXIT_USAGE;
+    }
+    const char *dir = a.positional
+                          ? a.positional
+                          : (getenv("ODMD_SCHEMAS") ? getenv("ODMD_SCHEMAS") : "./schemas");
+    odm_error_t err;
+    odm_models_t *models = odm_models_load(dir, &err);
+    if (models == NULL) {
+        fprintf(stderr, "odmd: %s\n", err.message);
+        return EXIT_USAGE;
+    }
+    for (size_t i = 0; i < models->n; i++)
+        printf("%s: ok (collection '%s')\n", models->items[i]->path, models->items[i]->collection);
+    odm_log_set_level(ODM_LOG_WARN);
+    odm_store_global_init();
+    int status = report(models, &a);
+    odm_store_global_cleanup();
+    odm_models_free(models);
     return status;
 }

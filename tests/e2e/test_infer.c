@@ -1,7 +1,9 @@
 /* End-to-end: models from an existing database. `odmd schema infer` on a collection seeded
  * straight into the database (ObjectId _id, dates, 64-bit integers, nested objects, arrays of
  * objects, optional fields, emails, a field of two types): the model's content, `odmd check`
- * on it, and every seeded document read and written back through odmd serving it. */
+ * on it, and every seeded document read and written back through odmd serving it. Then the
+ * index report, from `odmd check --mongo-uri` and in the startup log: a declared index that is
+ * missing, one that cannot be built over duplicate values (named), one no model declares. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -220,6 +222,99 @@ static void test_integer_ids_and_maps(void)
     CHECK_INT(run(check, NULL), 0);
 }
 
+/* accounts: email and handle unique, emails repeat; an index on age no model declares. */
+static const char accounts_model[] = "{\"type\": \"object\", \"properties\": {"
+                                     "\"email\": {\"type\": \"string\", \"x-unique\": true},"
+                                     "\"handle\": {\"type\": \"string\", \"x-unique\": true},"
+                                     "\"age\": {\"type\": \"integer\"}}}";
+
+/* Whether odmd's log has a line of this level whose message is `msg`. */
+static bool log_has(const e2e_odmd_t *o, const char *level, const char *msg)
+{
+    char *log = e2e_read_file(o->log_path);
+    bool found = false;
+    for (char *save = NULL, *line = log ? strtok_r(log, "\n", &save) : NULL; line && !found;
+         line = strtok_r(NULL, "\n", &save)) {
+        json_t *j = json_loads(line, 0, NULL);
+        const char *l = json_string_value(json_object_get(j, "level"));
+        const char *m = json_string_value(json_object_get(j, "msg"));
+        found = l && m && strcmp(l, level) == 0 && strcmp(m, msg) == 0;
+        json_decref(j);
+    }
+    free(log);
+    return found;
+}
+
+static void test_index_report(void)
+{
+    const char *accounts[] = {
+        "{'email': 'dup@example.org', 'handle': 'a', 'age': 30}",
+        "{'email': 'dup@example.org', 'handle': 'b', 'age': 31}",
+        "{'email': 'solo@example.org', 'handle': 'c', 'age': 32}",
+    };
+    for (size_t i = 0; i < 3; i++)
+        CHECK(e2e_mongo_insert(e2e_db_uri(db), dbname, "accounts", Q(accounts[i])));
+    CHECK(e2e_mongo_create_index(e2e_db_uri(db), dbname, "accounts", "by_age", "{\"age\": 1}",
+                                 false));
+    const char *dir = e2e_temp_dir("accounts");
+    CHECK(e2e_write_file(dir, "accounts.json", accounts_model));
+    char *out = NULL;
+    const char *check[] = {"check", "--mongo-uri", uri, dir, NULL};
+    CHECK_INT(run(check, &out), 2);
+    CHECK_MSG(out && strstr(out, "accounts.json: ok") &&
+                  strstr(out, "{\"handle\":1} unique on 'accounts': missing (will be created at "
+                              "startup)") &&
+                  strstr(out, "{\"email\":1} unique on 'accounts': would fail: duplicate values "
+                              "\"dup@example.org\" (2 documents)") &&
+                  strstr(out, "index 'by_age' {\"age\":1} on 'accounts': in the database, "
+                              "declared by no model") &&
+                  !strstr(out, "solo@example.org"),
+              "check --mongo-uri said: %s", out ? out : "");
+    free(out);
+
+    e2e_odmd_t odmd;
+    e2e_odmd_opts_t opts = {.mongo_uri = e2e_db_uri(db), .schemas = dir, .db_name = dbname};
+    if (!e2e_odmd_start(&odmd, &opts)) {
+        CHECK_MSG(false, "odmd did not start on the accounts model");
+        return;
+    }
+    const char *dup = "index 'email_1' {\"email\":1} on 'accounts' cannot be built: duplicate "
+                      "values \"dup@example.org\" (2 documents)";
+    const char *undeclared =
+        "index 'by_age' {\"age\":1} on 'accounts' is in the database but declared by no model";
+    int64_t deadline = e2e_now_ms() + 20000;
+    while (!log_has(&odmd, "info", undeclared) && e2e_now_ms() < deadline)
+        e2e_sleep_ms(100);
+    CHECK_MSG(log_has(&odmd, "warn", dup), "startup log lacks the duplicates");
+    CHECK_MSG(log_has(&odmd, "info", undeclared), "startup log lacks the undeclared index");
+    CHECK_MSG(log_has(&odmd, "info", "index 'handle_1' on 'accounts' ready"),
+              "the missing index was created");
+    if (!log_has(&odmd, "info", undeclared))
+        e2e_odmd_dump_log(&odmd, 40);
+    CHECK(e2e_mongo_has_unique_index(e2e_db_uri(db), dbname, "accounts", "handle"));
+    CHECK_INT(e2e_odmd_stop(&odmd, 10000), 0);
+
+    /* models whose every index exists or can be built (a compound unique one over values that
+     * do not repeat as pairs): exit 0, and by_age is now declared */
+    const char *dir2 = e2e_temp_dir("handles");
+    CHECK(e2e_write_file(dir2, "accounts.json",
+                         "{\"type\": \"object\", \"properties\": {"
+                         "\"email\": {\"type\": \"string\"},"
+                         "\"handle\": {\"type\": \"string\", \"x-unique\": true},"
+                         "\"age\": {\"type\": \"integer\"}},"
+                         "\"x-indexes\": [{\"keys\": {\"age\": 1}}, {\"keys\": {\"email\": 1,"
+                         " \"handle\": -1}, \"unique\": true, \"name\": \"pair\"}]}"));
+    const char *check2[] = {"check", "--mongo-uri", uri, dir2, NULL};
+    CHECK_INT(run(check2, &out), 0);
+    CHECK_MSG(out && strstr(out, "{\"handle\":1} unique on 'accounts': present") &&
+                  strstr(out, "{\"age\":1} on 'accounts': present") &&
+                  strstr(out, "index 'pair' {\"email\":1,\"handle\":-1} unique on 'accounts': "
+                              "missing") &&
+                  !strstr(out, "declared by no model"),
+              "check --mongo-uri said: %s", out ? out : "");
+    free(out);
+}
+
 int main(void)
 {
     e2e_init("infer");
@@ -232,6 +327,7 @@ int main(void)
     snprintf(uri, sizeof uri, "%s%s", e2e_db_uri(db), dbname);
     test_infer();
     test_integer_ids_and_maps();
+    test_index_report();
     e2e_db_stop(db);
     return e2e_finish(check_done("e2e_infer"));
 }
