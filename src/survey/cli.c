@@ -114,13 +114,12 @@ static int infer(odm_store_t *store, const cli_args_t *a, int64_t n)
             a->positional,
             random ? "sampled with $sample"
                    : "read in natural order (the server refused $sample: not a random sample)");
+    bool empty = odm_survey_infer_count(inf) == 0;
     json_t *model = odm_survey_infer_model(inf, a->positional, &err);
     odm_survey_infer_free(inf);
     if (model == NULL) {
         fprintf(stderr, "odmd schema infer: %s\n", err.message);
-        return err.kind == ODM_ERR_CONFIG && strncmp(err.message, "no documents", 12) == 0
-                   ? EXIT_DB
-                   : EXIT_USAGE;
+        return empty ? EXIT_DB : EXIT_USAGE;
     }
     int status = write_model(model, a->out);
     json_decref(model);
@@ -180,13 +179,16 @@ static int report(const odm_models_t *models, const cli_args_t *a)
 {
     odm_error_t err;
     odm_store_t *store = open_store(a, &err);
+    if (store == NULL) {
+        fprintf(stderr, "odmd check: %s\n", err.message);
+        return EXIT_USAGE;
+    }
     bool failing = false;
-    bool ok = store != NULL &&
-              odm_survey_indexes(models, store, CLI_TIMEOUT_MS, print_index, &failing, &err);
+    bool ok = odm_survey_indexes(models, store, CLI_TIMEOUT_MS, print_index, &failing, &err);
     odm_store_free(store);
     if (!ok) {
         fprintf(stderr, "odmd check: %s\n", err.message);
-        return store == NULL ? EXIT_USAGE : EXIT_DB;
+        return EXIT_DB;
     }
     return failing ? EXIT_USAGE : 0;
 }

@@ -315,6 +315,25 @@ static void test_index_report(void)
     free(out);
 }
 
+/* A database that does not answer: exit 1 from both commands, with the reason. */
+static void test_database_down(void)
+{
+    char dead[160];
+    snprintf(dead, sizeof dead, "%sx?serverSelectionTimeoutMS=500", e2e_dead_uri(NULL));
+    char *out = NULL;
+    const char *infer[] = {"schema", "infer", "--mongo-uri", dead, "people", NULL};
+    CHECK_INT(run(infer, &out), 1);
+    CHECK_MSG(out && strstr(out, "odmd schema infer: "), "infer said: %s", out ? out : "");
+    free(out);
+    const char *dir = e2e_temp_dir("down");
+    CHECK(e2e_write_file(dir, "accounts.json", accounts_model));
+    const char *check[] = {"check", "--mongo-uri", dead, dir, NULL};
+    CHECK_INT(run(check, &out), 1);
+    CHECK_MSG(out && strstr(out, "accounts.json: ok") && strstr(out, "odmd check: "),
+              "check said: %s", out ? out : "");
+    free(out);
+}
+
 int main(void)
 {
     e2e_init("infer");
@@ -328,6 +347,7 @@ int main(void)
     test_infer();
     test_integer_ids_and_maps();
     test_index_report();
+    test_database_down();
     e2e_db_stop(db);
     return e2e_finish(check_done("e2e_infer"));
 }
