@@ -179,6 +179,12 @@ static void test_infer(void)
     CHECK_INT(run(empty, &out), 1);
     CHECK_MSG(out && strstr(out, "no documents"), "empty collection: %s", out ? out : "");
     free(out);
+    const char *help[] = {"--help", NULL};
+    CHECK_INT(run(help, &out), 0);
+    CHECK_MSG(out && strstr(out, "odmd schema infer --mongo-uri URI COLLECTION") &&
+                  strstr(out, "odmd check --mongo-uri URI [DIR]"),
+              "--help: %.600s", out ? out : "");
+    free(out);
     const char *bad[][8] = {
         {"schema", "infer", "people", NULL},
         {"schema", "infer", "--mongo-uri", uri, NULL},
