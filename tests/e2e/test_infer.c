@@ -152,7 +152,12 @@ static void test_infer(void)
     char *out = NULL;
     const char *argv[] = {"schema", "infer", "--mongo-uri", uri, "people", "--out", out_path, NULL};
     CHECK_INT(run(argv, &out), 0);
-    CHECK_MSG(out && strstr(out, "4 documents of 'people'"), "infer said: %s", out ? out : "");
+    /* mongo-java-server has $sample; FerretDB refuses it, and the first documents are read */
+    const char *how = e2e_is_ferretdb()
+                          ? "4 documents of 'people' read in natural order (the server refused "
+                            "$sample: not a random sample)"
+                          : "4 documents of 'people' sampled with $sample";
+    CHECK_MSG(out && strstr(out, how), "infer said: %s", out ? out : "");
     free(out);
     char *text = e2e_read_file(out_path);
     json_t *model = text ? json_loads(text, 0, NULL) : NULL;
