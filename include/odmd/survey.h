@@ -41,7 +41,8 @@ json_t *odm_survey_infer_model(const odm_survey_infer_t *inf, const char *collec
 typedef enum {
     ODM_SURVEY_INDEX_PRESENT,    /* declared and in the database */
     ODM_SURVEY_INDEX_MISSING,    /* declared, not in the database, can be built */
-    ODM_SURVEY_INDEX_WOULD_FAIL, /* declared unique, not in the database, values repeat */
+    ODM_SURVEY_INDEX_WOULD_FAIL, /* declared, not in the database, cannot be built: unique
+                                    over repeated values, or its name taken by other keys */
     ODM_SURVEY_INDEX_UNDECLARED, /* in the database, declared by no model (information) */
 } odm_survey_index_state_t;
 
@@ -51,7 +52,8 @@ typedef struct {
     const char *keys; /* the key document as JSON text ({"a":1,"b":-1}) */
     bool unique;
     odm_survey_index_state_t state;
-    const char *detail; /* WOULD_FAIL: the repeated values and their counts; else "" */
+    const char *detail; /* WOULD_FAIL: why ("duplicate values V (N documents), ...", "its name
+                           is taken by an index on {...}"); else "" */
 } odm_survey_index_t;
 
 /* Called once per index (every pointer borrowed, valid during the call). */
@@ -59,8 +61,9 @@ typedef void (*odm_survey_index_fn)(const odm_survey_index_t *index, void *arg);
 
 /* Compares every model's declared indexes (x-unique, x-indexes) with the indexes of its
  * collection, in model order, then the database's undeclared indexes of those collections
- * (the _id index aside). A declared unique index that is missing is looked at for repeated
- * values (a $group over its keys, the first few groups with more than one document). Reads
+ * (the _id index aside). A declared index that is missing would fail when an index of its name
+ * holds other keys, or, for a unique one, when values repeat (a $group over its keys, the first
+ * few groups with more than one document). Reads
  * only: creates nothing. Each database operation must finish within timeout_ms.
  * Returns false (ODM_ERR_UNAVAILABLE, ...) when the database could not be read; indexes
  * already reported stay reported. */

@@ -163,7 +163,7 @@ bool odm_survey_cli_wants_db(int argc, char **argv)
 static const char *const state_text[] = {
     [ODM_SURVEY_INDEX_PRESENT] = "present",
     [ODM_SURVEY_INDEX_MISSING] = "missing (will be created at startup)",
-    [ODM_SURVEY_INDEX_WOULD_FAIL] = "would fail: duplicate values ",
+    [ODM_SURVEY_INDEX_WOULD_FAIL] = "would fail: ",
     [ODM_SURVEY_INDEX_UNDECLARED] = "in the database, declared by no model (information)",
 };
 

@@ -113,7 +113,7 @@ static bool note_group(const bson_t *doc, void *arg, odm_error_t *err)
     bson_iter_t n;
     int64_t count = bson_iter_init_find(&n, doc, "n") ? bson_iter_as_int64(&n) : 0;
     int w = snprintf(d->text + d->len, sizeof d->text - d->len, "%s%.*s (%lld documents)",
-                     d->len ? ", " : "", vlen, value, (long long)count);
+                     d->len ? ", " : "duplicate values ", vlen, value, (long long)count);
     if (w > 0)
         d->len = d->len + (size_t)w < sizeof d->text ? d->len + (size_t)w : sizeof d->text - 1;
     bson_free(json);
@@ -198,11 +198,21 @@ static bool report_declared(report_t *r, const char *collection, const odm_index
                               .unique = index->unique,
                               .state = ODM_SURVEY_INDEX_MISSING,
                               .detail = ""};
-    for (size_t i = 0; i < listed->n; i++)
+    const bson_t *taken = NULL; /* an index of that name over other keys */
+    for (size_t i = 0; i < listed->n; i++) {
         if (keys_equal(index->keys, listed->items[i]))
             out.state = ODM_SURVEY_INDEX_PRESENT;
+        else if (strcmp(listed_string(listed->items[i], "name"), index->name) == 0)
+            taken = listed->items[i];
+    }
     duplicates_t d = {.len = 0};
-    if (out.state == ODM_SURVEY_INDEX_MISSING && index->unique) {
+    if (out.state == ODM_SURVEY_INDEX_MISSING && taken != NULL) {
+        char other[KEYS_TEXT_MAX];
+        listed_keys_text(taken, other, sizeof other);
+        snprintf(d.text, sizeof d.text, "its name is taken by an index on %s", other);
+        out.state = ODM_SURVEY_INDEX_WOULD_FAIL;
+        out.detail = d.text;
+    } else if (out.state == ODM_SURVEY_INDEX_MISSING && index->unique) {
         if (!find_duplicates(r->store, collection, index->keys, r->timeout_ms, &d, err))
             return false;
         if (d.groups > 0) {
@@ -294,7 +304,7 @@ static const struct {
 } log_table[] = {
     [ODM_SURVEY_INDEX_PRESENT] = {ODM_LOG_DEBUG, "present"},
     [ODM_SURVEY_INDEX_MISSING] = {ODM_LOG_WARN, "declared but missing"},
-    [ODM_SURVEY_INDEX_WOULD_FAIL] = {ODM_LOG_WARN, "cannot be built: duplicate values "},
+    [ODM_SURVEY_INDEX_WOULD_FAIL] = {ODM_LOG_WARN, "cannot be built: "},
     [ODM_SURVEY_INDEX_UNDECLARED] = {ODM_LOG_INFO, "is in the database but declared by no model"},
 };
 

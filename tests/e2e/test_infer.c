@@ -267,8 +267,15 @@ static void test_index_report(void)
         CHECK(e2e_mongo_insert(e2e_db_uri(db), dbname, "accounts", Q(accounts[i])));
     CHECK(e2e_mongo_create_index(e2e_db_uri(db), dbname, "accounts", "by_age", "{\"age\": 1}",
                                  false));
+    /* tags: the name its declared index would take already holds other keys */
+    CHECK(e2e_mongo_insert(e2e_db_uri(db), dbname, "tags", Q("{'label': 'x', 'other': 1}")));
+    CHECK(
+        e2e_mongo_create_index(e2e_db_uri(db), dbname, "tags", "label_1", "{\"other\": 1}", false));
     const char *dir = e2e_temp_dir("accounts");
     CHECK(e2e_write_file(dir, "accounts.json", accounts_model));
+    CHECK(e2e_write_file(dir, "tags.json",
+                         "{\"type\": \"object\", \"properties\": {\"label\": {\"type\": "
+                         "\"string\", \"x-unique\": true}, \"other\": {\"type\": \"integer\"}}}"));
     char *out = NULL;
     const char *check[] = {"check", "--mongo-uri", uri, dir, NULL};
     CHECK_INT(run(check, &out), 2);
@@ -279,7 +286,11 @@ static void test_index_report(void)
                               "\"dup@example.org\" (2 documents)") &&
                   strstr(out, "index 'by_age' {\"age\":1} on 'accounts': in the database, "
                               "declared by no model") &&
-                  !strstr(out, "solo@example.org"),
+                  !strstr(out, "solo@example.org") &&
+                  strstr(out, "index 'label_1' {\"label\":1} unique on 'tags': would fail: its "
+                              "name is taken by an index on {\"other\":1}") &&
+                  strstr(out, "index 'label_1' {\"other\":1} on 'tags': in the database, declared "
+                              "by no model"),
               "check --mongo-uri said: %s", out ? out : "");
     free(out);
 
@@ -300,6 +311,11 @@ static void test_index_report(void)
     CHECK_MSG(log_has(&odmd, "info", undeclared), "startup log lacks the undeclared index");
     CHECK_MSG(log_has(&odmd, "info", "index 'handle_1' on 'accounts' ready"),
               "the missing index was created");
+    CHECK_MSG(
+        log_has(&odmd, "warn",
+                "index 'label_1' {\"label\":1} on 'tags' cannot be built: its name is taken by an "
+                "index on {\"other\":1}"),
+        "startup log lacks the index that could not be created");
     if (!log_has(&odmd, "info", undeclared))
         e2e_odmd_dump_log(&odmd, 40);
     CHECK(e2e_mongo_has_unique_index(e2e_db_uri(db), dbname, "accounts", "handle"));
