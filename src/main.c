@@ -17,6 +17,7 @@
 #define HAVE_VALIDATE 1
 #endif
 #include "odmd/store.h"
+#include "odmd/survey.h"
 #include "odmd/work.h"
 
 #define EXIT_USAGE 2
@@ -125,9 +126,11 @@ fail_models:
 
 static int check(int argc, char **argv)
 {
+    if (odm_survey_cli_wants_db(argc, argv))
+        return odm_survey_cli_check(argc, argv);
     const char *dir = argc > 1 ? argv[1] : (getenv("ODMD_SCHEMAS") ? getenv("ODMD_SCHEMAS") : "./schemas");
     if (argc > 2) {
-        fprintf(stderr, "usage: odmd check [DIR]\n");
+        fprintf(stderr, "usage: odmd check [--mongo-uri URI [--db NAME]] [DIR]\n");
         return EXIT_USAGE;
     }
     odm_error_t err;
@@ -191,6 +194,8 @@ int main(int argc, char **argv)
     if (strcmp(sub, "validate") == 0)
         return odm_schema_cli_validate(argc - 1, argv + 1);
 #endif
+    if (strcmp(sub, "schema") == 0)
+        return odm_survey_cli_schema(argc - 1, argv + 1);
     if (strcmp(sub, "health") == 0)
         return health(argc - 1, argv + 1);
     if (strcmp(sub, "serve") == 0)

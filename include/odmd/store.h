@@ -152,4 +152,21 @@ bool odm_store_delete_many(odm_store_t *store, const char *collection, const bso
 bool odm_store_create_index(odm_store_t *store, const char *collection, const bson_t *keys,
                             const char *name, bool unique, int64_t deadline_ms, odm_error_t *err);
 
+/* Runs an aggregation pipeline (an array document) on the collection and hands every result
+ * document to `each` (borrowed, valid during the call). */
+bool odm_store_aggregate(odm_store_t *store, const char *collection, const bson_t *pipeline,
+                         odm_store_each_fn each, void *arg, int64_t deadline_ms, odm_error_t *err);
+
+/* Hands up to n documents of the collection to `each`: a random sample through the $sample
+ * stage (*random set), or, when the server refuses that stage before any document (a MongoDB
+ * stand-in without it), the first n in natural order (*random false). */
+bool odm_store_sample(odm_store_t *store, const char *collection, int64_t n,
+                      odm_store_each_fn each, void *arg, bool *random, int64_t deadline_ms,
+                      odm_error_t *err);
+
+/* Hands the description of every index of the collection ({"v", "key", "name", "unique"?, ...}
+ * as listIndexes answers) to `each`; a collection that does not exist has none (not an error). */
+bool odm_store_list_indexes(odm_store_t *store, const char *collection, odm_store_each_fn each,
+                            void *arg, int64_t deadline_ms, odm_error_t *err);
+
 #endif

@@ -1,5 +1,6 @@
 /* Startup index creation: a background thread that retries with backoff until every model's
- * indexes exist, so that odmd starts (and serves) while the database is still down. */
+ * indexes exist, so that odmd starts (and serves) while the database is still down. After the
+ * first attempt that reaches the database, the index report (odmd/survey.h) goes to the log. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include "odmd/api.h"
 #include "odmd/clock.h"
 #include "odmd/log.h"
+#include "odmd/survey.h"
 
 #define BACKOFF_FIRST_MS 100
 #define BACKOFF_MAX_MS 5000
@@ -65,21 +67,36 @@ static size_t count_indexes(const odm_models_t *models)
     return n;
 }
 
+/* The index report as log lines; false when the database could not be read (tried again after
+ * the next attempt). */
+static bool report(odm_api_indexes_t *ix)
+{
+    odm_error_t err;
+    if (odm_survey_indexes(ix->models, ix->store, ix->timeout_ms, odm_survey_index_log, NULL,
+                           &err))
+        return true;
+    odm_debug("index report not made yet: %s", err.message);
+    return false;
+}
+
 static void *index_thread(void *arg)
 {
     odm_api_indexes_t *ix = arg;
     size_t n = count_indexes(ix->models);
     bool *created = calloc(n ? n : 1, sizeof *created);
     int backoff = BACKOFF_FIRST_MS;
+    bool reported = false;
     pthread_mutex_lock(&ix->lock);
     while (created != NULL && !ix->stop) {
         pthread_mutex_unlock(&ix->lock);
         bool all = create_all(ix, created);
+        if (!reported)
+            reported = report(ix);
         pthread_mutex_lock(&ix->lock);
-        if (all) {
+        if (all)
             atomic_store(&ix->done, true);
+        if (all && reported)
             break;
-        }
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_sec += backoff / 1000;

@@ -403,6 +403,11 @@ const char *odm_config_usage(void)
 {
     return "usage: odmd [serve] [options]  serve the REST API (serve is the default)\n"
            "       odmd check [DIR]        compile the model files in DIR (or --schemas)\n"
+           "       odmd check --mongo-uri URI [DIR]\n"
+           "                               the same, then the models' indexes against the\n"
+           "                               database (read only)\n"
+           "       odmd schema infer --mongo-uri URI COLLECTION [--sample N] [--out FILE]\n"
+           "                               a draft model from a collection's documents\n"
            "       odmd validate ...       check documents against the models\n"
            "       odmd health URL         ask a running odmd whether it is healthy\n"
            "       odmd --help | --version\n"

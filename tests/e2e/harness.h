@@ -222,6 +222,11 @@ bool e2e_mongo_insert(const char *uri, const char *db, const char *coll, const c
 /* True when db.coll has a unique index whose keys are exactly {field: 1}. */
 bool e2e_mongo_has_unique_index(const char *uri, const char *db, const char *coll, const char *field);
 
+/* Creates the index `name` on db.coll with keys given as Extended JSON ({"age": 1}); true on
+ * success. */
+bool e2e_mongo_create_index(const char *uri, const char *db, const char *coll, const char *name,
+                            const char *keys_ejson, bool unique);
+
 /* Number of documents in db.coll (-1 on failure). */
 int64_t e2e_mongo_count(const char *uri, const char *db, const char *coll);
 

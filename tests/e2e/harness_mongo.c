@@ -181,3 +181,36 @@ const char *e2e_ejson_kind(const json_t *v)
         return "number";
     }
 }
+
+bool e2e_mongo_create_index(const char *uri, const char *db, const char *coll, const char *name,
+                            const char *keys_ejson, bool unique)
+{
+    bson_error_t error;
+    bson_t *keys = bson_new_from_json((const uint8_t *)keys_ejson, -1, &error);
+    if (!keys) {
+        fprintf(stderr, "e2e: bad keys %s: %s\n", keys_ejson, error.message);
+        return false;
+    }
+    bson_t cmd = BSON_INITIALIZER, indexes, index;
+    BSON_APPEND_UTF8(&cmd, "createIndexes", coll);
+    BSON_APPEND_ARRAY_BEGIN(&cmd, "indexes", &indexes);
+    BSON_APPEND_DOCUMENT_BEGIN(&indexes, "0", &index);
+    BSON_APPEND_DOCUMENT(&index, "key", keys);
+    BSON_APPEND_UTF8(&index, "name", name);
+    BSON_APPEND_BOOL(&index, "unique", unique);
+    bson_append_document_end(&indexes, &index);
+    bson_append_array_end(&cmd, &indexes);
+    bool ok = false;
+    mongoc_client_t *client = connect_to(uri);
+    if (client) {
+        mongoc_database_t *d = mongoc_client_get_database(client, db);
+        ok = mongoc_database_write_command_with_opts(d, &cmd, NULL, NULL, &error);
+        if (!ok)
+            fprintf(stderr, "e2e: create index on %s.%s: %s\n", db, coll, error.message);
+        mongoc_database_destroy(d);
+        mongoc_client_destroy(client);
+    }
+    bson_destroy(&cmd);
+    bson_destroy(keys);
+    return ok;
+}
