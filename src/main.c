@@ -56,8 +56,7 @@ static int serve(odm_config_t *cfg, sigset_t *signals)
 {
     odm_error_t err;
     unsigned char random_key[ODM_API_CURSOR_KEY_RANDOM];
-    if (cfg->cursor_key == NULL &&
-        !odm_api_cursor_key_random(random_key, sizeof random_key, &err))
+    if (cfg->cursor_key == NULL && !odm_api_cursor_key_random(random_key, sizeof random_key, &err))
         return fail_startup(&err);
     odm_models_t *models = odm_models_load(cfg->schemas_dir, &err);
     if (models == NULL)
@@ -128,7 +127,8 @@ static int check(int argc, char **argv)
 {
     if (odm_survey_cli_wants_db(argc, argv))
         return odm_survey_cli_check(argc, argv);
-    const char *dir = argc > 1 ? argv[1] : (getenv("ODMD_SCHEMAS") ? getenv("ODMD_SCHEMAS") : "./schemas");
+    const char *dir =
+        argc > 1 ? argv[1] : (getenv("ODMD_SCHEMAS") ? getenv("ODMD_SCHEMAS") : "./schemas");
     if (argc > 2) {
         fprintf(stderr, "usage: odmd check [--mongo-uri URI [--db NAME]] [DIR]\n");
         return EXIT_USAGE;

@@ -124,9 +124,9 @@ static enum MHD_Result answer(struct MHD_Connection *conn, unsigned status, char
     return ret;
 }
 
-static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-                              const char *version, const char *upload_data, size_t *upload_data_size,
-                              void **req_cls)
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
+                              const char *method, const char *version, const char *upload_data,
+                              size_t *upload_data_size, void **req_cls)
 {
     (void)cls, (void)method, (void)version, (void)upload_data;
     static int first_call_marker;
@@ -147,14 +147,15 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     }
     if (strcmp(url, "/healthz") == 0) {
         static const char ok[] = "{\"status\":\"ok\"}";
-        struct MHD_Response *resp = MHD_create_response_from_buffer(sizeof ok - 1, (void *)ok, MHD_RESPMEM_PERSISTENT);
+        struct MHD_Response *resp =
+            MHD_create_response_from_buffer(sizeof ok - 1, (void *)ok, MHD_RESPMEM_PERSISTENT);
         MHD_add_response_header(resp, "Content-Type", "application/json");
         enum MHD_Result ret = MHD_queue_response(conn, 200, resp);
         MHD_destroy_response(resp);
         return ret;
     }
     const char *slash = strrchr(url, '/');
-    if (slash == NULL || slash[1] == '\0' || strlen(slash + 1) >= sizeof ((job_t *)0)->id)
+    if (slash == NULL || slash[1] == '\0' || strlen(slash + 1) >= sizeof((job_t *)0)->id)
         return answer(conn, 404, NULL, 0);
     job_t *job = calloc(1, sizeof *job);
     if (job == NULL)
@@ -212,9 +213,9 @@ int main(int argc, char **argv)
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     unsigned loop = argc == 7 ? MHD_USE_POLL : MHD_USE_EPOLL;
     struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | loop | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL,
-        NULL, handle, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT, 1000u,
-        MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+        MHD_USE_INTERNAL_POLLING_THREAD | loop | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0,
+        NULL, NULL, handle, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_CONNECTION_LIMIT, 1000u, MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
     if (d == NULL) {
         fprintf(stderr, "floor: cannot listen on 127.0.0.1:%d\n", port);
         return 1;

@@ -92,15 +92,16 @@ int main(int argc, char **argv)
     double start = now_s();
     for (int i = 0; i < threads; i++)
         pthread_create(&tids[i], NULL, run, (void *)(uintptr_t)i);
-    struct timespec pause = {.tv_sec = (time_t)seconds, .tv_nsec = (long)((seconds - (double)(time_t)seconds) * 1e9)};
+    struct timespec pause = {.tv_sec = (time_t)seconds,
+                             .tv_nsec = (long)((seconds - (double)(time_t)seconds) * 1e9)};
     nanosleep(&pause, NULL);
     atomic_store(&stop, true);
     for (int i = 0; i < threads; i++)
         pthread_join(tids[i], NULL);
     double elapsed = now_s() - start;
     long finds = atomic_load(&total_finds);
-    printf("{\"threads\":%d,\"finds\":%ld,\"errors\":%ld,\"seconds\":%.3f,\"finds_per_s\":%.1f}\n", threads,
-           finds, atomic_load(&total_errors), elapsed, (double)finds / elapsed);
+    printf("{\"threads\":%d,\"finds\":%ld,\"errors\":%ld,\"seconds\":%.3f,\"finds_per_s\":%.1f}\n",
+           threads, finds, atomic_load(&total_errors), elapsed, (double)finds / elapsed);
     free(tids);
     mongoc_client_pool_destroy(pool);
     mongoc_uri_destroy(uri);

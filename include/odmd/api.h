@@ -11,44 +11,44 @@
 #include "odmd/store.h"
 #include "odmd/work.h"
 
-#define ODM_API_MAX_LIMIT 1000           /* ?limit= */
+#define ODM_API_MAX_LIMIT 1000 /* ?limit= */
 #define ODM_API_DEFAULT_LIMIT 20
-#define ODM_API_MAX_SKIP 10000LL         /* ?skip=; further pages go by ?after= (the Link) */
-#define ODM_API_MAX_CURSOR 1024          /* sort values in an after= token: bytes of BSON */
+#define ODM_API_MAX_SKIP 10000LL /* ?skip=; further pages go by ?after= (the Link) */
+#define ODM_API_MAX_CURSOR 1024  /* sort values in an after= token: bytes of BSON */
 /* The Link header's value; a longer one fails (400). The request and the response headers
  * share libmicrohttpd's 32 KiB per-connection pool (a 13 KiB request with a 13 KiB Link was
  * sent, an 18 KiB one with an 18 KiB Link was not: the connection was closed unanswered). */
 #define ODM_API_MAX_LINK 8192
-#define ODM_API_CURSOR_KEY_RANDOM 32     /* bytes of the key made without --cursor-key */
-#define ODM_API_MAX_RESPONSE (32u << 20) /* a page that would be larger fails with 500 */
-#define ODM_API_EXPAND_MAX_DEPTH 3       /* references one ?expand= path follows */
-#define ODM_API_EXPAND_MAX_PATHS 16      /* expanded paths (each level counted) per request */
-#define ODM_API_EXPAND_MAX_IDS 1000      /* distinct ids of one path in one answer (one $in) */
-#define ODM_API_EXPAND_MAX_DOCS 5000     /* referenced documents fetched for one answer */
-#define ODM_API_WRITE_RETRIES 32         /* compare-and-set attempts before 409 */
-#define ODM_API_CACHE_CONTROL "no-cache" /* on GET and HEAD answers: revalidate with the ETag */
-#define ODM_API_BULK_MAX 1000           /* default of --bulk-max: items per bulk write */
+#define ODM_API_CURSOR_KEY_RANDOM 32       /* bytes of the key made without --cursor-key */
+#define ODM_API_MAX_RESPONSE (32u << 20)   /* a page that would be larger fails with 500 */
+#define ODM_API_EXPAND_MAX_DEPTH 3         /* references one ?expand= path follows */
+#define ODM_API_EXPAND_MAX_PATHS 16        /* expanded paths (each level counted) per request */
+#define ODM_API_EXPAND_MAX_IDS 1000        /* distinct ids of one path in one answer (one $in) */
+#define ODM_API_EXPAND_MAX_DOCS 5000       /* referenced documents fetched for one answer */
+#define ODM_API_WRITE_RETRIES 32           /* compare-and-set attempts before 409 */
+#define ODM_API_CACHE_CONTROL "no-cache"   /* on GET and HEAD answers: revalidate with the ETag */
+#define ODM_API_BULK_MAX 1000              /* default of --bulk-max: items per bulk write */
 #define ODM_API_BULK_MAX_BYTES (32u << 20) /* the documents a bulk PATCH reads, together */
-#define ODM_API_MAX_DISTINCT (16u << 20) /* distinct values answered: JSON bytes */
+#define ODM_API_MAX_DISTINCT (16u << 20)   /* distinct values answered: JSON bytes */
 #define ODM_API_MERGE_PATCH "application/merge-patch+json" /* RFC 7396 */
 
 typedef struct odm_api_indexes odm_api_indexes_t;
 
 typedef struct {
-    const odm_models_t *models; /* borrowed */
-    odm_store_t *store;         /* borrowed */
-    odm_work_pool_t *pool;      /* borrowed */
-    const char *api_key;        /* NULL: no authentication */
-    size_t inline_body_max;     /* bodies up to this size are parsed and validated on the
-                                   polling thread; larger ones on a worker */
-    odm_api_indexes_t *indexes; /* borrowed; /readyz answers 503 until they exist (NULL: their
-                                   creation could not start, so 503 for good) */
+    const odm_models_t *models;      /* borrowed */
+    odm_store_t *store;              /* borrowed */
+    odm_work_pool_t *pool;           /* borrowed */
+    const char *api_key;             /* NULL: no authentication */
+    size_t inline_body_max;          /* bodies up to this size are parsed and validated on the
+                                        polling thread; larger ones on a worker */
+    odm_api_indexes_t *indexes;      /* borrowed; /readyz answers 503 until they exist (NULL: their
+                                        creation could not start, so 503 for good) */
     const unsigned char *cursor_key; /* borrowed: signs the after= tokens of list pages */
     size_t cursor_key_len;
-    size_t bulk_max;            /* documents per bulk POST or PATCH (0: ODM_API_BULK_MAX) */
-    size_t max_exports;         /* exports streaming at once (each holds a worker); more: 503 */
-    int export_timeout_ms;      /* one export, from its first byte to its last (its cursor's
-                                   maxTimeMS too); past it the answer is cut */
+    size_t bulk_max;       /* documents per bulk POST or PATCH (0: ODM_API_BULK_MAX) */
+    size_t max_exports;    /* exports streaming at once (each holds a worker); more: 503 */
+    int export_timeout_ms; /* one export, from its first byte to its last (its cursor's
+                              maxTimeMS too); past it the answer is cut */
 } odm_app_t;
 
 /* Fills out (n bytes) from the kernel's random source (getrandom): the cursor key of a server

@@ -6,10 +6,10 @@
 #include <stddef.h>
 
 typedef struct {
-    char *data;   /* NULL until the first append, then always NUL-terminated */
+    char *data; /* NULL until the first append, then always NUL-terminated */
     size_t len;
-    size_t cap;   /* allocated */
-    size_t max;   /* hard cap on len; appends past it fail and leave the buffer unchanged */
+    size_t cap; /* allocated */
+    size_t max; /* hard cap on len; appends past it fail and leave the buffer unchanged */
 } odm_buf_t;
 
 void odm_buf_init(odm_buf_t *b, size_t max); /* empty, nothing allocated */

@@ -19,8 +19,8 @@
 #include "odmd/error.h"
 #include "odmd/model.h"
 
-#define ODM_JSON_MAX_DEPTH 64     /* nesting of objects and arrays in bodies and filters */
-#define ODM_REGEX_MAX_LENGTH 256  /* $regex pattern length in filters */
+#define ODM_JSON_MAX_DEPTH 64    /* nesting of objects and arrays in bodies and filters */
+#define ODM_REGEX_MAX_LENGTH 256 /* $regex pattern length in filters */
 
 enum {
     ODM_JSON_DOCUMENT = 1 << 0, /* refuse keys that start with '$' or contain '.' (any depth) */

@@ -32,22 +32,22 @@ typedef struct {
     uint16_t listen_port;
     struct sockaddr_storage listen_addr; /* sockaddr_in or sockaddr_in6, port set */
     socklen_t listen_addr_len;
-    size_t workers;            /* --workers: worker threads, 1..256 */
-    size_t max_body;           /* --max-body: request body cap in bytes */
-    size_t request_timeout_ms; /* --request-timeout: the whole budget of one request */
-    char *api_key;             /* --api-key: NULL when unset (no authentication) */
-    char *cursor_key;          /* --cursor-key: signs list cursors; NULL: a random one */
-    odm_log_level_t log_level; /* --log-level */
-    size_t queue_max;          /* --queue-max: jobs waiting for a worker */
-    size_t max_connections;    /* --max-connections */
-    size_t idle_timeout_s;     /* --idle-timeout: idle keep-alive connections close after it */
-    size_t read_timeout_s;     /* --read-timeout: a request's head and body must arrive in it */
+    size_t workers;                /* --workers: worker threads, 1..256 */
+    size_t max_body;               /* --max-body: request body cap in bytes */
+    size_t request_timeout_ms;     /* --request-timeout: the whole budget of one request */
+    char *api_key;                 /* --api-key: NULL when unset (no authentication) */
+    char *cursor_key;              /* --cursor-key: signs list cursors; NULL: a random one */
+    odm_log_level_t log_level;     /* --log-level */
+    size_t queue_max;              /* --queue-max: jobs waiting for a worker */
+    size_t max_connections;        /* --max-connections */
+    size_t idle_timeout_s;         /* --idle-timeout: idle keep-alive connections close after it */
+    size_t read_timeout_s;         /* --read-timeout: a request's head and body must arrive in it */
     size_t max_client_connections; /* --max-connections-per-client: open connections from one
                                        client address; defaults to half of max_connections */
-    size_t bulk_max;           /* --bulk-max: documents per bulk POST or PATCH */
-    size_t export_timeout_s;   /* --export-timeout: one streaming export, first byte to last */
-    bool help;                 /* --help (or -h) was given: print odm_config_usage(), exit 0 */
-    bool version;              /* --version was given: print the version, exit 0 */
+    size_t bulk_max;               /* --bulk-max: documents per bulk POST or PATCH */
+    size_t export_timeout_s;       /* --export-timeout: one streaming export, first byte to last */
+    bool help;                     /* --help (or -h) was given: print odm_config_usage(), exit 0 */
+    bool version;                  /* --version was given: print the version, exit 0 */
 } odm_config_t;
 
 /* Fills cfg from defaults, then the environment, then argv (the options after the subcommand,

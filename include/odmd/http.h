@@ -37,17 +37,17 @@ typedef enum {
 typedef void (*odm_http_handler_fn)(odm_request_t *req, void *app);
 
 typedef struct {
-    const char *listen;          /* the address as the user gave it: for messages only */
+    const char *listen;                 /* the address as the user gave it: for messages only */
     const struct sockaddr *listen_addr; /* borrowed: sockaddr_in or sockaddr_in6 to bind */
     socklen_t listen_addr_len;
     /* Open connections. A new one past it takes the place of the oldest slow one (reading
      * its request, or idle between requests); when every one is busy, it is refused at once. */
     unsigned max_connections;
     unsigned max_client_connections; /* from one client address; more are refused at once */
-    unsigned idle_timeout_s;     /* idle keep-alive connections are closed after this */
-    unsigned read_timeout_s;     /* a request's head and body must arrive within this */
-    size_t max_body;             /* larger bodies get 413 */
-    int request_timeout_ms;      /* from a complete request to its answer */
+    unsigned idle_timeout_s;         /* idle keep-alive connections are closed after this */
+    unsigned read_timeout_s;         /* a request's head and body must arrive within this */
+    size_t max_body;                 /* larger bodies get 413 */
+    int request_timeout_ms;          /* from a complete request to its answer */
     odm_http_handler_fn handler;
     /* Called instead of reading a body whose declared length is over max_body, on the first
      * call, and for a chunked body that passes the drain bound (2 * max_body + 64 KiB) before
@@ -83,7 +83,7 @@ void odm_http_stop(odm_http_server_t *server);
 /* Request accessors: borrowed, valid until the request completes. Polling thread, or the
  * worker that holds the suspended request. */
 odm_method_t odm_request_method(const odm_request_t *req);
-const char *odm_request_path(const odm_request_t *req);      /* decoded, without the query */
+const char *odm_request_path(const odm_request_t *req); /* decoded, without the query */
 /* The path as the client sent it, percent-escapes kept (so that "%2F" stays apart from "/"),
  * without the query; an absolute-form target ("http://host/p") gives "/p". */
 const char *odm_request_raw_path(const odm_request_t *req);
@@ -93,10 +93,10 @@ const char *odm_request_query(const odm_request_t *req, const char *name);
 bool odm_request_each_query(const odm_request_t *req,
                             bool (*fn)(const char *key, const char *value, void *arg), void *arg);
 const char *odm_request_body(const odm_request_t *req, size_t *len);
-bool odm_request_has_body(const odm_request_t *req);          /* bytes or a declared length */
+bool odm_request_has_body(const odm_request_t *req); /* bytes or a declared length */
 bool odm_request_body_too_large(const odm_request_t *req);
 const char *odm_request_id(const odm_request_t *req);
-int64_t odm_request_deadline_ms(const odm_request_t *req);    /* odm_now_ms() clock */
+int64_t odm_request_deadline_ms(const odm_request_t *req); /* odm_now_ms() clock */
 
 /* The application's per-request state: freed with free_fn when the request completes. */
 void odm_request_set_state(odm_request_t *req, void *state, void (*free_fn)(void *));

@@ -5,7 +5,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-typedef enum { ODM_LOG_DEBUG, ODM_LOG_INFO, ODM_LOG_WARN, ODM_LOG_ERROR, ODM_LOG_OFF } odm_log_level_t;
+typedef enum {
+    ODM_LOG_DEBUG,
+    ODM_LOG_INFO,
+    ODM_LOG_WARN,
+    ODM_LOG_ERROR,
+    ODM_LOG_OFF
+} odm_log_level_t;
 
 void odm_log_set_level(odm_log_level_t level);
 bool odm_log_enabled(odm_log_level_t level);

@@ -17,7 +17,8 @@
 
 /* How a JSON value at a field is stored in BSON. */
 typedef enum {
-    ODM_BSON_AUTO = 0, /* by JSON type: string, int32/int64 by size, double, bool, null, doc, array */
+    ODM_BSON_AUTO =
+        0, /* by JSON type: string, int32/int64 by size, double, bool, null, doc, array */
     ODM_BSON_OBJECTID, /* "x-bson": "objectId": 24 hex characters <-> ObjectId */
     ODM_BSON_DATE,     /* "format": "date-time" (or "x-bson": "date") <-> BSON date */
     ODM_BSON_INT64,    /* "x-bson": "long": always int64 */
@@ -26,10 +27,10 @@ typedef enum {
 
 /* A node of the model's property tree (the schema's properties, following local $refs). */
 typedef struct odm_field {
-    char *name;                 /* property name ("" for the root, "[]" for array items) */
+    char *name; /* property name ("" for the root, "[]" for array items) */
     size_t name_len;
     odm_bson_type_t bson;
-    const char *bson_keyword;   /* "x-bson" or "format" (what set bson, for keywordLocation) */
+    const char *bson_keyword; /* "x-bson" or "format" (what set bson, for keywordLocation) */
     bool read_only;
     bool write_only;
     const char *ref;            /* "x-ref": the model whose _id the field holds (borrowed from
@@ -37,24 +38,24 @@ typedef struct odm_field {
     json_t *default_value;      /* borrowed from the model document, or NULL */
     struct odm_field *children; /* declared properties of an object */
     size_t n_children;
-    struct odm_field *items;    /* the items' field, for an array (NULL otherwise) */
-    bool any_children;          /* additional properties allowed (unknown keys are AUTO) */
+    struct odm_field *items; /* the items' field, for an array (NULL otherwise) */
+    bool any_children;       /* additional properties allowed (unknown keys are AUTO) */
 } odm_field_t;
 
 typedef struct {
-    char *name;     /* index name */
-    json_t *keys;   /* {"field": 1 | -1, ...}, owned */
+    char *name;   /* index name */
+    json_t *keys; /* {"field": 1 | -1, ...}, owned */
     bool unique;
 } odm_index_t;
 
 typedef enum { ODM_ID_OBJECTID, ODM_ID_STRING, ODM_ID_INT } odm_id_kind_t;
 
 typedef struct {
-    char *name;            /* NAME of schemas/NAME.json: the URL segment */
-    char *collection;      /* "x-collection", else name */
-    char *path;            /* the file, for messages */
-    json_t *doc;           /* the schema document, owned */
-    odm_schema_t *schema;  /* compiled with formats asserted */
+    char *name;           /* NAME of schemas/NAME.json: the URL segment */
+    char *collection;     /* "x-collection", else name */
+    char *path;           /* the file, for messages */
+    json_t *doc;          /* the schema document, owned */
+    odm_schema_t *schema; /* compiled with formats asserted */
     odm_field_t root;
     odm_id_kind_t id_kind; /* from properties._id: absent, objectId or readOnly -> ObjectId */
     bool id_generated;     /* a POST without _id gets one: an ObjectId, or its hex for a string
@@ -77,7 +78,8 @@ typedef struct {
  * file:///ABSOLUTE/DIR/NAME.json, so models may "$ref": "other.json#/...". Returns: new models,
  * or NULL with ODM_ERR_CONFIG and a message "FILE:LINE:COLUMN: reason" (syntax) or
  * "FILE: POINTER: reason" (schema, unknown x- keyword, bad x- value, x-ref to no model, index
- * on an undeclared field, an _id no URL could name); a directory without model files is an error too. */
+ * on an undeclared field, an _id no URL could name); a directory without model files is an error
+ * too. */
 odm_models_t *odm_models_load(const char *dir, odm_error_t *err);
 void odm_models_free(odm_models_t *models);
 

@@ -86,8 +86,8 @@ typedef struct {
     const bson_t *sort;       /* may be NULL */
     const bson_t *projection; /* may be NULL */
     int64_t skip;
-    int32_t batch_size;       /* at least 1 */
-    int32_t max_time_ms;      /* at least 1 */
+    int32_t batch_size;  /* at least 1 */
+    int32_t max_time_ms; /* at least 1 */
 } odm_store_scan_t;
 
 /* Runs the query of q, calling each for every document in order; each may block (the client
@@ -160,9 +160,8 @@ bool odm_store_aggregate(odm_store_t *store, const char *collection, const bson_
 /* Hands up to n documents of the collection to `each`: a random sample through the $sample
  * stage (*random set), or, when the server refuses that stage before any document (a MongoDB
  * stand-in without it), the first n in natural order (*random false). */
-bool odm_store_sample(odm_store_t *store, const char *collection, int64_t n,
-                      odm_store_each_fn each, void *arg, bool *random, int64_t deadline_ms,
-                      odm_error_t *err);
+bool odm_store_sample(odm_store_t *store, const char *collection, int64_t n, odm_store_each_fn each,
+                      void *arg, bool *random, int64_t deadline_ms, odm_error_t *err);
 
 /* Hands the description of every index of the collection ({"v", "key", "name", "unique"?, ...}
  * as listIndexes answers) to `each`; a collection that does not exist has none (not an error). */

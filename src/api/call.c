@@ -319,7 +319,8 @@ json_t *api__merge_patch(json_t *target, const json_t *patch)
     }
     const char *key;
     json_t *value;
-    json_object_foreach((json_t *)patch, key, value) {
+    json_object_foreach((json_t *)patch, key, value)
+    {
         if (json_is_null(value)) {
             json_object_del(target, key);
             continue;

@@ -23,8 +23,8 @@ static bool parse_bounded(const char *s, long long min, long long max, long long
 
 static bool check_param(const char *key, const char *value, void *arg)
 {
-    static const char *const known[] = {"limit", "skip", "sort", "fields", "filter", "count",
-                                        "expand"};
+    static const char *const known[] = {"limit",  "skip",  "sort",  "fields",
+                                        "filter", "count", "expand"};
     (void)value;
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         if (strcmp(key, known[i]) == 0)
@@ -81,7 +81,8 @@ static bool refuse_list_query(api_call_t *call)
             odm_error_prefix(&err, "filter");
             goto fail;
         }
-        bool ok = json_is_object(filter) && odm_codec_filter(call->model, filter, &list->filter, &err);
+        bool ok =
+            json_is_object(filter) && odm_codec_filter(call->model, filter, &list->filter, &err);
         if (!json_is_object(filter))
             odm_error_set(&err, ODM_ERR_BAD_QUERY, "filter must be a JSON object");
         json_decref(filter);
@@ -116,22 +117,22 @@ static void run_page(api_list_t *list)
     api_call_t *call = list->call;
     page_writer_t w = {list, true};
     odm_buf_reset(&list->page);
-    list->page_ok = odm_buf_putc(&list->page, '[') &&
-                    odm_store_find(call->app->store, call->model->collection,
-                                   api__cursor_filter(list),
-                                   bson_empty(&list->sort) ? NULL : &list->sort,
-                                   bson_empty(&list->projection) ? NULL : &list->projection,
-                                   list->skip, api__cursor_limit(list), write_one, &w,
-                                   odm_request_deadline_ms(call->req), &list->page_err) &&
-                    odm_buf_putc(&list->page, ']');
+    list->page_ok =
+        odm_buf_putc(&list->page, '[') &&
+        odm_store_find(call->app->store, call->model->collection, api__cursor_filter(list),
+                       bson_empty(&list->sort) ? NULL : &list->sort,
+                       bson_empty(&list->projection) ? NULL : &list->projection, list->skip,
+                       api__cursor_limit(list), write_one, &w, odm_request_deadline_ms(call->req),
+                       &list->page_err) &&
+        odm_buf_putc(&list->page, ']');
 }
 
 static void run_count(api_list_t *list)
 {
     api_call_t *call = list->call;
-    list->count_ok = odm_store_count(call->app->store, call->model->collection, &list->filter,
-                                     &list->total, odm_request_deadline_ms(call->req),
-                                     &list->count_err);
+    list->count_ok =
+        odm_store_count(call->app->store, call->model->collection, &list->filter, &list->total,
+                        odm_request_deadline_ms(call->req), &list->count_err);
 }
 
 /* Composes the answer from the page (and the count). */
@@ -156,7 +157,7 @@ static void reply_list(api_list_t *list)
     api__reply_list(req, body, len);
 }
 
-#define LIST_OF(ptr, member) ((api_list_t *)((char *)(ptr) - offsetof(api_list_t, member)))
+#define LIST_OF(ptr, member) ((api_list_t *)((char *)(ptr)-offsetof(api_list_t, member)))
 
 static void page_job_run(odm_job_t *job)
 {
@@ -226,17 +227,17 @@ static bool expand_work(api_call_t *call)
     api_list_t *list = call->list;
     api__expand_start(call->expand, list->want_count ? 1 : 0, compose_expanded);
     if (list->want_count) {
-        list->count_job = (odm_job_t){.run = count_job_run, .expire = count_job_expire,
-                                      .start_by_ms = call->job.start_by_ms};
+        list->count_job = (odm_job_t){
+            .run = count_job_run, .expire = count_job_expire, .start_by_ms = call->job.start_by_ms};
         odm_job_t *jobs[] = {&list->count_job};
         odm_work_fanout(call->app->pool, &list->fan, jobs, 1, count_arrived);
     }
-    list->page_ok = odm_store_find(call->app->store, call->model->collection,
-                                   api__cursor_filter(list),
-                                   bson_empty(&list->sort) ? NULL : &list->sort,
-                                   bson_empty(&list->projection) ? NULL : &list->projection,
-                                   list->skip, api__cursor_limit(list), keep_one, call,
-                                   odm_request_deadline_ms(call->req), &list->page_err);
+    list->page_ok =
+        odm_store_find(call->app->store, call->model->collection, api__cursor_filter(list),
+                       bson_empty(&list->sort) ? NULL : &list->sort,
+                       bson_empty(&list->projection) ? NULL : &list->projection, list->skip,
+                       api__cursor_limit(list), keep_one, call, odm_request_deadline_ms(call->req),
+                       &list->page_err);
     api__expand_run(call->expand, list->page_ok);
     return false;
 }
@@ -252,8 +253,10 @@ static bool list_work(api_call_t *call)
         return true;
     }
     int64_t start_by = call->job.start_by_ms;
-    list->page_job = (odm_job_t){.run = page_job_run, .expire = page_job_expire, .start_by_ms = start_by};
-    list->count_job = (odm_job_t){.run = count_job_run, .expire = count_job_expire, .start_by_ms = start_by};
+    list->page_job =
+        (odm_job_t){.run = page_job_run, .expire = page_job_expire, .start_by_ms = start_by};
+    list->count_job =
+        (odm_job_t){.run = count_job_run, .expire = count_job_expire, .start_by_ms = start_by};
     odm_job_t *jobs[] = {&list->page_job, &list->count_job};
     odm_work_fanout(call->app->pool, &list->fan, jobs, 2, list_joined);
     return false;

@@ -163,8 +163,8 @@ static bool replace_once(api_call_t *call, api_write_t *w, const bson_t *stored,
     }
     bson_reinit(&w->written);
     bool ok = api__check_valid(call->model, doc, &w->verdict) &&
-              api__check_convertible(call->model, doc, odm_codec_version(stored) + 1,
-                                     &w->written, &w->verdict);
+              api__check_convertible(call->model, doc, odm_codec_version(stored) + 1, &w->written,
+                                     &w->verdict);
     json_decref(doc);
     int64_t matched = 0;
     if (!ok || !odm_store_replace(call->app->store, call->model->collection, guard, &w->written,
@@ -219,8 +219,7 @@ api_write_status_t api__write_guarded(api_call_t *call, api_write_t *w)
         if (decided)
             return status;
     }
-    odm_error_set(&w->verdict.err, ODM_ERR_CONFLICT,
-                  "too many concurrent writes to this document");
+    odm_error_set(&w->verdict.err, ODM_ERR_CONFLICT, "too many concurrent writes to this document");
     return API_WRITE_REFUSED;
 }
 
@@ -287,8 +286,8 @@ static bool refuse_other_id(api_call_t *call)
     bool same = false;
     odm_error_t err;
     if (json_is_string(id))
-        same = odm_codec_id_filter(call->model, json_string_value(id),
-                                   json_string_length(id), &given, &err) &&
+        same = odm_codec_id_filter(call->model, json_string_value(id), json_string_length(id),
+                                   &given, &err) &&
                bson_equal(&given, &call->id_filter);
     else if (json_is_integer(id) && call->model->id_kind == ODM_ID_INT) {
         char text[32];
@@ -298,9 +297,9 @@ static bool refuse_other_id(api_call_t *call)
     }
     bson_destroy(&given);
     if (!same) {
-        json_t *errors = json_pack("[{s:s, s:s, s:s}]", "instanceLocation", "/_id",
-                                   "keywordLocation", "/properties/_id/readOnly", "error",
-                                   "_id differs from the id in the path");
+        json_t *errors =
+            json_pack("[{s:s, s:s, s:s}]", "instanceLocation", "/_id", "keywordLocation",
+                      "/properties/_id/readOnly", "error", "_id differs from the id in the path");
         odm_error_set(&err, ODM_ERR_VALIDATION, "_id differs from the id in the path");
         api__fail(call->req, &err, errors);
         json_decref(errors);

@@ -72,8 +72,7 @@ static size_t count_indexes(const odm_models_t *models)
 static bool report(odm_api_indexes_t *ix)
 {
     odm_error_t err;
-    if (odm_survey_indexes(ix->models, ix->store, ix->timeout_ms, odm_survey_index_log, NULL,
-                           &err))
+    if (odm_survey_indexes(ix->models, ix->store, ix->timeout_ms, odm_survey_index_log, NULL, &err))
         return true;
     odm_debug("index report not made yet: %s", err.message);
     return false;

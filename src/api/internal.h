@@ -58,7 +58,7 @@ typedef struct api_list {
 typedef struct api_call {
     odm_request_t *req;
     const odm_app_t *app;
-    const odm_model_t *model;  /* NULL for /healthz and /readyz */
+    const odm_model_t *model; /* NULL for /healthz and /readyz */
     api_route_kind_t route;
     odm_job_t job;
     /* what job.run does on a worker: returns true when it answered (the request is then
@@ -66,14 +66,14 @@ typedef struct api_call {
     bool (*work)(struct api_call *call);
 
     /* documents */
-    char *id;           /* the path's id segment, NUL-terminated copy */
-    bson_t id_filter;   /* {_id: typed id} */
-    json_t *body;       /* the parsed body (owned) */
-    bool body_ready;    /* parsed (and for POST, validated and converted) on the polling thread */
-    bson_t doc;         /* POST: the document to insert */
-    bson_t filter;      /* PATCH and DELETE of /api/NAME: the documents they write (bulk.c) */
+    char *id;         /* the path's id segment, NUL-terminated copy */
+    bson_t id_filter; /* {_id: typed id} */
+    json_t *body;     /* the parsed body (owned) */
+    bool body_ready;  /* parsed (and for POST, validated and converted) on the polling thread */
+    bson_t doc;       /* POST: the document to insert */
+    bson_t filter;    /* PATCH and DELETE of /api/NAME: the documents they write (bulk.c) */
 
-    api_list_t *list;   /* lists only (owned, may be NULL) */
+    api_list_t *list;          /* lists only (owned, may be NULL) */
     struct api_expand *expand; /* ?expand= only (owned, may be NULL) */
 } api_call_t;
 
@@ -227,11 +227,11 @@ typedef struct {
     /* checks the stored document before each write (preconditions): false with err set; NULL:
      * none */
     bool (*check)(api_call_t *call, const bson_t *stored, odm_error_t *err);
-    bool skip_same;          /* a build equal to the stored document is not written */
-    const bson_t *first;     /* the document as already read (borrowed), for the first
-                                attempt; NULL: read it */
-    api_verdict_t verdict;   /* API_WRITE_REFUSED */
-    bson_t written;          /* API_WRITE_DONE of a build */
+    bool skip_same;        /* a build equal to the stored document is not written */
+    const bson_t *first;   /* the document as already read (borrowed), for the first
+                              attempt; NULL: read it */
+    api_verdict_t verdict; /* API_WRITE_REFUSED */
+    bson_t written;        /* API_WRITE_DONE of a build */
 } api_write_t;
 
 void api__write_init(api_write_t *w, const bson_t *id_filter);

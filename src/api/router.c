@@ -53,11 +53,8 @@ static const struct {
 
 /* Whether a route needs the API key (--api-key): the /api/ routes. */
 static const bool needs_key[] = {
-    [API_HEALTHZ] = false,
-    [API_READYZ] = false,
-    [API_COLLECTION] = true,
-    [API_DOCUMENT] = true,
-    [API_DISTINCT] = true,
+    [API_HEALTHZ] = false, [API_READYZ] = false,  [API_COLLECTION] = true,
+    [API_DOCUMENT] = true, [API_DISTINCT] = true,
 };
 
 bool api__match_route(const odm_app_t *app, const char *path, api_route_t *r)
@@ -167,9 +164,9 @@ bool api__acceptable_media_type(const char *ct, odm_method_t method)
     size_t n = strcspn(ct, ";");
     while (n > 0 && ct[n - 1] == ' ')
         n--;
-    bool ok = type_is(ct, n, "application/json") ||
-              (method == ODM_METHOD_PATCH ? type_is(ct, n, ODM_API_MERGE_PATCH)
-                                          : json_suffix(ct, n));
+    bool ok =
+        type_is(ct, n, "application/json") ||
+        (method == ODM_METHOD_PATCH ? type_is(ct, n, ODM_API_MERGE_PATCH) : json_suffix(ct, n));
     return ok && params_acceptable(ct);
 }
 
@@ -190,8 +187,8 @@ static void add_allow(odm_request_t *req, api_route_kind_t kind)
     for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++) {
         if (handlers[i].kind != kind)
             continue;
-        int n = snprintf(allow + len, sizeof allow - len, "%s%s", len ? ", " : "",
-                         handlers[i].name);
+        int n =
+            snprintf(allow + len, sizeof allow - len, "%s%s", len ? ", " : "", handlers[i].name);
         if (n > 0 && (size_t)n < sizeof allow - len)
             len += (size_t)n;
     }

@@ -5,11 +5,11 @@
 #include <string.h>
 
 typedef struct {
-    json_t *errors;         /* violations, borrowed (may be NULL) */
+    json_t *errors; /* violations, borrowed (may be NULL) */
     size_t n_violations;
     bool full;              /* the BSON document passed its size limit */
-    odm_pointer_t instance;  /* where in the document */
-    odm_pointer_t keyword;   /* where in the schema */
+    odm_pointer_t instance; /* where in the document */
+    odm_pointer_t keyword;  /* where in the schema */
 } walk_t;
 
 static void violation(walk_t *w, const char *keyword, const char *message)
@@ -17,9 +17,10 @@ static void violation(walk_t *w, const char *keyword, const char *message)
     w->n_violations++;
     if (w->errors == NULL || json_array_size(w->errors) >= ODM_SCHEMA_MAX_ERRORS)
         return;
-    size_t mark = keyword ? odm_pointer_push(&w->keyword, keyword, strlen(keyword)) : w->keyword.len;
-    json_t *v = json_pack("{s:s, s:s, s:s}", "instanceLocation", w->instance.buf,
-                          "keywordLocation", w->keyword.buf, "error", message);
+    size_t mark =
+        keyword ? odm_pointer_push(&w->keyword, keyword, strlen(keyword)) : w->keyword.len;
+    json_t *v = json_pack("{s:s, s:s, s:s}", "instanceLocation", w->instance.buf, "keywordLocation",
+                          w->keyword.buf, "error", message);
     if (v != NULL)
         json_array_append_new(w->errors, v);
     odm_pointer_pop(&w->keyword, mark);
@@ -33,7 +34,8 @@ static bool append_members(walk_t *w, bson_t *out, const odm_field_t *field, con
 {
     const char *key;
     const json_t *value;
-    json_object_foreach((json_t *)obj, key, value) {
+    json_object_foreach((json_t *)obj, key, value)
+    {
         size_t klen = strlen(key);
         const odm_field_t *child = odm_field_child(field, key, klen);
         size_t imark = odm_pointer_push(&w->instance, key, klen);
@@ -45,8 +47,9 @@ static bool append_members(walk_t *w, bson_t *out, const odm_field_t *field, con
         if (key[0] == '$' || memchr(key, '.', klen) != NULL)
             violation(w, NULL, "field names must not start with '$' or contain '.'");
         else if (depth == 1 && strcmp(key, ODM_VERSION_FIELD) == 0)
-            violation(w, NULL, "'" ODM_VERSION_FIELD "' is the version odmd keeps: it cannot be "
-                               "written");
+            violation(w, NULL,
+                      "'" ODM_VERSION_FIELD "' is the version odmd keeps: it cannot be "
+                      "written");
         else if (depth == 1 && strcmp(key, "_id") == 0 && json_is_string(value) &&
                  memchr(json_string_value(value), '\0', json_string_length(value)) != NULL)
             violation(w, NULL, "an _id cannot hold \\u0000: no URL could name the document");
@@ -65,7 +68,8 @@ static bool append_items(walk_t *w, bson_t *out, const odm_field_t *items, const
     const json_t *item;
     if (items != NULL)
         odm_pointer_push(&w->keyword, "items", 5);
-    json_array_foreach(arr, i, item) {
+    json_array_foreach(arr, i, item)
+    {
         char key[16];
         const char *k;
         size_t klen = bson_uint32_to_string((uint32_t)i, &k, key, sizeof key);

@@ -14,10 +14,10 @@
 #include "odmd/pointer.h"
 #include "odmd/text.h"
 
-#define CODEC__DATE_MAX 40   /* bytes for a formatted date, with room to spare */
+#define CODEC__DATE_MAX 40                    /* bytes for a formatted date, with room to spare */
 #define CODEC__DOUBLE_MAX ODM_TEXT_DOUBLE_MAX /* bytes for a formatted double */
-#define CODEC__QUOTE_MAX 80  /* bytes for a client string echoed in a message */
-#define CODEC__ARRAY_MAX 1000 /* elements of $in, $nin, $and, $or, $nor */
+#define CODEC__QUOTE_MAX 80                   /* bytes for a client string echoed in a message */
+#define CODEC__ARRAY_MAX 1000                 /* elements of $in, $nin, $and, $or, $nor */
 
 /* RFC 3339 date-time -> milliseconds since the epoch (UTC). Refuses leap seconds, digits
  * beyond milliseconds that are not zero, and instants outside years 0001-9999; *why (static)
@@ -57,8 +57,7 @@ typedef enum {
 
 /* Appends a JSON scalar (string, number, boolean, null) typed as `type` under key. Objects
  * and arrays are the caller's; at a typed (non-AUTO) field they are refused. */
-codec__result_t codec__append_scalar(bson_t *out, const char *key, int klen,
-                                     odm_bson_type_t type, const json_t *v, const char **why);
-
+codec__result_t codec__append_scalar(bson_t *out, const char *key, int klen, odm_bson_type_t type,
+                                     const json_t *v, const char **why);
 
 #endif

@@ -72,8 +72,8 @@ static bool report_syntax(const json_error_t *jerr, odm_error_t *err)
                              jerr->line, jerr->column);
     case json_error_null_byte_in_key: /* BSON field names are NUL-terminated */
         return odm_error_set(err, ODM_ERR_MALFORMED_JSON,
-                             "line %d column %d: a field name must not contain \\u0000",
-                             jerr->line, jerr->column);
+                             "line %d column %d: a field name must not contain \\u0000", jerr->line,
+                             jerr->column);
     default: {
         /* jansson quotes the client's bytes "near" the fault, valid UTF-8 or not */
         char text[CODEC__QUOTE_MAX];
@@ -90,7 +90,8 @@ static bool check_keys(const json_t *v, odm_pointer_t *ptr, odm_error_t *err)
     if (json_is_array(v)) {
         size_t i;
         const json_t *item;
-        json_array_foreach(v, i, item) {
+        json_array_foreach(v, i, item)
+        {
             size_t mark = odm_pointer_push_index(ptr, i);
             if (!check_keys(item, ptr, err))
                 return false;
@@ -100,20 +101,19 @@ static bool check_keys(const json_t *v, odm_pointer_t *ptr, odm_error_t *err)
     }
     const char *key;
     const json_t *value;
-    json_object_foreach((json_t *)v, key, value) {
+    json_object_foreach((json_t *)v, key, value)
+    {
         size_t klen = strlen(key);
         size_t mark = odm_pointer_push(ptr, key, klen);
         char quoted[CODEC__QUOTE_MAX], at[CODEC__QUOTE_MAX];
         if (key[0] == '$')
-            return odm_error_set(err, ODM_ERR_MALFORMED_JSON,
-                                 "field name '%s' at '%s' must not start with '$'",
-                                 codec__quote(key, klen, quoted),
-                                 codec__quote(ptr->buf, ptr->len, at));
+            return odm_error_set(
+                err, ODM_ERR_MALFORMED_JSON, "field name '%s' at '%s' must not start with '$'",
+                codec__quote(key, klen, quoted), codec__quote(ptr->buf, ptr->len, at));
         if (memchr(key, '.', klen) != NULL)
-            return odm_error_set(err, ODM_ERR_MALFORMED_JSON,
-                                 "field name '%s' at '%s' must not contain '.'",
-                                 codec__quote(key, klen, quoted),
-                                 codec__quote(ptr->buf, ptr->len, at));
+            return odm_error_set(
+                err, ODM_ERR_MALFORMED_JSON, "field name '%s' at '%s' must not contain '.'",
+                codec__quote(key, klen, quoted), codec__quote(ptr->buf, ptr->len, at));
         if (!check_keys(value, ptr, err))
             return false;
         odm_pointer_pop(ptr, mark);
@@ -136,8 +136,8 @@ json_t *odm_json_parse(const char *buf, size_t len, unsigned flags, odm_error_t 
         return NULL;
     }
     json_error_t jerr;
-    json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL,
-                              &jerr);
+    json_t *root =
+        json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
     if (root == NULL) {
         report_syntax(&jerr, err);
         return NULL;

@@ -112,16 +112,35 @@ static size_t decode_escape(fast_t *f, const unsigned char *q)
         return 0;
     char c;
     switch (q[1]) {
-    case '"': c = '"'; break;
-    case '\\': c = '\\'; break;
-    case '/': c = '/'; break;
-    case 'b': c = '\b'; break;
-    case 'f': c = '\f'; break;
-    case 'n': c = '\n'; break;
-    case 'r': c = '\r'; break;
-    case 't': c = '\t'; break;
-    case 'u': c = 0; break;
-    default: return 0;
+    case '"':
+        c = '"';
+        break;
+    case '\\':
+        c = '\\';
+        break;
+    case '/':
+        c = '/';
+        break;
+    case 'b':
+        c = '\b';
+        break;
+    case 'f':
+        c = '\f';
+        break;
+    case 'n':
+        c = '\n';
+        break;
+    case 'r':
+        c = '\r';
+        break;
+    case 't':
+        c = '\t';
+        break;
+    case 'u':
+        c = 0;
+        break;
+    default:
+        return 0;
     }
     if (c != 0)
         return odm_buf_putc(&f->scratch, c) ? 2 : 0;
@@ -133,7 +152,8 @@ static size_t decode_escape(fast_t *f, const unsigned char *q)
     long lo = read_u_escape(q + 6, f->end);
     if (lo < 0xDC00 || lo > 0xDFFF)
         return 0;
-    unsigned long cp = 0x10000 + (((unsigned long)hi - 0xD800) << 10) + ((unsigned long)lo - 0xDC00);
+    unsigned long cp =
+        0x10000 + (((unsigned long)hi - 0xD800) << 10) + ((unsigned long)lo - 0xDC00);
     return put_utf8(&f->scratch, cp) ? 12 : 0;
 }
 
@@ -343,7 +363,8 @@ static json_t *parse_array(fast_t *f)
     }
     for (bool closed = false; !closed;) {
         json_t *value = parse_value(f);
-        if (value == NULL || json_array_append_new(arr, value) != 0 || !next_item(f, ']', &closed)) {
+        if (value == NULL || json_array_append_new(arr, value) != 0 ||
+            !next_item(f, ']', &closed)) {
             json_decref(arr);
             return NULL;
         }
@@ -365,23 +386,30 @@ static json_t *parse_value(fast_t *f)
     if (f->p >= f->end)
         return NULL;
     switch (*f->p) {
-    case '{': return parse_container(f, true);
-    case '[': return parse_container(f, false);
+    case '{':
+        return parse_container(f, true);
+    case '[':
+        return parse_container(f, false);
     case '"': {
         const char *s;
         size_t n;
         return scan_string(f, &s, &n) ? json_stringn_nocheck(s, n) : NULL;
     }
-    case 't': return parse_literal(f, "true", 4, json_true());
-    case 'f': return parse_literal(f, "false", 5, json_false());
-    case 'n': return parse_literal(f, "null", 4, json_null());
-    default: return parse_number(f);
+    case 't':
+        return parse_literal(f, "true", 4, json_true());
+    case 'f':
+        return parse_literal(f, "false", 5, json_false());
+    case 'n':
+        return parse_literal(f, "null", 4, json_null());
+    default:
+        return parse_number(f);
     }
 }
 
 json_t *codec__parse_fast(const char *buf, size_t len, bool document)
 {
-    fast_t f = {.p = (const unsigned char *)buf, .end = (const unsigned char *)buf + len,
+    fast_t f = {.p = (const unsigned char *)buf,
+                .end = (const unsigned char *)buf + len,
                 .document = document};
     odm_buf_init(&f.scratch, len);
     skip_space(&f);

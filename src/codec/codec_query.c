@@ -68,15 +68,14 @@ static const char *find_operator(const json_t *v, int depth)
     size_t i;
     if (depth > ODM_JSON_MAX_DEPTH)
         return NULL;
-    json_object_foreach((json_t *)v, key, sub) {
+    json_object_foreach((json_t *)v, key, sub)
+    {
         if (key[0] == '$')
             return key;
         if ((found = find_operator(sub, depth + 1)) != NULL)
             return found;
     }
-    json_array_foreach(v, i, sub)
-        if ((found = find_operator(sub, depth + 1)) != NULL)
-            return found;
+    json_array_foreach(v, i, sub) if ((found = find_operator(sub, depth + 1)) != NULL) return found;
     return NULL;
 }
 
@@ -103,7 +102,8 @@ static bool filter_list(query_t *q, const char *key, const char *path, const odm
     if (!bson_append_array_begin(out, key, -1, &arr))
         return too_large(q);
     bool ok = true;
-    json_array_foreach(list, i, item) {
+    json_array_foreach(list, i, item)
+    {
         char buf[16];
         const char *k;
         bson_uint32_to_string((uint32_t)i, &k, buf, sizeof buf);
@@ -185,8 +185,8 @@ static const struct {
     const char *name;
     op_kind_t kind;
 } operators[] = {
-    {"$eq", OP_VALUE},  {"$ne", OP_VALUE},      {"$gt", OP_VALUE},  {"$gte", OP_VALUE},
-    {"$lt", OP_VALUE},  {"$lte", OP_VALUE},     {"$in", OP_LIST},   {"$nin", OP_LIST},
+    {"$eq", OP_VALUE},      {"$ne", OP_VALUE},  {"$gt", OP_VALUE},    {"$gte", OP_VALUE},
+    {"$lt", OP_VALUE},      {"$lte", OP_VALUE}, {"$in", OP_LIST},     {"$nin", OP_LIST},
     {"$exists", OP_EXISTS}, {"$not", OP_NOT},   {"$regex", OP_REGEX}, {"$options", OP_REGEX},
 };
 
@@ -233,7 +233,8 @@ static bool filter_ops(query_t *q, const char *key, const char *path, const odm_
         return odm_error_set(q->err, ODM_ERR_BAD_QUERY, "'$options' needs '$regex'");
     if (!bson_append_document_begin(out, key, -1, &sub))
         return too_large(q);
-    json_object_foreach((json_t *)ops, op, v) {
+    json_object_foreach((json_t *)ops, op, v)
+    {
         if (op[0] != '$')
             ok = odm_error_set(q->err, ODM_ERR_BAD_QUERY,
                                "'%s' in filter: operators and field names cannot be mixed",
@@ -262,7 +263,8 @@ static bool filter_logical(query_t *q, const char *op, const json_t *list, bson_
                              CODEC__ARRAY_MAX, op);
     if (!bson_append_array_begin(out, op, -1, &arr))
         return too_large(q);
-    json_array_foreach(list, i, item) {
+    json_array_foreach(list, i, item)
+    {
         char buf[16];
         const char *k;
         size_t kn = bson_uint32_to_string((uint32_t)i, &k, buf, sizeof buf);
@@ -289,8 +291,8 @@ static bool filter_field(query_t *q, const char *path, const json_t *v, bson_t *
     const odm_field_t *field = query_field(q->model, path, n, "filter", q->err);
     if (field == NULL)
         return false;
-    const char *first = json_is_object(v) ? json_object_iter_key(json_object_iter((json_t *)v))
-                                          : NULL;
+    const char *first =
+        json_is_object(v) ? json_object_iter_key(json_object_iter((json_t *)v)) : NULL;
     if (first != NULL && first[0] == '$')
         return filter_ops(q, path, path, field, v, out, depth + 1);
     return filter_value(q, path, path, field, v, out, depth + 1);
@@ -302,9 +304,10 @@ static bool filter_doc(query_t *q, const json_t *filter, bson_t *out, int depth)
     const json_t *v;
     if (depth > ODM_JSON_MAX_DEPTH)
         return too_deep(q);
-    json_object_foreach((json_t *)filter, key, v) {
-        bool logical = strcmp(key, "$and") == 0 || strcmp(key, "$or") == 0 ||
-                       strcmp(key, "$nor") == 0;
+    json_object_foreach((json_t *)filter, key, v)
+    {
+        bool logical =
+            strcmp(key, "$and") == 0 || strcmp(key, "$or") == 0 || strcmp(key, "$nor") == 0;
         bool ok = logical         ? filter_logical(q, key, v, out, depth)
                   : key[0] == '$' ? not_allowed(q, key)
                                   : filter_field(q, key, v, out, depth);
@@ -314,8 +317,7 @@ static bool filter_doc(query_t *q, const json_t *filter, bson_t *out, int depth)
     return true;
 }
 
-bool odm_codec_filter(const odm_model_t *model, const json_t *filter, bson_t *out,
-                      odm_error_t *err)
+bool odm_codec_filter(const odm_model_t *model, const json_t *filter, bson_t *out, odm_error_t *err)
 {
     query_t q = {.model = model, .err = err};
     if (!json_is_object(filter))

@@ -78,8 +78,7 @@ static bool fraction(const char *s, size_t n, size_t *pos, unsigned *ms, const c
         if (i < 3)
             *ms = *ms * 10 + (unsigned)(s[*pos] - '0');
         else if (s[*pos] != '0')
-            return (*why = "more precise than milliseconds, which is all a BSON date holds"),
-                   false;
+            return (*why = "more precise than milliseconds, which is all a BSON date holds"), false;
     }
     for (size_t i = *pos - start; i < 3; i++)
         *ms *= 10;
@@ -120,8 +119,8 @@ bool codec__parse_date(const char *s, size_t n, int64_t *ms, const char **why)
         return false;
     if (sec == 60)
         return (*why = "a leap second cannot be stored as a BSON date"), false;
-    int64_t t = (days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset) * 1000 +
-                frac;
+    int64_t t =
+        (days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset) * 1000 + frac;
     if (t < days_from_civil(1, 1, 1) * MS_PER_DAY || t >= days_from_civil(10000, 1, 1) * MS_PER_DAY)
         return (*why = "outside years 0001-9999"), false;
     *ms = t;
@@ -148,8 +147,7 @@ size_t codec__format_date(int64_t ms, char *out)
     unsigned secs = (unsigned)(rem / 1000), milli = (unsigned)(rem % 1000);
     if (y < 0 || y > 9999) /* ISO 8601 expanded years: rare, so printf is fine */
         return (size_t)snprintf(out, CODEC__DATE_MAX, "%+07lld-%02u-%02uT%02u:%02u:%02u.%03uZ",
-                                (long long)y, m, d, secs / 3600, secs / 60 % 60, secs % 60,
-                                milli);
+                                (long long)y, m, d, secs / 3600, secs / 60 % 60, secs % 60, milli);
     char *p = put_digits(out, (unsigned)y, 4);
     *p++ = '-';
     p = put_digits(p, m, 2);
@@ -242,8 +240,8 @@ static codec__result_t append_auto(bson_t *out, const char *key, int klen, const
 {
     switch (json_typeof(v)) {
     case JSON_STRING:
-        return appended(bson_append_utf8(out, key, klen, json_string_value(v),
-                                         (int)json_string_length(v)));
+        return appended(
+            bson_append_utf8(out, key, klen, json_string_value(v), (int)json_string_length(v)));
     case JSON_INTEGER: {
         json_int_t i = json_integer_value(v);
         if (i >= INT32_MIN && i <= INT32_MAX)
@@ -305,16 +303,21 @@ static codec__result_t append_double(bson_t *out, const char *key, int klen, con
     return appended(bson_append_double(out, key, klen, d));
 }
 
-codec__result_t codec__append_scalar(bson_t *out, const char *key, int klen,
-                                     odm_bson_type_t type, const json_t *v, const char **why)
+codec__result_t codec__append_scalar(bson_t *out, const char *key, int klen, odm_bson_type_t type,
+                                     const json_t *v, const char **why)
 {
     if (json_is_null(v) || type == ODM_BSON_AUTO)
         return append_auto(out, key, klen, v);
     switch (type) {
-    case ODM_BSON_DATE: return append_date(out, key, klen, v, why);
-    case ODM_BSON_OBJECTID: return append_oid(out, key, klen, v, why);
-    case ODM_BSON_INT64: return append_int64(out, key, klen, v, why);
-    case ODM_BSON_DOUBLE: return append_double(out, key, klen, v, why);
-    default: return append_auto(out, key, klen, v);
+    case ODM_BSON_DATE:
+        return append_date(out, key, klen, v, why);
+    case ODM_BSON_OBJECTID:
+        return append_oid(out, key, klen, v, why);
+    case ODM_BSON_INT64:
+        return append_int64(out, key, klen, v, why);
+    case ODM_BSON_DOUBLE:
+        return append_double(out, key, klen, v, why);
+    default:
+        return append_auto(out, key, klen, v);
     }
 }

@@ -14,8 +14,8 @@ static bool member_field(const odm_field_t *parent, bool array, bool top, const 
     if (array) {
         *field = parent ? parent->items : NULL;
     } else {
-        bool version = klen == sizeof ODM_VERSION_FIELD - 1 &&
-                       memcmp(key, ODM_VERSION_FIELD, klen) == 0;
+        bool version =
+            klen == sizeof ODM_VERSION_FIELD - 1 && memcmp(key, ODM_VERSION_FIELD, klen) == 0;
         if (top && version)
             return false;
         *field = odm_field_child(parent, key, klen);
@@ -49,8 +49,8 @@ static size_t subst_index(const odm_codec_subst_t *subst, const odm_field_t *fie
     return SIZE_MAX;
 }
 
-static bool write_value(odm_buf_t *out, const bson_iter_t *it, const odm_field_t *field,
-                        int depth, const odm_codec_subst_t *subst)
+static bool write_value(odm_buf_t *out, const bson_iter_t *it, const odm_field_t *field, int depth,
+                        const odm_codec_subst_t *subst)
 {
     size_t at = subst_index(subst, field);
     if (at != SIZE_MAX)
@@ -145,8 +145,8 @@ bool odm_codec_write_json_subst(const odm_model_t *model, const bson_t *doc,
 }
 
 /* The walk of odm_codec_each_at: the members the writer would write, looked at, not written. */
-static void each_members(bson_iter_t *it, const odm_field_t *field, bool array, bool top,
-                         int depth, const odm_codec_subst_t *at, odm_codec_each_fn fn, void *arg)
+static void each_members(bson_iter_t *it, const odm_field_t *field, bool array, bool top, int depth,
+                         const odm_codec_subst_t *at, odm_codec_each_fn fn, void *arg)
 {
     while (bson_iter_next(it)) {
         const odm_field_t *child;
@@ -197,8 +197,8 @@ static json_t *tree_binary(const bson_iter_t *it)
     odm_buf_t buf;
     bson_iter_binary(it, &subtype, &len, &data);
     odm_buf_init(&buf, (size_t)len * 2 + 16);
-    json_t *v = codec__base64_string(&buf, data, len) ? tree_string(buf.data + 1, buf.len - 2)
-                                                        : NULL;
+    json_t *v =
+        codec__base64_string(&buf, data, len) ? tree_string(buf.data + 1, buf.len - 2) : NULL;
     odm_buf_release(&buf);
     return v;
 }
@@ -212,27 +212,34 @@ static json_t *tree_value(const bson_iter_t *it, const odm_field_t *field, int d
         const char *s = bson_iter_utf8(it, &len);
         return tree_string(s, len);
     }
-    case BSON_TYPE_INT32: return json_integer(bson_iter_int32(it));
-    case BSON_TYPE_INT64: return json_integer(bson_iter_int64(it));
+    case BSON_TYPE_INT32:
+        return json_integer(bson_iter_int32(it));
+    case BSON_TYPE_INT64:
+        return json_integer(bson_iter_int64(it));
     case BSON_TYPE_DOUBLE:
         return codec__format_double(bson_iter_double(it), text) ? json_real(bson_iter_double(it))
                                                                 : json_null();
-    case BSON_TYPE_BOOL: return json_boolean(bson_iter_bool(it));
+    case BSON_TYPE_BOOL:
+        return json_boolean(bson_iter_bool(it));
     case BSON_TYPE_OID:
         bson_oid_to_string(bson_iter_oid(it), text);
         return json_stringn(text, 24);
     case BSON_TYPE_DATE_TIME:
         return json_stringn(text, codec__format_date(bson_iter_date_time(it), text));
-    case BSON_TYPE_DOCUMENT: return tree_container(it, field, false, depth);
-    case BSON_TYPE_ARRAY: return tree_container(it, field, true, depth);
+    case BSON_TYPE_DOCUMENT:
+        return tree_container(it, field, false, depth);
+    case BSON_TYPE_ARRAY:
+        return tree_container(it, field, true, depth);
     case BSON_TYPE_DECIMAL128: {
         bson_decimal128_t dec;
         bson_iter_decimal128(it, &dec);
         bson_decimal128_to_string(&dec, text);
         return json_string(text);
     }
-    case BSON_TYPE_BINARY: return tree_binary(it);
-    default: return json_null();
+    case BSON_TYPE_BINARY:
+        return tree_binary(it);
+    default:
+        return json_null();
     }
 }
 

@@ -12,8 +12,8 @@
 #define DEFAULT_SCHEMAS "./schemas"
 #define DEFAULT_LISTEN "127.0.0.1:8080"
 
-#define TEXT_MAX 4096   /* longest string value (URI, path, key) */
-#define ECHO_MAX 64     /* longest part of a bad value quoted back in a message */
+#define TEXT_MAX 4096 /* longest string value (URI, path, key) */
+#define ECHO_MAX 64   /* longest part of a bad value quoted back in a message */
 
 struct option;
 typedef bool (*parse_fn)(const struct option *opt, const char *value, odm_config_t *cfg,
@@ -50,15 +50,14 @@ static const struct option options[] = {
     {"db", "ODMD_DB", parse_text, FIELD(db), 0, 0, NULL},
     {"schemas", "ODMD_SCHEMAS", parse_text, FIELD(schemas_dir), 0, 0, NULL},
     {"listen", "ODMD_LISTEN", parse_listen, FIELD(listen), 0, 0, NULL},
-    {"workers", "ODMD_WORKERS", parse_count, FIELD(workers), 1, ODM_CONFIG_WORKERS_MAX,
-     "threads"},
+    {"workers", "ODMD_WORKERS", parse_count, FIELD(workers), 1, ODM_CONFIG_WORKERS_MAX, "threads"},
     {"max-body", "ODMD_MAX_BODY", parse_bytes, FIELD(max_body), 1, ODM_CONFIG_MAX_BODY_MAX,
      "bytes"},
     {"request-timeout", "ODMD_REQUEST_TIMEOUT", parse_count, FIELD(request_timeout_ms),
      ODM_CONFIG_REQUEST_TIMEOUT_MIN, ODM_CONFIG_REQUEST_TIMEOUT_MAX, "milliseconds"},
     {"api-key", "ODMD_API_KEY", parse_text, FIELD(api_key), 0, 0, NULL},
-    {"cursor-key", "ODMD_CURSOR_KEY", parse_secret, FIELD(cursor_key), ODM_CONFIG_CURSOR_KEY_MIN,
-     0, NULL},
+    {"cursor-key", "ODMD_CURSOR_KEY", parse_secret, FIELD(cursor_key), ODM_CONFIG_CURSOR_KEY_MIN, 0,
+     NULL},
     {"log-level", "ODMD_LOG_LEVEL", parse_level, FIELD(log_level), 0, 0, NULL},
     {"queue-max", "ODMD_QUEUE_MAX", parse_count, FIELD(queue_max), 1, ODM_CONFIG_QUEUE_MAX_MAX,
      "jobs"},
@@ -171,8 +170,8 @@ static bool parse_count(const struct option *opt, const char *value, odm_config_
     uint64_t v;
     if (!read_digits(value, &end, &v) || *end != '\0' || v < opt->min || v > opt->max)
         return odm_error_set(err, ODM_ERR_CONFIG,
-                             "'%.*s' is not a whole number of %s from %zu to %zu", ECHO_MAX,
-                             value, opt->unit, opt->min, opt->max);
+                             "'%.*s' is not a whole number of %s from %zu to %zu", ECHO_MAX, value,
+                             opt->unit, opt->min, opt->max);
     *(size_t *)field(cfg, opt) = (size_t)v;
     return true;
 }
@@ -205,8 +204,7 @@ static bool parse_level(const struct option *opt, const char *value, odm_config_
 {
     if (!odm_log_parse_level(value, field(cfg, opt)))
         return odm_error_set(err, ODM_ERR_CONFIG,
-                             "'%.*s' is not one of debug, info, warn, error, off", ECHO_MAX,
-                             value);
+                             "'%.*s' is not one of debug, info, warn, error, off", ECHO_MAX, value);
     return true;
 }
 
@@ -253,16 +251,16 @@ static bool parse_listen(const struct option *opt, const char *value, odm_config
     memcpy(host_buf, host, host_len);
     host_buf[host_len] = '\0';
     if (!read_digits(port_text + 1, &end, &port) || *end != '\0' || port > 65535)
-        return odm_error_set(err, ODM_ERR_CONFIG, "port in '%.*s' is not from 0 to 65535",
-                             ECHO_MAX, value);
+        return odm_error_set(err, ODM_ERR_CONFIG, "port in '%.*s' is not from 0 to 65535", ECHO_MAX,
+                             value);
     if (!fill_addr(cfg, host_buf, v6, (uint16_t)port))
         goto bad_form;
     return set_string(&cfg->listen_host, host_buf, err) && set_string(&cfg->listen, value, err);
 
 bad_form:
     return odm_error_set(err, ODM_ERR_CONFIG,
-                         "'%.*s' is not IPV4:PORT or [IPV6]:PORT with a numeric address",
-                         ECHO_MAX, value);
+                         "'%.*s' is not IPV4:PORT or [IPV6]:PORT with a numeric address", ECHO_MAX,
+                         value);
 }
 
 static size_t default_workers(void)
@@ -316,8 +314,7 @@ static bool scan_flags(odm_config_t *cfg, int argc, char **argv, const char **va
             continue;
         }
         if (strncmp(arg, "--", 2) != 0)
-            return odm_error_set(err, ODM_ERR_CONFIG, "unexpected argument '%.*s'", ECHO_MAX,
-                                 arg);
+            return odm_error_set(err, ODM_ERR_CONFIG, "unexpected argument '%.*s'", ECHO_MAX, arg);
         const char *name = arg + 2, *eq = strchr(name, '=');
         size_t name_len = eq != NULL ? (size_t)(eq - name) : strlen(name);
         const struct option *opt = find_option(name, name_len);

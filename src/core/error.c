@@ -148,7 +148,8 @@ static bool put_value(odm_buf_t *b, const json_t *v, int depth)
         bool first = true;
         if (!odm_buf_putc(b, '{'))
             return false;
-        json_object_keylen_foreach((json_t *)v, key, klen, member) {
+        json_object_keylen_foreach((json_t *)v, key, klen, member)
+        {
             if ((!first && !odm_buf_putc(b, ',')) || !odm_buf_json_string(b, key, klen) ||
                 !odm_buf_putc(b, ':') || !put_value(b, member, depth + 1))
                 return false;
@@ -161,18 +162,25 @@ static bool put_value(odm_buf_t *b, const json_t *v, int depth)
         const json_t *item;
         if (!odm_buf_putc(b, '['))
             return false;
-        json_array_foreach(v, i, item) {
+        json_array_foreach(v, i, item)
+        {
             if ((i > 0 && !odm_buf_putc(b, ',')) || !put_value(b, item, depth + 1))
                 return false;
         }
         return odm_buf_putc(b, ']');
     }
-    case JSON_STRING: return odm_buf_json_string(b, json_string_value(v), json_string_length(v));
-    case JSON_INTEGER: return odm_buf_put_int(b, json_integer_value(v));
-    case JSON_TRUE: return odm_buf_append(b, "true", 4);
-    case JSON_FALSE: return odm_buf_append(b, "false", 5);
-    case JSON_NULL: return odm_buf_append(b, "null", 4);
-    default: return put_dumped(b, v); /* JSON_REAL: jansson's own digits */
+    case JSON_STRING:
+        return odm_buf_json_string(b, json_string_value(v), json_string_length(v));
+    case JSON_INTEGER:
+        return odm_buf_put_int(b, json_integer_value(v));
+    case JSON_TRUE:
+        return odm_buf_append(b, "true", 4);
+    case JSON_FALSE:
+        return odm_buf_append(b, "false", 5);
+    case JSON_NULL:
+        return odm_buf_append(b, "null", 4);
+    default:
+        return put_dumped(b, v); /* JSON_REAL: jansson's own digits */
     }
 }
 

@@ -9,9 +9,9 @@
 #include "odmd/buf.h"
 #include "odmd/http.h"
 
-#define HTTP__MAX_HEADERS 8       /* response headers a handler may add */
-#define HTTP__MAX_PATH 2048       /* longer paths are cut in the access log only */
-#define HTTP__MAX_REQUEST_ID 64   /* longer client X-Request-Id values are replaced */
+#define HTTP__MAX_HEADERS 8     /* response headers a handler may add */
+#define HTTP__MAX_PATH 2048     /* longer paths are cut in the access log only */
+#define HTTP__MAX_REQUEST_ID 64 /* longer client X-Request-Id values are replaced */
 /* libmicrohttpd 0.9.75's epoll loop stalls when one epoll_wait returns its MAX_EVENTS (128);
  * below this many open connections (plus its 3 other descriptors, with a margin) it cannot. */
 #define HTTP__WAKE_MIN_CONNECTIONS (128 - 8)
@@ -21,33 +21,33 @@
 #define HTTP__DRAIN_GRACE_MS 200
 
 #define HTTP__LOG_BATCH 4096     /* PIPE_BUF: access-log lines written together, unsplit */
-#define HTTP__LOG_FLUSH_MS 20     /* a line waits at most about this long (plus a waker tick) */
-#define HTTP__LOG_LINE_MAX 16384  /* one line: a capped path escaped at worst, and the rest */
+#define HTTP__LOG_FLUSH_MS 20    /* a line waits at most about this long (plus a waker tick) */
+#define HTTP__LOG_LINE_MAX 16384 /* one line: a capped path escaped at worst, and the rest */
 
 /* A graceful close (RFC 9112 §9.6): after an answer that closes the connection before the
  * request was read whole, what the client still sends is read and discarded, so that a client
  * that writes its whole body before reading (Python's urllib) is not cut off by a reset before
  * it reads the answer. Bounded per connection in bytes and time, and in connections at once
  * (past that the connection is closed at once). README states these. */
-#define HTTP__LINGER_MAX 64                  /* connections lingering at once */
-#define HTTP__LINGER_BYTES (64ull << 20)     /* discarded per connection */
-#define HTTP__LINGER_MS 10000                /* from the answer to the close, at most */
-#define HTTP__LINGER_IDLE_MS 2000            /* with nothing received for this long: closed */
+#define HTTP__LINGER_MAX 64              /* connections lingering at once */
+#define HTTP__LINGER_BYTES (64ull << 20) /* discarded per connection */
+#define HTTP__LINGER_MS 10000            /* from the answer to the close, at most */
+#define HTTP__LINGER_IDLE_MS 2000        /* with nothing received for this long: closed */
 
 /* Access-log lines waiting for one write(2) between them (server.c): filled on the polling
  * thread, written out when the next line would not fit, by the waker once the oldest is
  * HTTP__LOG_FLUSH_MS old, and when the server stops. */
 typedef struct {
-    pthread_mutex_t lock;     /* guards data, len and since_ms */
+    pthread_mutex_t lock; /* guards data, len and since_ms */
     char data[HTTP__LOG_BATCH];
     size_t len;
-    atomic_llong since_ms;    /* odm_now_ms() of the oldest line waiting; 0: none */
-    odm_buf_t line;           /* the line being formatted (polling thread only) */
+    atomic_llong since_ms; /* odm_now_ms() of the oldest line waiting; 0: none */
+    odm_buf_t line;        /* the line being formatted (polling thread only) */
 } http__log_t;
 
 /* Wakes libmicrohttpd's polling thread when it may be stuck (see wake.c). */
 typedef struct {
-    int event_fd;              /* in the daemon's epoll set, with a NULL data pointer */
+    int event_fd; /* in the daemon's epoll set, with a NULL data pointer */
     pthread_t thread;
     atomic_bool stop;
     bool running;
@@ -71,27 +71,27 @@ typedef struct http__conn http__conn_t;
  * notification and freed by its CLOSED one, which 0.9.75 sends before it closes the socket:
  * under the lock, an entry's descriptor is still open, so shutdown(2) on it is safe. */
 typedef struct {
-    pthread_mutex_t lock;  /* guards everything here and every entry */
+    pthread_mutex_t lock; /* guards everything here and every entry */
     http__conn_t *head;
     http__conn_t *tail;
-    unsigned open;         /* entries */
-    unsigned closing;      /* entries shut down, not yet closed by libmicrohttpd */
+    unsigned open;    /* entries */
+    unsigned closing; /* entries shut down, not yet closed by libmicrohttpd */
     unsigned refused_full, refused_client, replaced, timed_out; /* since the last log line */
-    int64_t next_sweep_ms; /* waker thread only */
+    int64_t next_sweep_ms;                                      /* waker thread only */
     int64_t next_report_ms;
 } http__conns_t;
 
 /* Connections being closed gracefully (linger.c): each holds a duplicate of the socket, so it
  * stays open after libmicrohttpd closes its own descriptor. */
 typedef struct {
-    int fd;                 /* -1: free */
-    int64_t until_ms;       /* closed then whatever happens */
-    int64_t idle_until_ms;  /* closed then unless bytes arrive */
+    int fd;                /* -1: free */
+    int64_t until_ms;      /* closed then whatever happens */
+    int64_t idle_until_ms; /* closed then unless bytes arrive */
     unsigned long long bytes;
 } http__linger_slot_t;
 
 typedef struct {
-    pthread_mutex_t lock;   /* guards slots and used */
+    pthread_mutex_t lock; /* guards slots and used */
     http__linger_slot_t slots[HTTP__LINGER_MAX];
     unsigned used;
     int epoll_fd;
@@ -102,16 +102,16 @@ typedef struct {
 
 struct odm_http_server {
     struct MHD_Daemon *daemon;
-    atomic_ullong progress;      /* handler calls and completions: the polling thread's pulse */
-    atomic_uint connections;     /* open connections (the waker idles below a threshold) */
+    atomic_ullong progress;  /* handler calls and completions: the polling thread's pulse */
+    atomic_uint connections; /* open connections (the waker idles below a threshold) */
     http__log_t log;
     http__waker_t waker;
     http__conns_t conns;
     http__linger_t linger;
     odm_http_options_t opts;
-    size_t hard_body_cap;        /* past this the 413 is sent and the connection closed */
-    atomic_int suspended;        /* suspended requests: the daemon must not stop while any is */
-    atomic_int active;           /* requests from handling to completion (response sent) */
+    size_t hard_body_cap; /* past this the 413 is sent and the connection closed */
+    atomic_int suspended; /* suspended requests: the daemon must not stop while any is */
+    atomic_int active;    /* requests from handling to completion (response sent) */
     atomic_bool draining;
     atomic_ullong next_id;
     unsigned id_prefix;
@@ -138,7 +138,7 @@ struct odm_request {
     unsigned long long body_seen; /* every byte received, kept or not */
     bool body_too_large;
     bool declared_body;
-    bool counted;            /* in server->active */
+    bool counted; /* in server->active */
     char request_id[HTTP__MAX_REQUEST_ID + 1];
 
     /* the prepared response */
@@ -152,7 +152,7 @@ struct odm_request {
         char *value;
     } headers[HTTP__MAX_HEADERS];
     unsigned n_headers;
-    odm_stream_t *stream;    /* a streamed body (stream.c) instead of resp_body, or NULL */
+    odm_stream_t *stream; /* a streamed body (stream.c) instead of resp_body, or NULL */
 
     void *state;
     void (*state_free)(void *);
@@ -215,14 +215,14 @@ void http__stream_drop(odm_request_t *req);
 
 /* The framing of a request head (framing.c), gathered from its header fields. */
 typedef struct {
-    bool http10;            /* HTTP/1.0 (else HTTP/1.1) */
-    bool bad_name;          /* a field name that is not a token ("Host " included) */
-    bool lengths_differ;    /* two Content-Length fields with different values */
-    unsigned hosts;         /* Host fields */
-    unsigned lengths;       /* Content-Length fields */
-    unsigned encodings;     /* Transfer-Encoding fields */
-    const char *length;     /* the first Content-Length value, borrowed */
-    const char *encoding;   /* the last Transfer-Encoding value, borrowed */
+    bool http10;          /* HTTP/1.0 (else HTTP/1.1) */
+    bool bad_name;        /* a field name that is not a token ("Host " included) */
+    bool lengths_differ;  /* two Content-Length fields with different values */
+    unsigned hosts;       /* Host fields */
+    unsigned lengths;     /* Content-Length fields */
+    unsigned encodings;   /* Transfer-Encoding fields */
+    const char *length;   /* the first Content-Length value, borrowed */
+    const char *encoding; /* the last Transfer-Encoding value, borrowed */
 } http__head_t;
 
 /* True when s is a non-empty RFC 9110 token. */

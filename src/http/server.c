@@ -15,8 +15,8 @@ static const struct {
     const char *name;
     odm_method_t method;
 } methods[] = {
-    {"GET", ODM_METHOD_GET},     {"HEAD", ODM_METHOD_HEAD},   {"POST", ODM_METHOD_POST},
-    {"PUT", ODM_METHOD_PUT},     {"PATCH", ODM_METHOD_PATCH}, {"DELETE", ODM_METHOD_DELETE},
+    {"GET", ODM_METHOD_GET},         {"HEAD", ODM_METHOD_HEAD},   {"POST", ODM_METHOD_POST},
+    {"PUT", ODM_METHOD_PUT},         {"PATCH", ODM_METHOD_PATCH}, {"DELETE", ODM_METHOD_DELETE},
     {"OPTIONS", ODM_METHOD_OPTIONS},
 };
 
@@ -218,9 +218,11 @@ static enum MHD_Result queue_prepared(odm_request_t *req)
         odm_error_set(&err, ODM_ERR_INTERNAL, "no response was prepared");
         odm_request_fail(req, &err, NULL);
     }
-    struct MHD_Response *resp = req->stream ? http__stream_response(req) :
-        MHD_create_response_from_buffer_with_free_callback(
-        req->resp_len, req->resp_body ? req->resp_body : (void *)"", req->resp_body ? free_body : NULL);
+    struct MHD_Response *resp =
+        req->stream ? http__stream_response(req)
+                    : MHD_create_response_from_buffer_with_free_callback(
+                          req->resp_len, req->resp_body ? req->resp_body : (void *)"",
+                          req->resp_body ? free_body : NULL);
     if (resp == NULL)
         return MHD_NO;
     req->resp_body = NULL; /* the response owns it now */
@@ -380,8 +382,8 @@ static struct MHD_Daemon *start_daemon(odm_http_server_t *server, int listen_fd)
         mhd_log, server, MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_CONNECTION_LIMIT,
         opts->max_connections + HTTP__CONNS_SLACK, MHD_OPTION_CONNECTION_TIMEOUT,
         opts->idle_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, server,
-        MHD_OPTION_NOTIFY_CONNECTION, http__conns_on_notify, server,
-        MHD_OPTION_URI_LOG_CALLBACK, on_uri, server, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_CONNECTION, http__conns_on_notify, server, MHD_OPTION_URI_LOG_CALLBACK,
+        on_uri, server, MHD_OPTION_END);
 }
 
 odm_http_server_t *odm_http_start(const odm_http_options_t *opts, odm_error_t *err)
@@ -415,7 +417,8 @@ odm_http_server_t *odm_http_start(const odm_http_options_t *opts, odm_error_t *e
         odm_error_set(err, ODM_ERR_IO, "cannot start serving on '%s'", opts->listen);
         goto fail_linger;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(server->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    const union MHD_DaemonInfo *info =
+        MHD_get_daemon_info(server->daemon, MHD_DAEMON_INFO_BIND_PORT);
     server->port = info ? info->port : 0;
     if (!http__waker_start(server, err))
         goto fail_daemon;

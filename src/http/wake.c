@@ -27,8 +27,8 @@
 #include "http/internal.h"
 #include "odmd/log.h"
 
-#define WAKE_TICK_NS (500 * 1000)          /* a stall lasts at most about two ticks */
-#define WAKE_IDLE_TICKS 2000               /* after a second without a pulse, stop waking */
+#define WAKE_TICK_NS (500 * 1000)            /* a stall lasts at most about two ticks */
+#define WAKE_IDLE_TICKS 2000                 /* after a second without a pulse, stop waking */
 #define WAKE_IDLE_TICK_NS (10 * 1000 * 1000) /* and look less often */
 
 static void *waker_thread(void *arg)
@@ -67,8 +67,8 @@ static void *waker_thread(void *arg)
 bool http__waker_start(odm_http_server_t *server, odm_error_t *err)
 {
     http__waker_t *w = &server->waker;
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(server->daemon,
-                                                           MHD_DAEMON_INFO_EPOLL_FD);
+    const union MHD_DaemonInfo *info =
+        MHD_get_daemon_info(server->daemon, MHD_DAEMON_INFO_EPOLL_FD);
     if (info == NULL)
         return odm_error_set(err, ODM_ERR_INTERNAL, "libmicrohttpd has no epoll descriptor");
     w->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

@@ -83,9 +83,8 @@ static bool is_type(const json_t *node, const char *type)
         return strcmp(json_string_value(t), type) == 0;
     size_t i;
     const json_t *each;
-    json_array_foreach(t, i, each)
-        if (json_is_string(each) && strcmp(json_string_value(each), type) == 0)
-            return true;
+    json_array_foreach(t, i, each) if (json_is_string(each) &&
+                                       strcmp(json_string_value(each), type) == 0) return true;
     return false;
 }
 
@@ -112,8 +111,8 @@ static bool add_index(odm_model_t *model, const char *name, json_t *keys, bool u
     for (size_t i = 0; i < model->n_indexes; i++)
         if (strcmp(model->indexes[i].name, name) == 0) {
             json_decref(keys);
-            return odm_error_set(err, ODM_ERR_CONFIG, "%s: duplicate index name '%s'",
-                                 model->path, name);
+            return odm_error_set(err, ODM_ERR_CONFIG, "%s: duplicate index name '%s'", model->path,
+                                 name);
         }
     odm_index_t *grown = NULL;
     char *copy = strdup(name);
@@ -122,8 +121,7 @@ static bool add_index(odm_model_t *model, const char *name, json_t *keys, bool u
     if (grown == NULL) {
         free(copy);
         json_decref(keys);
-        return odm_error_set(err, ODM_ERR_CONFIG, "%s: cannot add index '%s'", model->path,
-                             name);
+        return odm_error_set(err, ODM_ERR_CONFIG, "%s: cannot add index '%s'", model->path, name);
     }
     model->indexes = grown;
     grown[model->n_indexes++] = (odm_index_t){.name = copy, .keys = keys, .unique = unique};
@@ -188,7 +186,8 @@ static bool build_children(build_t *b, odm_field_t *field, const schema_set_t *s
     for (size_t i = 0; i < set->n; i++) {
         const char *name;
         const json_t *sub;
-        json_object_foreach(json_object_get(set->items[i], "properties"), name, sub) {
+        json_object_foreach(json_object_get(set->items[i], "properties"), name, sub)
+        {
             if (odm_field_child(field, name, strlen(name)) != NULL)
                 continue; /* declared by an earlier member: merged below */
             schema_set_t child_set = {.n = 0};
@@ -232,8 +231,8 @@ static bool build_field(build_t *b, odm_field_t *field, const char *name, const 
     size_t path_len = strlen(b->path);
     bool item = strcmp(name, "[]") == 0;
     if (!item && b->depth > 0) {
-        int n = snprintf(b->path + path_len, sizeof b->path - path_len, "%s%s",
-                         path_len ? "." : "", name);
+        int n = snprintf(b->path + path_len, sizeof b->path - path_len, "%s%s", path_len ? "." : "",
+                         name);
         if (n < 0 || (size_t)n >= sizeof b->path - path_len)
             return odm_error_set(b->err, ODM_ERR_CONFIG, "%s: property path '%s' too long",
                                  b->model->path, b->path);
@@ -264,7 +263,8 @@ static void index_name(const json_t *keys, char *out, size_t size)
     const char *field;
     const json_t *dir;
     out[0] = '\0';
-    json_object_foreach((json_t *)keys, field, dir) {
+    json_object_foreach((json_t *)keys, field, dir)
+    {
         int n = snprintf(out + len, size - len, "%s%s_%d", len ? "_" : "", field,
                          (int)json_integer_value(dir));
         if (n < 0 || (size_t)n >= size - len)
@@ -277,15 +277,17 @@ static bool add_declared_indexes(odm_model_t *model, odm_error_t *err)
 {
     size_t i;
     const json_t *index;
-    json_array_foreach(json_object_get(model->doc, "x-indexes"), i, index) {
+    json_array_foreach(json_object_get(model->doc, "x-indexes"), i, index)
+    {
         const json_t *keys = json_object_get(index, "keys");
         const char *field;
         const json_t *dir;
-        json_object_foreach((json_t *)keys, field, dir) {
+        json_object_foreach((json_t *)keys, field, dir)
+        {
             if (odm_model_field(model, field, strlen(field)) == NULL)
                 return odm_error_set(err, ODM_ERR_CONFIG,
-                                     "%s: /x-indexes/%zu/keys: unknown field '%s'", model->path,
-                                     i, field);
+                                     "%s: /x-indexes/%zu/keys: unknown field '%s'", model->path, i,
+                                     field);
         }
         char name[MODEL__MAX_PATH];
         const json_t *given = json_object_get(index, "name");

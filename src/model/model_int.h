@@ -11,10 +11,10 @@
 #include "odmd/model.h"
 #include "odmd/pointer.h"
 
-#define MODEL__MAX_FIELD_DEPTH 32  /* nesting of the property tree built from a schema */
-#define MODEL__MAX_PATH 512        /* dotted paths of indexed fields, JSON Pointers in messages */
-#define MODEL__MAX_INDEXES 64      /* indexes per model */
-#define MODEL__MAX_URI 8192        /* a model's URI with a fragment */
+#define MODEL__MAX_FIELD_DEPTH 32 /* nesting of the property tree built from a schema */
+#define MODEL__MAX_PATH 512       /* dotted paths of indexed fields, JSON Pointers in messages */
+#define MODEL__MAX_INDEXES 64     /* indexes per model */
+#define MODEL__MAX_URI 8192       /* a model's URI with a fragment */
 
 /* What the root's x- keywords give the loader (borrowed from the document). */
 typedef struct {

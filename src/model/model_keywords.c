@@ -8,8 +8,19 @@
  * walk visits schema positions only, so that property names and the contents of "enum",
  * "const", "default" or "examples" are never taken for keywords. */
 static const char *const single_schema_keywords[] = {
-    "items", "additionalProperties", "not", "if", "then", "else", "contains", "propertyNames",
-    "unevaluatedItems", "unevaluatedProperties", "contentSchema", "additionalItems", NULL,
+    "items",
+    "additionalProperties",
+    "not",
+    "if",
+    "then",
+    "else",
+    "contains",
+    "propertyNames",
+    "unevaluatedItems",
+    "unevaluatedProperties",
+    "contentSchema",
+    "additionalItems",
+    NULL,
 };
 static const char *const map_schema_keywords[] = {
     "properties", "patternProperties", "$defs", "definitions", "dependentSchemas", NULL,
@@ -54,7 +65,8 @@ static bool check_index_keys(walk_t *w, const json_t *keys)
         return fail(w, "%s must be a non-empty object of {\"field\": 1 | -1}", "keys");
     const char *field;
     const json_t *dir;
-    json_object_foreach((json_t *)keys, field, dir) {
+    json_object_foreach((json_t *)keys, field, dir)
+    {
         size_t mark = odm_pointer_push(&w->ptr, field, strlen(field));
         json_int_t d = json_is_integer(dir) ? json_integer_value(dir) : 0;
         if (d != 1 && d != -1)
@@ -70,7 +82,8 @@ static bool check_index(walk_t *w, const json_t *index)
         return fail(w, "%s must be an object {keys, unique, name}", "an index");
     const char *key;
     const json_t *value;
-    json_object_foreach((json_t *)index, key, value) {
+    json_object_foreach((json_t *)index, key, value)
+    {
         size_t mark = odm_pointer_push(&w->ptr, key, strlen(key));
         if (strcmp(key, "keys") == 0) {
             if (!check_index_keys(w, value))
@@ -99,7 +112,8 @@ static bool check_indexes(walk_t *w, const char *key, const json_t *value)
         return fail(w, "too many indexes in '%s'", key);
     size_t i;
     const json_t *index;
-    json_array_foreach(value, i, index) {
+    json_array_foreach(value, i, index)
+    {
         size_t mark = odm_pointer_push_index(&w->ptr, i);
         if (!check_index(w, index))
             return false;
@@ -112,8 +126,7 @@ static bool check_bson(walk_t *w, const char *key, const json_t *value)
 {
     static const char *const types[] = {"objectId", "date", "long", "double", NULL};
     if (!json_is_string(value) || !in_list(types, json_string_value(value)))
-        return fail(w, "'%s' must be one of \"objectId\", \"date\", \"long\", \"double\"",
-                    key);
+        return fail(w, "'%s' must be one of \"objectId\", \"date\", \"long\", \"double\"", key);
     return true;
 }
 
@@ -153,10 +166,8 @@ static const struct {
     unsigned where;
     bool (*read)(walk_t *w, const char *key, const json_t *value);
 } x_keywords[] = {
-    {"x-collection", X_ROOT, read_collection},
-    {"x-indexes", X_ROOT, check_indexes},
-    {"x-bson", X_ANY_SCHEMA, check_bson},
-    {"x-unique", X_ANY_SCHEMA, check_unique},
+    {"x-collection", X_ROOT, read_collection}, {"x-indexes", X_ROOT, check_indexes},
+    {"x-bson", X_ANY_SCHEMA, check_bson},      {"x-unique", X_ANY_SCHEMA, check_unique},
     {"x-ref", X_ANY_SCHEMA, read_ref},
 };
 
@@ -180,7 +191,8 @@ static bool walk_subschemas(walk_t *w, const char *key, const json_t *value)
     if (json_is_object(value) && in_list(map_schema_keywords, key)) {
         const char *name;
         const json_t *sub;
-        json_object_foreach((json_t *)value, name, sub) {
+        json_object_foreach((json_t *)value, name, sub)
+        {
             size_t mark = odm_pointer_push(&w->ptr, name, strlen(name));
             if (!walk_schema(w, sub, false))
                 return false;
@@ -191,7 +203,8 @@ static bool walk_subschemas(walk_t *w, const char *key, const json_t *value)
     if (json_is_array(value) && in_list(array_schema_keywords, key)) {
         size_t i;
         const json_t *sub;
-        json_array_foreach(value, i, sub) {
+        json_array_foreach(value, i, sub)
+        {
             size_t mark = odm_pointer_push_index(&w->ptr, i);
             if (!walk_schema(w, sub, false))
                 return false;
@@ -212,10 +225,11 @@ static bool walk_schema(walk_t *w, const json_t *schema, bool at_root)
         return fail(w, "%s", "schema nested too deeply");
     const char *key;
     const json_t *value;
-    json_object_foreach((json_t *)schema, key, value) {
+    json_object_foreach((json_t *)schema, key, value)
+    {
         size_t mark = odm_pointer_push(&w->ptr, key, strlen(key));
         bool ok = strncmp(key, "x-", 2) == 0 ? check_x_keyword(w, key, value, at_root)
-                                               : walk_subschemas(w, key, value);
+                                             : walk_subschemas(w, key, value);
         if (!ok)
             return false;
         odm_pointer_pop(&w->ptr, mark);

@@ -126,8 +126,8 @@ static bool add_implicit_id(odm_model_t *model, odm_error_t *err)
                              model->path);
     if (json_object_get(props, "_id") != NULL)
         return true;
-    json_t *id = json_pack("{s:s, s:s, s:b}", "type", "string", "x-bson", "objectId",
-                           "readOnly", 1);
+    json_t *id =
+        json_pack("{s:s, s:s, s:b}", "type", "string", "x-bson", "objectId", "readOnly", 1);
     if (id == NULL || json_object_set_new(props, "_id", id) != 0)
         return odm_error_set(err, ODM_ERR_CONFIG, "%s: out of memory", model->path);
     return true;
@@ -202,7 +202,8 @@ static bool check_refs(const odm_models_t *models, const odm_model_t *model, con
 {
     size_t i;
     const json_t *ref;
-    json_array_foreach(refs, i, ref) {
+    json_array_foreach(refs, i, ref)
+    {
         const char *target = json_string_value(json_object_get(ref, "model"));
         if (odm_models_find(models, target, strlen(target)) == NULL)
             return odm_error_set(err, ODM_ERR_CONFIG, "%s: %s: unknown model '%s'", model->path,
@@ -238,8 +239,8 @@ static bool models_finish(odm_models_t *models, json_t *uris, json_t *refs, odm_
 
 /* Reads and registers every model; compiled later, once all are registered, since models may
  * $ref each other. Fills `uris` and `refs` (one entry per model). */
-static bool models_read(odm_models_t *models, const char *dir, char **names, size_t n,
-                        json_t *uris, json_t *refs, odm_error_t *err)
+static bool models_read(odm_models_t *models, const char *dir, char **names, size_t n, json_t *uris,
+                        json_t *refs, odm_error_t *err)
 {
     char abs_dir[PATH_MAX], uri[PATH_MAX + 1024];
     if (realpath(dir, abs_dir) == NULL)

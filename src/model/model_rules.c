@@ -19,8 +19,8 @@ static void report_read_only(read_only_walk_t *w, const char *name)
     size_t mark = odm_pointer_push(&w->keyword, "readOnly", 8);
     char message[160];
     snprintf(message, sizeof message, "'%.120s' is read-only", name);
-    json_t *v = json_pack("{s:s, s:s, s:s}", "instanceLocation", w->instance.buf,
-                          "keywordLocation", w->keyword.buf, "error", message);
+    json_t *v = json_pack("{s:s, s:s, s:s}", "instanceLocation", w->instance.buf, "keywordLocation",
+                          w->keyword.buf, "error", message);
     if (v != NULL && w->errors != NULL)
         json_array_append(w->errors, v);
     json_decref(v);
@@ -32,7 +32,8 @@ static void read_only_object(read_only_walk_t *w, const odm_field_t *field, cons
 {
     const char *key;
     const json_t *value;
-    json_object_foreach((json_t *)obj, key, value) {
+    json_object_foreach((json_t *)obj, key, value)
+    {
         size_t klen = strlen(key);
         const odm_field_t *child = odm_field_child(field, key, klen);
         if (child == NULL || (skip_id && strcmp(key, "_id") == 0))
@@ -60,7 +61,8 @@ static void read_only_value(read_only_walk_t *w, const odm_field_t *field, const
     size_t kmark = odm_pointer_push(&w->keyword, "items", 5);
     size_t i;
     const json_t *item;
-    json_array_foreach(value, i, item) {
+    json_array_foreach(value, i, item)
+    {
         size_t imark = odm_pointer_push_index(&w->instance, i);
         if (field->items->read_only)
             report_read_only(w, w->instance.buf);
@@ -105,8 +107,7 @@ static void defaults_value(const odm_field_t *field, json_t *value, int depth)
     } else if (json_is_array(value) && field->items != NULL) {
         size_t i;
         json_t *item;
-        json_array_foreach(value, i, item)
-            defaults_value(field->items, item, depth + 1);
+        json_array_foreach(value, i, item) defaults_value(field->items, item, depth + 1);
     }
 }
 

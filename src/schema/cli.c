@@ -136,8 +136,8 @@ static json_t *load_json(const char *path, odm_schema_numbers_t **numbers, odm_e
         goto release_buf;
     json_error_t jerr;
     doc = odm_schema_json_loadb(buf.data ? buf.data : "", buf.len,
-                                JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL,
-                                numbers, &jerr);
+                                JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, numbers,
+                                &jerr);
     if (doc == NULL)
         odm_error_set(err, ODM_ERR_MALFORMED_JSON, "'%s' is not JSON: line %d column %d: %s", path,
                       jerr.line, jerr.column, jerr.text);
@@ -241,8 +241,8 @@ static int validate_instances(const odm_schema_t *schema, const options_t *o)
             continue;
         }
         json_t *errors = NULL;
-        bool valid = odm_schema_validate_numbers(schema, instance, numbers, &errors,
-                                                 ODM_SCHEMA_MAX_ERRORS);
+        bool valid =
+            odm_schema_validate_numbers(schema, instance, numbers, &errors, ODM_SCHEMA_MAX_ERRORS);
         json_decref(instance);
         odm_schema_numbers_free(numbers);
         if (!print_verdict(path, valid, errors)) { /* print_verdict took errors */

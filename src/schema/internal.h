@@ -190,8 +190,7 @@ unsigned long long schema__mul_pow10_mod(unsigned __int128 r, unsigned long long
 const char *schema__numbers_text(const odm_schema_numbers_t *nums, const json_t *value);
 /* Compares two numbers on their decimal values, each given by its kept text or, when that is
  * NULL, by the value in the tree: <0, 0, >0. */
-int schema__num_cmp_exact(const json_t *a, const char *a_text, const json_t *b,
-                          const char *b_text);
+int schema__num_cmp_exact(const json_t *a, const char *a_text, const json_t *b, const char *b_text);
 /* Whether v is an integer multiple of d (> 0) on their decimal values, as above. Returns: 1 or
  * 0, or -1 when d has more than 19 significant digits (not decided here). */
 int schema__multiple_of_exact(const json_t *v, const char *v_text, const json_t *d,

@@ -229,10 +229,10 @@ SCHEMA_KV(multiple_of)
 {
     const multiple_t *m = kw->data;
     const char *text = schema__numbers_text(v->numbers, inst);
-    int exact = text != NULL || m->divisor->exact_text != NULL
-                    ? schema__multiple_of_exact(inst, text, m->divisor->value,
-                                                m->divisor->exact_text)
-                    : -1;
+    int exact =
+        text != NULL || m->divisor->exact_text != NULL
+            ? schema__multiple_of_exact(inst, text, m->divisor->value, m->divisor->exact_text)
+            : -1;
     if (exact == 1 || (exact < 0 && schema__multiple_of(inst, m->divisor->value, m->decimal)))
         return true;
     return schema__report(v, "multipleOf", NULL, "must be a multiple of %s", m->divisor->text);
@@ -247,7 +247,8 @@ static bool bound(const schema__vctx_t *v, const schema__kw_t *kw, const json_t 
     int cmp;
     if (text != NULL || s->exact_text != NULL) { /* beyond a double: on the decimals */
         cmp = schema__num_cmp_exact(inst, text, s->value, s->exact_text);
-    } else if (json_is_real(inst) && s->exact) { /* a real against a bound that is a double exactly */
+    } else if (json_is_real(inst) &&
+               s->exact) { /* a real against a bound that is a double exactly */
         double x = json_real_value(inst);
         cmp = (x > s->number) - (x < s->number);
     } else {

@@ -24,9 +24,9 @@ struct odm_schema_numbers {
 
 /* One number of the text that the tree cannot hold exactly. */
 typedef struct {
-    size_t ordinal;     /* among the numbers of the text, in document order */
-    size_t start, len;  /* the lexeme */
-    bool replace;       /* jansson refuses it as written: a real stands in for it */
+    size_t ordinal;    /* among the numbers of the text, in document order */
+    size_t start, len; /* the lexeme */
+    bool replace;      /* jansson refuses it as written: a real stands in for it */
 } lexeme_t;
 
 typedef struct {
@@ -42,8 +42,8 @@ static size_t number_length(const char *s, size_t n, bool *real, size_t *digits)
     *real = false;
     if (i < n && s[i] == '-')
         i++;
-    if (i >= n || s[i] < '0' || s[i] > '9' || (s[i] == '0' && i + 1 < n && s[i + 1] >= '0' &&
-                                                s[i + 1] <= '9'))
+    if (i >= n || s[i] < '0' || s[i] > '9' ||
+        (s[i] == '0' && i + 1 < n && s[i + 1] >= '0' && s[i + 1] <= '9'))
         return 0;
     for (bool frac = false;; i++) {
         if (i < n && s[i] >= '0' && s[i] <= '9') {
@@ -383,8 +383,7 @@ static int magnitude_cmp(const decimal_text_t *a, const decimal_text_t *b)
     }
 }
 
-int schema__num_cmp_exact(const json_t *a, const char *a_text, const json_t *b,
-                          const char *b_text)
+int schema__num_cmp_exact(const json_t *a, const char *a_text, const json_t *b, const char *b_text)
 {
     char abuf[ODM_TEXT_DOUBLE_MAX + ODM_TEXT_INT_MAX], bbuf[sizeof abuf];
     decimal_text_t x = parse_decimal(number_text(a, a_text, abuf));

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CACHE_MAX_CLIENTS 4096 /* slots: past this many clients, handles are not kept */
+#define CACHE_MAX_CLIENTS 4096   /* slots: past this many clients, handles are not kept */
 #define CACHE_MAX_COLLECTIONS 64 /* per client: past this many names, not kept */
 
 bool store__colls_init(odm_store_t *store, size_t max_clients, bool enabled)

@@ -109,8 +109,7 @@ static void index_fields(const bson_t *reply, char *out, size_t size)
     }
 }
 
-static void duplicate_detail(const bson_error_t *error, const bson_t *reply, char *out,
-                             size_t size)
+static void duplicate_detail(const bson_error_t *error, const bson_t *reply, char *out, size_t size)
 {
     char index[128], fields[256];
     bool named = index_name(error->message, index, sizeof index);

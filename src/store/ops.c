@@ -72,8 +72,11 @@ static bool run_find(odm_store_t *store, const char *collection, find_args_t *a,
     if (a->skip < 0 || a->limit < 0)
         return odm_error_set(err, ODM_ERR_INTERNAL, "find in '%s': negative skip or limit",
                              collection);
-    store__op_t op = {.what = "find in", .collection = collection, .read = true,
-                      .attempt = find_attempt, .arg = a};
+    store__op_t op = {.what = "find in",
+                      .collection = collection,
+                      .read = true,
+                      .attempt = find_attempt,
+                      .arg = a};
     return store__run(store, &op, deadline_ms, err);
 }
 
@@ -81,8 +84,13 @@ bool odm_store_find(odm_store_t *store, const char *collection, const bson_t *fi
                     const bson_t *sort, const bson_t *projection, int64_t skip, int64_t limit,
                     odm_store_each_fn each, void *arg, int64_t deadline_ms, odm_error_t *err)
 {
-    find_args_t a = {.filter = filter, .sort = sort, .projection = projection, .skip = skip,
-                     .limit = limit, .each = each, .each_arg = arg};
+    find_args_t a = {.filter = filter,
+                     .sort = sort,
+                     .projection = projection,
+                     .skip = skip,
+                     .limit = limit,
+                     .each = each,
+                     .each_arg = arg};
     return run_find(store, collection, &a, deadline_ms, err);
 }
 
@@ -107,7 +115,10 @@ bool odm_store_find_one(odm_store_t *store, const char *collection, const bson_t
     bson_init(out);
     *found = false;
     find_one_state_t st = {.out = out, .found = found};
-    find_args_t a = {.filter = filter, .projection = projection, .limit = 1, .each = keep_first,
+    find_args_t a = {.filter = filter,
+                     .projection = projection,
+                     .limit = 1,
+                     .each = keep_first,
                      .each_arg = &st};
     return run_find(store, collection, &a, deadline_ms, err);
 }
@@ -140,8 +151,11 @@ bool odm_store_count(odm_store_t *store, const char *collection, const bson_t *f
                      int64_t *count, int64_t deadline_ms, odm_error_t *err)
 {
     count_args_t a = {.filter = filter, .count = count};
-    store__op_t op = {.what = "count in", .collection = collection, .read = true,
-                      .attempt = count_attempt, .arg = &a};
+    store__op_t op = {.what = "count in",
+                      .collection = collection,
+                      .read = true,
+                      .attempt = count_attempt,
+                      .arg = &a};
     return store__run(store, &op, deadline_ms, err);
 }
 
@@ -178,8 +192,8 @@ bool odm_store_insert(odm_store_t *store, const char *collection, const bson_t *
                       int64_t deadline_ms, odm_error_t *err)
 {
     write_args_t a = {.doc = doc};
-    store__op_t op = {.what = "insert into", .collection = collection,
-                      .attempt = insert_attempt, .arg = &a};
+    store__op_t op = {
+        .what = "insert into", .collection = collection, .attempt = insert_attempt, .arg = &a};
     return store__run(store, &op, deadline_ms, err);
 }
 
@@ -203,8 +217,8 @@ bool odm_store_replace(odm_store_t *store, const char *collection, const bson_t 
 {
     *matched = 0;
     write_args_t a = {.filter = filter, .doc = doc, .n = matched};
-    store__op_t op = {.what = "replace in", .collection = collection,
-                      .attempt = replace_attempt, .arg = &a};
+    store__op_t op = {
+        .what = "replace in", .collection = collection, .attempt = replace_attempt, .arg = &a};
     return store__run(store, &op, deadline_ms, err);
 }
 
@@ -229,8 +243,8 @@ bool odm_store_delete(odm_store_t *store, const char *collection, const bson_t *
 {
     *deleted = 0;
     write_args_t a = {.filter = filter, .n = deleted};
-    store__op_t op = {.what = "delete in", .collection = collection,
-                      .attempt = delete_attempt, .arg = &a};
+    store__op_t op = {
+        .what = "delete in", .collection = collection, .attempt = delete_attempt, .arg = &a};
     return store__run(store, &op, deadline_ms, err);
 }
 
@@ -298,8 +312,8 @@ static bool insert_many_attempt(store__op_t *op, mongoc_client_t *client, bson_t
     store__append_max_time(op->store, &opts); /* insert_many sends unknown opts with the command */
     mongoc_collection_t *owned;
     mongoc_collection_t *coll = store__collection(op->store, client, op->collection, &owned);
-    bool ok = mongoc_collection_insert_many(coll, (const bson_t **)a->docs, a->n, &opts, reply,
-                                            error);
+    bool ok =
+        mongoc_collection_insert_many(coll, (const bson_t **)a->docs, a->n, &opts, reply, error);
     mongoc_collection_destroy(owned);
     bson_destroy(&opts);
     for (size_t i = 0; i < a->n; i++)
@@ -320,8 +334,8 @@ bool odm_store_insert_many(odm_store_t *store, const char *collection, const bso
     if (n == 0)
         return odm_error_set(err, ODM_ERR_INTERNAL, "insert into '%s': no documents", collection);
     insert_many_args_t a = {.docs = docs, .n = n, .ordered = ordered, .items = items};
-    store__op_t op = {.what = "insert into", .collection = collection,
-                      .attempt = insert_many_attempt, .arg = &a};
+    store__op_t op = {
+        .what = "insert into", .collection = collection, .attempt = insert_many_attempt, .arg = &a};
     return store__run(store, &op, deadline_ms, err);
 }
 
@@ -346,8 +360,8 @@ bool odm_store_delete_many(odm_store_t *store, const char *collection, const bso
 {
     *deleted = 0;
     write_args_t a = {.filter = filter, .n = deleted};
-    store__op_t op = {.what = "delete in", .collection = collection,
-                      .attempt = delete_many_attempt, .arg = &a};
+    store__op_t op = {
+        .what = "delete in", .collection = collection, .attempt = delete_many_attempt, .arg = &a};
     return store__run(store, &op, deadline_ms, err);
 }
 
@@ -389,8 +403,10 @@ bool odm_store_create_index(odm_store_t *store, const char *collection, const bs
                             const char *name, bool unique, int64_t deadline_ms, odm_error_t *err)
 {
     index_args_t a = {.keys = keys, .name = name, .unique = unique};
-    store__op_t op = {.what = "create index in", .collection = collection,
-                      .attempt = create_index_attempt, .arg = &a};
+    store__op_t op = {.what = "create index in",
+                      .collection = collection,
+                      .attempt = create_index_attempt,
+                      .arg = &a};
     return store__run(store, &op, deadline_ms, err);
 }
 

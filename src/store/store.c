@@ -101,8 +101,8 @@ static bool apply_timeouts(odm_store_t *store, mongoc_uri_t *uri, int t, odm_err
     odm_store_timeouts_t *to = &store->timeouts;
     to->wait_queue_ms =
         cap_timeout(uri, MONGOC_URI_WAITQUEUETIMEOUTMS, share_of(t, WAIT_QUEUE_PCT));
-    to->server_selection_ms = cap_timeout(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS,
-                                          share_of(t, SERVER_SELECTION_PCT));
+    to->server_selection_ms =
+        cap_timeout(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS, share_of(t, SERVER_SELECTION_PCT));
     to->connect_ms = cap_timeout(uri, MONGOC_URI_CONNECTTIMEOUTMS, share_of(t, CONNECT_PCT));
     to->socket_ms = cap_timeout(uri, MONGOC_URI_SOCKETTIMEOUTMS, share_of(t, SOCKET_PCT));
     if (!to->wait_queue_ms || !to->server_selection_ms || !to->connect_ms || !to->socket_ms)
@@ -180,8 +180,7 @@ static bool check_db_name(const char *name, odm_error_t *err)
 {
     size_t len = strlen(name);
     if (len == 0 || len > DB_NAME_MAX)
-        return odm_error_set(err, ODM_ERR_CONFIG, "a database name has 1 to %d bytes",
-                             DB_NAME_MAX);
+        return odm_error_set(err, ODM_ERR_CONFIG, "a database name has 1 to %d bytes", DB_NAME_MAX);
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)name[i];
         if (c < 0x20 || c == 0x7f || strchr("/\\. \"$", c) != NULL)
@@ -193,8 +192,8 @@ static bool check_db_name(const char *name, odm_error_t *err)
 }
 
 /* The database: opts->db, else the URI's (the driver percent-decodes it), else "odmd". */
-static bool resolve_db(odm_store_t *store, const odm_store_options_t *opts,
-                       const mongoc_uri_t *uri, odm_error_t *err)
+static bool resolve_db(odm_store_t *store, const odm_store_options_t *opts, const mongoc_uri_t *uri,
+                       odm_error_t *err)
 {
     const char *db = opts->db;
     const char *from = "--db";
@@ -225,7 +224,8 @@ odm_store_t *odm_store_new(const odm_store_options_t *opts, odm_error_t *err)
         goto fail_uri;
     }
     store->password = bson_strdup(mongoc_uri_get_password(uri)); /* NULL stays NULL */
-    if (!resolve_db(store, opts, uri, err) || !apply_timeouts(store, uri, opts->request_timeout_ms, err) ||
+    if (!resolve_db(store, opts, uri, err) ||
+        !apply_timeouts(store, uri, opts->request_timeout_ms, err) ||
         !apply_pool_options(uri, opts->max_clients, err))
         goto fail_store;
     /* with minPoolSize the pool may destroy clients: no handles kept past an operation */
@@ -244,10 +244,11 @@ odm_store_t *odm_store_new(const odm_store_options_t *opts, odm_error_t *err)
     mongoc_client_pool_set_error_api(store->pool, MONGOC_ERROR_API_VERSION_2);
     mongoc_uri_destroy(uri);
     const odm_store_timeouts_t *to = &store->timeouts;
-    odm_debug("database '%s': pool wait %d ms, server selection %d ms, connect %d ms, socket %d ms, "
-              "maxTimeMS %d: at most %lld ms per operation",
-              store->db, (int)to->wait_queue_ms, (int)to->server_selection_ms, (int)to->connect_ms,
-              (int)to->socket_ms, (int)to->max_time_ms, (long long)store->budget_ms);
+    odm_debug(
+        "database '%s': pool wait %d ms, server selection %d ms, connect %d ms, socket %d ms, "
+        "maxTimeMS %d: at most %lld ms per operation",
+        store->db, (int)to->wait_queue_ms, (int)to->server_selection_ms, (int)to->connect_ms,
+        (int)to->socket_ms, (int)to->max_time_ms, (long long)store->budget_ms);
     return store;
 
 fail_store:

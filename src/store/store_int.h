@@ -27,9 +27,9 @@ struct odm_store {
     store__client_colls_t *colls; /* open-addressed by client; NULL: handles not kept */
     size_t colls_size;            /* slots, a power of two (0 with colls NULL) */
     char *db;                     /* database name, owned */
-    char *password;               /* the URI's password (owned, may be NULL): redacted from messages */
+    char *password; /* the URI's password (owned, may be NULL): redacted from messages */
     odm_store_timeouts_t timeouts; /* the driver timeouts in force */
-    int64_t budget_ms;            /* worst case of one operation, see store.c */
+    int64_t budget_ms;             /* worst case of one operation, see store.c */
 };
 
 typedef struct store__op store__op_t;
@@ -44,13 +44,13 @@ typedef bool (*store__attempt_fn)(store__op_t *op, mongoc_client_t *client, bson
                                   bson_error_t *error, odm_error_t *err);
 
 struct store__op {
-    odm_store_t *store;         /* set by store__run */
-    const char *what;           /* "find in", "insert into": prefixes error messages */
-    const char *collection;     /* borrowed; NULL for database-wide commands */
-    bool read;                  /* a read: one retry after a broken connection, when time allows */
-    bool progressed;            /* set by the attempt once results reached the caller: no retry */
+    odm_store_t *store;     /* set by store__run */
+    const char *what;       /* "find in", "insert into": prefixes error messages */
+    const char *collection; /* borrowed; NULL for database-wide commands */
+    bool read;              /* a read: one retry after a broken connection, when time allows */
+    bool progressed;        /* set by the attempt once results reached the caller: no retry */
     store__attempt_fn attempt;
-    void *arg;                  /* the attempt's own arguments */
+    void *arg; /* the attempt's own arguments */
 };
 
 /* Sets up the per-client collection handles for up to max_clients clients, or none when

@@ -132,8 +132,8 @@ const char *e2e_temp_dir(const char *tag)
     }
     const char *tmp = getenv("TMPDIR");
     char tmpl[512];
-    snprintf(tmpl, sizeof tmpl, "%s/odmd-e2e-%s-%s-XXXXXX", tmp && *tmp ? tmp : "/tmp",
-             test_name, tag);
+    snprintf(tmpl, sizeof tmpl, "%s/odmd-e2e-%s-%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", test_name,
+             tag);
     if (!mkdtemp(tmpl)) {
         perror("e2e: mkdtemp");
         abort();
@@ -553,8 +553,7 @@ int e2e_odmd_stop(e2e_odmd_t *o, int timeout_ms)
     kill(o->pid, SIGTERM);
     int status = e2e_odmd_wait(o, timeout_ms);
     if (status == -2) {
-        fprintf(stderr, "e2e: odmd did not exit within %d ms of SIGTERM; killing it\n",
-                timeout_ms);
+        fprintf(stderr, "e2e: odmd did not exit within %d ms of SIGTERM; killing it\n", timeout_ms);
         e2e_odmd_dump_log(o, 30);
         kill(o->pid, SIGKILL);
         waitpid(o->pid, NULL, 0);
@@ -896,8 +895,7 @@ bool e2e_is_problem(const e2e_resp_t *r, long status)
     if (!why)
         return true;
     fprintf(stderr, "  %s %s: not a %ld problem (%s): status %ld, Content-Type %s, body %.300s\n",
-            r->method, r->path, status, why, r->status, ct ? ct : "(none)",
-            r->body ? r->body : "");
+            r->method, r->path, status, why, r->status, ct ? ct : "(none)", r->body ? r->body : "");
     return false;
 }
 
@@ -911,14 +909,16 @@ bool e2e_json_lacks_key(const json_t *v, const char *key)
     if (json_is_object(v)) {
         const char *k;
         json_t *m;
-        json_object_foreach((json_t *)v, k, m) {
+        json_object_foreach((json_t *)v, k, m)
+        {
             if (strcmp(k, key) == 0 || !e2e_json_lacks_key(m, key))
                 return false;
         }
     } else if (json_is_array(v)) {
         size_t i;
         json_t *m;
-        json_array_foreach(v, i, m) {
+        json_array_foreach(v, i, m)
+        {
             if (!e2e_json_lacks_key(m, key))
                 return false;
         }

@@ -88,16 +88,16 @@ typedef struct {
 } e2e_odmd_t;
 
 typedef struct {
-    const char *mongo_uri;  /* required unless omit_mongo_uri */
-    const char *schemas;    /* NULL: the repository's schemas/ */
-    const char *db_name;    /* NULL: a fresh e2e_<test>_<pid>_<n> */
-    bool omit_listen;       /* do not pass --listen (the test sets ODMD_LISTEN itself) */
+    const char *mongo_uri; /* required unless omit_mongo_uri */
+    const char *schemas;   /* NULL: the repository's schemas/ */
+    const char *db_name;   /* NULL: a fresh e2e_<test>_<pid>_<n> */
+    bool omit_listen;      /* do not pass --listen (the test sets ODMD_LISTEN itself) */
     bool omit_mongo_uri;
-    bool omit_db;           /* do not pass --db (db_name then only names what the test expects) */
-    bool no_wait;           /* do not wait for /healthz */
-    int port;               /* 0: a free port */
+    bool omit_db; /* do not pass --db (db_name then only names what the test expects) */
+    bool no_wait; /* do not wait for /healthz */
+    int port;     /* 0: a free port */
     const char *args[E2E_MAX_ARGS]; /* extra arguments, NULL-terminated */
-    const char *env[16];    /* extra environment "K=V", NULL-terminated: odmd's only ODMD_* */
+    const char *env[16]; /* extra environment "K=V", NULL-terminated: odmd's only ODMD_* */
 } e2e_odmd_opts_t;
 
 /* Starts odmd with --listen, --mongo-uri, --db, --schemas and opts->args, stderr to log_path;
@@ -134,12 +134,12 @@ int e2e_run_odmd(const char *const *argv, const char *const *env, const char *cw
 
 typedef struct {
     char method[16];
-    char path[256];  /* the request path, truncated, for messages */
-    CURLcode code;   /* CURLE_OK when a response arrived */
-    long status;     /* 0 when none */
-    char *body;      /* NUL-terminated (may hold NULs), "" when empty */
+    char path[256]; /* the request path, truncated, for messages */
+    CURLcode code;  /* CURLE_OK when a response arrived */
+    long status;    /* 0 when none */
+    char *body;     /* NUL-terminated (may hold NULs), "" when empty */
     size_t body_len;
-    json_t *json;    /* the body parsed, or NULL */
+    json_t *json; /* the body parsed, or NULL */
     size_t n_headers;
     char *header_names[E2E_MAX_HEADERS];
     char *header_values[E2E_MAX_HEADERS];
@@ -220,7 +220,8 @@ json_t *e2e_mongo_find(const char *uri, const char *db, const char *coll, const 
 bool e2e_mongo_insert(const char *uri, const char *db, const char *coll, const char *ejson);
 
 /* True when db.coll has a unique index whose keys are exactly {field: 1}. */
-bool e2e_mongo_has_unique_index(const char *uri, const char *db, const char *coll, const char *field);
+bool e2e_mongo_has_unique_index(const char *uri, const char *db, const char *coll,
+                                const char *field);
 
 /* Creates the index `name` on db.coll with keys given as Extended JSON ({"age": 1}); true on
  * success. */
@@ -261,22 +262,22 @@ void e2e_mongo_global_cleanup(void);
 
 /* ---- expectations (expand to check.h's CHECK_MSG in the test's file) ----------------------- */
 
-#define EXPECT_STATUS(r, want)                                                                 \
-    CHECK_MSG((r).status == (want), "%s %s: status %ld (curl %d), want %d; body: %.400s",      \
-              (r).method, (r).path, (r).status, (int)(r).code, (int)(want),                    \
+#define EXPECT_STATUS(r, want)                                                                     \
+    CHECK_MSG((r).status == (want), "%s %s: status %ld (curl %d), want %d; body: %.400s",          \
+              (r).method, (r).path, (r).status, (int)(r).code, (int)(want),                        \
               (r).body ? (r).body : "")
 
-#define EXPECT_PROBLEM(r, want)                                                                \
-    CHECK_MSG(e2e_is_problem(&(r), (want)), "%s %s: want a %d problem", (r).method, (r).path,  \
+#define EXPECT_PROBLEM(r, want)                                                                    \
+    CHECK_MSG(e2e_is_problem(&(r), (want)), "%s %s: want a %d problem", (r).method, (r).path,      \
               (int)(want))
 
-#define EXPECT_HEADER(r, name, want)                                                           \
-    CHECK_MSG(e2e_header(&(r), name) && strcmp(e2e_header(&(r), name), (want)) == 0,           \
-              "%s %s: header %s is '%s', want '%s'", (r).method, (r).path, name,               \
+#define EXPECT_HEADER(r, name, want)                                                               \
+    CHECK_MSG(e2e_header(&(r), name) && strcmp(e2e_header(&(r), name), (want)) == 0,               \
+              "%s %s: header %s is '%s', want '%s'", (r).method, (r).path, name,                   \
               e2e_header(&(r), name) ? e2e_header(&(r), name) : "(none)", (want))
 
-#define EXPECT_NO_VERSION(r)                                                                   \
-    CHECK_MSG(e2e_json_lacks_key((r).json, "__v"), "%s %s: body shows the version field: %.300s", \
+#define EXPECT_NO_VERSION(r)                                                                       \
+    CHECK_MSG(e2e_json_lacks_key((r).json, "__v"), "%s %s: body shows the version field: %.300s",  \
               (r).method, (r).path, (r).body ? (r).body : "")
 
 #endif

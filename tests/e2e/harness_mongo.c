@@ -99,7 +99,8 @@ bool e2e_mongo_insert(const char *uri, const char *db, const char *coll, const c
     return ok;
 }
 
-bool e2e_mongo_has_unique_index(const char *uri, const char *db, const char *coll, const char *field)
+bool e2e_mongo_has_unique_index(const char *uri, const char *db, const char *coll,
+                                const char *field)
 {
     mongoc_client_t *client = connect_to(uri);
     if (!client)
@@ -118,8 +119,8 @@ bool e2e_mongo_has_unique_index(const char *uri, const char *db, const char *col
         bool match = true;
         while (bson_iter_next(&keys)) {
             n++;
-            match = match && strcmp(bson_iter_key(&keys), field) == 0 &&
-                    bson_iter_as_int64(&keys) == 1;
+            match =
+                match && strcmp(bson_iter_key(&keys), field) == 0 && bson_iter_as_int64(&keys) == 1;
         }
         found = match && n == 1;
     }

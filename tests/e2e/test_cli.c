@@ -61,32 +61,48 @@ typedef struct {
 } bad_models_t;
 
 static const bad_models_t bad_models[] = {
-    {"syntax error", "broken.json",
-     "{\n  \"type\": \"object\",\n  \"properties\": {\n    \"a\": {\"type\": \"string\",}\n  }\n}\n",
+    {"syntax error",
+     "broken.json",
+     "{\n  \"type\": \"object\",\n  \"properties\": {\n    \"a\": {\"type\": \"string\",}\n  "
+     "}\n}\n",
      {"broken.json:4:", NULL}},
-    {"unknown x- keyword", "colours.json",
-     "{\"type\": \"object\", \"properties\": {\"name\": {\"type\": \"string\", \"x-colour\": \"red\"}}}",
+    {"unknown x- keyword",
+     "colours.json",
+     "{\"type\": \"object\", \"properties\": {\"name\": {\"type\": \"string\", \"x-colour\": "
+     "\"red\"}}}",
      {"colours.json", "/properties/name/x-colour", NULL}},
-    {"misspelt root x- keyword", "things.json", "{\"type\": \"object\", \"x-colection\": \"t\"}",
+    {"misspelt root x- keyword",
+     "things.json",
+     "{\"type\": \"object\", \"x-colection\": \"t\"}",
      {"things.json", "/x-colection", NULL}},
-    {"bad keyword value", "ages.json",
-     "{\"type\": \"object\", \"properties\": {\"age\": {\"type\": \"integer\", \"minimum\": \"ten\"}}}",
+    {"bad keyword value",
+     "ages.json",
+     "{\"type\": \"object\", \"properties\": {\"age\": {\"type\": \"integer\", \"minimum\": "
+     "\"ten\"}}}",
      {"ages.json", "/properties/age/minimum", NULL}},
-    {"unknown type", "kinds.json",
+    {"unknown type",
+     "kinds.json",
      "{\"type\": \"object\", \"properties\": {\"a\": {\"type\": \"strng\"}}}",
      {"kinds.json", "/properties/a/type", NULL}},
-    {"dangling $ref", "refs.json",
+    {"dangling $ref",
+     "refs.json",
      "{\"type\": \"object\", \"properties\": {\"a\": {\"$ref\": \"#/$defs/missing\"}}}",
      {"refs.json", "/properties/a/$ref", NULL}},
-    {"bad x-bson", "bsons.json",
-     "{\"type\": \"object\", \"properties\": {\"a\": {\"type\": \"string\", \"x-bson\": \"uuid4\"}}}",
+    {"bad x-bson",
+     "bsons.json",
+     "{\"type\": \"object\", \"properties\": {\"a\": {\"type\": \"string\", \"x-bson\": "
+     "\"uuid4\"}}}",
      {"bsons.json", "/properties/a/x-bson", NULL}},
-    {"x-ref to an unknown model", "links.json",
-     "{\"type\": \"object\", \"properties\": {\"a\": {\"type\": \"string\", \"x-bson\": \"objectId\", "
+    {"x-ref to an unknown model",
+     "links.json",
+     "{\"type\": \"object\", \"properties\": {\"a\": {\"type\": \"string\", \"x-bson\": "
+     "\"objectId\", "
      "\"x-ref\": \"ghosts\"}}}",
      {"links.json", "/properties/a/x-ref", NULL}},
-    {"bad pattern", "patterns.json",
-     "{\"type\": \"object\", \"properties\": {\"a\": {\"type\": \"string\", \"pattern\": \"([a-z\"}}}",
+    {"bad pattern",
+     "patterns.json",
+     "{\"type\": \"object\", \"properties\": {\"a\": {\"type\": \"string\", \"pattern\": "
+     "\"([a-z\"}}}",
      {"patterns.json", "/properties/a/pattern", NULL}},
     {"empty file", "empty.json", "", {"empty.json", NULL}},
 };
@@ -116,7 +132,8 @@ static void test_check(void)
     free(out);
     const char *dflt[] = {"check", NULL};
     int status = e2e_run_odmd(dflt, NULL, e2e_source_dir(), 20000, &out);
-    CHECK_MSG(status == 0, "odmd check (./schemas from the repository root): %d %s", status, out ? out : "");
+    CHECK_MSG(status == 0, "odmd check (./schemas from the repository root): %d %s", status,
+              out ? out : "");
     free(out);
     const char *missing[] = {"check", "/nonexistent/odmd/schemas", NULL};
     CHECK_INT(run(missing, NULL, NULL), 2);
@@ -149,7 +166,8 @@ static void test_refuses_bad_models(void)
 {
     for (size_t i = 0; i < sizeof bad_models / sizeof *bad_models; i += 3) {
         e2e_odmd_t o;
-        e2e_odmd_opts_t opts = {.mongo_uri = e2e_db_uri(db), .schemas = bad_dir(i), .no_wait = true};
+        e2e_odmd_opts_t opts = {
+            .mongo_uri = e2e_db_uri(db), .schemas = bad_dir(i), .no_wait = true};
         CHECK(e2e_odmd_start(&o, &opts));
         int status = e2e_odmd_wait(&o, 15000);
         CHECK_MSG(status == 2, "odmd with a %s: exit %d, want 2", bad_models[i].what, status);
@@ -159,7 +177,8 @@ static void test_refuses_bad_models(void)
         e2e_client_init(&c, o.url);
         e2e_resp_t r = {0};
         e2e_get(&c, &r, "/healthz");
-        CHECK_MSG(r.code == CURLE_COULDNT_CONNECT, "something answered on odmd's port: %ld", r.status);
+        CHECK_MSG(r.code == CURLE_COULDNT_CONNECT, "something answered on odmd's port: %ld",
+                  r.status);
         e2e_resp_free(&r);
         e2e_client_release(&c);
         char *log = e2e_read_file(o.log_path);
@@ -201,7 +220,8 @@ static void test_health_command(void)
 
     /* A live odmd whose database is down: /healthz fine, /readyz not. */
     int port;
-    e2e_odmd_opts_t down = {.mongo_uri = e2e_dead_uri(&port), .args = {"--request-timeout", "1500", NULL}};
+    e2e_odmd_opts_t down = {.mongo_uri = e2e_dead_uri(&port),
+                            .args = {"--request-timeout", "1500", NULL}};
     if (!e2e_odmd_start(&o, &down)) {
         CHECK_MSG(false, "odmd did not start with its database down");
         return;
@@ -223,13 +243,16 @@ static void test_environment(void)
     char listen_env[64];
     snprintf(listen_env, sizeof listen_env, "ODMD_LISTEN=127.0.0.1:%d", env_port);
     e2e_odmd_t o;
-    e2e_odmd_opts_t opts = {.mongo_uri = e2e_db_uri(db), .omit_listen = true, .port = env_port,
+    e2e_odmd_opts_t opts = {.mongo_uri = e2e_db_uri(db),
+                            .omit_listen = true,
+                            .port = env_port,
                             .env = {listen_env, NULL}};
     CHECK_MSG(e2e_odmd_start(&o, &opts), "odmd did not listen where ODMD_LISTEN said");
     CHECK_INT(e2e_odmd_stop(&o, 20000), 0);
 
     int flag_port = e2e_free_port();
-    e2e_odmd_opts_t both = {.mongo_uri = e2e_db_uri(db), .port = flag_port,
+    e2e_odmd_opts_t both = {.mongo_uri = e2e_db_uri(db),
+                            .port = flag_port,
                             .env = {listen_env, "ODMD_API_KEY=from-env", "ODMD_MAX_BODY=100", NULL},
                             .args = {"--api-key", "from-flag", NULL}};
     if (e2e_odmd_start(&o, &both)) {
@@ -244,9 +267,10 @@ static void test_environment(void)
         c.api_key = "from-flag";
         e2e_get(&c, &r, "/api/users");
         EXPECT_STATUS(r, 200);
-        e2e_post(&c, &r, "/api/users",
-                 Q("{'email':'env@example.com','name':'A name long enough to pass one hundred bytes "
-                   "of body, which ODMD_MAX_BODY=100 does not allow'}"));
+        e2e_post(
+            &c, &r, "/api/users",
+            Q("{'email':'env@example.com','name':'A name long enough to pass one hundred bytes "
+              "of body, which ODMD_MAX_BODY=100 does not allow'}"));
         EXPECT_PROBLEM(r, 413);
         e2e_client_release(&c);
         CHECK_INT(e2e_odmd_stop(&o, 20000), 0);
@@ -293,7 +317,7 @@ static void test_environment(void)
 static void test_environment_not_inherited(void)
 {
     setenv("ODMD_BIN", "/bin/false", 1);
-    setenv("ODMD_QUEUE_MAX", "0", 1);  /* invalid: odmd would refuse to start */
+    setenv("ODMD_QUEUE_MAX", "0", 1);    /* invalid: odmd would refuse to start */
     setenv("ODMD_API_KEY", "leaked", 1); /* would make /api answer 401 */
     setenv("ODMD_IDLE_TIMEOUT", "x", 1);
     e2e_odmd_t o;

@@ -64,7 +64,8 @@ static void test_post_and_get(void)
     copy_etag(&r, ann_etag, sizeof ann_etag);
     CHECK_MSG(is_hex24(ann_id), "_id '%s' is not 24 hex characters", ann_id);
     EXPECT_HEADER(r, "Location", F("/api/users/%s", ann_id));
-    CHECK_MSG(ann_etag[0] == '"' && strlen(ann_etag) > 2, "ETag '%s' is not a strong tag", ann_etag);
+    CHECK_MSG(ann_etag[0] == '"' && strlen(ann_etag) > 2, "ETag '%s' is not a strong tag",
+              ann_etag);
     const char *ct = e2e_header(&r, "Content-Type");
     CHECK_MSG(ct && strncmp(ct, "application/json", 16) == 0, "Content-Type %s", ct ? ct : "-");
     CHECK_STR(e2e_str(&r, "role"), "member"); /* default filled in */
@@ -72,7 +73,8 @@ static void test_post_and_get(void)
     CHECK_STR(e2e_str(&r, "birthday"), "1990-05-06");
     CHECK_STR(e2e_str(&r, "name"), "Ann");
     CHECK_INT(json_integer_value(json_object_get(r.json, "age")), 30);
-    CHECK_MSG(json_object_get(r.json, "password") == NULL, "writeOnly password returned: %s", r.body);
+    CHECK_MSG(json_object_get(r.json, "password") == NULL, "writeOnly password returned: %s",
+              r.body);
     EXPECT_NO_VERSION(r);
 
     e2e_get(C, &g, F("/api/users/%s", ann_id));
@@ -192,7 +194,8 @@ static bool has_violation_at(const e2e_resp_t *r, const char *where)
     json_t *errors = json_object_get(r->json, "errors"), *e;
     size_t i;
     bool found = false;
-    json_array_foreach(errors, i, e) {
+    json_array_foreach(errors, i, e)
+    {
         const char *inst = json_string_value(json_object_get(e, "instanceLocation"));
         if (!inst || !json_is_string(json_object_get(e, "keywordLocation")) ||
             !json_is_string(json_object_get(e, "error")))
@@ -245,9 +248,9 @@ static void test_read_only_write_only_defaults(void)
     /* A document written by another tool: no version (counts as 0), a readOnly value that
      * differs from the default. PUT keeps the stored readOnly value and sets version 1. */
     const char *legacy = "5f0000000000000000000001";
-    CHECK(e2e_mongo_insert(DBURI, DBNAME, "e2e_notes",
-                           F("{\"_id\": {\"$oid\": \"%s\"}, \"title\": \"legacy\", \"code\": \"ZZ\"}",
-                             legacy)));
+    CHECK(e2e_mongo_insert(
+        DBURI, DBNAME, "e2e_notes",
+        F("{\"_id\": {\"$oid\": \"%s\"}, \"title\": \"legacy\", \"code\": \"ZZ\"}", legacy)));
     e2e_get(C, &r, F("/api/notes/%s", legacy));
     EXPECT_STATUS(r, 200);
     CHECK_STR(e2e_str(&r, "code"), "ZZ");
@@ -282,8 +285,8 @@ static void test_put(void)
     snprintf(path_copy, sizeof path_copy, "%s", path);
     long long v0 = stored_version("users", ann_id);
 
-    e2e_put(C, &r, path_copy, Q("{'email':'ann@example.com','name':'Ann B','age':31,'role':'admin'}"),
-            NULL);
+    e2e_put(C, &r, path_copy,
+            Q("{'email':'ann@example.com','name':'Ann B','age':31,'role':'admin'}"), NULL);
     EXPECT_STATUS(r, 200);
     CHECK_STR(e2e_str(&r, "name"), "Ann B");
     CHECK_STR(e2e_str(&r, "role"), "admin");
@@ -328,7 +331,8 @@ static void test_put(void)
                 (size_t)-1);
     EXPECT_STATUS(r, 200);
     copy_etag(&r, etag1, sizeof etag1);
-    const char *list[] = {"Content-Type: application/json", F("If-Match: \"nope\", %s", etag1), NULL};
+    const char *list[] = {"Content-Type: application/json", F("If-Match: \"nope\", %s", etag1),
+                          NULL};
     e2e_request(C, &r, "PUT", path_copy, list, Q("{'email':'ann@example.com','name':'Ann'}"),
                 (size_t)-1);
     EXPECT_STATUS(r, 200);
@@ -614,7 +618,8 @@ static void test_unique_index(void)
     else
         printf("FerretDB: 409 on a duplicate key through PUT/PATCH not checked: FerretDB reports a "
                "unique violation on update as a generic error (SQLite 'UNIQUE constraint failed'), "
-               "not as code 11000; got %ld\n", r.status);
+               "not as code 11000; got %ld\n",
+               r.status);
     e2e_get(C, &r, path);
     CHECK_STR(e2e_str(&r, "email"), "carl@example.com");
     EXPECT_HEADER(r, "ETag", etag);
@@ -624,7 +629,8 @@ static void test_unique_index(void)
 static void test_dates(void)
 {
     e2e_resp_t r = {0};
-    e2e_post(C, &r, "/api/notes", Q("{'title':'d','at':'2020-01-02T03:04:05.5+01:30','day':'2020-02-29'}"));
+    e2e_post(C, &r, "/api/notes",
+             Q("{'title':'d','at':'2020-01-02T03:04:05.5+01:30','day':'2020-02-29'}"));
     EXPECT_STATUS(r, 201);
     CHECK_STR(e2e_str(&r, "at"), "2020-01-02T01:34:05.500Z");
     CHECK_STR(e2e_str(&r, "day"), "2020-02-29");
@@ -652,7 +658,8 @@ static void test_dates(void)
         e2e_post(C, &r, "/api/notes", F("{\"at\":\"%s\"}", refused[i]));
         CHECK_MSG(e2e_is_problem(&r, 422), "at = %s", refused[i]);
     }
-    e2e_post(C, &r, "/api/users", Q("{'email':'leap@example.com','name':'Leap','lastLogin':'2016-12-31T23:59:60Z'}"));
+    e2e_post(C, &r, "/api/users",
+             Q("{'email':'leap@example.com','name':'Leap','lastLogin':'2016-12-31T23:59:60Z'}"));
     EXPECT_PROBLEM(r, 422);
     e2e_post(C, &r, "/api/notes", Q("{'day':'2021-02-29'}"));
     EXPECT_PROBLEM(r, 422);
@@ -732,7 +739,8 @@ static void test_other_id_kinds_and_refs(void)
     /* An order holds its user's _id as an ObjectId. */
     e2e_post(C, &r, "/api/orders",
              Q(F("{'userId':'%s','items':[{'sku':'AB-1','qty':2,'price':3.5}],'total':7,"
-                 "'placedAt':'2024-05-01T10:00:00Z'}", ann_id)));
+                 "'placedAt':'2024-05-01T10:00:00Z'}",
+                 ann_id)));
     EXPECT_STATUS(r, 201);
     CHECK_STR(e2e_str(&r, "status"), "pending");
     CHECK_STR(e2e_str(&r, "userId"), ann_id);

@@ -14,9 +14,17 @@ static e2e_env_t env;
 
 static void test_unknown_routes(void)
 {
-    const char *paths[] = {"/", "/api", "/api/", "/api/nope", "/api/nope/0123456789abcdef01234567",
-                           "/api/users/0123456789abcdef01234567/extra", "/apix", "/healthzz",
-                           "/api/Users", "/api/users/0123456789abcdef01234567/", "/api//users",
+    const char *paths[] = {"/",
+                           "/api",
+                           "/api/",
+                           "/api/nope",
+                           "/api/nope/0123456789abcdef01234567",
+                           "/api/users/0123456789abcdef01234567/extra",
+                           "/apix",
+                           "/healthzz",
+                           "/api/Users",
+                           "/api/users/0123456789abcdef01234567/",
+                           "/api//users",
                            "/favicon.ico"};
     e2e_resp_t r = {0};
     for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
@@ -60,7 +68,8 @@ static void test_methods(void)
     EXPECT_PROBLEM(r, 405);
     CHECK_MSG(allows(&r, "GET") && allows(&r, "PUT") && allows(&r, "PATCH") &&
                   allows(&r, "DELETE") && !allows(&r, "POST"),
-              "POST /api/users/ID: Allow '%s'", e2e_header(&r, "Allow") ? e2e_header(&r, "Allow") : "(none)");
+              "POST /api/users/ID: Allow '%s'",
+              e2e_header(&r, "Allow") ? e2e_header(&r, "Allow") : "(none)");
     e2e_post(C, &r, "/healthz", "{}");
     EXPECT_PROBLEM(r, 405);
     CHECK_MSG(allows(&r, "GET"), "POST /healthz: Allow '%s'",
@@ -107,20 +116,28 @@ static void test_media_types(void)
     char body_copy[128];
     snprintf(body_copy, sizeof body_copy, "%s", body);
     int64_t before = e2e_mongo_count(DBURI, DBNAME, "users");
-    const char *refused[] = {NULL, "text/plain", "application/xml", "application/x-www-form-urlencoded",
-                             "multipart/form-data; boundary=x", "application/jsonx", "json"};
+    const char *refused[] = {NULL,
+                             "text/plain",
+                             "application/xml",
+                             "application/x-www-form-urlencoded",
+                             "multipart/form-data; boundary=x",
+                             "application/jsonx",
+                             "json"};
     for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
         char ct[128];
         snprintf(ct, sizeof ct, "Content-Type: %s", refused[i] ? refused[i] : "");
         const char *headers[] = {refused[i] ? ct : NULL, NULL};
         e2e_request(C, &r, "POST", "/api/users", headers, body_copy, (size_t)-1);
-        CHECK_MSG(e2e_is_problem(&r, 415), "POST with Content-Type %s", refused[i] ? refused[i] : "(none)");
+        CHECK_MSG(e2e_is_problem(&r, 415), "POST with Content-Type %s",
+                  refused[i] ? refused[i] : "(none)");
         e2e_request(C, &r, "PUT", "/api/users/0123456789abcdef01234567", headers, body_copy,
                     (size_t)-1);
-        CHECK_MSG(e2e_is_problem(&r, 415), "PUT with Content-Type %s", refused[i] ? refused[i] : "(none)");
+        CHECK_MSG(e2e_is_problem(&r, 415), "PUT with Content-Type %s",
+                  refused[i] ? refused[i] : "(none)");
         e2e_request(C, &r, "PATCH", "/api/users/0123456789abcdef01234567", headers, "{}",
                     (size_t)-1);
-        CHECK_MSG(e2e_is_problem(&r, 415), "PATCH with Content-Type %s", refused[i] ? refused[i] : "(none)");
+        CHECK_MSG(e2e_is_problem(&r, 415), "PATCH with Content-Type %s",
+                  refused[i] ? refused[i] : "(none)");
     }
     CHECK_INT(e2e_mongo_count(DBURI, DBNAME, "users"), before);
 
@@ -137,8 +154,8 @@ static void test_media_types(void)
         char ct[128];
         snprintf(ct, sizeof ct, "Content-Type: %s", not_merge[i]);
         const char *headers[] = {ct, NULL};
-        const char *patch = i == 0 ? Q("[{'op':'replace','path':'/name','value':'X'}]")
-                                   : Q("{'name':'X'}");
+        const char *patch =
+            i == 0 ? Q("[{'op':'replace','path':'/name','value':'X'}]") : Q("{'name':'X'}");
         e2e_request(C, &r, "PATCH", doc_path, headers, patch, (size_t)-1);
         CHECK_MSG(e2e_is_problem(&r, 415), "PATCH with Content-Type %s", not_merge[i]);
         EXPECT_HEADER(r, "Accept-Patch", "application/merge-patch+json, application/json");
@@ -163,7 +180,8 @@ static void test_media_types(void)
         const char *headers[] = {ct, NULL};
         e2e_request(C, &r, "POST", "/api/users", headers,
                     F("{\"email\":\"mt%zu@example.com\",\"name\":\"Media\"}", i), (size_t)-1);
-        CHECK_MSG(r.status == 201, "POST with Content-Type %s: %ld %s", accepted[i], r.status, r.body);
+        CHECK_MSG(r.status == 201, "POST with Content-Type %s: %ld %s", accepted[i], r.status,
+                  r.body);
     }
     e2e_resp_free(&r);
 }
@@ -173,7 +191,8 @@ static json_t *violation_at(const e2e_resp_t *r, const char *where)
 {
     json_t *errors = json_object_get(r->json, "errors"), *e;
     size_t i;
-    json_array_foreach(errors, i, e) {
+    json_array_foreach(errors, i, e)
+    {
         const char *inst = json_string_value(json_object_get(e, "instanceLocation"));
         if (inst && strcmp(inst, where) == 0)
             return e;
@@ -198,20 +217,36 @@ static void test_malformed_bodies(void)
     e2e_post(C, &r, "/api/notes", "{\n  \"title\": \"x\",\n  \"n\": 1,\n  \"list\": [1, 2,, 3]\n}");
     EXPECT_PROBLEM(r, 400);
     const char *detail = e2e_str(&r, "detail");
-    CHECK_MSG(detail && strstr(detail, "4") && strstr(detail, "line"),
-              "detail without line 4: %s", detail ? detail : "(none)");
+    CHECK_MSG(detail && strstr(detail, "4") && strstr(detail, "line"), "detail without line 4: %s",
+              detail ? detail : "(none)");
 
     const char *bad[] = {
-        "", " ", "{", "}", "{\"title\": }", "{\"title\": \"x\"} trailing", "{'title':'x',}",
-        "{\"title\": \"\\ud800\"}", "nul", "{\"title\":\"\xff\xfe\"}",
+        "",
+        " ",
+        "{",
+        "}",
+        "{\"title\": }",
+        "{\"title\": \"x\"} trailing",
+        "{'title':'x',}",
+        "{\"title\": \"\\ud800\"}",
+        "nul",
+        "{\"title\":\"\xff\xfe\"}",
         /* duplicate keys, at the top and nested */
-        "{'title':'a','title':'b'}", "{'meta':{'k':1,'k':2}}",
+        "{'title':'a','title':'b'}",
+        "{'meta':{'k':1,'k':2}}",
         /* $-keys and dotted keys at any depth */
-        "{'$set':{'title':'x'}}", "{'meta':{'$where':'1'}}", "{'list':[{'$x':1}]}",
-        "{'meta':{'deep':{'$gt':1}}}", "{'a.b':1}", "{'meta':{'a.b':1}}", "{'list':[[{'x.y':1}]]}",
-        "{'$':1}", "{'.':1}",
+        "{'$set':{'title':'x'}}",
+        "{'meta':{'$where':'1'}}",
+        "{'list':[{'$x':1}]}",
+        "{'meta':{'deep':{'$gt':1}}}",
+        "{'a.b':1}",
+        "{'meta':{'a.b':1}}",
+        "{'list':[[{'x.y':1}]]}",
+        "{'$':1}",
+        "{'.':1}",
         /* numbers that cannot be stored exactly */
-        "{'n':18446744073709551616}", "{'ratio':1e999}",
+        "{'n':18446744073709551616}",
+        "{'ratio':1e999}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         const char *body = strchr(bad[i], '\'') ? Q(bad[i]) : bad[i];
@@ -313,22 +348,27 @@ static void test_violations(void)
     CHECK_MSG(json_is_array(errors) && json_array_size(errors) >= 7, "errors: %s", r.body);
     size_t i;
     json_t *e;
-    json_array_foreach(errors, i, e) {
+    json_array_foreach(errors, i, e)
+    {
         CHECK_MSG(json_is_string(json_object_get(e, "instanceLocation")) &&
                       json_is_string(json_object_get(e, "keywordLocation")) &&
                       json_is_string(json_object_get(e, "error")),
                   "incomplete violation %zu in %s", i, r.body);
     }
     json_t *email = violation_at(&r, "/email");
-    CHECK_STR(json_string_value(json_object_get(email, "keywordLocation")), "/properties/email/format");
+    CHECK_STR(json_string_value(json_object_get(email, "keywordLocation")),
+              "/properties/email/format");
     json_t *name = violation_at(&r, "/name");
-    CHECK_STR(json_string_value(json_object_get(name, "keywordLocation")), "/properties/name/minLength");
+    CHECK_STR(json_string_value(json_object_get(name, "keywordLocation")),
+              "/properties/name/minLength");
     json_t *age = violation_at(&r, "/age");
-    CHECK_STR(json_string_value(json_object_get(age, "keywordLocation")), "/properties/age/maximum");
+    CHECK_STR(json_string_value(json_object_get(age, "keywordLocation")),
+              "/properties/age/maximum");
     json_t *role = violation_at(&r, "/role");
     CHECK_STR(json_string_value(json_object_get(role, "keywordLocation")), "/properties/role/enum");
     json_t *tags = violation_at(&r, "/tags");
-    CHECK_STR(json_string_value(json_object_get(tags, "keywordLocation")), "/properties/tags/uniqueItems");
+    CHECK_STR(json_string_value(json_object_get(tags, "keywordLocation")),
+              "/properties/tags/uniqueItems");
     json_t *zip = violation_at(&r, "/address/zip");
     CHECK_STR(json_string_value(json_object_get(zip, "keywordLocation")),
               "/properties/address/properties/zip/pattern");
@@ -336,7 +376,8 @@ static void test_violations(void)
 
     /* Through $ref: the keyword location follows the reference. */
     e2e_post(C, &r, "/api/orders",
-             Q("{'userId':'0123456789abcdef01234567','items':[{'sku':'ok-lower','qty':1,'price':1}],'total':1}"));
+             Q("{'userId':'0123456789abcdef01234567','items':[{'sku':'ok-lower','qty':1,'price':1}]"
+               ",'total':1}"));
     EXPECT_PROBLEM(r, 422);
     json_t *sku = violation_at(&r, "/items/0/sku");
     const char *kw = json_string_value(json_object_get(sku, "keywordLocation"));
@@ -345,7 +386,8 @@ static void test_violations(void)
     /* Capped at 100. */
     size_t cap = 64 * 100 + 200;
     char *many = malloc(cap);
-    size_t at = (size_t)snprintf(many, cap, "{\"userId\":\"0123456789abcdef01234567\",\"total\":1,\"items\":[");
+    size_t at = (size_t)snprintf(
+        many, cap, "{\"userId\":\"0123456789abcdef01234567\",\"total\":1,\"items\":[");
     for (int k = 0; k < 100; k++)
         at += (size_t)snprintf(many + at, cap - at, "%s{\"sku\":\"x\",\"qty\":0,\"price\":-1}",
                                k ? "," : "");

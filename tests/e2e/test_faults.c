@@ -12,8 +12,8 @@
 #include "harness.h"
 
 #define TIMEOUT_MS 3000
-#define BLOCKED 10          /* more requests than workers */
-#define SLACK_MS 2000       /* noisy machines, sanitizers */
+#define BLOCKED 10            /* more requests than workers */
+#define SLACK_MS 2000         /* noisy machines, sanitizers */
 #define HEALTHZ_BOUND_MS 1000 /* well under TIMEOUT_MS */
 
 static e2e_env_t env;
@@ -79,8 +79,8 @@ static void test_stopped_database(const char *user_path)
         pthread_join(threads[i], NULL);
         blocked_t *b = &blocked[i];
         CHECK_MSG(b->status == 503 || b->status == 504,
-                  "GET %s with the database stopped: %ld (curl %d) after %lld ms", b->path, b->status,
-                  b->code, (long long)b->elapsed_ms);
+                  "GET %s with the database stopped: %ld (curl %d) after %lld ms", b->path,
+                  b->status, b->code, (long long)b->elapsed_ms);
         CHECK_MSG(b->elapsed_ms <= TIMEOUT_MS + SLACK_MS,
                   "GET %s answered after %lld ms (--request-timeout %d)", b->path,
                   (long long)b->elapsed_ms, TIMEOUT_MS);
@@ -92,7 +92,8 @@ static void test_stopped_database(const char *user_path)
     /* Still stopped: /readyz says so, in time. */
     e2e_get(&probe, &r, "/readyz");
     EXPECT_STATUS(r, 503);
-    CHECK_MSG(r.elapsed_ms <= TIMEOUT_MS + SLACK_MS, "/readyz took %lld ms", (long long)r.elapsed_ms);
+    CHECK_MSG(r.elapsed_ms <= TIMEOUT_MS + SLACK_MS, "/readyz took %lld ms",
+              (long long)r.elapsed_ms);
     e2e_post(&probe, &r, "/api/users", Q("{'email':'stopped@example.com','name':'Stopped'}"));
     CHECK_MSG(r.status == 503 || r.status == 504, "POST with the database stopped: %ld", r.status);
     CHECK(e2e_is_problem(&r, r.status));
@@ -110,9 +111,10 @@ static void test_stopped_database(const char *user_path)
 static void test_full_queue(void)
 {
     e2e_odmd_t o;
-    e2e_odmd_opts_t opts = {.mongo_uri = e2e_db_uri(env.db), .schemas = e2e_schemas_with_extras(),
-                            .args = {"--workers", "1", "--queue-max", "1", "--request-timeout", "3000",
-                                     NULL}};
+    e2e_odmd_opts_t opts = {
+        .mongo_uri = e2e_db_uri(env.db),
+        .schemas = e2e_schemas_with_extras(),
+        .args = {"--workers", "1", "--queue-max", "1", "--request-timeout", "3000", NULL}};
     if (!e2e_odmd_start(&o, &opts)) {
         CHECK_MSG(false, "odmd did not start with --workers 1 --queue-max 1");
         return;
@@ -136,7 +138,8 @@ static void test_full_queue(void)
     e2e_get(&probe, &r, "/api/users?limit=7");
     EXPECT_PROBLEM(r, 503);
     CHECK_MSG(e2e_header(&r, "Retry-After") != NULL, "no Retry-After on a 503 for a full queue");
-    CHECK_MSG(r.elapsed_ms < 1000, "the 503 for a full queue took %lld ms", (long long)r.elapsed_ms);
+    CHECK_MSG(r.elapsed_ms < 1000, "the 503 for a full queue took %lld ms",
+              (long long)r.elapsed_ms);
     int fast_503 = 0;
     for (int i = 0; i < N; i++) {
         pthread_join(threads[i], NULL);
@@ -157,7 +160,8 @@ static void test_full_queue(void)
 static void test_reaper(void)
 {
     e2e_odmd_t o;
-    e2e_odmd_opts_t opts = {.mongo_uri = e2e_db_uri(env.db), .schemas = e2e_schemas_with_extras(),
+    e2e_odmd_opts_t opts = {.mongo_uri = e2e_db_uri(env.db),
+                            .schemas = e2e_schemas_with_extras(),
                             .args = {"--workers", "1", "--request-timeout", "3000", NULL}};
     if (!e2e_odmd_start(&o, &opts)) {
         CHECK_MSG(false, "odmd did not start with --workers 1");
@@ -179,8 +183,8 @@ static void test_reaper(void)
         pthread_join(threads[i], NULL);
         CHECK_MSG(blocked[i].status == 503 || blocked[i].status == 504, "request %d: %ld", i,
                   blocked[i].status);
-        CHECK_MSG(blocked[i].elapsed_ms <= TIMEOUT_MS + SLACK_MS, "request %d answered after %lld ms", i,
-                  (long long)blocked[i].elapsed_ms);
+        CHECK_MSG(blocked[i].elapsed_ms <= TIMEOUT_MS + SLACK_MS,
+                  "request %d answered after %lld ms", i, (long long)blocked[i].elapsed_ms);
         n504 += blocked[i].status == 504;
     }
     printf("reaper: %d of %d queued requests answered 504\n", n504, N);
@@ -197,7 +201,8 @@ static void test_killed_database(void)
     for (int i = 0; i < 3; i++) {
         e2e_get(C, &r, "/api/users");
         EXPECT_PROBLEM(r, 503);
-        CHECK_MSG(r.elapsed_ms <= TIMEOUT_MS + SLACK_MS, "503 after %lld ms", (long long)r.elapsed_ms);
+        CHECK_MSG(r.elapsed_ms <= TIMEOUT_MS + SLACK_MS, "503 after %lld ms",
+                  (long long)r.elapsed_ms);
     }
     e2e_post(C, &r, "/api/users", Q("{'email':'down@example.com','name':'Down'}"));
     EXPECT_PROBLEM(r, 503);
@@ -215,7 +220,8 @@ static void test_killed_database(void)
         e2e_post(C, &r, "/api/users", Q("{'email':'back@example.com','name':'Back'}"));
         created = r.status == 201;
         if (!created) {
-            CHECK_MSG(r.status == 503 || r.status == 504, "while the database restarts: %ld", r.status);
+            CHECK_MSG(r.status == 503 || r.status == 504, "while the database restarts: %ld",
+                      r.status);
             e2e_sleep_ms(200);
         }
     }
@@ -238,7 +244,8 @@ static void test_database_down_at_startup(void)
         return;
     }
     e2e_odmd_t o;
-    e2e_odmd_opts_t opts = {.mongo_uri = e2e_db_uri(late), .schemas = e2e_schemas_with_extras(),
+    e2e_odmd_opts_t opts = {.mongo_uri = e2e_db_uri(late),
+                            .schemas = e2e_schemas_with_extras(),
                             .args = {"--request-timeout", "2000", NULL}};
     if (!e2e_odmd_start(&o, &opts)) {
         CHECK_MSG(false, "odmd did not start with its database down");
@@ -267,7 +274,8 @@ static void test_database_down_at_startup(void)
         /* Index creation is retried in the background until it succeeds. */
         int64_t deadline = e2e_now_ms() + 30000;
         bool indexed = false;
-        while (!(indexed = e2e_mongo_has_unique_index(e2e_db_uri(late), o.db_name, "users", "email")) &&
+        while (!(indexed =
+                     e2e_mongo_has_unique_index(e2e_db_uri(late), o.db_name, "users", "email")) &&
                e2e_now_ms() < deadline)
             e2e_sleep_ms(100);
         CHECK_MSG(indexed, "no unique index on users.email 30 s after the database came up");
@@ -296,7 +304,8 @@ int main(void)
     e2e_post(C, &r, "/api/users", Q("{'email':'fault@example.com','name':'Fault'}"));
     EXPECT_STATUS(r, 201);
     char user_path[128];
-    snprintf(user_path, sizeof user_path, "/api/users/%s", e2e_str(&r, "_id") ? e2e_str(&r, "_id") : "-");
+    snprintf(user_path, sizeof user_path, "/api/users/%s",
+             e2e_str(&r, "_id") ? e2e_str(&r, "_id") : "-");
     e2e_resp_free(&r);
     test_stopped_database(user_path);
     test_full_queue();

@@ -15,14 +15,14 @@ static e2e_env_t env;
 #define C (&env.c)
 
 /* r went over the connection the previous request used, and did not announce a close. */
-#define EXPECT_REUSED(r)                                                                       \
-    do {                                                                                       \
-        CHECK_MSG((r).code == CURLE_OK && (r).num_connects == 0,                              \
-                  "%s %s (%ld): a new connection was opened (curl %d, connects %ld)",         \
-                  (r).method, (r).path, (r).status, (int)(r).code, (r).num_connects);          \
-        const char *conn_ = e2e_header(&(r), "Connection");                                   \
-        CHECK_MSG(!conn_ || strcasecmp(conn_, "close") != 0, "%s %s (%ld): Connection: close", \
-                  (r).method, (r).path, (r).status);                                           \
+#define EXPECT_REUSED(r)                                                                           \
+    do {                                                                                           \
+        CHECK_MSG((r).code == CURLE_OK && (r).num_connects == 0,                                   \
+                  "%s %s (%ld): a new connection was opened (curl %d, connects %ld)", (r).method,  \
+                  (r).path, (r).status, (int)(r).code, (r).num_connects);                          \
+        const char *conn_ = e2e_header(&(r), "Connection");                                        \
+        CHECK_MSG(!conn_ || strcasecmp(conn_, "close") != 0, "%s %s (%ld): Connection: close",     \
+                  (r).method, (r).path, (r).status);                                               \
     } while (0)
 
 static void test_keep_alive(void)
@@ -140,8 +140,8 @@ static void test_request_ids_and_access_log(void)
     const char *too_long[] = {F("X-Request-Id: %s", long_id), NULL};
     e2e_request(C, &r, "GET", "/healthz", too_long, NULL, 0);
     const char *got_long = e2e_header(&r, "X-Request-Id");
-    CHECK_MSG(got_long && *got_long && strlen(got_long) <= 64, "an 80-character request id came back as '%s'",
-              got_long ? got_long : "(none)");
+    CHECK_MSG(got_long && *got_long && strlen(got_long) <= 64,
+              "an 80-character request id came back as '%s'", got_long ? got_long : "(none)");
 
     /* Generated when absent, and different each time. */
     e2e_get(C, &r, "/api/users?limit=1");
@@ -151,7 +151,8 @@ static void test_request_ids_and_access_log(void)
     CHECK_MSG(first[0] != '\0', "no generated X-Request-Id");
     e2e_get(C, &r, "/api/nope");
     const char *g2 = e2e_header(&r, "X-Request-Id");
-    CHECK_MSG(g2 && *g2 && strcmp(g2, first) != 0, "generated ids: '%s' then '%s'", first, g2 ? g2 : "");
+    CHECK_MSG(g2 && *g2 && strcmp(g2, first) != 0, "generated ids: '%s' then '%s'", first,
+              g2 ? g2 : "");
 
     /* One access-log line per request: time, method, path, status, duration, request id. */
     e2e_sleep_ms(200);
@@ -160,11 +161,13 @@ static void test_request_ids_and_access_log(void)
         int found = 0;
         size_t k;
         json_t *line;
-        json_array_foreach(log, k, line) {
+        json_array_foreach(log, k, line)
+        {
             const char *key;
             json_t *v;
             bool has_id = false;
-            json_object_foreach(line, key, v) {
+            json_object_foreach(line, key, v)
+            {
                 if (json_is_string(v) && strcmp(json_string_value(v), echoed[i]) == 0)
                     has_id = true;
             }
@@ -178,8 +181,10 @@ static void test_request_ids_and_access_log(void)
             CHECK_INT(json_integer_value(json_object_get(line, "status")), statuses[i]);
             CHECK_MSG(json_is_string(json_object_get(line, "time")), "no time in the access log");
             bool has_duration = false;
-            json_object_foreach(line, key, v) {
-                if (strncmp(key, "duration", 8) == 0 && json_is_number(v) && json_number_value(v) >= 0)
+            json_object_foreach(line, key, v)
+            {
+                if (strncmp(key, "duration", 8) == 0 && json_is_number(v) &&
+                    json_number_value(v) >= 0)
                     has_duration = true;
             }
             CHECK_MSG(has_duration, "no duration in the access log line for %s", echoed[i]);
@@ -251,7 +256,8 @@ static void check_refused_when_all_busy(e2e_odmd_t *o)
     e2e_get(&late, &r, "/healthz");
     CHECK_MSG(r.status == 0 && r.code != CURLE_OPERATION_TIMEDOUT && r.elapsed_ms < 1000,
               "a fourth connection with 3 busy ones: status %ld, curl %d after %lld ms; want "
-              "refused at once", r.status, (int)r.code, (long long)r.elapsed_ms);
+              "refused at once",
+              r.status, (int)r.code, (long long)r.elapsed_ms);
     e2e_resp_free(&r);
     e2e_client_release(&late);
     CHECK(e2e_db_resume(env.db));
@@ -266,9 +272,8 @@ static void test_connection_bounds(void)
 {
     e2e_odmd_t o;
     e2e_odmd_opts_t opts = {.mongo_uri = e2e_db_uri(env.db),
-                            .args = {"--max-connections", "3", "--max-connections-per-client",
-                                     "4", "--idle-timeout", "1", "--request-timeout", "8000",
-                                     NULL}};
+                            .args = {"--max-connections", "3", "--max-connections-per-client", "4",
+                                     "--idle-timeout", "1", "--request-timeout", "8000", NULL}};
     if (!e2e_odmd_start(&o, &opts)) {
         CHECK_MSG(false, "odmd did not start with --max-connections 3 --idle-timeout 1");
         return;

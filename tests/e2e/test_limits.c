@@ -32,9 +32,13 @@ static void test_api_key(void)
     e2e_resp_t r = {0};
     e2e_get(&anon, &r, "/api/users");
     EXPECT_PROBLEM(r, 401);
-    const char *wrong[] = {"Authorization: Bearer wrong", "Authorization: Bearer " KEY "x",
-                           "Authorization: Bearer s3kr1t-ke", "Authorization: Basic " KEY,
-                           "Authorization: " KEY, "Authorization: Bearer", "Authorization: Bearer  "};
+    const char *wrong[] = {"Authorization: Bearer wrong",
+                           "Authorization: Bearer " KEY "x",
+                           "Authorization: Bearer s3kr1t-ke",
+                           "Authorization: Basic " KEY,
+                           "Authorization: " KEY,
+                           "Authorization: Bearer",
+                           "Authorization: Bearer  "};
     for (size_t i = 0; i < sizeof wrong / sizeof *wrong; i++) {
         const char *headers[] = {wrong[i], NULL};
         e2e_request(&anon, &r, "GET", "/api/users", headers, NULL, 0);
@@ -120,30 +124,36 @@ static void test_precedence(void)
     memset(big, '{', MAX_BODY * 2); /* over the cap and not JSON */
     big[MAX_BODY * 2] = '\0';
     const char *bad_json = "{\"email\": ";
-    const char *invalid = "{\"email\":\"nope\",\"zzz\":1}";         /* 422 only */
-    const char *dollar_invalid = "{\"$set\":{\"a\":1},\"zzz\":1}";  /* 400 and 422 */
+    const char *invalid = "{\"email\":\"nope\",\"zzz\":1}";        /* 422 only */
+    const char *dollar_invalid = "{\"$set\":{\"a\":1},\"zzz\":1}"; /* 400 and 422 */
     const char *id = "/api/users/000000000000000000000000";
     precedence_case_t cases[] = {
         {"unknown model beats everything", &anon, "POST", "/api/nope", "text/plain", "BIG", 404},
         {"unknown route beats 401", &anon, "GET", "/api/users/x/y", NULL, NULL, 404},
         {"405 beats 401, 413, 415", &anon, "PUT", "/api/users", "text/plain", "BIG", 405},
-        {"405 beats 401 (PUT on a collection)", &anon, "PUT", "/api/users", "text/plain", bad_json, 405},
+        {"405 beats 401 (PUT on a collection)", &anon, "PUT", "/api/users", "text/plain", bad_json,
+         405},
         {"401 beats 413, 415, 400", &anon, "POST", "/api/users", "text/plain", "BIG", 401},
         {"401 beats a malformed id", &anon, "GET", "/api/users/nothex", NULL, NULL, 401},
         {"401 beats a bad query", &anon, "GET", "/api/users?limit=0", NULL, NULL, 401},
         {"401 beats 422", &anon, "POST", "/api/users", "application/json", invalid, 401},
-        {"unknown model beats a chunked 413", &anon, "POST", "/api/nope", "text/plain", "CHUNKED", 404},
+        {"unknown model beats a chunked 413", &anon, "POST", "/api/nope", "text/plain", "CHUNKED",
+         404},
         {"405 beats a chunked 413", &anon, "PUT", "/api/users", "text/plain", "CHUNKED", 405},
         {"401 beats a chunked 413", &anon, "POST", "/api/users", "text/plain", "CHUNKED", 401},
-        {"chunked 413 beats 415 and 400", &authed, "POST", "/api/users", "text/plain", "CHUNKED", 413},
+        {"chunked 413 beats 415 and 400", &authed, "POST", "/api/users", "text/plain", "CHUNKED",
+         413},
         {"413 beats 415 and 400", &authed, "POST", "/api/users", "text/plain", "BIG", 413},
         {"413 beats a missing type", &authed, "POST", "/api/users", NULL, "BIG", 413},
-        {"413 beats a malformed id", &authed, "PUT", "/api/users/nothex", "application/json", "BIG", 413},
+        {"413 beats a malformed id", &authed, "PUT", "/api/users/nothex", "application/json", "BIG",
+         413},
         {"415 beats 400", &authed, "POST", "/api/users", "text/plain", bad_json, 415},
-        {"415 beats a malformed id", &authed, "PATCH", "/api/users/nothex", "text/plain", invalid, 415},
+        {"415 beats a malformed id", &authed, "PATCH", "/api/users/nothex", "text/plain", invalid,
+         415},
         {"415 beats 422", &authed, "PUT", id, "application/xml", invalid, 415},
         {"400 beats 422", &authed, "POST", "/api/users", "application/json", dollar_invalid, 400},
-        {"malformed id beats 422", &authed, "PUT", "/api/users/nothex", "application/json", invalid, 400},
+        {"malformed id beats 422", &authed, "PUT", "/api/users/nothex", "application/json", invalid,
+         400},
         {"malformed JSON", &authed, "POST", "/api/users", "application/json", bad_json, 400},
         {"bad query", &authed, "GET", "/api/users?limit=0", NULL, NULL, 400},
         {"422 alone", &authed, "POST", "/api/users", "application/json", invalid, 422},
@@ -161,8 +171,8 @@ static void test_precedence(void)
                                 1024);
         else
             e2e_request(k->client, &r, k->method, k->path, headers, body, (size_t)-1);
-        CHECK_MSG(e2e_is_problem(&r, k->status), "%s: %s %s gave %ld, want %ld", k->what,
-                  k->method, k->path, r.status, k->status);
+        CHECK_MSG(e2e_is_problem(&r, k->status), "%s: %s %s gave %ld, want %ld", k->what, k->method,
+                  k->path, r.status, k->status);
         e2e_resp_free(&r);
     }
     CHECK_INT(e2e_mongo_count(DBURI, DBNAME, "users"), before);

@@ -21,7 +21,7 @@ typedef struct {
     const char *city;
     const char *tag;
     bool has_login;
-    long long login; /* seconds since the epoch */
+    long long login;     /* seconds since the epoch */
     char login_text[40]; /* as sent: even users with a +09:00 offset */
 } seed_user_t;
 
@@ -58,15 +58,17 @@ static void seed(void)
         char login[80] = "";
         if (u->has_login)
             snprintf(login, sizeof login, ",\"lastLogin\":\"%s\"", u->login_text);
-        e2e_post(C, &r, "/api/users",
-                 F("{\"email\":\"q%02d@example.com\",\"name\":\"%s\",\"age\":%d,\"role\":\"%s\","
-                   "\"password\":\"password%02d\",\"address\":{\"city\":\"%s\"},\"tags\":[\"%s\"]%s}",
-                   i, u->name, u->age, u->role, i, u->city, u->tag, login));
+        e2e_post(
+            C, &r, "/api/users",
+            F("{\"email\":\"q%02d@example.com\",\"name\":\"%s\",\"age\":%d,\"role\":\"%s\","
+              "\"password\":\"password%02d\",\"address\":{\"city\":\"%s\"},\"tags\":[\"%s\"]%s}",
+              i, u->name, u->age, u->role, i, u->city, u->tag, login));
         EXPECT_STATUS(r, 201);
         snprintf(u->id, sizeof u->id, "%s", e2e_str(&r, "_id") ? e2e_str(&r, "_id") : "");
     }
     for (int i = 1; i <= N_WIDGETS; i++) {
-        e2e_post(C, &r, "/api/widgets", F("{\"_id\":%d,\"label\":\"w%02d\",\"size\":%d}", i, i, i % 5));
+        e2e_post(C, &r, "/api/widgets",
+                 F("{\"_id\":%d,\"label\":\"w%02d\",\"size\":%d}", i, i, i % 5));
         EXPECT_STATUS(r, 201);
     }
     e2e_resp_free(&r);
@@ -79,15 +81,16 @@ static void expect_users(const char *filter, pred_fn want, const void *arg)
 {
     e2e_resp_t r = {0};
     e2e_get(C, &r, F("/api/users?limit=1000&count=true&filter=%s", U(filter)));
-    CHECK_MSG(r.status == 200 && json_is_array(r.json), "filter %s: status %ld, body %.300s", filter,
-              r.status, r.body);
+    CHECK_MSG(r.status == 200 && json_is_array(r.json), "filter %s: status %ld, body %.300s",
+              filter, r.status, r.body);
     int expected = 0;
     for (int i = 0; i < N_USERS; i++) {
         bool wanted = want(&users[i], arg), seen = false;
         expected += wanted;
         size_t k;
         json_t *doc;
-        json_array_foreach(r.json, k, doc) {
+        json_array_foreach(r.json, k, doc)
+        {
             const char *id = json_string_value(json_object_get(doc, "_id"));
             if (id && strcmp(id, users[i].id) == 0)
                 seen = true;
@@ -105,14 +108,41 @@ static void expect_users(const char *filter, pred_fn want, const void *arg)
     e2e_resp_free(&r);
 }
 
-static bool age_gte(const seed_user_t *u, const void *a) { return u->age >= *(const int *)a; }
-static bool age_lt(const seed_user_t *u, const void *a) { return u->age < *(const int *)a; }
-static bool age_ne(const seed_user_t *u, const void *a) { return u->age != *(const int *)a; }
-static bool role_is(const seed_user_t *u, const void *a) { return strcmp(u->role, a) == 0; }
-static bool city_is(const seed_user_t *u, const void *a) { return strcmp(u->city, a) == 0; }
-static bool tag_is(const seed_user_t *u, const void *a) { return strcmp(u->tag, a) == 0; }
-static bool no_login(const seed_user_t *u, const void *a) { (void)a; return !u->has_login; }
-static bool all(const seed_user_t *u, const void *a) { (void)u; (void)a; return true; }
+static bool age_gte(const seed_user_t *u, const void *a)
+{
+    return u->age >= *(const int *)a;
+}
+static bool age_lt(const seed_user_t *u, const void *a)
+{
+    return u->age < *(const int *)a;
+}
+static bool age_ne(const seed_user_t *u, const void *a)
+{
+    return u->age != *(const int *)a;
+}
+static bool role_is(const seed_user_t *u, const void *a)
+{
+    return strcmp(u->role, a) == 0;
+}
+static bool city_is(const seed_user_t *u, const void *a)
+{
+    return strcmp(u->city, a) == 0;
+}
+static bool tag_is(const seed_user_t *u, const void *a)
+{
+    return strcmp(u->tag, a) == 0;
+}
+static bool no_login(const seed_user_t *u, const void *a)
+{
+    (void)a;
+    return !u->has_login;
+}
+static bool all(const seed_user_t *u, const void *a)
+{
+    (void)u;
+    (void)a;
+    return true;
+}
 static bool login_gte(const seed_user_t *u, const void *a)
 {
     return u->has_login && u->login >= *(const long long *)a;
@@ -142,7 +172,10 @@ static bool name_regex_u0(const seed_user_t *u, const void *a)
     (void)a;
     return strncmp(u->name, "U0", 2) == 0;
 }
-static bool is_user(const seed_user_t *u, const void *a) { return u == a; }
+static bool is_user(const seed_user_t *u, const void *a)
+{
+    return u == a;
+}
 static bool is_user_0_or_1(const seed_user_t *u, const void *a)
 {
     (void)a;
@@ -314,7 +347,9 @@ static void test_limit_skip_count(void)
     e2e_get(C, &r, "/api/widgets?skip=500");
     EXPECT_STATUS(r, 200);
     CHECK_INT(array_len(&r), 0);
-    e2e_get(C, &r, "/api/widgets?count=true&filter=" "%7B%22size%22%3A0%7D"); /* {"size":0} */
+    e2e_get(C, &r,
+            "/api/widgets?count=true&filter="
+            "%7B%22size%22%3A0%7D"); /* {"size":0} */
     int zeros = 0;
     for (int i = 1; i <= N_WIDGETS; i++)
         zeros += i % 5 == 0;
@@ -324,11 +359,12 @@ static void test_limit_skip_count(void)
     EXPECT_HEADER(r, "X-Total-Count", F("%d", zeros)); /* the total, not the page */
     CHECK_INT(array_len(&r), 2);
 
-    const char *bad[] = {"limit=0", "limit=1001", "limit=-1", "limit=abc", "limit=1.5", "limit=",
-                         "limit=10x", "skip=-1", "skip=abc", "skip=1.5", "skip=1000000001",
-                         "skip=99999999999999999999", "sort=nope", "sort=-nope",
-                         "sort=label,nope", "fields=nope", "fields=label,nope", "filter=",
-                         "filter=nope"};
+    const char *bad[] = {
+        "limit=0",           "limit=1001", "limit=-1",        "limit=abc",
+        "limit=1.5",         "limit=",     "limit=10x",       "skip=-1",
+        "skip=abc",          "skip=1.5",   "skip=1000000001", "skip=99999999999999999999",
+        "sort=nope",         "sort=-nope", "sort=label,nope", "fields=nope",
+        "fields=label,nope", "filter=",    "filter=nope"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         expect_400(F("/api/widgets?%s", bad[i]));
     e2e_resp_free(&r);
@@ -344,7 +380,8 @@ static void test_sort(void)
     bool ordered = true;
     size_t i;
     json_t *doc;
-    json_array_foreach(r.json, i, doc) {
+    json_array_foreach(r.json, i, doc)
+    {
         long long age = json_integer_value(json_object_get(doc, "age"));
         ordered = ordered && age >= prev;
         prev = age;
@@ -356,7 +393,8 @@ static void test_sort(void)
     CHECK_INT(array_len(&r), N_USERS);
     prev = 1000;
     ordered = true;
-    json_array_foreach(r.json, i, doc) {
+    json_array_foreach(r.json, i, doc)
+    {
         long long age = json_integer_value(json_object_get(doc, "age"));
         ordered = ordered && age <= prev;
         prev = age;
@@ -369,7 +407,8 @@ static void test_sort(void)
     const char *prev_role = "";
     prev = 1000;
     ordered = true;
-    json_array_foreach(r.json, i, doc) {
+    json_array_foreach(r.json, i, doc)
+    {
         const char *role = json_string_value(json_object_get(doc, "role"));
         long long age = json_integer_value(json_object_get(doc, "age"));
         int c = strcmp(role ? role : "", prev_role);
@@ -380,11 +419,15 @@ static void test_sort(void)
     CHECK_MSG(ordered, "sort=role,-age wrong: %s", r.body);
 
     /* Dates sort by instant, not by the text they were sent as. */
-    e2e_get(C, &r, "/api/users?sort=lastLogin&limit=100&filter=%7B%22lastLogin%22%3A%7B%22%24exists%22%3Atrue%7D%7D");
+    e2e_get(C, &r,
+            "/api/"
+            "users?sort=lastLogin&limit=100&filter=%7B%22lastLogin%22%3A%7B%22%24exists%22%3Atrue%"
+            "7D%7D");
     EXPECT_STATUS(r, 200);
     const char *prev_when = "";
     ordered = true;
-    json_array_foreach(r.json, i, doc) {
+    json_array_foreach(r.json, i, doc)
+    {
         const char *when = json_string_value(json_object_get(doc, "lastLogin"));
         ordered = ordered && when && strcmp(when, prev_when) >= 0 && strlen(when) == 24 &&
                   when[23] == 'Z';
@@ -396,11 +439,12 @@ static void test_sort(void)
 
     e2e_get(C, &r, "/api/users?sort=address.city,name&limit=100");
     EXPECT_STATUS(r, 200);
-    CHECK_STR(json_string_value(json_object_get(json_object_get(json_array_get(r.json, 0), "address"), "city")),
+    CHECK_STR(json_string_value(
+                  json_object_get(json_object_get(json_array_get(r.json, 0), "address"), "city")),
               "Lyon");
 
-    const char *bad[] = {"sort=password", "sort=-password", "sort=name,password", "sort=__v",
-                         "sort=address.nope", "sort=nope"};
+    const char *bad[] = {"sort=password", "sort=-password",    "sort=name,password",
+                         "sort=__v",      "sort=address.nope", "sort=nope"};
     for (size_t k = 0; k < sizeof bad / sizeof *bad; k++)
         expect_400(F("/api/users?%s", bad[k]));
     e2e_resp_free(&r);
@@ -414,10 +458,12 @@ static void test_fields(void)
     CHECK_INT(array_len(&r), N_USERS);
     size_t i;
     json_t *doc;
-    json_array_foreach(r.json, i, doc) {
+    json_array_foreach(r.json, i, doc)
+    {
         const char *key;
         json_t *v;
-        json_object_foreach(doc, key, v) {
+        json_object_foreach(doc, key, v)
+        {
             CHECK_MSG(strcmp(key, "name") == 0 || strcmp(key, "email") == 0 ||
                           strcmp(key, "_id") == 0,
                       "fields=name,email returned '%s'", key);
@@ -433,8 +479,8 @@ static void test_fields(void)
                   json_object_get(addr, "city") && !json_object_get(first, "name"),
               "fields=address.city: %s", r.body);
 
-    const char *bad[] = {"fields=password", "fields=name,password", "fields=__v",
-                         "fields=nope", "fields=address.nope"};
+    const char *bad[] = {"fields=password", "fields=name,password", "fields=__v", "fields=nope",
+                         "fields=address.nope"};
     for (size_t k = 0; k < sizeof bad / sizeof *bad; k++)
         expect_400(F("/api/users?%s", bad[k]));
     e2e_resp_free(&r);

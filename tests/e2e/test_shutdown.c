@@ -69,7 +69,8 @@ static void test_idle_signals(e2e_db_t *db)
         kill(o.pid, sigs[i]);
         int status = e2e_odmd_wait(&o, 10000);
         CHECK_MSG(status == 0, "idle odmd after signal %d: exit status %d", sigs[i], status);
-        CHECK_MSG(e2e_now_ms() - t0 < 5000, "idle shutdown took %lld ms", (long long)(e2e_now_ms() - t0));
+        CHECK_MSG(e2e_now_ms() - t0 < 5000, "idle shutdown took %lld ms",
+                  (long long)(e2e_now_ms() - t0));
         if (status == -2)
             e2e_odmd_stop(&o, 1000);
     }
@@ -132,7 +133,8 @@ static void *loader_main(void *arg)
 static void test_sigterm_under_load(e2e_db_t *db)
 {
     e2e_odmd_t o;
-    e2e_odmd_opts_t opts = {.mongo_uri = e2e_db_uri(db), .schemas = e2e_schemas_with_extras(),
+    e2e_odmd_opts_t opts = {.mongo_uri = e2e_db_uri(db),
+                            .schemas = e2e_schemas_with_extras(),
                             .args = {"--workers", "4", NULL}};
     if (!e2e_odmd_start(&o, &opts)) {
         CHECK_MSG(false, "odmd did not start");
@@ -144,7 +146,8 @@ static void test_sigterm_under_load(e2e_db_t *db)
     e2e_post(&c, &r, "/api/notes", "{\"title\":\"target\"}");
     EXPECT_STATUS(r, 201);
     char doc_path[128];
-    snprintf(doc_path, sizeof doc_path, "/api/notes/%s", e2e_str(&r, "_id") ? e2e_str(&r, "_id") : "-");
+    snprintf(doc_path, sizeof doc_path, "/api/notes/%s",
+             e2e_str(&r, "_id") ? e2e_str(&r, "_id") : "-");
     e2e_resp_free(&r);
     e2e_client_release(&c);
 
@@ -163,7 +166,8 @@ static void test_sigterm_under_load(e2e_db_t *db)
     atomic_store(&stop, true);
     for (int i = 0; i < LOADERS; i++)
         pthread_join(threads[i], NULL);
-    CHECK_MSG(status == 0, "odmd under load: exit status %d after %lld ms", status, (long long)took);
+    CHECK_MSG(status == 0, "odmd under load: exit status %d after %lld ms", status,
+              (long long)took);
     if (status == -2)
         e2e_odmd_stop(&o, 1000);
     int ok = 0, drained = 0, errors = 0, timeouts = 0, other = 0, dropped = 0;
@@ -177,8 +181,8 @@ static void test_sigterm_under_load(e2e_db_t *db)
         CHECK_MSG(loaders[i].other == 0, "loader %d got status %ld", i, loaders[i].other_status);
     }
     printf("under load: %d answered, %d drained with 503, %d closed connections, %d dropped "
-           "requests, %d timeouts; exit after %lld ms\n", ok, drained, errors, dropped, timeouts,
-           (long long)took);
+           "requests, %d timeouts; exit after %lld ms\n",
+           ok, drained, errors, dropped, timeouts, (long long)took);
     CHECK_MSG(ok > LOADERS, "too few requests before SIGTERM: %d", ok);
     CHECK_INT(errors, 0); /* a request sent on a kept-alive connection is answered, not dropped */
     CHECK_INT(dropped, 0);
@@ -215,7 +219,8 @@ static void *inflight_main(void *arg)
 static void test_inflight_finished(e2e_db_t *db)
 {
     e2e_odmd_t o;
-    e2e_odmd_opts_t opts = {.mongo_uri = e2e_db_uri(db), .schemas = e2e_schemas_with_extras(),
+    e2e_odmd_opts_t opts = {.mongo_uri = e2e_db_uri(db),
+                            .schemas = e2e_schemas_with_extras(),
                             .args = {"--workers", "4", "--request-timeout", "8000", NULL}};
     if (!e2e_odmd_start(&o, &opts)) {
         CHECK_MSG(false, "odmd did not start");
@@ -268,7 +273,8 @@ static void test_inflight_finished(e2e_db_t *db)
     for (int i = 0; i < 4; i++) {
         pthread_join(threads[i], NULL);
         CHECK_MSG(flights[i].code == CURLE_OK && flights[i].status == 200,
-                  "in-flight request %d: status %ld, curl %d", i, flights[i].status, flights[i].code);
+                  "in-flight request %d: status %ld, curl %d", i, flights[i].status,
+                  flights[i].code);
         CHECK_MSG(strcmp(flights[i].connection, "close") == 0,
                   "in-flight request %d answered during shutdown with Connection '%s'", i,
                   flights[i].connection);
@@ -279,7 +285,8 @@ static void test_inflight_finished(e2e_db_t *db)
     char answer[2048];
     CHECK(raw_send(partial, "\r\n"));
     raw_read_all(partial, answer, sizeof answer, 3000);
-    CHECK_MSG(strncmp(answer, "HTTP/1.1 503", 12) == 0 && strcasestr(answer, "\r\nConnection: close\r\n"),
+    CHECK_MSG(strncmp(answer, "HTTP/1.1 503", 12) == 0 &&
+                  strcasestr(answer, "\r\nConnection: close\r\n"),
               "a request completed while draining got: '%.200s'", answer);
     if (partial >= 0)
         close(partial);

@@ -31,13 +31,25 @@ static void test_routes(const odm_app_t *app)
 static void test_media_types(void)
 {
     static const char *const good[] = {
-        "application/json", "Application/JSON", "application/json; charset=utf-8",
-        "application/json;charset=UTF-8", "application/json; charset=\"utf-8\"",
-        "application/merge-patch+json", "application/problem+json", " application/json ",
+        "application/json",
+        "Application/JSON",
+        "application/json; charset=utf-8",
+        "application/json;charset=UTF-8",
+        "application/json; charset=\"utf-8\"",
+        "application/merge-patch+json",
+        "application/problem+json",
+        " application/json ",
     };
     static const char *const bad[] = {
-        "text/plain", "application/xml", "application/json; charset=latin1",
-        "application/json; boundary=x", "text/json", "application/jsonx", "+json", "", "json",
+        "text/plain",
+        "application/xml",
+        "application/json; charset=latin1",
+        "application/json; boundary=x",
+        "text/json",
+        "application/jsonx",
+        "+json",
+        "",
+        "json",
     };
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
         CHECK_MSG(api__acceptable_media_type(good[i], ODM_METHOD_POST), "'%s' refused", good[i]);
@@ -49,11 +61,14 @@ static void test_media_types(void)
 
     /* PATCH reads merge patches only (RFC 5789 2.2): not JSON Patch, not any other +json */
     static const char *const patch_good[] = {
-        "application/merge-patch+json", "application/json",
+        "application/merge-patch+json",
+        "application/json",
         "Application/Merge-Patch+JSON; charset=utf-8",
     };
     static const char *const patch_bad[] = {
-        "application/json-patch+json", "application/problem+json", "application/vnd.x+json",
+        "application/json-patch+json",
+        "application/problem+json",
+        "application/vnd.x+json",
         "application/merge-patch+json; charset=latin1",
     };
     for (size_t i = 0; i < sizeof patch_good / sizeof patch_good[0]; i++)
@@ -77,7 +92,7 @@ static void test_entity_tags(void)
     CHECK(!api__if_match("\"6\"", true, 7));
     CHECK(!api__if_match("W/\"7\"", true, 7)); /* If-Match compares strongly */
     CHECK(!api__if_match("\"77\"", true, 7));
-    CHECK(api__if_none_match("W/\"7\"", 7));   /* If-None-Match weakly */
+    CHECK(api__if_none_match("W/\"7\"", 7)); /* If-None-Match weakly */
     CHECK(api__if_none_match("\"1\",\"7\"", 7));
     CHECK(api__if_none_match("*", 7));
     CHECK(!api__if_none_match("\"8\"", 7));
@@ -107,7 +122,8 @@ static void test_merge_patch(void)
     check_merge("{\"a\":\"b\",\"b\":\"c\"}", "{\"a\":null}", "{\"b\":\"c\"}");
     check_merge("{\"a\":[\"b\"]}", "{\"a\":\"c\"}", "{\"a\":\"c\"}");
     check_merge("{\"a\":\"c\"}", "{\"a\":[\"b\"]}", "{\"a\":[\"b\"]}");
-    check_merge("{\"a\":{\"b\":\"c\"}}", "{\"a\":{\"b\":\"d\",\"c\":null}}", "{\"a\":{\"b\":\"d\"}}");
+    check_merge("{\"a\":{\"b\":\"c\"}}", "{\"a\":{\"b\":\"d\",\"c\":null}}",
+                "{\"a\":{\"b\":\"d\"}}");
     check_merge("{\"a\":[{\"b\":\"c\"}]}", "{\"a\":[1]}", "{\"a\":[1]}");
     check_merge("[\"a\",\"b\"]", "[\"c\",\"d\"]", "[\"c\",\"d\"]");
     check_merge("{\"a\":\"b\"}", "[\"c\"]", "[\"c\"]");

@@ -9,7 +9,7 @@
 #include "check.h"
 #include "odmd/codec.h"
 
-#define CHECK_CONTAINS(hay, needle)                                                            \
+#define CHECK_CONTAINS(hay, needle)                                                                \
     CHECK_MSG(strstr((hay), (needle)) != NULL, "'%s' lacks '%s'", (hay), (needle))
 
 static odm_models_t *models;
@@ -45,7 +45,8 @@ static bool setup(void)
     if (mkdtemp(tmp_dir) == NULL)
         return false;
     char cmd[512];
-    snprintf(cmd, sizeof cmd, "cp schemas/users.json schemas/orders.json schemas/products.json '%s'", tmp_dir);
+    snprintf(cmd, sizeof cmd,
+             "cp schemas/users.json schemas/orders.json schemas/products.json '%s'", tmp_dir);
     if (system(cmd) != 0)
         return false;
     write_file("things.json", things_model);
@@ -117,8 +118,9 @@ static void test_parse(void)
     free(deep);
     /* brackets inside strings do not nest */
     char text[300];
-    snprintf(text, sizeof text, "{\"a\": \"%s\\\"[\"}", "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
-                                                       "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[");
+    snprintf(text, sizeof text, "{\"a\": \"%s\\\"[\"}",
+             "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+             "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[");
     CHECK_STR(parse_error(text, 0), "(parsed)");
 
     CHECK_STR(parse_error("{\"$set\": 1}", ODM_JSON_DOCUMENT),
@@ -312,8 +314,8 @@ static void test_dates(void)
     bson_t b;
     json_t *errors;
     CHECK(to_bson(things,
-                  "{\"days\": [\"2020-01-01T00:00:00Z\"], \"when\": \"2020-01-01T00:00:00Z\"}",
-                  &b, &errors));
+                  "{\"days\": [\"2020-01-01T00:00:00Z\"], \"when\": \"2020-01-01T00:00:00Z\"}", &b,
+                  &errors));
     CHECK_INT(type_at(&b, "days.0"), BSON_TYPE_DATE_TIME);
     CHECK_INT(type_at(&b, "when"), BSON_TYPE_DATE_TIME);
     bson_destroy(&b);
@@ -343,9 +345,8 @@ static void test_numbers(void)
     CHECK_INT(int_at(&b, "any"), INT64_C(9007199254740993));
     CHECK_INT(type_at(&b, "n"), BSON_TYPE_INT64);
     CHECK_INT(type_at(&b, "d"), BSON_TYPE_DOUBLE);
-    CHECK_STR(write_json(things, &b),
-              "{\"any\":9007199254740993,\"n\":5,\"d\":2,"
-              "\"box\":{\"label\":-9223372036854775808}}");
+    CHECK_STR(write_json(things, &b), "{\"any\":9007199254740993,\"n\":5,\"d\":2,"
+                                      "\"box\":{\"label\":-9223372036854775808}}");
     bson_destroy(&b);
     json_decref(errors);
 
@@ -544,7 +545,7 @@ static void test_id_decode_and_generation(void)
 {
     odm_error_t err = {0};
     static const char *const good[][2] = {
-        {"a%2Fb", "a/b"}, {"%2E", "."}, {"%2e%2E", ".."}, {"a+b", "a+b"},
+        {"a%2Fb", "a/b"},         {"%2E", "."},       {"%2e%2E", ".."}, {"a+b", "a+b"},
         {"%C3%A9x", "\xc3\xa9x"}, {"plain", "plain"}, {"", ""}};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         char *id = odm_codec_id_decode(good[i][0], strlen(good[i][0]), &err);
@@ -685,8 +686,8 @@ static void test_filter_refused(void)
     char regex[400];
     snprintf(regex, sizeof regex, "{\"name\": {\"$regex\": \"%0*d\"}}", ODM_REGEX_MAX_LENGTH, 0);
     CHECK_CONTAINS(filter(users, regex), "\"$regex\" : \"000");
-    snprintf(regex, sizeof regex, "{\"name\": {\"$regex\": \"%0*d\"}}",
-             ODM_REGEX_MAX_LENGTH + 1, 0);
+    snprintf(regex, sizeof regex, "{\"name\": {\"$regex\": \"%0*d\"}}", ODM_REGEX_MAX_LENGTH + 1,
+             0);
     CHECK_STR(filter(users, regex), "'$regex' longer than 256 bytes");
 
     json_t *list = json_array();

@@ -21,7 +21,8 @@ static int tree_depth(const json_t *v)
     if (json_is_object(v)) {
         const char *key;
         json_t *member;
-        json_object_foreach((json_t *)v, key, member) {
+        json_object_foreach((json_t *)v, key, member)
+        {
             int d = tree_depth(member);
             deepest = d > deepest ? d : deepest;
         }
@@ -30,7 +31,8 @@ static int tree_depth(const json_t *v)
     if (json_is_array(v)) {
         size_t i;
         json_t *item;
-        json_array_foreach(v, i, item) {
+        json_array_foreach(v, i, item)
+        {
             int d = tree_depth(item);
             deepest = d > deepest ? d : deepest;
         }
@@ -45,7 +47,8 @@ static bool bad_document_keys(const json_t *v)
     if (json_is_array(v)) {
         size_t i;
         json_t *item;
-        json_array_foreach(v, i, item) {
+        json_array_foreach(v, i, item)
+        {
             if (bad_document_keys(item))
                 return true;
         }
@@ -54,7 +57,8 @@ static bool bad_document_keys(const json_t *v)
     const char *key;
     size_t klen;
     json_t *member;
-    json_object_keylen_foreach((json_t *)v, key, klen, member) {
+    json_object_keylen_foreach((json_t *)v, key, klen, member)
+    {
         if ((klen > 0 && key[0] == '$') || memchr(key, '.', klen) != NULL ||
             bad_document_keys(member))
             return true;
@@ -230,8 +234,8 @@ static void test_string_bytes(void)
         for (int b = 0; b < 256; b++) {
             for (size_t c = 0; c < sizeof tails; c++) {
                 for (size_t d = 0; d < sizeof tails; d += 2) {
-                    unsigned char s[] = {'[', '"', (unsigned char)a, (unsigned char)b, tails[c],
-                                         tails[d], '"', ']'};
+                    unsigned char s[] = {
+                        '[', '"', (unsigned char)a, (unsigned char)b, tails[c], tails[d], '"', ']'};
                     compare((const char *)s, sizeof s, false, false);
                 }
             }
@@ -247,7 +251,8 @@ static void test_u_escapes(void)
         int n = snprintf(text, sizeof text, "[\"\\u%04X\"]", v);
         compare(text, (size_t)n, false, v != 0 && (v < 0xD800 || v > 0xDFFF));
     }
-    static const unsigned hi[] = {0xD800, 0xDBFF, 0xDC00, 0xD7FF}, lo[] = {0xDC00, 0xDFFF, 0xDBFF, 0xE000, 0x0041};
+    static const unsigned hi[] = {0xD800, 0xDBFF, 0xDC00, 0xD7FF},
+                          lo[] = {0xDC00, 0xDFFF, 0xDBFF, 0xE000, 0x0041};
     for (size_t i = 0; i < sizeof hi / sizeof hi[0]; i++)
         for (size_t j = 0; j < sizeof lo / sizeof lo[0]; j++) {
             int n = snprintf(text, sizeof text, "[\"\\u%04x\\u%04x\"]", hi[i], lo[j]);
@@ -267,11 +272,53 @@ static uint64_t rng(void)
 
 /* Bytes that matter to a JSON parser, and UTF-8 pieces. */
 static const char *const pieces[] = {
-    "{", "}", "[", "]", ",", ":", "\"", "\\", " ", "\n", "\t", "0", "1", "9", "-", "+", ".", "e",
-    "E", "t", "true", "false", "null", "\\u", "\\u00", "\\ud83d", "\\ude00", "\\u0000", "\\n",
-    "\\\"", "\xc3", "\xa9", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xed\xa0\x80",
-    "\xff", "\x01", "\x00", "$", ".", "1e400", "99999999999999999999", "123456789012345678",
-    "\"a\":1", "\"a\"", "{\"a\":[1,2]}",
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    ":",
+    "\"",
+    "\\",
+    " ",
+    "\n",
+    "\t",
+    "0",
+    "1",
+    "9",
+    "-",
+    "+",
+    ".",
+    "e",
+    "E",
+    "t",
+    "true",
+    "false",
+    "null",
+    "\\u",
+    "\\u00",
+    "\\ud83d",
+    "\\ude00",
+    "\\u0000",
+    "\\n",
+    "\\\"",
+    "\xc3",
+    "\xa9",
+    "\xc3\xa9",
+    "\xe2\x82\xac",
+    "\xf0\x9f\x98\x80",
+    "\xed\xa0\x80",
+    "\xff",
+    "\x01",
+    "\x00",
+    "$",
+    ".",
+    "1e400",
+    "99999999999999999999",
+    "123456789012345678",
+    "\"a\":1",
+    "\"a\"",
+    "{\"a\":[1,2]}",
 };
 
 static void test_mutations(void)

@@ -202,7 +202,10 @@ static void test_getenv(void)
 static void test_db_raw(void)
 {
     static const char *const uris[] = {
-        "mongodb://h:1/shop?x=y", "mongodb://h/a.b", "mongodb://h/a%zz", "mongodb://h/has$",
+        "mongodb://h:1/shop?x=y",
+        "mongodb://h/a.b",
+        "mongodb://h/a%zz",
+        "mongodb://h/has$",
         "mongodb://h/0123456789012345678901234567890123456789012345678901234567890123",
     };
     for (size_t i = 0; i < sizeof uris / sizeof uris[0]; i++) {
@@ -255,8 +258,7 @@ static void test_edges(void)
         odm_error_t err;
         char *argv[] = {(char *)cases[i].arg, NULL};
         CHECK_MSG(parse(&cfg, argv, NO_ENV, &err), "%s: %s", cases[i].arg, err.message);
-        CHECK_MSG(*(size_t *)((char *)&cfg + cases[i].offset) == cases[i].want, "%s",
-                  cases[i].arg);
+        CHECK_MSG(*(size_t *)((char *)&cfg + cases[i].offset) == cases[i].want, "%s", cases[i].arg);
         odm_config_release(&cfg);
     }
     odm_config_t cfg;
@@ -424,18 +426,50 @@ static void test_usage(void)
 {
     const char *usage = odm_config_usage();
     static const char *const must[] = {
-        "--mongo-uri",  "ODMD_MONGO_URI",   "--db",           "ODMD_DB",
-        "--schemas",    "ODMD_SCHEMAS",     "--listen",       "ODMD_LISTEN",
-        "--workers",    "ODMD_WORKERS",     "--max-body",     "ODMD_MAX_BODY",
-        "--request-timeout", "ODMD_REQUEST_TIMEOUT", "--api-key", "ODMD_API_KEY",
-        "--cursor-key", "ODMD_CURSOR_KEY",
-        "--log-level",  "ODMD_LOG_LEVEL",   "--queue-max",    "ODMD_QUEUE_MAX",
-        "--max-connections", "ODMD_MAX_CONNECTIONS", "--idle-timeout", "ODMD_IDLE_TIMEOUT",
-        "--help",       "--version",        "odmd [serve] [options]", "odmd check [DIR]",
-        "odmd validate", "odmd health URL", "mongodb://127.0.0.1:27017/odmd", "./schemas",
-        "127.0.0.1:8080", "(default 1048576)", "(default 5000)", "(default info)",
-        "(default 1024)", "(default 1000)", "(default 60)", "at least 4",
-        "--bulk-max", "ODMD_BULK_MAX",
+        "--mongo-uri",
+        "ODMD_MONGO_URI",
+        "--db",
+        "ODMD_DB",
+        "--schemas",
+        "ODMD_SCHEMAS",
+        "--listen",
+        "ODMD_LISTEN",
+        "--workers",
+        "ODMD_WORKERS",
+        "--max-body",
+        "ODMD_MAX_BODY",
+        "--request-timeout",
+        "ODMD_REQUEST_TIMEOUT",
+        "--api-key",
+        "ODMD_API_KEY",
+        "--cursor-key",
+        "ODMD_CURSOR_KEY",
+        "--log-level",
+        "ODMD_LOG_LEVEL",
+        "--queue-max",
+        "ODMD_QUEUE_MAX",
+        "--max-connections",
+        "ODMD_MAX_CONNECTIONS",
+        "--idle-timeout",
+        "ODMD_IDLE_TIMEOUT",
+        "--help",
+        "--version",
+        "odmd [serve] [options]",
+        "odmd check [DIR]",
+        "odmd validate",
+        "odmd health URL",
+        "mongodb://127.0.0.1:27017/odmd",
+        "./schemas",
+        "127.0.0.1:8080",
+        "(default 1048576)",
+        "(default 5000)",
+        "(default info)",
+        "(default 1024)",
+        "(default 1000)",
+        "(default 60)",
+        "at least 4",
+        "--bulk-max",
+        "ODMD_BULK_MAX",
     };
     for (size_t i = 0; i < sizeof must / sizeof must[0]; i++)
         CHECK_MSG(contains(usage, must[i]), "usage lacks '%s'", must[i]);

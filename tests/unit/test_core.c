@@ -93,18 +93,20 @@ static void test_problem_body_bytes(void)
     odm_error_set(&err, ODM_ERR_VALIDATION, "3 violations of the 'users' model");
     check_same_body(&err, NULL, "no errors");
     check_same_body(&err, json_array(), "empty errors");
-    check_same_body(&err, json_pack("[{s:s, s:s, s:s}, {s:s, s:s, s:s}]", "instanceLocation",
-                                    "/email", "keywordLocation", "/properties/email/format",
-                                    "error", "'not-an-email' is not an 'email'",
-                                    "instanceLocation", "/a~1b/0", "keywordLocation",
-                                    "/properties/a~1b", "error", "quote \" slash / back \\"),
+    check_same_body(&err,
+                    json_pack("[{s:s, s:s, s:s}, {s:s, s:s, s:s}]", "instanceLocation", "/email",
+                              "keywordLocation", "/properties/email/format", "error",
+                              "'not-an-email' is not an 'email'", "instanceLocation", "/a~1b/0",
+                              "keywordLocation", "/properties/a~1b", "error",
+                              "quote \" slash / back \\"),
                     "validator errors");
-    check_same_body(&err, json_pack("[s, s, s]", "ctl \x01\x1f\b\f\n\r\t end",
-                                    "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "\x7f del"),
+    check_same_body(&err,
+                    json_pack("[s, s, s]", "ctl \x01\x1f\b\f\n\r\t end",
+                              "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "\x7f del"),
                     "escapes and UTF-8");
-    check_same_body(&err, json_pack("[I, I, I, i, b, b, n, {}, [], {s:{s:[{}]}}]",
-                                    (json_int_t)INT64_MIN, (json_int_t)INT64_MAX,
-                                    (json_int_t)-1, 0, 1, 0, "a", "b"),
+    check_same_body(&err,
+                    json_pack("[I, I, I, i, b, b, n, {}, [], {s:{s:[{}]}}]", (json_int_t)INT64_MIN,
+                              (json_int_t)INT64_MAX, (json_int_t)-1, 0, 1, 0, "a", "b"),
                     "integers and constants");
     check_same_body(&err, json_pack("[f, f, f, f, f]", 0.1, -2.5e300, 1.0, 1e-7, 123456789.0),
                     "reals");
@@ -252,7 +254,6 @@ static void test_log_levels(void)
     CHECK_INT(strlen(t), 24);
 }
 
-
 /* A pointer cut at the cap keeps whole UTF-8 characters only. */
 static void test_pointer_cut_utf8(void)
 {
@@ -294,10 +295,17 @@ static void test_text(void)
         double d;
         const char *want;
     } reals[] = {
-        {0.1, "0.1"}, {1.5, "1.5"}, {-2.5e300, "-2.5e+300"}, {1e-7, "1e-07"},
-        {123456789.0, "123456789"}, {0.30000000000000004, "0.30000000000000004"},
-        {DBL_MAX, "1.7976931348623157e+308"}, {5e-324, "5e-324"},
-        {1e21, "1e+21"}, {-0.0, "-0"}, {1.0 / 3, "0.3333333333333333"},
+        {0.1, "0.1"},
+        {1.5, "1.5"},
+        {-2.5e300, "-2.5e+300"},
+        {1e-7, "1e-07"},
+        {123456789.0, "123456789"},
+        {0.30000000000000004, "0.30000000000000004"},
+        {DBL_MAX, "1.7976931348623157e+308"},
+        {5e-324, "5e-324"},
+        {1e21, "1e+21"},
+        {-0.0, "-0"},
+        {1.0 / 3, "0.3333333333333333"},
     };
     char text[ODM_TEXT_DOUBLE_MAX];
     for (size_t i = 0; i < sizeof reals / sizeof reals[0]; i++) {

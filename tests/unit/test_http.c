@@ -226,8 +226,8 @@ static void write_then_read(const char *head, size_t body_len, bool chunked, exc
     for (size_t sent = 0; ok && sent < body_len; sent += sizeof piece) {
         char size[32];
         snprintf(size, sizeof size, "%zx\r\n", sizeof piece);
-        ok = (!chunked || raw_send_all(fd, size, strlen(size))) && raw_send_all(fd, piece, sizeof piece) &&
-             (!chunked || raw_send_all(fd, "\r\n", 2));
+        ok = (!chunked || raw_send_all(fd, size, strlen(size))) &&
+             raw_send_all(fd, piece, sizeof piece) && (!chunked || raw_send_all(fd, "\r\n", 2));
     }
     if (ok && chunked)
         ok = raw_send_all(fd, "0\r\n\r\n", 5);

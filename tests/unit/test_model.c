@@ -48,7 +48,7 @@ static const char *load_error(const char *dir)
     return err.message;
 }
 
-#define CHECK_CONTAINS(hay, needle)                                                            \
+#define CHECK_CONTAINS(hay, needle)                                                                \
     CHECK_MSG(strstr((hay), (needle)) != NULL, "'%s' lacks '%s'", (hay), (needle))
 
 static const odm_index_t *find_index(const odm_model_t *m, const char *name)
@@ -164,8 +164,8 @@ static void test_rules(void)
     if (models == NULL)
         return;
     const odm_model_t *users = odm_models_find(models, "users", 5);
-    json_t *doc = json_pack("{s:s, s:s, s:{s:s}}", "_id", "0123456789abcdef01234567", "name",
-                            "ann", "address", "city", "Oslo");
+    json_t *doc = json_pack("{s:s, s:s, s:{s:s}}", "_id", "0123456789abcdef01234567", "name", "ann",
+                            "address", "city", "Oslo");
     json_t *errors = json_array();
     CHECK(!odm_model_check_read_only(users, doc, false, errors));
     CHECK_INT(json_array_size(errors), 1);
@@ -215,8 +215,7 @@ static void test_implicit_id_and_indexes(void)
         "  \"owner\": {\"type\": \"string\", \"x-ref\": \"people\"}},\n"
         " \"x-indexes\": [{\"keys\": {\"a\": 1, \"b\": -1}, \"unique\": true},\n"
         "   {\"keys\": {\"sub.code\": 1}, \"name\": \"by_code\"}]}",
-        "people.json",
-        "{\"type\": \"object\", \"properties\": {\"_id\": {\"type\": \"integer\"}}}",
+        "people.json", "{\"type\": \"object\", \"properties\": {\"_id\": {\"type\": \"integer\"}}}",
         "tree.json",
         "{\"$defs\": {\"node\": {\"type\": \"object\", \"properties\": {\n"
         "  \"left\": {\"$ref\": \"#/$defs/node\"}, \"right\": {\"$ref\": \"#/$defs/node\"},\n"
@@ -289,8 +288,8 @@ static void test_bad_dirs(void)
                               NULL));
     CHECK_CONTAINS(msg, "bad.json: /properties/u/x-ref: unknown model 'nobody'");
 
-    msg = load_error(make_dir("bad-bson", "bad.json",
-                              "{\"properties\": {\"u\": {\"x-bson\": \"int\"}}}", NULL));
+    msg = load_error(
+        make_dir("bad-bson", "bad.json", "{\"properties\": {\"u\": {\"x-bson\": \"int\"}}}", NULL));
     CHECK_CONTAINS(msg, "bad.json: /properties/u/x-bson:");
 
     msg = load_error(make_dir("nested-collection", "bad.json",
@@ -303,8 +302,8 @@ static void test_bad_dirs(void)
     CHECK_CONTAINS(msg, "bad.json: /properties/u/x-indexes: 'x-indexes' is only allowed at the "
                         "root of a model");
 
-    msg = load_error(make_dir("bad-unique", "bad.json",
-                              "{\"properties\": {\"u\": {\"x-unique\": 1}}}", NULL));
+    msg = load_error(
+        make_dir("bad-unique", "bad.json", "{\"properties\": {\"u\": {\"x-unique\": 1}}}", NULL));
     CHECK_CONTAINS(msg, "bad.json: /properties/u/x-unique: 'x-unique' must be true or false");
 
     msg = load_error(make_dir("bad-indexes", "bad.json", "{\"x-indexes\": {}}", NULL));
@@ -338,12 +337,12 @@ static void test_bad_dirs(void)
 
 static void test_cross_ref(void)
 {
-    const char *dir = make_dir(
-        "cross", "a.json",
-        "{\"properties\": {\"addr\": {\"$ref\": \"b.json#/$defs/address\"}}}", "b.json",
-        "{\"$defs\": {\"address\": {\"type\": \"object\", \"properties\": {\"zip\": "
-        "{\"type\": \"string\", \"minLength\": 5}}}}}",
-        NULL);
+    const char *dir =
+        make_dir("cross", "a.json",
+                 "{\"properties\": {\"addr\": {\"$ref\": \"b.json#/$defs/address\"}}}", "b.json",
+                 "{\"$defs\": {\"address\": {\"type\": \"object\", \"properties\": {\"zip\": "
+                 "{\"type\": \"string\", \"minLength\": 5}}}}}",
+                 NULL);
     odm_error_t err = {0};
     odm_models_t *models = odm_models_load(dir, &err);
     CHECK_MSG(models != NULL, "%s", err.message);
@@ -370,8 +369,7 @@ static void test_id_rule(void)
         "refd.json",
         "{\"properties\": {\"_id\": {\"$ref\": \"#/$defs/id\"}}, \"$defs\": {\"id\": "
         "{\"type\": \"string\", \"readOnly\": true, \"pattern\": \"^[0-9a-f]{24}$\"}}}",
-        "slugs.json",
-        "{\"properties\": {\"_id\": {\"type\": \"string\", \"minLength\": 1}}}",
+        "slugs.json", "{\"properties\": {\"_id\": {\"type\": \"string\", \"minLength\": 1}}}",
         "codes.json",
         "{\"properties\": {\"_id\": {\"type\": \"string\", \"pattern\": \"^[A-Z]+$\"}}}",
         "widgets.json", "{\"properties\": {\"_id\": {\"type\": \"integer\"}}}", NULL);

@@ -387,9 +387,8 @@ static void test_bignum_exact(void)
         const char *schema = write_file("exact-schema.json", cases[i].schema);
         const char *instance = write_file("exact-instance.json", cases[i].instance);
         int status = run(NULL, schema, instance, NULL);
-        CHECK_MSG(status == cases[i].status, "%s over %s: exit %d, want %d: %s%s",
-                  cases[i].schema, cases[i].instance, status, cases[i].status, stdout_text,
-                  stderr_text);
+        CHECK_MSG(status == cases[i].status, "%s over %s: exit %d, want %d: %s%s", cases[i].schema,
+                  cases[i].instance, status, cases[i].status, stdout_text, stderr_text);
     }
     const char *schema, *instance;
     /* a referenced schema file, loaded on demand from its folder, keeps its numbers too */

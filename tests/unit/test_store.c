@@ -25,8 +25,8 @@ static const char *coll = "people";
 
 static odm_store_t *new_store(const char *uri, int timeout_ms, size_t clients, odm_error_t *err)
 {
-    odm_store_options_t opts = {.uri = uri, .db = db_name, .request_timeout_ms = timeout_ms,
-                                .max_clients = clients};
+    odm_store_options_t opts = {
+        .uri = uri, .db = db_name, .request_timeout_ms = timeout_ms, .max_clients = clients};
     return odm_store_new(&opts, err);
 }
 
@@ -62,8 +62,8 @@ static void test_options(void)
 {
     odm_error_t err = {0};
     odm_store_timeouts_t to;
-    odm_store_options_t opts = {.uri = "mongodb://127.0.0.1:1/fromuri", .request_timeout_ms = 10000,
-                                .max_clients = 4};
+    odm_store_options_t opts = {
+        .uri = "mongodb://127.0.0.1:1/fromuri", .request_timeout_ms = 10000, .max_clients = 4};
     odm_store_t *s = odm_store_new(&opts, &err);
     CHECK_MSG(s != NULL, "%s", err.message);
     CHECK_STR(odm_store_db_name(s), "fromuri");
@@ -100,8 +100,8 @@ static void test_options(void)
 static void test_bad_options(void)
 {
     odm_error_t err = {0};
-    odm_store_options_t opts = {.uri = "http://127.0.0.1", .request_timeout_ms = 1000,
-                                .max_clients = 1};
+    odm_store_options_t opts = {
+        .uri = "http://127.0.0.1", .request_timeout_ms = 1000, .max_clients = 1};
     CHECK(odm_store_new(&opts, &err) == NULL);
     CHECK_INT(err.kind, ODM_ERR_CONFIG);
     CHECK_MSG(strstr(err.message, "malformed mongodb uri") != NULL, "%s", err.message);
@@ -138,8 +138,8 @@ static void test_db_name(void)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         odm_error_t err = {0};
-        odm_store_options_t opts = {.uri = cases[i].uri, .db = cases[i].db,
-                                    .request_timeout_ms = 1000, .max_clients = 1};
+        odm_store_options_t opts = {
+            .uri = cases[i].uri, .db = cases[i].db, .request_timeout_ms = 1000, .max_clients = 1};
         odm_store_t *s = odm_store_new(&opts, &err);
         CHECK_MSG(s != NULL, "%s: %s", cases[i].uri, err.message);
         if (s != NULL)
@@ -165,8 +165,8 @@ static void test_db_name(void)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         odm_error_t err = {0};
-        odm_store_options_t opts = {.uri = bad[i].uri, .db = bad[i].db,
-                                    .request_timeout_ms = 1000, .max_clients = 1};
+        odm_store_options_t opts = {
+            .uri = bad[i].uri, .db = bad[i].db, .request_timeout_ms = 1000, .max_clients = 1};
         odm_store_t *s = odm_store_new(&opts, &err);
         CHECK_MSG(s == NULL, "%s / %s accepted", bad[i].uri, bad[i].db ? bad[i].db : "-");
         odm_store_free(s);
@@ -203,7 +203,8 @@ static void test_error_mapping(void)
 {
     odm_error_t err = {0};
     odm_store_options_t opts = {.uri = "mongodb://bob:pw-Secret9@127.0.0.1:1",
-                                .request_timeout_ms = 1000, .max_clients = 1};
+                                .request_timeout_ms = 1000,
+                                .max_clients = 1};
     odm_store_t *s = odm_store_new(&opts, &err);
     CHECK_MSG(s != NULL, "%s", err.message);
     if (s == NULL)
@@ -211,8 +212,9 @@ static void test_error_mapping(void)
     CHECK_INT(mapped(s, MONGOC_ERROR_SERVER_SELECTION, MONGOC_ERROR_SERVER_SELECTION_FAILURE,
                      "No suitable servers", NULL, &err),
               ODM_ERR_UNAVAILABLE);
-    CHECK_INT(mapped(s, MONGOC_ERROR_STREAM, MONGOC_ERROR_STREAM_SOCKET, "socket error", NULL, &err),
-              ODM_ERR_UNAVAILABLE);
+    CHECK_INT(
+        mapped(s, MONGOC_ERROR_STREAM, MONGOC_ERROR_STREAM_SOCKET, "socket error", NULL, &err),
+        ODM_ERR_UNAVAILABLE);
     CHECK_INT(mapped(s, MONGOC_ERROR_SERVER, 50, "operation exceeded time limit", NULL, &err),
               ODM_ERR_TIMEOUT);
     CHECK_INT(mapped(s, MONGOC_ERROR_SERVER, 91, "shutdown in progress", NULL, &err),
@@ -365,9 +367,9 @@ static void test_find(odm_store_t *s)
     bson_t *sort = BCON_NEW("n", BCON_INT32(-1));
     bson_t *projection = BCON_NEW("n", BCON_INT32(1), "_id", BCON_INT32(0));
     collected_t c = {0};
-    CHECK_MSG(odm_store_find(s, coll, &filter, sort, projection, 1, 2, collect, &c, deadline(),
-                             &err),
-              "%s", err.message);
+    CHECK_MSG(
+        odm_store_find(s, coll, &filter, sort, projection, 1, 2, collect, &c, deadline(), &err),
+        "%s", err.message);
     CHECK_INT(c.count, 2);
     CHECK_INT(c.n[0], 4);
     CHECK_INT(c.n[1], 3);
@@ -406,8 +408,8 @@ static void test_count_replace_delete(odm_store_t *s)
     bson_destroy(gt2);
 
     bson_t *guard = BCON_NEW("_id", BCON_INT32(2), "v", BCON_INT32(1));
-    bson_t *doc = BCON_NEW("_id", BCON_INT32(2), "name", BCON_UTF8("p2"), "n", BCON_INT32(2),
-                           "v", BCON_INT32(2), "email", BCON_UTF8("p2@example.org"));
+    bson_t *doc = BCON_NEW("_id", BCON_INT32(2), "name", BCON_UTF8("p2"), "n", BCON_INT32(2), "v",
+                           BCON_INT32(2), "email", BCON_UTF8("p2@example.org"));
     int64_t matched = -1;
     CHECK_MSG(odm_store_replace(s, coll, guard, doc, &matched, deadline(), &err), "%s",
               err.message);
@@ -488,8 +490,7 @@ static void test_insert_many_delete_many(odm_store_t *s)
 
     bson_t *big = BCON_NEW("_id", "{", "$gte", BCON_INT32(100), "}");
     int64_t deleted = -1;
-    CHECK_MSG(odm_store_delete_many(s, coll, big, &deleted, deadline(), &err), "%s",
-              err.message);
+    CHECK_MSG(odm_store_delete_many(s, coll, big, &deleted, deadline(), &err), "%s", err.message);
     CHECK_INT(deleted, 3);
     CHECK(odm_store_delete_many(s, coll, big, &deleted, deadline(), &err));
     CHECK_INT(deleted, 0);
@@ -529,15 +530,15 @@ static void test_pool_exhausted(const char *uri)
     if (st.store == NULL)
         return;
     bson_t *one = BCON_NEW("_id", BCON_INT32(1));
-    CHECK_MSG(odm_store_find(st.store, coll, one, NULL, NULL, 0, 1, nested_count, &st, deadline(),
-                             &err),
-              "%s", err.message);
+    CHECK_MSG(
+        odm_store_find(st.store, coll, one, NULL, NULL, 0, 1, nested_count, &st, deadline(), &err),
+        "%s", err.message);
     CHECK(!st.nested_ok);
     CHECK_INT(st.nested.kind, ODM_ERR_UNAVAILABLE);
     odm_store_timeouts_t to;
     odm_store_get_timeouts(st.store, &to);
-    CHECK_MSG(st.took >= to.wait_queue_ms - 5 && st.took <= to.wait_queue_ms + 500,
-              "took %lld ms", (long long)st.took);
+    CHECK_MSG(st.took >= to.wait_queue_ms - 5 && st.took <= to.wait_queue_ms + 500, "took %lld ms",
+              (long long)st.took);
     bson_destroy(one);
     odm_store_free(st.store);
 }

@@ -26,8 +26,8 @@ static odm_store_t *new_store(const char *uri, size_t clients)
     odm_error_t err = {0};
     /* a long timeout: six threads share three clients, and the pool's wait (5% of it) must not
      * run out on a busy machine */
-    odm_store_options_t opts = {.uri = uri, .db = db_name, .request_timeout_ms = T_MS,
-                                .max_clients = clients};
+    odm_store_options_t opts = {
+        .uri = uri, .db = db_name, .request_timeout_ms = T_MS, .max_clients = clients};
     odm_store_t *s = odm_store_new(&opts, &err);
     CHECK_MSG(s != NULL, "%s", err.message);
     return s;
@@ -79,9 +79,9 @@ static void *reader(void *arg)
         }
         bson_destroy(&out);
         int64_t n = -1;
-        if (r % 10 == 0 && (!odm_store_count(w->store, coll_name(c), one, &n, odm_now_ms() + T_MS,
-                                             &err) ||
-                            n != 1)) {
+        if (r % 10 == 0 &&
+            (!odm_store_count(w->store, coll_name(c), one, &n, odm_now_ms() + T_MS, &err) ||
+             n != 1)) {
             w->failed++;
             fprintf(stderr, "count in '%s': %s\n", coll_name(c), err.message);
         }
@@ -100,8 +100,8 @@ static void run_readers(odm_store_t *s, const char *what)
     }
     for (int i = 0; i < THREADS; i++) {
         pthread_join(threads[i], NULL);
-        CHECK_MSG(workers[i].wrong == 0, "%s: thread %d read another collection %d times", what,
-                  i, workers[i].wrong);
+        CHECK_MSG(workers[i].wrong == 0, "%s: thread %d read another collection %d times", what, i,
+                  workers[i].wrong);
         CHECK_MSG(workers[i].failed == 0, "%s: thread %d failed %d times", what, i,
                   workers[i].failed);
     }

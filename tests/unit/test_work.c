@@ -76,10 +76,10 @@ static void block_one_worker(odm_work_pool_t *pool)
 }
 
 /* Polls cond for up to ms milliseconds. */
-#define WAIT_FOR(cond, ms)                                                                     \
-    do {                                                                                       \
-        for (int wait_i_ = 0; wait_i_ < (ms) && !(cond); wait_i_++)                            \
-            sleep_ms(1);                                                                       \
+#define WAIT_FOR(cond, ms)                                                                         \
+    do {                                                                                           \
+        for (int wait_i_ = 0; wait_i_ < (ms) && !(cond); wait_i_++)                                \
+            sleep_ms(1);                                                                           \
     } while (0)
 
 static void test_bad_sizes(void)
@@ -162,8 +162,8 @@ static void test_reaper_expires_stuck_job(void)
               (long long)(queued_at + 50 - expired_at));
     CHECK_MSG(expired_at - queued_at <= 200, "expired after %lld ms",
               (long long)(expired_at - queued_at));
-    CHECK(atomic_load(&late.thread_idx) == SIZE_MAX); /* the reaper, not a worker */
-    CHECK_INT(odm_work_queued(pool), 1);               /* the patient job stays queued */
+    CHECK(atomic_load(&late.thread_idx) == SIZE_MAX);   /* the reaper, not a worker */
+    CHECK_INT(odm_work_queued(pool), 1);                /* the patient job stays queued */
     int64_t held_left = queued_at + 500 - odm_now_ms(); /* hold the worker 500 ms in all */
     if (held_left > 0)
         sleep_ms((int)held_left);
@@ -331,7 +331,8 @@ static void test_fanout_queue_full(size_t n)
     CHECK(odm_now_ms() - before < 100); /* did not wait for the blocked worker */
     size_t inline_runs = 0;
     for (size_t i = 0; i < n; i++)
-        inline_runs += atomic_load(&subs[i].runs) == 1 && atomic_load(&subs[i].thread_idx) == SIZE_MAX;
+        inline_runs +=
+            atomic_load(&subs[i].runs) == 1 && atomic_load(&subs[i].thread_idx) == SIZE_MAX;
     CHECK_INT(inline_runs, n - 1);            /* all but the one that fit */
     CHECK_INT(atomic_load(&j.done_calls), 0); /* the queued one is pending */
     atomic_store(&blocker_release, true);
@@ -466,8 +467,7 @@ static void test_stress(void)
     odm_work_pool_free(stress_pool);
     size_t once = 0;
     for (size_t i = 0; i < STRESS_JOBS; i++)
-        once += atomic_load(&stress_jobs[i].runs) == 1 &&
-                atomic_load(&stress_jobs[i].expires) == 0;
+        once += atomic_load(&stress_jobs[i].runs) == 1 && atomic_load(&stress_jobs[i].expires) == 0;
     CHECK_INT(once, STRESS_JOBS);
     free(stress_jobs);
 }
