@@ -80,6 +80,8 @@ static int serve(odm_config_t *cfg, sigset_t *signals)
         .cursor_key = cfg->cursor_key ? (const unsigned char *)cfg->cursor_key : random_key,
         .cursor_key_len = cfg->cursor_key ? strlen(cfg->cursor_key) : sizeof random_key,
         .bulk_max = cfg->bulk_max,
+        .expand_max_ids = cfg->expand_max_ids,
+        .expand_max_docs = cfg->expand_max_docs,
         /* an export holds a worker while it streams: at most half of them (none with one) */
         .max_exports = cfg->workers / 2,
         .export_timeout_ms = (int)cfg->export_timeout_s * 1000,

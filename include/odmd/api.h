@@ -23,8 +23,8 @@
 #define ODM_API_MAX_RESPONSE (32u << 20)   /* a page that would be larger fails with 500 */
 #define ODM_API_EXPAND_MAX_DEPTH 3         /* references one ?expand= path follows */
 #define ODM_API_EXPAND_MAX_PATHS 16        /* expanded paths (each level counted) per request */
-#define ODM_API_EXPAND_MAX_IDS 1000        /* distinct ids of one path in one answer (one $in) */
-#define ODM_API_EXPAND_MAX_DOCS 5000       /* referenced documents fetched for one answer */
+#define ODM_API_EXPAND_MAX_IDS 1000        /* default of --expand-max-ids: one path's $in */
+#define ODM_API_EXPAND_MAX_DOCS 5000       /* default of --expand-max-docs: one answer's */
 #define ODM_API_WRITE_RETRIES 32           /* compare-and-set attempts before 409 */
 #define ODM_API_CACHE_CONTROL "no-cache"   /* on GET and HEAD answers: revalidate with the ETag */
 #define ODM_API_BULK_MAX 1000              /* default of --bulk-max: items per bulk write */
@@ -45,10 +45,12 @@ typedef struct {
                                         creation could not start, so 503 for good) */
     const unsigned char *cursor_key; /* borrowed: signs the after= tokens of list pages */
     size_t cursor_key_len;
-    size_t bulk_max;       /* documents per bulk POST or PATCH (0: ODM_API_BULK_MAX) */
-    size_t max_exports;    /* exports streaming at once (each holds a worker); more: 503 */
-    int export_timeout_ms; /* one export, from its first byte to its last (its cursor's
-                              maxTimeMS too); past it the answer is cut */
+    size_t bulk_max;        /* documents per bulk POST or PATCH (0: ODM_API_BULK_MAX) */
+    size_t expand_max_ids;  /* distinct ids of one expand path in one answer (0: the default) */
+    size_t expand_max_docs; /* referenced documents fetched for one answer (0: the default) */
+    size_t max_exports;     /* exports streaming at once (each holds a worker); more: 503 */
+    int export_timeout_ms;  /* one export, from its first byte to its last (its cursor's
+                               maxTimeMS too); past it the answer is cut */
 } odm_app_t;
 
 /* Fills out (n bytes) from the kernel's random source (getrandom): the cursor key of a server

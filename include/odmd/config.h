@@ -21,6 +21,7 @@
 #define ODM_CONFIG_READ_TIMEOUT_MAX 86400
 #define ODM_CONFIG_CURSOR_KEY_MIN 32 /* bytes of --cursor-key */
 #define ODM_CONFIG_BULK_MAX_MAX 100000
+#define ODM_CONFIG_EXPAND_MAX 100000 /* --expand-max-ids and --expand-max-docs */
 #define ODM_CONFIG_EXPORT_TIMEOUT_MAX 86400
 
 typedef struct {
@@ -45,6 +46,8 @@ typedef struct {
     size_t max_client_connections; /* --max-connections-per-client: open connections from one
                                        client address; defaults to half of max_connections */
     size_t bulk_max;               /* --bulk-max: documents per bulk POST or PATCH */
+    size_t expand_max_ids;         /* --expand-max-ids: distinct ids of one expand path */
+    size_t expand_max_docs;        /* --expand-max-docs: referenced documents of one answer */
     size_t export_timeout_s;       /* --export-timeout: one streaming export, first byte to last */
     bool help;                     /* --help (or -h) was given: print odm_config_usage(), exit 0 */
     bool version;                  /* --version was given: print the version, exit 0 */

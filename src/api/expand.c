@@ -10,7 +10,6 @@
 #define MAX_NODES (ODM_API_EXPAND_MAX_PATHS + 1) /* the root and every expanded path */
 #define MAX_PATH 256                             /* bytes of one expand path */
 #define MAX_SPEC (64 * 1024)                     /* bytes of one model's share of fields= */
-#define SLOTS 2048 /* hash slots of one path's ids: a power of two, twice the ids allowed */
 
 /* A referenced id: an ObjectId, a string or an integer (int32 and int64 alike). */
 typedef struct {
@@ -44,6 +43,7 @@ typedef struct node {
     bool named_whole, named_part;
     bson_t projection;
     ref_slot_t *slots; /* the distinct ids, then what they name */
+    size_t n_slots;    /* a power of two, at least twice the ids allowed */
     size_t n_ids;
     bson_t **docs; /* documents of this node: the page, or what the ids named */
     size_t n_docs, cap_docs;
@@ -100,6 +100,16 @@ static bool key_of(const bson_iter_t *it, ref_key_t *k)
     return true;
 }
 
+size_t api__expand_max_ids(const odm_app_t *app)
+{
+    return app->expand_max_ids > 0 ? app->expand_max_ids : ODM_API_EXPAND_MAX_IDS;
+}
+
+size_t api__expand_max_docs(const odm_app_t *app)
+{
+    return app->expand_max_docs > 0 ? app->expand_max_docs : ODM_API_EXPAND_MAX_DOCS;
+}
+
 static bool key_equal(const ref_key_t *a, const ref_key_t *b)
 {
     if (a->type != b->type || a->len != b->len || a->n != b->n)
@@ -112,7 +122,7 @@ static ref_slot_t *slot_of(const node_t *node, const ref_key_t *k)
 {
     if (node->slots == NULL)
         return NULL;
-    for (size_t i = k->hash & (SLOTS - 1);; i = (i + 1) & (SLOTS - 1)) {
+    for (size_t i = k->hash & (node->n_slots - 1);; i = (i + 1) & (node->n_slots - 1)) {
         ref_slot_t *s = &node->slots[i];
         if (!s->used || key_equal(&s->key, k))
             return s;
@@ -343,10 +353,10 @@ static bool keep_referenced(const bson_t *doc, void *arg, odm_error_t *err)
     node_t *node = arg;
     bson_iter_t it;
     ref_key_t k;
-    if (atomic_fetch_add(&node->x->fetched, 1) >= ODM_API_EXPAND_MAX_DOCS)
+    size_t max_docs = api__expand_max_docs(node->x->call->app);
+    if (atomic_fetch_add(&node->x->fetched, 1) >= max_docs)
         return odm_error_set(err, ODM_ERR_BAD_QUERY,
-                             "expand refers to more than %d documents in one answer",
-                             ODM_API_EXPAND_MAX_DOCS);
+                             "expand refers to more than %zu documents in one answer", max_docs);
     if (!bson_iter_init_find(&it, doc, "_id") || !key_of(&it, &k))
         return true;
     ref_slot_t *slot = slot_of(node, &k);
@@ -365,7 +375,7 @@ static void fetch(node_t *node)
     bson_init(&filter);
     BSON_APPEND_DOCUMENT_BEGIN(&filter, "_id", &in);
     BSON_APPEND_ARRAY_BEGIN(&in, "$in", &array);
-    for (size_t i = 0, n = 0; i < SLOTS; i++)
+    for (size_t i = 0, n = 0; i < node->n_slots; i++)
         if (node->slots[i].used)
             append_key(&array, n++, &node->slots[i].key);
     bson_append_array_end(&in, &array);
@@ -399,18 +409,24 @@ static void collect_id(void *arg, size_t i, const bson_iter_t *value)
     ref_key_t k;
     if (!node->ok || !key_of(value, &k))
         return;
-    if (node->slots == NULL && (node->slots = calloc(SLOTS, sizeof *node->slots)) == NULL) {
-        node->ok = odm_error_set(&node->err, ODM_ERR_INTERNAL, "out of memory");
-        return;
+    size_t max_ids = api__expand_max_ids(node->x->call->app);
+    if (node->slots == NULL) {
+        for (node->n_slots = 16; node->n_slots < 2 * max_ids; node->n_slots *= 2)
+            ;
+        node->slots = calloc(node->n_slots, sizeof *node->slots);
+        if (node->slots == NULL) {
+            node->ok = odm_error_set(&node->err, ODM_ERR_INTERNAL, "out of memory");
+            return;
+        }
     }
     ref_slot_t *slot = slot_of(node, &k);
     if (slot->used)
         return;
-    if (node->n_ids == ODM_API_EXPAND_MAX_IDS) {
+    if (node->n_ids == max_ids) {
         node->ok = odm_error_set(&node->err, ODM_ERR_BAD_QUERY,
-                                 "expand path '%s' refers to more than %d documents; ask for "
+                                 "expand path '%s' refers to more than %zu documents; ask for "
                                  "fewer at once",
-                                 node->path, ODM_API_EXPAND_MAX_IDS);
+                                 node->path, max_ids);
         return;
     }
     *slot = (ref_slot_t){.key = k, .used = true};

@@ -89,6 +89,10 @@ typedef struct api_expand api_expand_t;
 bool api__refuse_expand(api_call_t *call, const char *expand, const char *fields,
                         bson_t *projection);
 
+/* The expand bounds in force: the app's, or ODM_API_EXPAND_MAX_IDS and _MAX_DOCS. */
+size_t api__expand_max_ids(const odm_app_t *app);
+size_t api__expand_max_docs(const odm_app_t *app);
+
 /* Keeps a copy of a document to answer (in order: the page). Returns false on out of memory. */
 bool api__expand_add(api_expand_t *x, const bson_t *doc, odm_error_t *err);
 

@@ -71,6 +71,10 @@ static const struct option options[] = {
      FIELD(max_client_connections), 1, ODM_CONFIG_MAX_CONNECTIONS_MAX, "connections"},
     {"bulk-max", "ODMD_BULK_MAX", parse_count, FIELD(bulk_max), 1, ODM_CONFIG_BULK_MAX_MAX,
      "documents"},
+    {"expand-max-ids", "ODMD_EXPAND_MAX_IDS", parse_count, FIELD(expand_max_ids), 1,
+     ODM_CONFIG_EXPAND_MAX, "ids"},
+    {"expand-max-docs", "ODMD_EXPAND_MAX_DOCS", parse_count, FIELD(expand_max_docs), 1,
+     ODM_CONFIG_EXPAND_MAX, "documents"},
     {"export-timeout", "ODMD_EXPORT_TIMEOUT", parse_count, FIELD(export_timeout_s), 1,
      ODM_CONFIG_EXPORT_TIMEOUT_MAX, "seconds"},
 };
@@ -283,6 +287,8 @@ static bool set_defaults(odm_config_t *cfg, odm_error_t *err)
     cfg->idle_timeout_s = 60;
     cfg->read_timeout_s = 30;
     cfg->bulk_max = 1000;
+    cfg->expand_max_ids = 1000;
+    cfg->expand_max_docs = 5000;
     cfg->export_timeout_s = 600;
     return set_string(&cfg->mongo_uri, DEFAULT_MONGO_URI, err) &&
            set_string(&cfg->schemas_dir, DEFAULT_SCHEMAS, err) &&
@@ -451,6 +457,11 @@ const char *odm_config_usage(void)
            "  --bulk-max N, ODMD_BULK_MAX\n"
            "      documents in one bulk POST, or matched by one bulk PATCH, 1-100000\n"
            "      (default 1000)\n"
+           "  --expand-max-ids N, ODMD_EXPAND_MAX_IDS\n"
+           "      distinct ids one expand path may name in one answer (one $in), 1-100000\n"
+           "      (default 1000)\n"
+           "  --expand-max-docs N, ODMD_EXPAND_MAX_DOCS\n"
+           "      referenced documents one answer may expand, 1-100000 (default 5000)\n"
            "  --export-timeout SECONDS, ODMD_EXPORT_TIMEOUT\n"
            "      one streaming export (Accept: application/x-ndjson or text/csv) is cut\n"
            "      after this long, 1-86400 (default 600)\n"

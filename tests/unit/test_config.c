@@ -62,6 +62,8 @@ static void test_defaults(void)
     CHECK_INT(cfg.idle_timeout_s, 60);
     CHECK_INT(cfg.read_timeout_s, 30);
     CHECK_INT(cfg.bulk_max, 1000);
+    CHECK_INT(cfg.expand_max_ids, 1000);
+    CHECK_INT(cfg.expand_max_docs, 5000);
     CHECK_INT(cfg.max_client_connections, 500); /* half of --max-connections */
     CHECK_INT(cfg.export_timeout_s, 600);
     CHECK(!cfg.help && !cfg.version);
@@ -250,6 +252,8 @@ static void test_edges(void)
         {"--max-connections-per-client=1", offsetof(odm_config_t, max_client_connections), 1},
         {"--bulk-max=1", offsetof(odm_config_t, bulk_max), 1},
         {"--bulk-max=100000", offsetof(odm_config_t, bulk_max), 100000},
+        {"--expand-max-ids=1", offsetof(odm_config_t, expand_max_ids), 1},
+        {"--expand-max-docs=100000", offsetof(odm_config_t, expand_max_docs), 100000},
         {"--export-timeout=1", offsetof(odm_config_t, export_timeout_s), 1},
         {"--export-timeout=86400", offsetof(odm_config_t, export_timeout_s), 86400},
     };
@@ -332,6 +336,8 @@ static void test_malformed(void)
         {"cursor-key", "ODMD_CURSOR_KEY", "0123456789abcdef0123456789abcdef\n"},
         {"bulk-max", "ODMD_BULK_MAX", "0"},
         {"bulk-max", "ODMD_BULK_MAX", "100001"},
+        {"expand-max-ids", "ODMD_EXPAND_MAX_IDS", "0"},
+        {"expand-max-docs", "ODMD_EXPAND_MAX_DOCS", "100001"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         odm_config_t cfg;
@@ -470,6 +476,8 @@ static void test_usage(void)
         "at least 4",
         "--bulk-max",
         "ODMD_BULK_MAX",
+        "--expand-max-ids",
+        "ODMD_EXPAND_MAX_DOCS",
     };
     for (size_t i = 0; i < sizeof must / sizeof must[0]; i++)
         CHECK_MSG(contains(usage, must[i]), "usage lacks '%s'", must[i]);
