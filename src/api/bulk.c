@@ -428,7 +428,7 @@ static bool bulk_patch_work(api_call_t *call)
 
 void api__bulk_patch(api_call_t *call)
 {
-    if (refuse_filter(call))
+    if (refuse_filter(call) || api__refuse_unconditional(call))
         return;
     size_t len;
     odm_request_body(call->req, &len);
@@ -455,7 +455,7 @@ static bool bulk_delete_work(api_call_t *call)
 
 void api__bulk_delete(api_call_t *call)
 {
-    if (refuse_filter(call) || refuse_preconditions(call))
+    if (refuse_filter(call) || api__refuse_unconditional(call) || refuse_preconditions(call))
         return;
     call->work = bulk_delete_work;
     api__submit(call);
