@@ -29,6 +29,8 @@ typedef enum {
     ODM_ERR_CONFIG,             /* startup: bad option or model file (exit 2) */
     ODM_ERR_SCHEMA,             /* a schema that cannot be compiled (exit 2) */
     ODM_ERR_IO,                 /* a file that cannot be read */
+    /* 428 a PUT, PATCH or DELETE without the If-Match its model requires */
+    ODM_ERR_PRECONDITION_REQUIRED,
     ODM_ERR__COUNT
 } odm_error_kind_t;
 

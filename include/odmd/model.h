@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -62,6 +63,9 @@ typedef struct {
                               _id; otherwise the client must supply _id */
     odm_index_t *indexes;  /* unique indexes to create at startup */
     size_t n_indexes;
+    bool require_if_match; /* "x-requireIfMatch": PUT, PATCH and DELETE need If-Match (428) */
+    char *created_at;      /* "x-timestamps": the fields odmd stamps (readOnly dates), or NULL */
+    char *updated_at;
 } odm_model_t;
 
 typedef struct {
@@ -110,5 +114,13 @@ void odm_model_apply_defaults(const odm_model_t *model, json_t *doc);
 /* Copies every readOnly value of `stored` (borrowed) into `doc` (PUT keeps stored readOnly
  * values), recursing into objects present in both. */
 void odm_model_keep_read_only(const odm_model_t *model, json_t *doc, const json_t *stored);
+
+/* x-timestamps: sets the model's updatedAt field of `doc` (an object) to `now_ms` (Unix time
+ * in milliseconds, written as RFC 3339 UTC with milliseconds, stored as a BSON date), and its
+ * createdAt field too when `inserting`. Does nothing for a model without x-timestamps. */
+void odm_model_stamp(const odm_model_t *model, json_t *doc, int64_t now_ms, bool inserting);
+
+/* Unix time in milliseconds (the clock of odm_model_stamp). */
+int64_t odm_model_wall_ms(void);
 
 #endif

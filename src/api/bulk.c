@@ -1,6 +1,7 @@
 /* Bulk writes on /api/NAME: POST of an array (each item checked as a single POST, the valid ones
  * inserted with one insertMany), PATCH ?filter= (a merge patch written to every match with the
  * compare-and-set of a single PATCH) and DELETE ?filter=. None of them is a transaction. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -238,11 +239,23 @@ bool api__refuse_bulk_create(api_call_t *call)
     return false;
 }
 
+/* n zeroed elements of `size` bytes aligned on `align` (a bson_t asks for 128, more than calloc
+ * gives). Returns: NULL on out of memory or overflow; free() releases it. */
+static void *calloc_aligned(size_t n, size_t size, size_t align)
+{
+    if (size == 0 || n > SIZE_MAX / size)
+        return NULL;
+    void *p = aligned_alloc(align, n * size); /* size is a multiple of align: a struct's is */
+    if (p != NULL)
+        memset(p, 0, n * size);
+    return p;
+}
+
 /* Allocates b's arrays for b->n items. Returns: false on out of memory. */
 static bool bulk_insert_init(bulk_insert_t *b)
 {
     size_t n = b->n > 0 ? b->n : 1;
-    b->items = calloc(n, sizeof *b->items);
+    b->items = calloc_aligned(n, sizeof *b->items, _Alignof(bulk_item_t));
     b->docs = calloc(n, sizeof *b->docs);
     b->index = calloc(n, sizeof *b->index);
     b->fates = calloc(n, sizeof *b->fates);
@@ -319,7 +332,7 @@ static bool refuse_matches(api_call_t *call, matches_t *m)
 {
     size_t max = bulk_max(call);
     m->cap = max + 1;
-    m->docs = calloc(m->cap, sizeof *m->docs);
+    m->docs = calloc_aligned(m->cap, sizeof *m->docs, _Alignof(bson_t));
     if (m->docs == NULL)
         return api__failf(call->req, ODM_ERR_INTERNAL, "out of memory");
     odm_error_t err;
@@ -428,7 +441,7 @@ static bool bulk_patch_work(api_call_t *call)
 
 void api__bulk_patch(api_call_t *call)
 {
-    if (refuse_filter(call))
+    if (refuse_filter(call) || api__refuse_unconditional(call))
         return;
     size_t len;
     odm_request_body(call->req, &len);
@@ -455,7 +468,7 @@ static bool bulk_delete_work(api_call_t *call)
 
 void api__bulk_delete(api_call_t *call)
 {
-    if (refuse_filter(call) || refuse_preconditions(call))
+    if (refuse_filter(call) || api__refuse_unconditional(call) || refuse_preconditions(call))
         return;
     call->work = bulk_delete_work;
     api__submit(call);

@@ -306,6 +306,7 @@ json_t *api__build_create(const odm_model_t *model, json_t *body)
     json_object_update(doc, body);
     json_decref(body);
     odm_model_apply_defaults(model, doc);
+    odm_model_stamp(model, doc, odm_model_wall_ms(), true);
     return doc;
 }
 

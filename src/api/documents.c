@@ -76,7 +76,7 @@ static bool body_is_small(api_call_t *call)
 static void submit(api_call_t *call, bool (*refuse_body)(api_call_t *call),
                    bool (*work)(api_call_t *call))
 {
-    if (refuse_bad_id(call))
+    if (refuse_bad_id(call) || api__refuse_unconditional(call))
         return;
     if (refuse_body != NULL && body_is_small(call)) {
         if (refuse_body(call))
@@ -146,7 +146,8 @@ static bool delete_once(api_call_t *call, api_write_t *w, const bson_t *guard,
     return deleted == 1;
 }
 
-/* Builds, validates and converts the new document into w->written, and replaces the stored
+/* Builds the new document (its x-timestamps' updatedAt set to now unless it is the stored one
+ * again), validates and converts it into w->written, and replaces the stored
  * one with it if that is still at the version `guard` names. Returns: true when decided
  * (*status set), false when another write came first. */
 static bool replace_once(api_call_t *call, api_write_t *w, const bson_t *stored,
@@ -161,6 +162,7 @@ static bool replace_once(api_call_t *call, api_write_t *w, const bson_t *stored,
         *status = API_WRITE_SAME;
         return true;
     }
+    odm_model_stamp(call->model, doc, odm_model_wall_ms(), false);
     bson_reinit(&w->written);
     bool ok = api__check_valid(call->model, doc, &w->verdict) &&
               api__check_convertible(call->model, doc, odm_codec_version(stored) + 1, &w->written,

@@ -145,6 +145,13 @@ bool api__fail(odm_request_t *req, const odm_error_t *err, const json_t *errors)
  * by advice (the original logged with the request id). */
 void api__withhold(odm_request_t *req, const odm_error_t *err, odm_error_t *told);
 
+/* lifecycle.c: x-requireIfMatch. On a model that requires it, a PUT, PATCH or DELETE of
+ * /api/NAME/ID without If-Match naming an entity-tag ("*" does not name the version read), or a
+ * PATCH or DELETE of /api/NAME?filter= without If-Match (the collection has no ETag: "*" is
+ * the one value that goes on), is answered 428; other methods go on. Returns: true after
+ * answering. */
+bool api__refuse_unconditional(api_call_t *call);
+
 /* Fails a request in odmd's own words: an error of `kind` with a formatted message, sent as is.
  * Returns: true (answered). */
 bool api__failf(odm_request_t *req, odm_error_kind_t kind, const char *fmt, ...)
@@ -205,8 +212,8 @@ bool api__if_none_match(const char *header, int64_t version);
 json_t *api__merge_patch(json_t *target, const json_t *patch);
 
 /* POST: the document to insert built from a body object (stolen): the _id odmd generates
- * when the client left it out and the model allows it, the client's fields, then defaults.
- * Returns: a new tree, NULL on out of memory. */
+ * when the client left it out and the model allows it, the client's fields, then defaults,
+ * then the x-timestamps (both set to now). Returns: a new tree, NULL on out of memory. */
 json_t *api__build_create(const odm_model_t *model, json_t *body);
 
 /* The compare-and-set write of one document (documents.c), shared by PUT, PATCH, DELETE and

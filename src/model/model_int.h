@@ -18,7 +18,9 @@
 
 /* What the root's x- keywords give the loader (borrowed from the document). */
 typedef struct {
-    const char *collection; /* x-collection, or NULL */
+    const char *collection;   /* x-collection, or NULL */
+    bool require_if_match;    /* x-requireIfMatch */
+    const json_t *timestamps; /* x-timestamps (true, false or {createdAt, updatedAt}), or NULL */
 } model__keywords_t;
 
 /* Checks every x- keyword of `doc` (the model file `path`) against the one table of them in
@@ -40,6 +42,13 @@ bool model__build(odm_model_t *model, odm_error_t *err);
  * (model->id_generated). Returns false with ODM_ERR_CONFIG "FILE: /properties/_id: reason". */
 bool model__check_id(odm_model_t *model, odm_schema_registry_t *registry, const char *uri,
                      odm_error_t *err);
+
+/* x-timestamps (model_lifecycle.c): sets model->created_at and model->updated_at from
+ * `timestamps` (as model__check_keywords accepted it; NULL or false: none) and declares each as
+ * {"type": "string", "format": "date-time", "readOnly": true} in the model's properties when
+ * absent. A model that declares one itself must declare it so (readOnly, a date-time string).
+ * Returns false with ODM_ERR_CONFIG "FILE: POINTER: reason". */
+bool model__add_timestamps(odm_model_t *model, const json_t *timestamps, odm_error_t *err);
 
 /* Frees what a field owns (not the field itself). */
 void model__field_release(odm_field_t *field);

@@ -156,6 +156,50 @@ static bool read_collection(walk_t *w, const char *key, const json_t *value)
     return true;
 }
 
+static bool read_require_if_match(walk_t *w, const char *key, const json_t *value)
+{
+    if (!json_is_boolean(value))
+        return fail(w, "'%s' must be true or false", key);
+    w->out->require_if_match = json_is_true(value);
+    return true;
+}
+
+/* A field name odmd may write at the root: not _id, not the version field, no '.' or '$'. */
+static bool valid_stamp_name(const json_t *name)
+{
+    const char *s = json_string_value(name);
+    return s != NULL && s[0] != '\0' && strlen(s) <= 120 && strpbrk(s, ".$") == NULL &&
+           strcmp(s, "_id") != 0 && strcmp(s, ODM_VERSION_FIELD) != 0;
+}
+
+/* true, false, or {"createdAt": NAME, "updatedAt": NAME} (either may be left out). */
+static bool read_timestamps(walk_t *w, const char *key, const json_t *value)
+{
+    w->out->timestamps = value;
+    if (json_is_boolean(value))
+        return true;
+    if (!json_is_object(value))
+        return fail(w, "'%s' must be true, false or {\"createdAt\": NAME, \"updatedAt\": NAME}",
+                    key);
+    const char *k;
+    const json_t *name;
+    json_object_foreach((json_t *)value, k, name)
+    {
+        size_t mark = odm_pointer_push(&w->ptr, k, strlen(k));
+        if (strcmp(k, "createdAt") != 0 && strcmp(k, "updatedAt") != 0)
+            return fail(w, "unknown timestamp '%s' (createdAt or updatedAt)", k);
+        if (!valid_stamp_name(name))
+            return fail(w, "'%s' must name a top-level field (not _id, no '.' or '$')", k);
+        odm_pointer_pop(&w->ptr, mark);
+    }
+    const json_t *c = json_object_get(value, "createdAt"), *u = json_object_get(value, "updatedAt");
+    const char *cs = c ? json_string_value(c) : "createdAt",
+               *us = u ? json_string_value(u) : "updatedAt";
+    if (strcmp(cs, us) == 0)
+        return fail(w, "createdAt and updatedAt must be different fields, not both '%s'", cs);
+    return true;
+}
+
 /* Where an x- keyword may stand. */
 enum { X_ROOT = 1, X_ANY_SCHEMA = 2 };
 
@@ -168,7 +212,8 @@ static const struct {
 } x_keywords[] = {
     {"x-collection", X_ROOT, read_collection}, {"x-indexes", X_ROOT, check_indexes},
     {"x-bson", X_ANY_SCHEMA, check_bson},      {"x-unique", X_ANY_SCHEMA, check_unique},
-    {"x-ref", X_ANY_SCHEMA, read_ref},
+    {"x-ref", X_ANY_SCHEMA, read_ref},         {"x-requireIfMatch", X_ROOT, read_require_if_match},
+    {"x-timestamps", X_ROOT, read_timestamps},
 };
 
 /* One x- keyword at the current pointer (which already names it). */

@@ -109,6 +109,8 @@ static void model_free(odm_model_t *model)
     free(model->name);
     free(model->collection);
     free(model->path);
+    free(model->created_at);
+    free(model->updated_at);
     free(model);
 }
 
@@ -172,8 +174,9 @@ static odm_model_t *model_read(odm_models_t *models, const char *dir, const char
     }
     model__keywords_t x;
     if (!model__check_keywords(model->doc, model->path, refs, &x, err) ||
-        !add_implicit_id(model, err))
+        !add_implicit_id(model, err) || !model__add_timestamps(model, x.timestamps, err))
         goto fail_model;
+    model->require_if_match = x.require_if_match;
     model->collection = strdup(x.collection != NULL ? x.collection : name);
     if (model->collection == NULL) {
         odm_error_set(err, ODM_ERR_CONFIG, "%s: out of memory", model->path);

@@ -33,10 +33,19 @@ static const struct {
     {"codes", "{'_id':'SMP','label':'sample'}"},
     {"products", "{'sku':'IDS-1','name':'Ids','price':1}"},
     {"teams", "{'name':'ids'}"},
+    {"locks", "{'name':'ids'}"},
+    {"stamps", "{'name':'ids'}"},
+    {"journals", "{'title':'ids'}"},
 };
 
-static const char *sample_for(const char *model)
+/* The models whose writes need If-Match (x-requireIfMatch). */
+static const char *const if_match_models[] = {"locks", NULL};
+
+static const char *sample_for(const char *model, bool *if_match)
 {
+    *if_match = false;
+    for (const char *const *m = if_match_models; *m != NULL; m++)
+        *if_match = *if_match || strcmp(*m, model) == 0;
     for (size_t i = 0; i < sizeof samples / sizeof samples[0]; i++)
         if (strcmp(samples[i].model, model) == 0)
             return samples[i].body;
@@ -79,7 +88,7 @@ static void copy_header(const e2e_resp_t *r, const char *name, char *out, size_t
 
 /* POST answers 201 with _id and a Location that GET answers 200 (the same document), that PATCH
  * and DELETE reach, and that is gone afterwards. */
-static void check_addressable(const char *model, const char *body)
+static void check_addressable(const char *model, const char *body, bool if_match)
 {
     e2e_resp_t r = {0};
     char location[512], etag[128], id[256];
@@ -104,11 +113,12 @@ static void check_addressable(const char *model, const char *body)
     CHECK_MSG(json_equal(r.json, created), "%s: GET %s differs from the POST's answer: %s", model,
               location, r.body);
     json_decref(created);
-    e2e_patch(C, &r, location, "{}", NULL);
+    e2e_patch(C, &r, location, "{}", if_match ? F("If-Match: %s", etag) : NULL);
     EXPECT_STATUS(r, 200);
+    copy_header(&r, "ETag", etag, sizeof etag);
     CHECK_MSG(r.status != 200 || strcmp(id_text(&r), id) == 0, "%s: PATCH answered _id %s", model,
               id_text(&r));
-    e2e_delete(C, &r, location, NULL);
+    e2e_delete(C, &r, location, if_match ? F("If-Match: %s", etag) : NULL);
     EXPECT_STATUS(r, 204);
     e2e_get(C, &r, location);
     EXPECT_STATUS(r, 404);
@@ -121,10 +131,11 @@ static void test_every_model_addressable(void)
     size_t n = served_models(names, 64);
     CHECK_MSG(n >= sizeof samples / sizeof samples[0], "only %zu models served", n);
     for (size_t i = 0; i < n; i++) {
-        const char *body = sample_for(names[i]);
+        bool if_match = false;
+        const char *body = sample_for(names[i], &if_match);
         CHECK_MSG(body != NULL, "model '%s' has no sample document in test_ids.c", names[i]);
         if (body != NULL)
-            check_addressable(names[i], body);
+            check_addressable(names[i], body, if_match);
     }
 }
 

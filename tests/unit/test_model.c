@@ -421,6 +421,86 @@ static void test_id_rule(void)
     }
 }
 
+/* x-requireIfMatch and x-timestamps: the forms accepted, the fields declared, the refusals. */
+static void test_lifecycle_keywords(void)
+{
+    const char *dir = make_dir(
+        "lifecycle", "locked.json", "{\"x-requireIfMatch\": true, \"properties\": {}}",
+        "plain.json", "{\"x-requireIfMatch\": false, \"x-timestamps\": false}", "stamped.json",
+        "{\"x-timestamps\": true, \"additionalProperties\": false, \"properties\": {}}",
+        "renamed.json",
+        "{\"x-timestamps\": {\"createdAt\": \"created\"}, \"properties\": {\n"
+        " \"updatedAt\": {\"type\": \"string\", \"format\": \"date-time\", \"readOnly\": true}}}",
+        NULL);
+    odm_error_t err = {0};
+    odm_models_t *models = odm_models_load(dir, &err);
+    CHECK_MSG(models != NULL, "%s", err.message);
+    if (models == NULL)
+        return;
+    const odm_model_t *locked = odm_models_find(models, "locked", 6);
+    const odm_model_t *plain = odm_models_find(models, "plain", 5);
+    const odm_model_t *stamped = odm_models_find(models, "stamped", 7);
+    const odm_model_t *renamed = odm_models_find(models, "renamed", 7);
+    CHECK(locked->require_if_match && !plain->require_if_match && !stamped->require_if_match);
+    CHECK(plain->created_at == NULL && plain->updated_at == NULL && locked->updated_at == NULL);
+    CHECK_STR(stamped->created_at, "createdAt");
+    CHECK_STR(stamped->updated_at, "updatedAt");
+    const odm_field_t *c = field(stamped, "createdAt"), *u = field(stamped, "updatedAt");
+    CHECK(c && c->read_only && c->bson == ODM_BSON_DATE);
+    CHECK(u && u->read_only && u->bson == ODM_BSON_DATE);
+    CHECK_STR(renamed->created_at, "created");
+    CHECK_STR(renamed->updated_at, "updatedAt");
+    CHECK(field(renamed, "created") && field(renamed, "created")->read_only);
+    CHECK(field(renamed, "createdAt") == NULL);
+
+    /* Stamping: both on insert, updatedAt alone afterwards; nothing for other models. */
+    json_t *doc = json_pack("{s:s}", "a", "x");
+    odm_model_stamp(stamped, doc, 1767323045678, true); /* 2026-01-02T03:04:05.678Z */
+    CHECK_STR(json_string_value(json_object_get(doc, "createdAt")), "2026-01-02T03:04:05.678Z");
+    CHECK_STR(json_string_value(json_object_get(doc, "updatedAt")), "2026-01-02T03:04:05.678Z");
+    odm_model_stamp(stamped, doc, 1767323045678 + 1000, false);
+    CHECK_STR(json_string_value(json_object_get(doc, "createdAt")), "2026-01-02T03:04:05.678Z");
+    CHECK_STR(json_string_value(json_object_get(doc, "updatedAt")), "2026-01-02T03:04:06.678Z");
+    CHECK_INT(json_object_size(doc), 3);
+    odm_model_stamp(plain, doc, 0, true);
+    CHECK_INT(json_object_size(doc), 3);
+    json_decref(doc);
+    odm_models_free(models);
+
+    static const struct {
+        const char *name, *model, *reason;
+    } refused[] = {
+        {"rim-type", "{\"x-requireIfMatch\": 1}",
+         "bad.json: /x-requireIfMatch: 'x-requireIfMatch' must be true or false"},
+        {"rim-place", "{\"properties\": {\"a\": {\"x-requireIfMatch\": true}}}",
+         "bad.json: /properties/a/x-requireIfMatch: 'x-requireIfMatch' is only allowed at the "
+         "root"},
+        {"ts-type", "{\"x-timestamps\": \"yes\"}", "bad.json: /x-timestamps: 'x-timestamps' must"},
+        {"ts-place", "{\"$defs\": {\"a\": {\"x-timestamps\": true}}}",
+         "bad.json: /$defs/a/x-timestamps: 'x-timestamps' is only allowed at the root"},
+        {"ts-key", "{\"x-timestamps\": {\"deletedAt\": \"d\"}}",
+         "bad.json: /x-timestamps/deletedAt: unknown timestamp 'deletedAt'"},
+        {"ts-name", "{\"x-timestamps\": {\"createdAt\": \"a.b\"}}",
+         "bad.json: /x-timestamps/createdAt: 'createdAt' must name a top-level field"},
+        {"ts-id", "{\"x-timestamps\": {\"updatedAt\": \"_id\"}}",
+         "bad.json: /x-timestamps/updatedAt: 'updatedAt' must name"},
+        {"ts-same", "{\"x-timestamps\": {\"createdAt\": \"t\", \"updatedAt\": \"t\"}}",
+         "bad.json: /x-timestamps: createdAt and updatedAt must be different fields"},
+        {"ts-writable",
+         "{\"x-timestamps\": true, \"properties\": {\"createdAt\": {\"type\": "
+         "\"string\", \"format\": \"date-time\"}}}",
+         "bad.json: /properties/createdAt: a timestamp of x-timestamps must be"},
+        {"ts-number",
+         "{\"x-timestamps\": true, \"properties\": {\"updatedAt\": {\"type\": "
+         "\"integer\", \"readOnly\": true}}}",
+         "bad.json: /properties/updatedAt: a timestamp of x-timestamps must be"},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        const char *msg = load_error(make_dir(refused[i].name, "bad.json", refused[i].model, NULL));
+        CHECK_CONTAINS(msg, refused[i].reason);
+    }
+}
+
 int main(void)
 {
     if (mkdtemp(tmp_root) == NULL)
@@ -431,6 +511,7 @@ int main(void)
     test_bad_dirs();
     test_cross_ref();
     test_id_rule();
+    test_lifecycle_keywords();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_root);
     if (system(cmd) != 0)
