@@ -34,6 +34,9 @@
 
 typedef struct odm_api_indexes odm_api_indexes_t;
 
+/* The collection of Idempotency-Key records (src/api/idempotency.c), in the models' database. */
+#define ODM_API_IDEMPOTENCY_COLLECTION "odmd_idempotency"
+
 typedef struct {
     const odm_models_t *models;      /* borrowed */
     odm_store_t *store;              /* borrowed */
