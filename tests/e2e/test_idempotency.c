@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <mongoc/mongoc.h>
+
 #include "check.h"
 #include "harness.h"
 #include "support/cmdcount.h"
@@ -230,6 +232,35 @@ static void test_bulk(void)
     e2e_resp_free(&b);
 }
 
+/* The expireAfterSeconds of the index `name` of db.coll; -1 when absent, -2 without it. */
+static int64_t index_ttl(const char *coll, const char *name)
+{
+    mongoc_client_t *mc = mongoc_client_new(DBURI);
+    if (mc == NULL)
+        return -1;
+    mongoc_collection_t *c = mongoc_client_get_collection(mc, DBNAME, coll);
+    mongoc_cursor_t *cursor = mongoc_collection_find_indexes_with_opts(c, NULL);
+    const bson_t *index;
+    int64_t ttl = -1;
+    while (ttl == -1 && mongoc_cursor_next(cursor, &index)) {
+        bson_iter_t it;
+        if (!bson_iter_init_find(&it, index, "name") || !BSON_ITER_HOLDS_UTF8(&it) ||
+            strcmp(bson_iter_utf8(&it, NULL), name) != 0)
+            continue;
+        ttl = bson_iter_init_find(&it, index, "expireAfterSeconds") ? bson_iter_as_int64(&it) : -2;
+    }
+    mongoc_cursor_destroy(cursor);
+    mongoc_collection_destroy(c);
+    mongoc_client_destroy(mc);
+    return ttl;
+}
+
+/* The records' TTL index exists once odmd is ready, with --idempotency-ttl's expiry. */
+static void test_ttl_index(void)
+{
+    CHECK_INT(index_ttl("odmd_idempotency", "createdAt_ttl"), 3600);
+}
+
 static bool start(void)
 {
     db = e2e_db_start();
@@ -240,9 +271,10 @@ static bool start(void)
         return false;
     char uri[64];
     snprintf(uri, sizeof uri, "mongodb://127.0.0.1:%d/", odm_test_cmdcount_port(proxy));
-    e2e_odmd_opts_t opts = {.mongo_uri = uri,
-                            .schemas = e2e_schemas_with_extras(),
-                            .args = {"--request-timeout", "20000", NULL}};
+    e2e_odmd_opts_t opts = {
+        .mongo_uri = uri,
+        .schemas = e2e_schemas_with_extras(),
+        .args = {"--request-timeout", "20000", "--idempotency-ttl", "3600", NULL}};
     if (!e2e_odmd_start(&odmd, &opts))
         return false;
     opts.db_name = odmd.db_name;
@@ -257,6 +289,7 @@ int main(void)
 {
     e2e_init("idempotency");
     if (start()) {
+        test_ttl_index();
         test_replay();
         test_bad_keys();
         test_bulk();
