@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <mongoc/mongoc.h>
@@ -215,6 +216,38 @@ static void test_killed_client(void)
     e2e_resp_free(&r);
 }
 
+/* A pending record whose odmd died mid-request: taken over once its takeoverAt passed, a 409
+ * before. The fingerprint does not depend on the key: one from a finished request serves. */
+static void test_abandoned(void)
+{
+    e2e_resp_t r = {0};
+    const char *body = Q("{'title':'abandoned'}");
+    post_key(C, &r, "k-fp", body);
+    EXPECT_STATUS(r, 201);
+    json_t *done = e2e_mongo_find(DBURI, DBNAME, "odmd_idempotency", Q("{'_id':'notes:k-fp'}"));
+    const char *fp = json_string_value(json_object_get(done, "fingerprint"));
+    CHECK_MSG(fp != NULL, "no record for notes:k-fp");
+    long long now = (long long)time(NULL) * 1000;
+    const char *fmt = "{\"_id\":\"notes:%s\",\"fingerprint\":\"%s\",\"state\":\"pending\","
+                      "\"createdAt\":{\"$date\":{\"$numberLong\":\"%lld\"}},"
+                      "\"takeoverAt\":{\"$date\":{\"$numberLong\":\"%lld\"}}}";
+    CHECK(e2e_mongo_insert(DBURI, DBNAME, "odmd_idempotency",
+                           F(fmt, "k-dead", fp ? fp : "", now, now - 1000)));
+    CHECK(e2e_mongo_insert(DBURI, DBNAME, "odmd_idempotency",
+                           F(fmt, "k-alive", fp ? fp : "", now, now + 3600000)));
+    json_decref(done);
+    int64_t before = count();
+    post_key(C, &r, "k-alive", body);
+    EXPECT_PROBLEM(r, 409);
+    post_key(C, &r, "k-dead", body);
+    EXPECT_STATUS(r, 201);
+    CHECK(e2e_header(&r, "Idempotency-Replayed") == NULL);
+    post_key(C, &r, "k-dead", body);
+    EXPECT_HEADER(r, "Idempotency-Replayed", "true");
+    CHECK_INT(count(), before + 1);
+    e2e_resp_free(&r);
+}
+
 /* A bulk POST with a key: replayed whole, its documents written once. */
 static void test_bulk(void)
 {
@@ -293,6 +326,7 @@ int main(void)
         test_replay();
         test_bad_keys();
         test_bulk();
+        test_abandoned();
         test_in_flight();
         test_two_processes();
         test_killed_client();
