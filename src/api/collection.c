@@ -370,8 +370,12 @@ static bool create_run(api_call_t *call)
     return api__reply_document(call, 201, &call->doc);
 }
 
+/* A body too large to check on arrival is checked here, before any Idempotency-Key is claimed:
+ * a refused body claims none, whatever its size. */
 static bool create_work(api_call_t *call)
 {
+    if (!call->body_ready && refuse_create_body(call))
+        return true;
     return api__idempotent(call, create_run);
 }
 

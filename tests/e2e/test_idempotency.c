@@ -85,6 +85,17 @@ static void test_replay(void)
     CHECK(e2e_header(&b, "Idempotency-Replayed") == NULL);
     CHECK_INT(count(), before + 2);
 
+    /* the same for a body too large to be checked on arrival (checked on a worker) */
+    char big[6000];
+    int n = snprintf(big, sizeof big, "{\"title\":5,\"pad\":\"");
+    memset(big + n, 'p', 5000);
+    snprintf(big + n + 5000, sizeof big - (size_t)n - 5000, "\"}");
+    post_key(C, &a, "k-invalid-big", big);
+    EXPECT_PROBLEM(a, 422);
+    post_key(C, &b, "k-invalid-big", Q("{'title':'valid now'}"));
+    EXPECT_STATUS(b, 201);
+    CHECK_INT(count(), before + 3);
+
     /* a 4xx of a request that ran is kept and replayed, even once the cause is gone */
     post_to(C, &a, "/api/widgets", NULL, Q("{'_id':7,'label':'seven'}"));
     EXPECT_STATUS(a, 201);
