@@ -34,6 +34,10 @@
 
 typedef struct odm_api_indexes odm_api_indexes_t;
 
+/* The collection of Idempotency-Key records (src/api/idempotency.c), in the models' database. */
+#define ODM_API_IDEMPOTENCY_COLLECTION "odmd_idempotency"
+#define ODM_API_IDEMPOTENCY_INDEX "createdAt_ttl" /* its TTL index, on createdAt */
+
 typedef struct {
     const odm_models_t *models;      /* borrowed */
     odm_store_t *store;              /* borrowed */
@@ -64,11 +68,12 @@ void odm_api_handle(odm_request_t *req, void *app);
  * is too large to read, so that those outrank its 413. Polling thread. */
 void odm_api_preflight(odm_request_t *req, void *app);
 
-/* Creates every model's indexes on a background thread, retrying with backoff until all exist
- * or odm_api_indexes_stop is called. Returns: the running creation, or NULL (logged) when the
+/* Creates every model's indexes, and the TTL index of ODM_API_IDEMPOTENCY_COLLECTION
+ * (idempotency_ttl_s on its createdAt), on a background thread, retrying with backoff until all
+ * exist or odm_api_indexes_stop is called. Returns: the running creation, or NULL (logged) when the
  * thread cannot start; /readyz then never answers ready. */
 odm_api_indexes_t *odm_api_indexes_start(const odm_models_t *models, odm_store_t *store,
-                                         int request_timeout_ms);
+                                         int request_timeout_ms, int64_t idempotency_ttl_s);
 /* True once every index was created; false for NULL. */
 bool odm_api_indexes_done(odm_api_indexes_t *ix);
 void odm_api_indexes_stop(odm_api_indexes_t *ix);

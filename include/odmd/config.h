@@ -23,6 +23,7 @@
 #define ODM_CONFIG_BULK_MAX_MAX 100000
 #define ODM_CONFIG_EXPAND_MAX 100000 /* --expand-max-ids and --expand-max-docs */
 #define ODM_CONFIG_EXPORT_TIMEOUT_MAX 86400
+#define ODM_CONFIG_IDEMPOTENCY_TTL_MAX 2592000 /* 30 days */
 
 typedef struct {
     char *mongo_uri;   /* --mongo-uri: mongodb:// or mongodb+srv:// connection string */
@@ -46,6 +47,7 @@ typedef struct {
     size_t max_client_connections; /* --max-connections-per-client: open connections from one
                                        client address; defaults to half of max_connections */
     size_t bulk_max;               /* --bulk-max: documents per bulk POST or PATCH */
+    size_t idempotency_ttl_s;      /* --idempotency-ttl: Idempotency-Key records kept this long */
     size_t expand_max_ids;         /* --expand-max-ids: distinct ids of one expand path */
     size_t expand_max_docs;        /* --expand-max-docs: referenced documents of one answer */
     size_t export_timeout_s;       /* --export-timeout: one streaming export, first byte to last */

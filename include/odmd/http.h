@@ -114,6 +114,14 @@ void odm_request_reply_json(odm_request_t *req, int status, const json_t *value)
  * before this call, as the router does. A 500's message goes to the log only. */
 void odm_request_fail(odm_request_t *req, const odm_error_t *err, const json_t *errors);
 
+/* The response prepared so far (the worker holding the request, before resuming it): its
+ * status (0: none yet), content type (static, may be NULL) and body (borrowed, may be NULL with
+ * len 0; NULL for a streamed reply). */
+int odm_request_response(const odm_request_t *req, const char **content_type, const char **body,
+                         size_t *len);
+/* The value of a response header added so far (case-insensitive name), or NULL. */
+const char *odm_request_response_header(const odm_request_t *req, const char *name);
+
 /* A streamed reply (chunked, any length): the worker holding the suspended request prepares
  * it, resumes the request, then writes the body with odm_stream_write and ends it with
  * odm_stream_end, never touching req again. The body goes through a ring of ring_size bytes

@@ -152,6 +152,13 @@ bool odm_store_delete_many(odm_store_t *store, const char *collection, const bso
 bool odm_store_create_index(odm_store_t *store, const char *collection, const bson_t *keys,
                             const char *name, bool unique, int64_t deadline_ms, odm_error_t *err);
 
+/* Creates the TTL index `name` on {field: 1}: the server removes a document once its date in
+ * `field` is expire_after_s seconds old (about a minute later). An index of that name with
+ * another expiry is an error (ODM_ERR_INTERNAL). */
+bool odm_store_create_ttl_index(odm_store_t *store, const char *collection, const char *field,
+                                int64_t expire_after_s, const char *name, int64_t deadline_ms,
+                                odm_error_t *err);
+
 /* Runs an aggregation pipeline (an array document) on the collection and hands every result
  * document to `each` (borrowed, valid during the call). */
 bool odm_store_aggregate(odm_store_t *store, const char *collection, const bson_t *pipeline,

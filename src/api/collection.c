@@ -351,7 +351,7 @@ static bool refuse_create_body(api_call_t *call)
     return false;
 }
 
-static bool create_work(api_call_t *call)
+static bool create_run(api_call_t *call)
 {
     if (!call->body_ready && refuse_create_body(call))
         return true;
@@ -369,6 +369,15 @@ static bool create_work(api_call_t *call)
         odm_request_add_header(call->req, "Location", odm_buf_cstr(&location));
     odm_buf_release(&location);
     return api__reply_document(call, 201, &call->doc);
+}
+
+/* A body too large to check on arrival is checked here, before any Idempotency-Key is claimed:
+ * a refused body claims none, whatever its size. */
+static bool create_work(api_call_t *call)
+{
+    if (!call->body_ready && refuse_create_body(call))
+        return true;
+    return api__idempotent(call, create_run);
 }
 
 void api__create(api_call_t *call)

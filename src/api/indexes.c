@@ -19,12 +19,32 @@ struct odm_api_indexes {
     const odm_models_t *models;
     odm_store_t *store;
     int timeout_ms;
+    int64_t idempotency_ttl_s;
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t wake;
     bool stop;
     atomic_bool done;
 };
+
+/* The TTL index that ends Idempotency-Key records (src/api/idempotency.c). */
+static bool create_ttl(odm_api_indexes_t *ix, bool *created)
+{
+    odm_error_t err;
+    if (!*created)
+        *created = odm_store_create_ttl_index(
+            ix->store, ODM_API_IDEMPOTENCY_COLLECTION, "createdAt", ix->idempotency_ttl_s,
+            ODM_API_IDEMPOTENCY_INDEX, odm_now_ms() + ix->timeout_ms, &err);
+    else
+        return true;
+    if (*created)
+        odm_info("index '%s' on '%s' ready", ODM_API_IDEMPOTENCY_INDEX,
+                 ODM_API_IDEMPOTENCY_COLLECTION);
+    else
+        odm_warn("index '%s' on '%s' not created yet: %s", ODM_API_IDEMPOTENCY_INDEX,
+                 ODM_API_IDEMPOTENCY_COLLECTION, err.message);
+    return *created;
+}
 
 /* Creates every index not yet created; `created` marks progress across attempts. */
 static bool create_all(odm_api_indexes_t *ix, bool *created)
@@ -56,7 +76,7 @@ static bool create_all(odm_api_indexes_t *ix, bool *created)
             }
         }
     }
-    return all;
+    return create_ttl(ix, &created[k]) && all;
 }
 
 static size_t count_indexes(const odm_models_t *models)
@@ -81,8 +101,8 @@ static bool report(odm_api_indexes_t *ix)
 static void *index_thread(void *arg)
 {
     odm_api_indexes_t *ix = arg;
-    size_t n = count_indexes(ix->models);
-    bool *created = calloc(n ? n : 1, sizeof *created);
+    size_t n = count_indexes(ix->models) + 1; /* and the idempotency records' */
+    bool *created = calloc(n, sizeof *created);
     int backoff = BACKOFF_FIRST_MS;
     bool reported = false;
     pthread_mutex_lock(&ix->lock);
@@ -112,7 +132,7 @@ static void *index_thread(void *arg)
 }
 
 odm_api_indexes_t *odm_api_indexes_start(const odm_models_t *models, odm_store_t *store,
-                                         int request_timeout_ms)
+                                         int request_timeout_ms, int64_t idempotency_ttl_s)
 {
     odm_api_indexes_t *ix = calloc(1, sizeof *ix);
     if (ix == NULL) {
@@ -122,6 +142,7 @@ odm_api_indexes_t *odm_api_indexes_start(const odm_models_t *models, odm_store_t
     ix->models = models;
     ix->store = store;
     ix->timeout_ms = request_timeout_ms;
+    ix->idempotency_ttl_s = idempotency_ttl_s;
     pthread_mutex_init(&ix->lock, NULL);
     pthread_cond_init(&ix->wake, NULL);
     int rc = pthread_create(&ix->thread, NULL, index_thread, ix);

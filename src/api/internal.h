@@ -77,6 +77,13 @@ typedef struct api_call {
     struct api_expand *expand; /* ?expand= only (owned, may be NULL) */
 } api_call_t;
 
+/* idempotency.c: runs work (a POST's) under the request's Idempotency-Key, if any: 400 for a
+ * malformed key; a key already used replays its response (same request), or answers 422 (a
+ * different request) or 409 (its first request still running); otherwise work runs and its
+ * answer is recorded (a 5xx frees the key instead). Worker. Returns: what work returned, or
+ * true when it answered without running work. */
+bool api__idempotent(api_call_t *call, bool (*work)(api_call_t *call));
+
 /* expand.c: references replaced by the documents they name (?expand=PATH,...). */
 typedef struct api_expand api_expand_t;
 

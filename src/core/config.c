@@ -77,6 +77,8 @@ static const struct option options[] = {
      ODM_CONFIG_EXPAND_MAX, "documents"},
     {"export-timeout", "ODMD_EXPORT_TIMEOUT", parse_count, FIELD(export_timeout_s), 1,
      ODM_CONFIG_EXPORT_TIMEOUT_MAX, "seconds"},
+    {"idempotency-ttl", "ODMD_IDEMPOTENCY_TTL", parse_count, FIELD(idempotency_ttl_s), 1,
+     ODM_CONFIG_IDEMPOTENCY_TTL_MAX, "seconds"},
 };
 
 #define OPTION_COUNT (sizeof options / sizeof options[0])
@@ -290,6 +292,7 @@ static bool set_defaults(odm_config_t *cfg, odm_error_t *err)
     cfg->expand_max_ids = 1000;
     cfg->expand_max_docs = 5000;
     cfg->export_timeout_s = 600;
+    cfg->idempotency_ttl_s = 86400;
     return set_string(&cfg->mongo_uri, DEFAULT_MONGO_URI, err) &&
            set_string(&cfg->schemas_dir, DEFAULT_SCHEMAS, err) &&
            parse_listen(NULL, DEFAULT_LISTEN, cfg, err);
@@ -465,6 +468,9 @@ const char *odm_config_usage(void)
            "  --export-timeout SECONDS, ODMD_EXPORT_TIMEOUT\n"
            "      one streaming export (Accept: application/x-ndjson or text/csv) is cut\n"
            "      after this long, 1-86400 (default 600)\n"
+           "  --idempotency-ttl SECONDS, ODMD_IDEMPOTENCY_TTL\n"
+           "      how long an Idempotency-Key's record (and its replayed answer) is kept,\n"
+           "      1-2592000 (default 86400)\n"
            "  -h, --help\n"
            "      print this help and exit\n"
            "  --version\n"

@@ -1,6 +1,7 @@
 /* Request contexts: accessors for the handler and preparation of the response. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "http/internal.h"
 #include "odmd/clock.h"
@@ -113,6 +114,23 @@ void odm_request_reply(odm_request_t *req, int status, const char *content_type,
     req->content_type = content_type;
     req->resp_body = body;
     req->resp_len = body ? len : 0;
+}
+
+int odm_request_response(const odm_request_t *req, const char **content_type, const char **body,
+                         size_t *len)
+{
+    *content_type = req->content_type;
+    *body = req->resp_body;
+    *len = req->resp_len;
+    return req->status;
+}
+
+const char *odm_request_response_header(const odm_request_t *req, const char *name)
+{
+    for (unsigned i = 0; i < req->n_headers; i++)
+        if (strcasecmp(req->headers[i].name, name) == 0)
+            return req->headers[i].value;
+    return NULL;
 }
 
 void odm_request_reply_json(odm_request_t *req, int status, const json_t *value)

@@ -371,6 +371,7 @@ typedef struct {
     const bson_t *keys;
     const char *name;
     bool unique;
+    int64_t expire_after_s; /* a TTL index; -1: none */
 } index_args_t;
 
 /* mongo-c-driver 1.23 has no index model API: run createIndexes, which succeeds without
@@ -387,6 +388,8 @@ static bool create_index_attempt(store__op_t *op, mongoc_client_t *client, bson_
     BSON_APPEND_UTF8(&index, "name", a->name);
     if (a->unique)
         BSON_APPEND_BOOL(&index, "unique", true);
+    if (a->expire_after_s >= 0)
+        BSON_APPEND_INT64(&index, "expireAfterSeconds", a->expire_after_s);
     bson_append_document_end(&indexes, &index);
     bson_append_array_end(&cmd, &indexes);
     bson_t opts = BSON_INITIALIZER;
@@ -402,7 +405,7 @@ static bool create_index_attempt(store__op_t *op, mongoc_client_t *client, bson_
 bool odm_store_create_index(odm_store_t *store, const char *collection, const bson_t *keys,
                             const char *name, bool unique, int64_t deadline_ms, odm_error_t *err)
 {
-    index_args_t a = {.keys = keys, .name = name, .unique = unique};
+    index_args_t a = {.keys = keys, .name = name, .unique = unique, .expire_after_s = -1};
     store__op_t op = {.what = "create index in",
                       .collection = collection,
                       .attempt = create_index_attempt,
@@ -426,4 +429,20 @@ bool odm_store_ping(odm_store_t *store, int64_t deadline_ms, odm_error_t *err)
 {
     store__op_t op = {.what = "ping", .read = true, .attempt = ping_attempt};
     return store__run(store, &op, deadline_ms, err);
+}
+
+bool odm_store_create_ttl_index(odm_store_t *store, const char *collection, const char *field,
+                                int64_t expire_after_s, const char *name, int64_t deadline_ms,
+                                odm_error_t *err)
+{
+    bson_t keys = BSON_INITIALIZER;
+    BSON_APPEND_INT32(&keys, field, 1);
+    index_args_t a = {.keys = &keys, .name = name, .expire_after_s = expire_after_s};
+    store__op_t op = {.what = "create index in",
+                      .collection = collection,
+                      .attempt = create_index_attempt,
+                      .arg = &a};
+    bool ok = store__run(store, &op, deadline_ms, err);
+    bson_destroy(&keys);
+    return ok;
 }

@@ -63,6 +63,7 @@ static void test_defaults(void)
     CHECK_INT(cfg.read_timeout_s, 30);
     CHECK_INT(cfg.bulk_max, 1000);
     CHECK_INT(cfg.expand_max_ids, 1000);
+    CHECK_INT(cfg.idempotency_ttl_s, 86400);
     CHECK_INT(cfg.expand_max_docs, 5000);
     CHECK_INT(cfg.max_client_connections, 500); /* half of --max-connections */
     CHECK_INT(cfg.export_timeout_s, 600);
@@ -256,6 +257,8 @@ static void test_edges(void)
         {"--expand-max-docs=100000", offsetof(odm_config_t, expand_max_docs), 100000},
         {"--export-timeout=1", offsetof(odm_config_t, export_timeout_s), 1},
         {"--export-timeout=86400", offsetof(odm_config_t, export_timeout_s), 86400},
+        {"--idempotency-ttl=1", offsetof(odm_config_t, idempotency_ttl_s), 1},
+        {"--idempotency-ttl=2592000", offsetof(odm_config_t, idempotency_ttl_s), 2592000},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         odm_config_t cfg;
@@ -331,6 +334,8 @@ static void test_malformed(void)
         {"idle-timeout", "ODMD_IDLE_TIMEOUT", "1m"},
         {"export-timeout", "ODMD_EXPORT_TIMEOUT", "0"},
         {"export-timeout", "ODMD_EXPORT_TIMEOUT", "86401"},
+        {"idempotency-ttl", "ODMD_IDEMPOTENCY_TTL", "0"},
+        {"idempotency-ttl", "ODMD_IDEMPOTENCY_TTL", "2592001"},
         {"api-key", "ODMD_API_KEY", "bad\rkey"},
         {"cursor-key", "ODMD_CURSOR_KEY", "0123456789abcdef0123456789abcde"}, /* 31 bytes */
         {"cursor-key", "ODMD_CURSOR_KEY", "0123456789abcdef0123456789abcdef\n"},
