@@ -29,8 +29,8 @@ static const char GADGET_V2[] =
 /* A syntax error on line 2. */
 static const char BROKEN[] = "{\"type\": \"object\",\n  \"properties\": }\n";
 
-/* One load client: GETs of two lists and POSTs of notes (models no reload here touches), each
- * answer counted as failed unless it is the usual one. */
+/* One load client: GETs of two lists (one expanded on workers) and POSTs of notes (models no reload
+ * here touches), each answer counted as failed unless it is the usual one. */
 static void *load(void *arg)
 {
     (void)arg;
@@ -40,7 +40,7 @@ static void *load(void *arg)
     while (!atomic_load(&stop_load)) {
         bool ok = e2e_get(&c, &r, "/api/users?limit=5") && r.status == 200;
         ok = e2e_post(&c, &r, "/api/notes", "{\"title\": \"load\"}") && r.status == 201 && ok;
-        ok = e2e_get(&c, &r, "/api/orders?limit=5") && r.status == 200 && ok;
+        ok = e2e_get(&c, &r, "/api/orders?limit=5&expand=userId") && r.status == 200 && ok;
         atomic_fetch_add(&load_requests, 3);
         if (!ok)
             atomic_fetch_add(&load_failures, 1);
