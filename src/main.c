@@ -36,6 +36,7 @@ static void block_signals(sigset_t *set)
     sigemptyset(set);
     sigaddset(set, SIGTERM);
     sigaddset(set, SIGINT);
+    sigaddset(set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, set, NULL);
     signal(SIGPIPE, SIG_IGN);
 }
@@ -52,6 +53,31 @@ static void shut_down(odm_http_server_t *http, odm_work_pool_t *pool, int timeou
     odm_http_stop(http);
 }
 
+/* SIGHUP: the schema folder loaded and checked as at startup (as `odmd check` does); all good,
+ * the new set is put in force (requests in flight keep the old) and its indexes are created in
+ * the background; any file bad, nothing changes and the log says which and where. */
+static void reload(const odm_config_t *cfg, odm_app_t *app)
+{
+    odm_error_t err;
+    odm_models_t *models = odm_models_load(cfg->schemas_dir, &err);
+    if (models == NULL) {
+        odm_err("reload refused, the models in force are kept: %s", err.message);
+        return;
+    }
+    size_t n = models->n;
+    odm_model_set_t *set = odm_model_set_new(models);
+    if (set == NULL) {
+        odm_models_free(models);
+        odm_err("reload refused, the models in force are kept: out of memory");
+        return;
+    }
+    odm_model_set_retain(set); /* ours, past the swap that gives the first away */
+    odm_api_models_swap(app->models, set);
+    odm_api_indexes_add(app->indexes, set);
+    odm_model_set_release(set);
+    odm_info("reloaded '%s': %zu models", cfg->schemas_dir, n);
+}
+
 static int serve(odm_config_t *cfg, sigset_t *signals)
 {
     odm_error_t err;
@@ -61,6 +87,16 @@ static int serve(odm_config_t *cfg, sigset_t *signals)
     odm_models_t *models = odm_models_load(cfg->schemas_dir, &err);
     if (models == NULL)
         return fail_startup(&err);
+    size_t n_models = models->n;
+    odm_model_set_t *set = odm_model_set_new(models);
+    odm_api_models_t *live = set ? odm_api_models_new(set) : NULL;
+    if (live == NULL) {
+        odm_model_set_release(set);
+        if (set == NULL)
+            odm_models_free(models);
+        odm_error_set(&err, ODM_ERR_INTERNAL, "out of memory");
+        return fail_startup(&err);
+    }
     odm_store_options_t sopts = {cfg->mongo_uri, cfg->db, (int)cfg->request_timeout_ms,
                                  cfg->workers * 2};
     odm_store_t *store = odm_store_new(&sopts, &err);
@@ -69,10 +105,9 @@ static int serve(odm_config_t *cfg, sigset_t *signals)
     odm_work_pool_t *pool = odm_work_pool_new(cfg->workers, cfg->queue_max, &err);
     if (pool == NULL)
         goto fail_store;
-    odm_api_indexes_t *indexes = odm_api_indexes_start(models, store, (int)cfg->request_timeout_ms,
+    odm_api_indexes_t *indexes = odm_api_indexes_start(set, store, (int)cfg->request_timeout_ms,
                                                        (int64_t)cfg->idempotency_ttl_s);
     odm_app_t app = {
-        .models = models,
         .store = store,
         .pool = pool,
         .api_key = cfg->api_key,
@@ -86,6 +121,7 @@ static int serve(odm_config_t *cfg, sigset_t *signals)
         /* an export holds a worker while it streams: at most half of them (none with one) */
         .max_exports = cfg->workers / 2,
         .export_timeout_ms = (int)cfg->export_timeout_s * 1000,
+        .models = live,
     };
     odm_http_options_t hopts = {
         .listen = cfg->listen,
@@ -105,14 +141,15 @@ static int serve(odm_config_t *cfg, sigset_t *signals)
     if (http == NULL)
         goto fail_indexes;
     odm_info("odmd %s listening on %s (port %u), %zu models, database '%s'", ODMD_VERSION,
-             cfg->listen, odm_http_port(http), models->n, odm_store_db_name(store));
+             cfg->listen, odm_http_port(http), n_models, odm_store_db_name(store));
     int sig = 0;
-    sigwait(signals, &sig);
+    while (sigwait(signals, &sig) == 0 && sig == SIGHUP)
+        reload(cfg, &app);
     odm_info("signal %d received", sig);
     shut_down(http, pool, (int)cfg->request_timeout_ms);
     odm_api_indexes_stop(indexes); /* after the drain: /readyz reads it */
     odm_store_free(store);
-    odm_models_free(models);
+    odm_api_models_free(live); /* the last reference: every call and the index thread are gone */
     odm_info("stopped");
     return 0;
 
@@ -122,7 +159,7 @@ fail_indexes:
 fail_store:
     odm_store_free(store);
 fail_models:
-    odm_models_free(models);
+    odm_api_models_free(live);
     return fail_startup(&err);
 }
 

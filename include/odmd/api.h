@@ -38,8 +38,13 @@ typedef struct odm_api_indexes odm_api_indexes_t;
 #define ODM_API_IDEMPOTENCY_COLLECTION "odmd_idempotency"
 #define ODM_API_IDEMPOTENCY_INDEX "createdAt_ttl" /* its TTL index, on createdAt */
 
+/* A loaded model set shared by the requests that use it: immutable, freed (with its models)
+ * when its last reference is released, by whichever thread releases it. */
+typedef struct odm_model_set odm_model_set_t;
+/* The set in force: requests acquire it at routing; a reload swaps in a new one. */
+typedef struct odm_api_models odm_api_models_t;
+
 typedef struct {
-    const odm_models_t *models;      /* borrowed */
     odm_store_t *store;              /* borrowed */
     odm_work_pool_t *pool;           /* borrowed */
     const char *api_key;             /* NULL: no authentication */
@@ -49,13 +54,34 @@ typedef struct {
                                         creation could not start, so 503 for good) */
     const unsigned char *cursor_key; /* borrowed: signs the after= tokens of list pages */
     size_t cursor_key_len;
-    size_t bulk_max;        /* documents per bulk POST or PATCH (0: ODM_API_BULK_MAX) */
-    size_t expand_max_ids;  /* distinct ids of one expand path in one answer (0: the default) */
-    size_t expand_max_docs; /* referenced documents fetched for one answer (0: the default) */
-    size_t max_exports;     /* exports streaming at once (each holds a worker); more: 503 */
-    int export_timeout_ms;  /* one export, from its first byte to its last (its cursor's
-                               maxTimeMS too); past it the answer is cut */
+    size_t bulk_max;          /* documents per bulk POST or PATCH (0: ODM_API_BULK_MAX) */
+    size_t expand_max_ids;    /* distinct ids of one expand path in one answer (0: the default) */
+    size_t expand_max_docs;   /* referenced documents fetched for one answer (0: the default) */
+    size_t max_exports;       /* exports streaming at once (each holds a worker); more: 503 */
+    int export_timeout_ms;    /* one export, from its first byte to its last (its cursor's
+                                 maxTimeMS too); past it the answer is cut */
+    odm_api_models_t *models; /* borrowed: the set in force (swapped by a reload) */
 } odm_app_t;
+
+/* A set holding `models` (stolen) with one reference, the caller's. Returns: NULL when out of
+ * memory (the models then still belong to the caller). */
+odm_model_set_t *odm_model_set_new(odm_models_t *models);
+const odm_models_t *odm_model_set_models(const odm_model_set_t *set);
+void odm_model_set_retain(odm_model_set_t *set);
+/* Drops one reference; the last frees the set and its models. NULL is fine. Any thread. */
+void odm_model_set_release(odm_model_set_t *set);
+
+/* A holder whose set in force is `set` (its reference stolen). Returns: NULL when out of memory
+ * (the set then still belongs to the caller). */
+odm_api_models_t *odm_api_models_new(odm_model_set_t *set);
+/* The set in force with one more reference, the caller's to release. Never blocks: atomic
+ * operations only (the polling thread calls it for every request). */
+odm_model_set_t *odm_api_models_acquire(odm_api_models_t *h);
+/* Puts `set` (its reference stolen) in force and drops the holder's reference to the previous
+ * one, which lives on until the requests holding it complete. One swapping thread at a time. */
+void odm_api_models_swap(odm_api_models_t *h, odm_model_set_t *set);
+/* Drops the holder's reference and frees it; NULL is fine. */
+void odm_api_models_free(odm_api_models_t *h);
 
 /* Fills out (n bytes) from the kernel's random source (getrandom): the cursor key of a server
  * started without --cursor-key. Returns: false with ODM_ERR_CONFIG when it cannot. */
@@ -70,11 +96,15 @@ void odm_api_preflight(odm_request_t *req, void *app);
 
 /* Creates every model's indexes, and the TTL index of ODM_API_IDEMPOTENCY_COLLECTION
  * (idempotency_ttl_s on its createdAt), on a background thread, retrying with backoff until all
- * exist or odm_api_indexes_stop is called. Returns: the running creation, or NULL (logged) when the
- * thread cannot start; /readyz then never answers ready. */
-odm_api_indexes_t *odm_api_indexes_start(const odm_models_t *models, odm_store_t *store,
+ * exist or odm_api_indexes_stop is called; the thread holds a reference to `set` meanwhile.
+ * Returns: the running creation, or NULL (logged) when the thread cannot start; /readyz then
+ * never answers ready. */
+odm_api_indexes_t *odm_api_indexes_start(odm_model_set_t *set, odm_store_t *store,
                                          int request_timeout_ms, int64_t idempotency_ttl_s);
-/* True once every index was created; false for NULL. */
+/* A reloaded set's indexes, created next the same way (a set not yet started is superseded by
+ * a newer one). Readiness already reached stays. NULL ix is fine. */
+void odm_api_indexes_add(odm_api_indexes_t *ix, odm_model_set_t *set);
+/* True once every index of a set was created; false for NULL. */
 bool odm_api_indexes_done(odm_api_indexes_t *ix);
 void odm_api_indexes_stop(odm_api_indexes_t *ix);
 

@@ -29,10 +29,12 @@ static void call_free(void *p)
         api__cursor_free(list->cursor);
         free(list);
     }
+    odm_model_set_release(call->set); /* last: the jobs above may point into its models */
     free(call);
 }
 
-api_call_t *api__call_new(odm_request_t *req, const odm_app_t *app, const odm_model_t *model)
+api_call_t *api__call_new(odm_request_t *req, const odm_app_t *app, odm_model_set_t *set,
+                          const odm_model_t *model)
 {
     api_call_t *call = calloc(1, sizeof *call);
     if (call == NULL)
@@ -40,6 +42,8 @@ api_call_t *api__call_new(odm_request_t *req, const odm_app_t *app, const odm_mo
     call->req = req;
     call->app = app;
     call->model = model;
+    call->set = set;
+    call->models = odm_model_set_models(set);
     bson_init(&call->id_filter);
     bson_init(&call->doc);
     bson_init(&call->filter);

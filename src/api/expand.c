@@ -153,7 +153,7 @@ static bool all_digits(const char *s, size_t n)
 static const odm_model_t *ref_model(const api_expand_t *x, const odm_field_t *f)
 {
     const char *ref = f->ref ? f->ref : f->items ? f->items->ref : NULL;
-    return ref ? odm_models_find(x->call->app->models, ref, strlen(ref)) : NULL;
+    return ref ? odm_models_find(x->call->models, ref, strlen(ref)) : NULL;
 }
 
 /* The child of `parent` for the reference at `field`, made when new. Returns: its index, or

@@ -1,6 +1,7 @@
-/* Startup index creation: a background thread that retries with backoff until every model's
- * indexes exist, so that odmd starts (and serves) while the database is still down. After the
- * first attempt that reaches the database, the index report (odmd/survey.h) goes to the log. */
+/* Index creation: a background thread that retries with backoff until every model's indexes
+ * exist, so that odmd starts (and serves) while the database is still down. After the first
+ * attempt that reaches the database, the index report (odmd/survey.h) goes to the log. A reload
+ * hands the thread its new set, whose indexes are then created the same way. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -16,7 +17,7 @@
 #define BACKOFF_MAX_MS 5000
 
 struct odm_api_indexes {
-    const odm_models_t *models;
+    odm_model_set_t *first; /* the startup set (a reference), handed to the thread */
     odm_store_t *store;
     int timeout_ms;
     int64_t idempotency_ttl_s;
@@ -24,6 +25,7 @@ struct odm_api_indexes {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     bool stop;
+    odm_model_set_t *pending; /* a reloaded set (a reference) waiting for the thread */
     atomic_bool done;
 };
 
@@ -47,12 +49,12 @@ static bool create_ttl(odm_api_indexes_t *ix, bool *created)
 }
 
 /* Creates every index not yet created; `created` marks progress across attempts. */
-static bool create_all(odm_api_indexes_t *ix, bool *created)
+static bool create_all(odm_api_indexes_t *ix, const odm_models_t *models, bool *created)
 {
     size_t k = 0;
     bool all = true;
-    for (size_t m = 0; m < ix->models->n; m++) {
-        const odm_model_t *model = ix->models->items[m];
+    for (size_t m = 0; m < models->n; m++) {
+        const odm_model_t *model = models->items[m];
         for (size_t i = 0; i < model->n_indexes; i++, k++) {
             if (created[k])
                 continue;
@@ -89,28 +91,30 @@ static size_t count_indexes(const odm_models_t *models)
 
 /* The index report as log lines; false when the database could not be read (tried again after
  * the next attempt). */
-static bool report(odm_api_indexes_t *ix)
+static bool report(odm_api_indexes_t *ix, const odm_models_t *models)
 {
     odm_error_t err;
-    if (odm_survey_indexes(ix->models, ix->store, ix->timeout_ms, odm_survey_index_log, NULL, &err))
+    if (odm_survey_indexes(models, ix->store, ix->timeout_ms, odm_survey_index_log, NULL, &err))
         return true;
     odm_debug("index report not made yet: %s", err.message);
     return false;
 }
 
-static void *index_thread(void *arg)
+/* Works on one set until its indexes exist and are reported, the stop, or a newer set (which
+ * holds every model still served, so it supersedes this one). Indexes that exist already are
+ * created again as no-ops. Readiness, once reached, stays: a reload does not undo it. */
+static void work_set(odm_api_indexes_t *ix, const odm_models_t *models)
 {
-    odm_api_indexes_t *ix = arg;
-    size_t n = count_indexes(ix->models) + 1; /* and the idempotency records' */
+    size_t n = count_indexes(models) + 1; /* and the idempotency records' */
     bool *created = calloc(n, sizeof *created);
     int backoff = BACKOFF_FIRST_MS;
     bool reported = false;
     pthread_mutex_lock(&ix->lock);
-    while (created != NULL && !ix->stop) {
+    while (created != NULL && !ix->stop && ix->pending == NULL) {
         pthread_mutex_unlock(&ix->lock);
-        bool all = create_all(ix, created);
+        bool all = create_all(ix, models, created);
         if (!reported)
-            reported = report(ix);
+            reported = report(ix, models);
         pthread_mutex_lock(&ix->lock);
         if (all)
             atomic_store(&ix->done, true);
@@ -122,16 +126,34 @@ static void *index_thread(void *arg)
         until.tv_nsec += (long)(backoff % 1000) * 1000000L;
         if (until.tv_nsec >= 1000000000L)
             until.tv_sec++, until.tv_nsec -= 1000000000L;
-        if (!ix->stop)
+        if (!ix->stop && ix->pending == NULL)
             pthread_cond_timedwait(&ix->wake, &ix->lock, &until);
         backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
     }
     pthread_mutex_unlock(&ix->lock);
     free(created);
+}
+
+/* The startup set, then each reloaded set in turn, until the stop. */
+static void *index_thread(void *arg)
+{
+    odm_api_indexes_t *ix = arg;
+    odm_model_set_t *set = ix->first;
+    ix->first = NULL;
+    while (set != NULL) {
+        work_set(ix, odm_model_set_models(set));
+        odm_model_set_release(set);
+        pthread_mutex_lock(&ix->lock);
+        while (!ix->stop && ix->pending == NULL)
+            pthread_cond_wait(&ix->wake, &ix->lock);
+        set = ix->stop ? NULL : ix->pending;
+        ix->pending = ix->stop ? ix->pending : NULL;
+        pthread_mutex_unlock(&ix->lock);
+    }
     return NULL;
 }
 
-odm_api_indexes_t *odm_api_indexes_start(const odm_models_t *models, odm_store_t *store,
+odm_api_indexes_t *odm_api_indexes_start(odm_model_set_t *set, odm_store_t *store,
                                          int request_timeout_ms, int64_t idempotency_ttl_s)
 {
     odm_api_indexes_t *ix = calloc(1, sizeof *ix);
@@ -139,7 +161,8 @@ odm_api_indexes_t *odm_api_indexes_start(const odm_models_t *models, odm_store_t
         odm_err("index creation cannot start: out of memory");
         return NULL;
     }
-    ix->models = models;
+    odm_model_set_retain(set);
+    ix->first = set;
     ix->store = store;
     ix->timeout_ms = request_timeout_ms;
     ix->idempotency_ttl_s = idempotency_ttl_s;
@@ -148,12 +171,26 @@ odm_api_indexes_t *odm_api_indexes_start(const odm_models_t *models, odm_store_t
     int rc = pthread_create(&ix->thread, NULL, index_thread, ix);
     if (rc != 0) {
         odm_err("index creation cannot start: %s", strerror(rc));
+        odm_model_set_release(set);
         pthread_cond_destroy(&ix->wake);
         pthread_mutex_destroy(&ix->lock);
         free(ix);
         return NULL;
     }
     return ix;
+}
+
+void odm_api_indexes_add(odm_api_indexes_t *ix, odm_model_set_t *set)
+{
+    if (ix == NULL)
+        return;
+    odm_model_set_retain(set);
+    pthread_mutex_lock(&ix->lock);
+    odm_model_set_t *superseded = ix->pending;
+    ix->pending = set;
+    pthread_cond_signal(&ix->wake);
+    pthread_mutex_unlock(&ix->lock);
+    odm_model_set_release(superseded);
 }
 
 bool odm_api_indexes_done(odm_api_indexes_t *ix)
@@ -170,6 +207,7 @@ void odm_api_indexes_stop(odm_api_indexes_t *ix)
     pthread_cond_signal(&ix->wake);
     pthread_mutex_unlock(&ix->lock);
     pthread_join(ix->thread, NULL);
+    odm_model_set_release(ix->pending);
     pthread_cond_destroy(&ix->wake);
     pthread_mutex_destroy(&ix->lock);
     free(ix);

@@ -28,7 +28,7 @@ typedef struct {
 /* Matches a path as sent (percent-escapes kept: "%2F" within the id segment is not a
  * separator; the id is decoded afterwards, odm_codec_id_decode) against the routes; false:
  * 404. */
-bool api__match_route(const odm_app_t *app, const char *path, api_route_t *r);
+bool api__match_route(const odm_models_t *models, const char *path, api_route_t *r);
 
 /* Whether a body of `content_type` is read for `method`: application/json, and for PATCH
  * application/merge-patch+json, for the others any application/...+json type; a charset
@@ -58,7 +58,9 @@ typedef struct api_list {
 typedef struct api_call {
     odm_request_t *req;
     const odm_app_t *app;
-    const odm_model_t *model; /* NULL for /healthz and /readyz */
+    const odm_model_t *model;   /* NULL for /healthz and /readyz */
+    odm_model_set_t *set;       /* the reference taken at routing, released with the call */
+    const odm_models_t *models; /* the set's models: every model this request may use */
     api_route_kind_t route;
     odm_job_t job;
     /* what job.run does on a worker: returns true when it answered (the request is then
@@ -136,7 +138,8 @@ void api__expand_free(api_expand_t *x);
  * answered (an error, 304, or the response itself) and false when the request goes on. */
 
 /* Creates the call and attaches it to the request. NULL on out of memory. */
-api_call_t *api__call_new(odm_request_t *req, const odm_app_t *app, const odm_model_t *model);
+api_call_t *api__call_new(odm_request_t *req, const odm_app_t *app, odm_model_set_t *set,
+                          const odm_model_t *model);
 
 /* Suspends the request and queues call->work on the pool; on a full queue answers 503 (with
  * Retry-After) without leaving the request suspended. Polling thread. */

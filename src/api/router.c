@@ -57,7 +57,7 @@ static const bool needs_key[] = {
     [API_DOCUMENT] = true, [API_DISTINCT] = true,
 };
 
-bool api__match_route(const odm_app_t *app, const char *path, api_route_t *r)
+bool api__match_route(const odm_models_t *models, const char *path, api_route_t *r)
 {
     memset(r, 0, sizeof *r);
     if (strcmp(path, "/healthz") == 0) {
@@ -73,7 +73,7 @@ bool api__match_route(const odm_app_t *app, const char *path, api_route_t *r)
     const char *name = path + strlen(API_PREFIX);
     const char *slash = strchr(name, '/');
     size_t name_len = slash ? (size_t)(slash - name) : strlen(name);
-    r->model = odm_models_find(app->models, name, name_len);
+    r->model = odm_models_find(models, name, name_len);
     if (r->model == NULL)
         return false;
     if (slash == NULL || slash[1] == '\0') {
@@ -213,9 +213,10 @@ static void reply_options(api_call_t *call)
 
 /* The checks that outrank 413: route (404), method (405), then the API key (401). Returns:
  * true after answering. */
-static bool refuse_route(const odm_app_t *app, odm_request_t *req, api_route_t *r)
+static bool refuse_route(const odm_app_t *app, const odm_models_t *models, odm_request_t *req,
+                         api_route_t *r)
 {
-    if (!api__match_route(app, odm_request_raw_path(req), r))
+    if (!api__match_route(models, odm_request_raw_path(req), r))
         return api__failf(req, ODM_ERR_NOT_FOUND, "no such route");
     if (find_handler(r->kind, odm_request_method(req)) == NULL) {
         add_allow(req, r->kind);
@@ -247,18 +248,27 @@ static bool refuse_body(odm_request_t *req)
 
 void odm_api_preflight(odm_request_t *req, void *arg)
 {
+    const odm_app_t *app = arg;
+    odm_model_set_t *set = odm_api_models_acquire(app->models);
     api_route_t r;
-    refuse_route(arg, req, &r);
+    refuse_route(app, odm_model_set_models(set), req, &r);
+    odm_model_set_release(set);
 }
 
+/* The model set in force is taken here and held by the call until the request completes, so
+ * that a reload cannot free the models its jobs use; an answer without a call drops it at once. */
 void odm_api_handle(odm_request_t *req, void *arg)
 {
     const odm_app_t *app = arg;
+    odm_model_set_t *set = odm_api_models_acquire(app->models);
     api_route_t r;
-    if (refuse_route(app, req, &r) || refuse_body(req))
+    if (refuse_route(app, odm_model_set_models(set), req, &r) || refuse_body(req)) {
+        odm_model_set_release(set);
         return;
-    api_call_t *call = api__call_new(req, app, r.model);
+    }
+    api_call_t *call = api__call_new(req, app, set, r.model);
     if (call == NULL) {
+        odm_model_set_release(set);
         api__failf(req, ODM_ERR_INTERNAL, "out of memory");
         return;
     }
