@@ -29,26 +29,32 @@ struct odm_api_indexes {
     atomic_bool done;
 };
 
-/* The TTL index that ends Idempotency-Key records (src/api/idempotency.c). */
-static bool create_ttl(odm_api_indexes_t *ix, bool *created)
+/* The TTL index that ends Idempotency-Key records (src/api/idempotency.c). Readiness does not
+ * wait for it: without it records only stay longer. `settled` becomes true once it exists, or
+ * once the server refused it for a reason other than being unreachable (FerretDB v1.24 has no
+ * TTL indexes): then it is not asked again. */
+static void create_ttl(odm_api_indexes_t *ix, bool *settled)
 {
+    if (*settled)
+        return;
     odm_error_t err;
-    if (!*created)
-        *created = odm_store_create_ttl_index(
-            ix->store, ODM_API_IDEMPOTENCY_COLLECTION, "createdAt", ix->idempotency_ttl_s,
-            ODM_API_IDEMPOTENCY_INDEX, odm_now_ms() + ix->timeout_ms, &err);
-    else
-        return true;
-    if (*created)
+    if (odm_store_create_ttl_index(ix->store, ODM_API_IDEMPOTENCY_COLLECTION, "createdAt",
+                                   ix->idempotency_ttl_s, ODM_API_IDEMPOTENCY_INDEX,
+                                   odm_now_ms() + ix->timeout_ms, &err)) {
+        *settled = true;
         odm_info("index '%s' on '%s' ready", ODM_API_IDEMPOTENCY_INDEX,
                  ODM_API_IDEMPOTENCY_COLLECTION);
-    else
+    } else if (err.kind == ODM_ERR_UNAVAILABLE || err.kind == ODM_ERR_TIMEOUT) {
         odm_warn("index '%s' on '%s' not created yet: %s", ODM_API_IDEMPOTENCY_INDEX,
                  ODM_API_IDEMPOTENCY_COLLECTION, err.message);
-    return *created;
+    } else {
+        *settled = true;
+        odm_warn("index '%s' on '%s' refused by the database (%s): Idempotency-Key records "
+                 "will not expire",
+                 ODM_API_IDEMPOTENCY_INDEX, ODM_API_IDEMPOTENCY_COLLECTION, err.message);
+    }
 }
 
-/* Creates every index not yet created; `created` marks progress across attempts. */
 static bool create_all(odm_api_indexes_t *ix, const odm_models_t *models, bool *created)
 {
     size_t k = 0;
@@ -78,7 +84,7 @@ static bool create_all(odm_api_indexes_t *ix, const odm_models_t *models, bool *
             }
         }
     }
-    return create_ttl(ix, &created[k]) && all;
+    return all;
 }
 
 static size_t count_indexes(const odm_models_t *models)
@@ -113,12 +119,13 @@ static void work_set(odm_api_indexes_t *ix, const odm_models_t *models)
     while (created != NULL && !ix->stop && ix->pending == NULL) {
         pthread_mutex_unlock(&ix->lock);
         bool all = create_all(ix, models, created);
+        create_ttl(ix, &created[n - 1]);
         if (!reported)
             reported = report(ix, models);
         pthread_mutex_lock(&ix->lock);
         if (all)
             atomic_store(&ix->done, true);
-        if (all && reported)
+        if (all && reported && created[n - 1])
             break;
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);

@@ -302,6 +302,12 @@ static int64_t index_ttl(const char *coll, const char *name)
 /* The records' TTL index exists once odmd is ready, with --idempotency-ttl's expiry. */
 static void test_ttl_index(void)
 {
+    if (e2e_is_ferretdb()) {
+        /* FerretDB v1.24.2 refuses TTL indexes: odmd logs that the records will not expire
+         * there and stays ready (src/api/indexes.c) */
+        printf("idempotency: TTL index check skipped on FerretDB (no TTL indexes)\n");
+        return;
+    }
     CHECK_INT(index_ttl("odmd_idempotency", "createdAt_ttl"), 3600);
 }
 
