@@ -15,6 +15,7 @@
 
 /* The hidden version field every document odmd writes carries (never accepted, never shown). */
 #define ODM_VERSION_FIELD "__v"
+#define ODM_DELETED_AT_FIELD "deletedAt" /* x-softDelete: when a document was soft-deleted */
 
 /* How a JSON value at a field is stored in BSON. */
 typedef enum {
@@ -66,6 +67,8 @@ typedef struct {
     bool require_if_match; /* "x-requireIfMatch": PUT, PATCH and DELETE need If-Match (428) */
     char *created_at;      /* "x-timestamps": the fields odmd stamps (readOnly dates), or NULL */
     char *updated_at;
+    const char *deleted_at; /* "x-softDelete": ODM_DELETED_AT_FIELD (a readOnly date set by
+                               DELETE), or NULL: a document holding it is soft-deleted */
 } odm_model_t;
 
 typedef struct {
