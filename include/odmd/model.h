@@ -123,6 +123,10 @@ void odm_model_keep_read_only(const odm_model_t *model, json_t *doc, const json_
  * createdAt field too when `inserting`. Does nothing for a model without x-timestamps. */
 void odm_model_stamp(const odm_model_t *model, json_t *doc, int64_t now_ms, bool inserting);
 
+/* A date as odmd writes one: RFC 3339 UTC with milliseconds. Returns: a new string, NULL on
+ * out of memory. */
+json_t *odm_model_date(int64_t ms);
+
 /* Unix time in milliseconds (the clock of odm_model_stamp). */
 int64_t odm_model_wall_ms(void);
 

@@ -92,7 +92,7 @@ int64_t odm_model_wall_ms(void)
 }
 
 /* RFC 3339 UTC with milliseconds ("2026-01-02T03:04:05.678Z"). */
-static json_t *date_value(int64_t ms)
+json_t *odm_model_date(int64_t ms)
 {
     time_t secs = (time_t)(ms / 1000);
     struct tm tm;
@@ -110,7 +110,7 @@ void odm_model_stamp(const odm_model_t *model, json_t *doc, int64_t now_ms, bool
 {
     if (model->updated_at == NULL || !json_is_object(doc))
         return;
-    json_t *now = date_value(now_ms);
+    json_t *now = odm_model_date(now_ms);
     if (now == NULL)
         return;
     if (inserting)
