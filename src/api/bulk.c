@@ -414,6 +414,7 @@ static bool patch_one(api_call_t *call, const bson_t *doc, patch_tally_t *t)
     if (!bson_iter_init_find(&it, doc, "_id")) /* never from MongoDB: without it, no guard */
         return true;
     bson_append_iter(&id_filter, "_id", 3, &it);
+    api__scope_filter(call->model, API_SCOPE_LIVE, &id_filter); /* soft-deleted meanwhile: gone */
     bool ok = t->halted ? add_failure(call, t, &id_filter, &t->halt, NULL)
                         : patch_write(call, doc, &id_filter, t);
     bson_destroy(&id_filter);

@@ -56,6 +56,12 @@ bool model__add_timestamps(odm_model_t *model, const json_t *timestamps, odm_err
  * model that declares it itself). Returns false with ODM_ERR_CONFIG "FILE: POINTER: reason". */
 bool model__add_soft_delete(odm_model_t *model, bool soft_delete, odm_error_t *err);
 
+/* x-softDelete: every unique index (once model__build collected them) not on _id gets
+ * deletedAt as its last key and "_deletedAt_1" appended to its name, so that it holds among
+ * live documents only (theirs is null; a soft-deleted one's is the time of its deletion).
+ * Nothing for other models. Returns false with ODM_ERR_CONFIG on out of memory. */
+bool model__soft_delete_indexes(odm_model_t *model, odm_error_t *err);
+
 /* Frees what a field owns (not the field itself). */
 void model__field_release(odm_field_t *field);
 

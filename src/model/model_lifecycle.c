@@ -84,6 +84,30 @@ bool model__add_soft_delete(odm_model_t *model, bool soft_delete, odm_error_t *e
     return true;
 }
 
+bool model__soft_delete_indexes(odm_model_t *model, odm_error_t *err)
+{
+    for (size_t i = 0; model->deleted_at != NULL && i < model->n_indexes; i++) {
+        odm_index_t *index = &model->indexes[i];
+        if (!index->unique || json_object_get(index->keys, "_id") != NULL ||
+            json_object_get(index->keys, model->deleted_at) != NULL)
+            continue;
+        char name[MODEL__MAX_PATH];
+        int n = snprintf(name, sizeof name, "%s_%s_1", index->name, model->deleted_at);
+        char *copy = n > 0 && (size_t)n < sizeof name ? strdup(name) : NULL;
+        if (copy == NULL ||
+            json_object_set_new(index->keys, model->deleted_at, json_integer(1)) != 0) {
+            free(copy);
+            return odm_error_set(err, ODM_ERR_CONFIG,
+                                 "%s: index '%s': name too long or out of "
+                                 "memory",
+                                 model->path, index->name);
+        }
+        free(index->name);
+        index->name = copy;
+    }
+    return true;
+}
+
 int64_t odm_model_wall_ms(void)
 {
     struct timespec ts;

@@ -224,7 +224,8 @@ static bool model_compile(odm_models_t *models, odm_model_t *model, const char *
         as_config_error(err, model->path);
         return false;
     }
-    return model__build(model, err) && model__check_id(model, models->registry, uri, err);
+    return model__build(model, err) && model__check_id(model, models->registry, uri, err) &&
+           model__soft_delete_indexes(model, err);
 }
 
 /* Compiles and builds every model once all are registered, then checks the x-refs. */

@@ -174,6 +174,31 @@ static void test_restore(void)
     e2e_resp_free(&r);
 }
 
+/* Unique values hold among live members only: a soft-deleted member's email can be registered
+ * again, and then that member cannot be restored (409). */
+static void test_unique_among_live(void)
+{
+    e2e_resp_t r = {0};
+    char first[32], second[32];
+    create(Q("{'name':'g','email':'g@example.com'}"), first);
+    e2e_post(C, &r, "/api/members", Q("{'name':'g2','email':'g@example.com'}"));
+    EXPECT_STATUS(r, 409); /* both live */
+    e2e_delete(C, &r, F("/api/members/%s", first), NULL);
+    EXPECT_STATUS(r, 204);
+    create(Q("{'name':'g2','email':'g@example.com'}"), second);
+    e2e_post(C, &r, F("/api/members/%s/restore", first), "{}");
+    EXPECT_STATUS(r, 409);
+    e2e_get(C, &r, F("/api/members/%s", first));
+    EXPECT_STATUS(r, 404); /* still soft-deleted */
+    e2e_delete(C, &r, F("/api/members/%s", second), NULL);
+    EXPECT_STATUS(r, 204);
+    e2e_post(C, &r, F("/api/members/%s/restore", first), "{}");
+    EXPECT_STATUS(r, 200);
+    CHECK_MSG(e2e_mongo_has_unique_index(DBURI, DBNAME, "e2e_members", "email") == false,
+              "a unique index on email alone would count soft-deleted members");
+    e2e_resp_free(&r);
+}
+
 static void test_expand_and_bulk(void)
 {
     e2e_resp_t r = {0};
@@ -228,6 +253,7 @@ int main(void)
     test_delete_hides();
     test_if_match_and_purge();
     test_restore();
+    test_unique_among_live();
     test_expand_and_bulk();
     CHECK_INT(e2e_env_down(&env), 0);
     return e2e_finish(check_done("e2e_softdelete"));

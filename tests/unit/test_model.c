@@ -505,8 +505,14 @@ static void test_lifecycle_keywords(void)
 static void test_soft_delete_keyword(void)
 {
     const char *dir =
-        make_dir("softdelete", "gone.json", "{\"x-softDelete\": true, \"properties\": {}}",
-                 "kept.json", "{\"x-softDelete\": false, \"properties\": {}}", NULL);
+        make_dir("softdelete", "gone.json",
+                 "{\"x-softDelete\": true, \"properties\": {\"email\": {\"type\": \"string\", "
+                 "\"x-unique\": true}, \"n\": {\"type\": \"integer\"}}, \"x-indexes\": "
+                 "[{\"keys\": {\"n\": 1}}]}",
+                 "kept.json",
+                 "{\"x-softDelete\": false, \"properties\": {\"email\": {\"type\": "
+                 "\"string\", \"x-unique\": true}}}",
+                 NULL);
     odm_error_t err = {0};
     odm_models_t *models = odm_models_load(dir, &err);
     CHECK_MSG(models != NULL, "%s", err.message);
@@ -519,6 +525,15 @@ static void test_soft_delete_keyword(void)
     const odm_field_t *d = field(gone, "deletedAt");
     CHECK(d && d->read_only && d->bson == ODM_BSON_DATE);
     CHECK(field(kept, "deletedAt") == NULL);
+    /* Unique indexes hold among live documents: deletedAt is their last key. */
+    CHECK_INT(gone->n_indexes, 2);
+    CHECK_STR(gone->indexes[0].name, "email_1_deletedAt_1");
+    json_t *want = json_pack("{s:i, s:i}", "email", 1, "deletedAt", 1);
+    CHECK(json_equal(gone->indexes[0].keys, want));
+    json_decref(want);
+    CHECK(json_object_get(gone->indexes[1].keys, "deletedAt") == NULL); /* not unique */
+    CHECK_STR(kept->indexes[0].name, "email_1");
+    CHECK_INT(json_object_size(kept->indexes[0].keys), 1);
     odm_models_free(models);
 
     static const struct {
