@@ -93,6 +93,11 @@ static void test_delete_hides(void)
     EXPECT_STATUS(r, 200);
     const char *total = e2e_header(&r, "X-Total-Count");
     CHECK_MSG(total != NULL && strcmp(total, "1") == 0, "X-Total-Count %s", total ? total : "-");
+    e2e_request(C, &r, "GET", "/api/members",
+                (const char *[]){"Accept: application/x-ndjson", NULL}, NULL, 0);
+    EXPECT_STATUS(r, 200);
+    CHECK_MSG(r.body && strstr(r.body, "\"a\"") == NULL && strstr(r.body, "\"b\"") != NULL,
+              "export: %s", r.body ? r.body : "");
     e2e_get(C, &r, "/api/members/_distinct/name");
     EXPECT_STATUS(r, 200);
     CHECK_MSG(json_array_size(r.json) == 1, "distinct: %s", r.body);
@@ -159,6 +164,10 @@ static void test_restore(void)
     EXPECT_STATUS(r, 404); /* not deleted */
     e2e_delete(C, &r, F("/api/members/%s", id), NULL);
     EXPECT_STATUS(r, 204);
+    e2e_request(C, &r, "POST", F("/api/members/%s/restore", id),
+                (const char *[]){"Content-Type: application/json", "If-Match: \"999\"", NULL}, "{}",
+                2);
+    EXPECT_STATUS(r, 412); /* preconditions apply */
     e2e_post(C, &r, F("/api/members/%s/restore", id), "{}");
     EXPECT_STATUS(r, 200);
     CHECK_MSG(e2e_json_lacks_key(r.json, "deletedAt") && strcmp(e2e_str(&r, "name"), "e") == 0,
