@@ -113,7 +113,10 @@ bool api__soft_delete_many(api_call_t *call, int64_t *deleted, odm_error_t *err)
 {
     bson_t update = BSON_INITIALIZER, set, inc;
     BSON_APPEND_DOCUMENT_BEGIN(&update, "$set", &set);
-    BSON_APPEND_DATE_TIME(&set, call->model->deleted_at, odm_model_wall_ms());
+    int64_t now = odm_model_wall_ms();
+    BSON_APPEND_DATE_TIME(&set, call->model->deleted_at, now);
+    if (call->model->updated_at != NULL) /* x-timestamps: a write like any other */
+        BSON_APPEND_DATE_TIME(&set, call->model->updated_at, now);
     bson_append_document_end(&update, &set);
     BSON_APPEND_DOCUMENT_BEGIN(&update, "$inc", &inc); /* a new version: ETags change */
     BSON_APPEND_INT64(&inc, ODM_VERSION_FIELD, 1);

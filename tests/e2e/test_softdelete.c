@@ -125,6 +125,31 @@ static void test_delete_hides(void)
     e2e_resp_free(&r);
 }
 
+/* Pages of a list (keyset cursors, by the Link headers) leave soft-deleted members out. */
+static void test_paging(void)
+{
+    e2e_resp_t r = {0};
+    char path[512] = "/api/members?limit=1&sort=name", id[32];
+    size_t seen = 0, deleted_seen = 0;
+    create(Q("{'name':'p1'}"), id);
+    create(Q("{'name':'p2'}"), id);
+    for (int pages = 0; pages < 20; pages++) {
+        e2e_get(C, &r, path);
+        EXPECT_STATUS(r, 200);
+        seen += json_array_size(r.json);
+        for (size_t i = 0; i < json_array_size(r.json); i++)
+            deleted_seen += json_object_get(json_array_get(r.json, i), "deletedAt") != NULL;
+        const char *link = e2e_header(&r, "Link");
+        const char *end = link ? strstr(link, ">; rel=\"next\"") : NULL;
+        if (end == NULL || link[0] != '<' || (size_t)(end - link) >= sizeof path)
+            break;
+        snprintf(path, sizeof path, "%.*s", (int)(end - link - 1), link + 1);
+    }
+    CHECK_MSG(seen == list_size("/api/members") && seen == 3 && deleted_seen == 0,
+              "paged %zu members (%zu soft-deleted)", seen, deleted_seen);
+    e2e_resp_free(&r);
+}
+
 static void test_if_match_and_purge(void)
 {
     e2e_resp_t r = {0};
@@ -245,6 +270,9 @@ static void test_expand_and_bulk(void)
     doc = stored(id);
     CHECK_MSG(doc && strcmp(e2e_ejson_kind(json_object_get(doc, "deletedAt")), "$date") == 0,
               "bulk DELETE did not set deletedAt");
+    CHECK_MSG(doc &&
+                  json_equal(json_object_get(doc, "updatedAt"), json_object_get(doc, "deletedAt")),
+              "bulk DELETE did not move updatedAt (x-timestamps)");
     json_decref(doc);
     e2e_get(C, &r, F("/api/members/%s", id));
     EXPECT_STATUS(r, 404);
@@ -260,6 +288,7 @@ int main(void)
         return e2e_finish(check_done("e2e_softdelete"));
     }
     test_delete_hides();
+    test_paging();
     test_if_match_and_purge();
     test_restore();
     test_unique_among_live();
