@@ -15,6 +15,7 @@
 
 /* The hidden version field every document odmd writes carries (never accepted, never shown). */
 #define ODM_VERSION_FIELD "__v"
+#define ODM_DELETED_AT_FIELD "deletedAt" /* x-softDelete: when a document was soft-deleted */
 
 /* How a JSON value at a field is stored in BSON. */
 typedef enum {
@@ -66,6 +67,8 @@ typedef struct {
     bool require_if_match; /* "x-requireIfMatch": PUT, PATCH and DELETE need If-Match (428) */
     char *created_at;      /* "x-timestamps": the fields odmd stamps (readOnly dates), or NULL */
     char *updated_at;
+    const char *deleted_at; /* "x-softDelete": ODM_DELETED_AT_FIELD (a readOnly date set by
+                               DELETE), or NULL: a document holding it is soft-deleted */
 } odm_model_t;
 
 typedef struct {
@@ -119,6 +122,10 @@ void odm_model_keep_read_only(const odm_model_t *model, json_t *doc, const json_
  * in milliseconds, written as RFC 3339 UTC with milliseconds, stored as a BSON date), and its
  * createdAt field too when `inserting`. Does nothing for a model without x-timestamps. */
 void odm_model_stamp(const odm_model_t *model, json_t *doc, int64_t now_ms, bool inserting);
+
+/* A date as odmd writes one: RFC 3339 UTC with milliseconds. Returns: a new string, NULL on
+ * out of memory. */
+json_t *odm_model_date(int64_t ms);
 
 /* Unix time in milliseconds (the clock of odm_model_stamp). */
 int64_t odm_model_wall_ms(void);

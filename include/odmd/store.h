@@ -148,6 +148,12 @@ bool odm_store_delete(odm_store_t *store, const char *collection, const bson_t *
 bool odm_store_delete_many(odm_store_t *store, const char *collection, const bson_t *filter,
                            int64_t *deleted, int64_t deadline_ms, odm_error_t *err);
 
+/* Applies `update` (update operators: {$set: ...}) to every document matching `filter`;
+ * *modified is how many changed. Not atomic as a whole. */
+bool odm_store_update_many(odm_store_t *store, const char *collection, const bson_t *filter,
+                           const bson_t *update, int64_t *modified, int64_t deadline_ms,
+                           odm_error_t *err);
+
 /* Creates an index through the createIndexes command; idempotent for an identical index. */
 bool odm_store_create_index(odm_store_t *store, const char *collection, const bson_t *keys,
                             const char *name, bool unique, int64_t deadline_ms, odm_error_t *err);

@@ -37,7 +37,7 @@ static bool refuse_other_params(api_call_t *call, const char *name)
 static bool refuse_filter(api_call_t *call)
 {
     if (refuse_other_params(call, "filter"))
-        return true;
+        return true; /* ?purge=true is DELETE's alone: bulk DELETE soft-deletes */
     const char *v = odm_request_query(call->req, "filter");
     if (v == NULL)
         return api__failf(call->req, ODM_ERR_BAD_QUERY,
@@ -53,7 +53,10 @@ static bool refuse_filter(api_call_t *call)
     if (!json_is_object(filter))
         odm_error_set(&err, ODM_ERR_BAD_QUERY, "filter must be a JSON object");
     json_decref(filter);
-    return !ok && api__fail(call->req, &err, NULL);
+    if (!ok)
+        return api__fail(call->req, &err, NULL);
+    api__scope_filter(call->model, API_SCOPE_LIVE, &call->filter); /* x-softDelete: live ones */
+    return false;
 }
 
 /* Whether a precondition header is "*" (spaces around allowed). */
@@ -411,6 +414,7 @@ static bool patch_one(api_call_t *call, const bson_t *doc, patch_tally_t *t)
     if (!bson_iter_init_find(&it, doc, "_id")) /* never from MongoDB: without it, no guard */
         return true;
     bson_append_iter(&id_filter, "_id", 3, &it);
+    api__scope_filter(call->model, API_SCOPE_LIVE, &id_filter); /* soft-deleted meanwhile: gone */
     bool ok = t->halted ? add_failure(call, t, &id_filter, &t->halt, NULL)
                         : patch_write(call, doc, &id_filter, t);
     bson_destroy(&id_filter);
@@ -460,6 +464,11 @@ static bool bulk_delete_work(api_call_t *call)
 {
     odm_error_t err;
     int64_t deleted = 0;
+    if (call->model->deleted_at != NULL) {
+        if (!api__soft_delete_many(call, &deleted, &err))
+            return api__fail(call->req, &err, NULL);
+        return reply_results(call, json_pack("{s:I}", "deleted", (json_int_t)deleted));
+    }
     if (!odm_store_delete_many(call->app->store, call->model->collection, &call->filter, &deleted,
                                odm_request_deadline_ms(call->req), &err))
         return api__fail(call->req, &err, NULL);

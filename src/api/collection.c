@@ -23,8 +23,8 @@ static bool parse_bounded(const char *s, long long min, long long max, long long
 
 static bool check_param(const char *key, const char *value, void *arg)
 {
-    static const char *const known[] = {"limit",  "skip",  "sort",  "fields",
-                                        "filter", "count", "expand"};
+    static const char *const known[] = {"limit",  "skip",  "sort",   "fields",
+                                        "filter", "count", "expand", "deleted"};
     (void)value;
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         if (strcmp(key, known[i]) == 0)
@@ -89,6 +89,10 @@ static bool refuse_list_query(api_call_t *call)
         if (!ok)
             goto fail;
     }
+    api_scope_t scope;
+    if (api__refuse_deleted_param(call, &scope))
+        return true;
+    api__scope_filter(call->model, scope, &list->filter);
     return false;
 fail:
     return api__fail(req, &err, NULL);

@@ -35,8 +35,10 @@ static bool refuse_filter(api_call_t *call, bson_t *out)
     if (!odm_request_each_query(req, only_filter, &unknown))
         return api__failf(req, ODM_ERR_BAD_QUERY, "unknown query parameter '%s'", unknown);
     const char *v = odm_request_query(req, "filter");
-    if (v == NULL)
+    if (v == NULL) {
+        api__scope_filter(call->model, API_SCOPE_LIVE, out);
         return false;
+    }
     odm_error_t err;
     json_t *filter = odm_json_parse(v, strlen(v), 0, &err);
     if (filter == NULL) {
@@ -48,7 +50,10 @@ static bool refuse_filter(api_call_t *call, bson_t *out)
     if (!json_is_object(filter))
         odm_error_set(&err, ODM_ERR_BAD_QUERY, "filter must be a JSON object");
     json_decref(filter);
-    return !ok && api__fail(req, &err, NULL);
+    if (!ok)
+        return api__fail(req, &err, NULL);
+    api__scope_filter(call->model, API_SCOPE_LIVE, out);
+    return false;
 }
 
 static bool distinct_work(api_call_t *call)

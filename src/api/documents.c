@@ -33,12 +33,33 @@ static bool refuse_missing(api_call_t *call, bson_t *out)
     return !found && api__failf(call->req, ODM_ERR_NOT_FOUND, "no such document");
 }
 
-/* Parses the path's id into call->id_filter. Returns: true after answering 400. */
+/* Which documents the route sees (x-softDelete): ?deleted= for reads, every one for a purge,
+ * the soft-deleted for a restore, the live ones otherwise. Returns: true after answering 400. */
+static bool refuse_bad_scope(api_call_t *call, api_scope_t *scope)
+{
+    *scope = API_SCOPE_LIVE;
+    odm_method_t method = odm_request_method(call->req);
+    if (call->route == API_RESTORE)
+        *scope = API_SCOPE_DELETED;
+    else if ((method & ODM_METHOD_DELETE) && api__purge_wanted(call))
+        *scope = API_SCOPE_ALL;
+    else if (method & (ODM_METHOD_GET | ODM_METHOD_HEAD))
+        return api__refuse_deleted_param(call, scope);
+    return false;
+}
+
+/* Parses the path's id into call->id_filter, narrowed to the documents the route sees.
+ * Returns: true after answering 400. */
 static bool refuse_bad_id(api_call_t *call)
 {
     odm_error_t err;
-    return !odm_codec_id_filter(call->model, call->id, strlen(call->id), &call->id_filter, &err) &&
-           api__fail(call->req, &err, NULL);
+    api_scope_t scope;
+    if (!odm_codec_id_filter(call->model, call->id, strlen(call->id), &call->id_filter, &err))
+        return api__fail(call->req, &err, NULL);
+    if (refuse_bad_scope(call, &scope))
+        return true;
+    api__scope_filter(call->model, scope, &call->id_filter);
+    return false;
 }
 
 /* If-Match, then If-None-Match, on the stored document (RFC 9110 13.2.2; a missing document was
@@ -289,13 +310,15 @@ static bool refuse_other_id(api_call_t *call)
     odm_error_t err;
     if (json_is_string(id))
         same = odm_codec_id_filter(call->model, json_string_value(id), json_string_length(id),
-                                   &given, &err) &&
-               bson_equal(&given, &call->id_filter);
+                                   &given, &err);
     else if (json_is_integer(id) && call->model->id_kind == ODM_ID_INT) {
         char text[32];
         int n = snprintf(text, sizeof text, "%" JSON_INTEGER_FORMAT, json_integer_value(id));
-        same = odm_codec_id_filter(call->model, text, (size_t)n, &given, &err) &&
-               bson_equal(&given, &call->id_filter);
+        same = odm_codec_id_filter(call->model, text, (size_t)n, &given, &err);
+    }
+    if (same) { /* the path's filter is scoped: scope the body's alike */
+        api__scope_filter(call->model, API_SCOPE_LIVE, &given);
+        same = bson_equal(&given, &call->id_filter);
     }
     bson_destroy(&given);
     if (!same) {
@@ -375,9 +398,12 @@ static bool delete_matching(api_call_t *call, const bson_t *filter)
     return true;
 }
 
-/* DELETE: without preconditions one atomic delete by id; with them, the compare-and-set path. */
+/* DELETE: without preconditions one atomic delete by id; with them, the compare-and-set path.
+ * On an x-softDelete model (without ?purge=true), deletedAt set through that path. */
 static bool delete_work(api_call_t *call)
 {
+    if (!api__purge_wanted(call))
+        return api__soft_write(call, false, has_preconditions(call) ? preconditions_hold : NULL);
     if (has_preconditions(call))
         return write_loop(call, NULL);
     return delete_matching(call, &call->id_filter) ||
@@ -387,4 +413,15 @@ static bool delete_work(api_call_t *call)
 void api__delete_document(api_call_t *call)
 {
     submit(call, NULL, delete_work);
+}
+
+/* POST /api/NAME/ID/restore: deletedAt removed, under the request's preconditions. */
+static bool restore_work(api_call_t *call)
+{
+    return api__soft_write(call, true, preconditions_hold);
+}
+
+void api__restore_document(api_call_t *call)
+{
+    submit(call, NULL, restore_work);
 }

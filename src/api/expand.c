@@ -380,6 +380,7 @@ static void fetch(node_t *node)
             append_key(&array, n++, &node->slots[i].key);
     bson_append_array_end(&in, &array);
     bson_append_document_end(&filter, &in);
+    api__scope_filter(node->model, API_SCOPE_LIVE, &filter); /* soft-deleted: missing */
     node->ok = odm_store_find(call->app->store, node->model->collection, &filter, NULL,
                               bson_empty(&node->projection) ? NULL : &node->projection, 0,
                               (int64_t)node->n_ids, keep_referenced, node,

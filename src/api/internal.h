@@ -15,6 +15,7 @@ typedef enum {
     API_COLLECTION,
     API_DOCUMENT,
     API_DISTINCT, /* /api/NAME/_distinct/FIELD: id is the FIELD segment */
+    API_RESTORE,  /* /api/NAME/ID/restore of an x-softDelete model: id is the ID segment */
 } api_route_kind_t;
 
 /* Where a path leads (router.c). */
@@ -293,6 +294,41 @@ void api__readyz(api_call_t *call);
  * its query is parsed into call->list (copied: the export outlives the call). */
 bool api__export_wanted(const api_call_t *call);
 void api__export(api_call_t *call);
+
+/* softdelete.c: x-softDelete. Which documents of a model a request sees. */
+typedef enum {
+    API_SCOPE_LIVE,    /* those without deletedAt (or with deletedAt null): the default */
+    API_SCOPE_ALL,     /* ?deleted=include, and DELETE ?purge=true */
+    API_SCOPE_DELETED, /* ?deleted=only, and restore */
+} api_scope_t;
+
+/* Parses ?deleted=include|only into *scope (API_SCOPE_LIVE when absent). Returns: true after
+ * answering 400 (another value, or a model without x-softDelete). */
+bool api__refuse_deleted_param(api_call_t *call, api_scope_t *scope);
+
+/* Narrows `filter` (a query on the collection of `model`) to the documents of `scope`; nothing
+ * for a model without x-softDelete or API_SCOPE_ALL. A filter naming deletedAt at its top is
+ * wrapped in {$and: [filter, condition]}, otherwise the condition is appended. */
+void api__scope_filter(const odm_model_t *model, api_scope_t scope, bson_t *filter);
+
+/* Whether a DELETE removes documents for good: a model without x-softDelete, or ?purge=true. */
+bool api__purge_wanted(const api_call_t *call);
+
+/* Soft-deletes (sets deletedAt to now) or, when `restore`, brings back (removes deletedAt) the
+ * document of call->id_filter (already scoped) through api__write_guarded with `check` (may be
+ * NULL), and answers: 204 for a delete, 200 with the document for a restore, 404 when none
+ * matches, the refusal otherwise (a restore that would duplicate a live document's unique value
+ * is a 409 from the store). Worker. Returns: true (answered). */
+bool api__soft_write(api_call_t *call, bool restore,
+                     bool (*check)(api_call_t *call, const bson_t *stored, odm_error_t *err));
+
+/* DELETE /api/NAME?filter= on an x-softDelete model: deletedAt set to now (and the version
+ * raised) on every live match of call->filter (already scoped) in one updateMany. Worker.
+ * Returns: false with err set; *deleted: how many. */
+bool api__soft_delete_many(api_call_t *call, int64_t *deleted, odm_error_t *err);
+
+/* POST /api/NAME/ID/restore (documents.c). */
+void api__restore_document(api_call_t *call);
 
 /* GET /api/NAME/_distinct/FIELD (distinct.c); call->id holds FIELD, decoded. */
 void api__distinct(api_call_t *call);

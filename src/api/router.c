@@ -46,6 +46,8 @@ static const struct {
     {API_DISTINCT, ODM_METHOD_GET, "GET", api__distinct},
     {API_DISTINCT, ODM_METHOD_HEAD, "HEAD", api__distinct},
     {API_DISTINCT, ODM_METHOD_OPTIONS, "OPTIONS", reply_options},
+    {API_RESTORE, ODM_METHOD_POST, "POST", api__restore_document},
+    {API_RESTORE, ODM_METHOD_OPTIONS, "OPTIONS", reply_options},
 };
 
 /* Accept-Patch (RFC 5789 3.1): the bodies PATCH reads, each a JSON merge patch (RFC 7396). */
@@ -54,7 +56,7 @@ static const struct {
 /* Whether a route needs the API key (--api-key): the /api/ routes. */
 static const bool needs_key[] = {
     [API_HEALTHZ] = false, [API_READYZ] = false,  [API_COLLECTION] = true,
-    [API_DOCUMENT] = true, [API_DISTINCT] = true,
+    [API_DOCUMENT] = true, [API_DISTINCT] = true, [API_RESTORE] = true,
 };
 
 bool api__match_route(const odm_models_t *models, const char *path, api_route_t *r)
@@ -88,6 +90,13 @@ bool api__match_route(const odm_models_t *models, const char *path, api_route_t 
         r->id += sizeof distinct - 1; /* the FIELD segment */
         r->id_len -= sizeof distinct - 1;
         r->kind = API_DISTINCT;
+    }
+    static const char restore[] = "/restore";
+    size_t n = sizeof restore - 1;
+    if (r->kind == API_DOCUMENT && r->model->deleted_at != NULL && r->id_len > n &&
+        strcmp(r->id + r->id_len - n, restore) == 0) {
+        r->id_len -= n; /* the ID segment */
+        r->kind = API_RESTORE;
     }
     if (r->id_len == 0 || memchr(r->id, '/', r->id_len) != NULL)
         return false;

@@ -21,6 +21,7 @@ typedef struct {
     const char *collection;   /* x-collection, or NULL */
     bool require_if_match;    /* x-requireIfMatch */
     const json_t *timestamps; /* x-timestamps (true, false or {createdAt, updatedAt}), or NULL */
+    bool soft_delete;         /* x-softDelete */
 } model__keywords_t;
 
 /* Checks every x- keyword of `doc` (the model file `path`) against the one table of them in
@@ -49,6 +50,17 @@ bool model__check_id(odm_model_t *model, odm_schema_registry_t *registry, const 
  * absent. A model that declares one itself must declare it so (readOnly, a date-time string).
  * Returns false with ODM_ERR_CONFIG "FILE: POINTER: reason". */
 bool model__add_timestamps(odm_model_t *model, const json_t *timestamps, odm_error_t *err);
+
+/* x-softDelete (model_lifecycle.c): when `soft_delete`, sets model->deleted_at to
+ * ODM_DELETED_AT_FIELD and declares it as x-timestamps declares its fields (same rule for a
+ * model that declares it itself). Returns false with ODM_ERR_CONFIG "FILE: POINTER: reason". */
+bool model__add_soft_delete(odm_model_t *model, bool soft_delete, odm_error_t *err);
+
+/* x-softDelete: every unique index (once model__build collected them) not on _id gets
+ * deletedAt as its last key and "_deletedAt_1" appended to its name, so that it holds among
+ * live documents only (theirs is null; a soft-deleted one's is the time of its deletion).
+ * Nothing for other models. Returns false with ODM_ERR_CONFIG on out of memory. */
+bool model__soft_delete_indexes(odm_model_t *model, odm_error_t *err);
 
 /* Frees what a field owns (not the field itself). */
 void model__field_release(odm_field_t *field);

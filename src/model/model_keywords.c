@@ -164,6 +164,14 @@ static bool read_require_if_match(walk_t *w, const char *key, const json_t *valu
     return true;
 }
 
+static bool read_soft_delete(walk_t *w, const char *key, const json_t *value)
+{
+    if (!json_is_boolean(value))
+        return fail(w, "'%s' must be true or false", key);
+    w->out->soft_delete = json_is_true(value);
+    return true;
+}
+
 /* A field name odmd may write at the root: not _id, not the version field, no '.' or '$'. */
 static bool valid_stamp_name(const json_t *name)
 {
@@ -213,7 +221,7 @@ static const struct {
     {"x-collection", X_ROOT, read_collection}, {"x-indexes", X_ROOT, check_indexes},
     {"x-bson", X_ANY_SCHEMA, check_bson},      {"x-unique", X_ANY_SCHEMA, check_unique},
     {"x-ref", X_ANY_SCHEMA, read_ref},         {"x-requireIfMatch", X_ROOT, read_require_if_match},
-    {"x-timestamps", X_ROOT, read_timestamps},
+    {"x-timestamps", X_ROOT, read_timestamps}, {"x-softDelete", X_ROOT, read_soft_delete},
 };
 
 /* One x- keyword at the current pointer (which already names it). */

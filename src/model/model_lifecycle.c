@@ -1,4 +1,5 @@
-/* Lifecycle fields of a model: x-timestamps declared at load and stamped on every write. */
+/* Lifecycle fields of a model: x-timestamps declared at load and stamped on every write, and
+ * x-softDelete's deletedAt. */
 #include "model/model_int.h"
 
 #include <stdio.h>
@@ -29,7 +30,8 @@ static bool compatible(const json_t *decl)
     return is_string && is_date;
 }
 
-static bool declare(odm_model_t *model, json_t *props, const char *name, odm_error_t *err)
+static bool declare(odm_model_t *model, json_t *props, const char *name, const char *keyword,
+                    odm_error_t *err)
 {
     const json_t *decl = json_object_get(props, name);
     if (decl != NULL) {
@@ -37,9 +39,9 @@ static bool declare(odm_model_t *model, json_t *props, const char *name, odm_err
             return true;
         return odm_error_set(
             err, ODM_ERR_CONFIG,
-            "%s: /properties/%s: a timestamp of x-timestamps must be "
+            "%s: /properties/%s: %s must be "
             "{\"type\": \"string\", \"format\": \"date-time\", \"readOnly\": true}",
-            model->path, name);
+            model->path, name, keyword);
     }
     json_t *field =
         json_pack("{s:s, s:s, s:b}", "type", "string", "format", "date-time", "readOnly", 1);
@@ -58,12 +60,51 @@ bool model__add_timestamps(odm_model_t *model, const json_t *timestamps, odm_err
                              model->path);
     const char *created = stamp_name(timestamps, "createdAt");
     const char *updated = stamp_name(timestamps, "updatedAt");
-    if (!declare(model, props, created, err) || !declare(model, props, updated, err))
+    if (!declare(model, props, created, "a timestamp of x-timestamps", err) ||
+        !declare(model, props, updated, "a timestamp of x-timestamps", err))
         return false;
     model->created_at = strdup(created);
     model->updated_at = strdup(updated);
     if (model->created_at == NULL || model->updated_at == NULL)
         return odm_error_set(err, ODM_ERR_CONFIG, "%s: out of memory", model->path);
+    return true;
+}
+
+bool model__add_soft_delete(odm_model_t *model, bool soft_delete, odm_error_t *err)
+{
+    if (!soft_delete)
+        return true;
+    json_t *props = json_object_get(model->doc, "properties");
+    if (!json_is_object(props))
+        return odm_error_set(err, ODM_ERR_CONFIG, "%s: /properties: must be an object",
+                             model->path);
+    if (!declare(model, props, ODM_DELETED_AT_FIELD, "the field of x-softDelete", err))
+        return false;
+    model->deleted_at = ODM_DELETED_AT_FIELD;
+    return true;
+}
+
+bool model__soft_delete_indexes(odm_model_t *model, odm_error_t *err)
+{
+    for (size_t i = 0; model->deleted_at != NULL && i < model->n_indexes; i++) {
+        odm_index_t *index = &model->indexes[i];
+        if (!index->unique || json_object_get(index->keys, "_id") != NULL ||
+            json_object_get(index->keys, model->deleted_at) != NULL)
+            continue;
+        char name[MODEL__MAX_PATH];
+        int n = snprintf(name, sizeof name, "%s_%s_1", index->name, model->deleted_at);
+        char *copy = n > 0 && (size_t)n < sizeof name ? strdup(name) : NULL;
+        if (copy == NULL ||
+            json_object_set_new(index->keys, model->deleted_at, json_integer(1)) != 0) {
+            free(copy);
+            return odm_error_set(err, ODM_ERR_CONFIG,
+                                 "%s: index '%s': name too long or out of "
+                                 "memory",
+                                 model->path, index->name);
+        }
+        free(index->name);
+        index->name = copy;
+    }
     return true;
 }
 
@@ -75,7 +116,7 @@ int64_t odm_model_wall_ms(void)
 }
 
 /* RFC 3339 UTC with milliseconds ("2026-01-02T03:04:05.678Z"). */
-static json_t *date_value(int64_t ms)
+json_t *odm_model_date(int64_t ms)
 {
     time_t secs = (time_t)(ms / 1000);
     struct tm tm;
@@ -93,7 +134,7 @@ void odm_model_stamp(const odm_model_t *model, json_t *doc, int64_t now_ms, bool
 {
     if (model->updated_at == NULL || !json_is_object(doc))
         return;
-    json_t *now = date_value(now_ms);
+    json_t *now = odm_model_date(now_ms);
     if (now == NULL)
         return;
     if (inserting)

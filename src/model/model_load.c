@@ -174,7 +174,8 @@ static odm_model_t *model_read(odm_models_t *models, const char *dir, const char
     }
     model__keywords_t x;
     if (!model__check_keywords(model->doc, model->path, refs, &x, err) ||
-        !add_implicit_id(model, err) || !model__add_timestamps(model, x.timestamps, err))
+        !add_implicit_id(model, err) || !model__add_timestamps(model, x.timestamps, err) ||
+        !model__add_soft_delete(model, x.soft_delete, err))
         goto fail_model;
     model->require_if_match = x.require_if_match;
     model->collection = strdup(x.collection != NULL ? x.collection : name);
@@ -223,7 +224,8 @@ static bool model_compile(odm_models_t *models, odm_model_t *model, const char *
         as_config_error(err, model->path);
         return false;
     }
-    return model__build(model, err) && model__check_id(model, models->registry, uri, err);
+    return model__build(model, err) && model__check_id(model, models->registry, uri, err) &&
+           model__soft_delete_indexes(model, err);
 }
 
 /* Compiles and builds every model once all are registered, then checks the x-refs. */

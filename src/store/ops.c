@@ -365,6 +365,33 @@ bool odm_store_delete_many(odm_store_t *store, const char *collection, const bso
     return store__run(store, &op, deadline_ms, err);
 }
 
+static bool update_many_attempt(store__op_t *op, mongoc_client_t *client, bson_t *reply,
+                                bson_error_t *error, odm_error_t *err)
+{
+    write_args_t *a = op->arg;
+    bson_t opts = BSON_INITIALIZER;
+    store__append_max_time(op->store, &opts);
+    mongoc_collection_t *owned;
+    mongoc_collection_t *coll = store__collection(op->store, client, op->collection, &owned);
+    bool ok = mongoc_collection_update_many(coll, a->filter, a->doc, &opts, reply, error);
+    mongoc_collection_destroy(owned);
+    bson_destroy(&opts);
+    if (ok)
+        *a->n = reply_count(reply, "modifiedCount");
+    return ok;
+}
+
+bool odm_store_update_many(odm_store_t *store, const char *collection, const bson_t *filter,
+                           const bson_t *update, int64_t *modified, int64_t deadline_ms,
+                           odm_error_t *err)
+{
+    *modified = 0;
+    write_args_t a = {.filter = filter, .doc = update, .n = modified};
+    store__op_t op = {
+        .what = "update in", .collection = collection, .attempt = update_many_attempt, .arg = &a};
+    return store__run(store, &op, deadline_ms, err);
+}
+
 /* ---- commands ---- */
 
 typedef struct {

@@ -36,6 +36,7 @@ static const struct {
     {"locks", "{'name':'ids'}"},
     {"stamps", "{'name':'ids'}"},
     {"journals", "{'title':'ids'}"},
+    {"members", "{'name':'ids','email':'ids@example.com'}"},
 };
 
 /* The models whose writes need If-Match (x-requireIfMatch). */

@@ -501,6 +501,58 @@ static void test_lifecycle_keywords(void)
     }
 }
 
+/* x-softDelete: deletedAt declared as a readOnly date; wrong values and places refused. */
+static void test_soft_delete_keyword(void)
+{
+    const char *dir =
+        make_dir("softdelete", "gone.json",
+                 "{\"x-softDelete\": true, \"properties\": {\"email\": {\"type\": \"string\", "
+                 "\"x-unique\": true}, \"n\": {\"type\": \"integer\"}}, \"x-indexes\": "
+                 "[{\"keys\": {\"n\": 1}}]}",
+                 "kept.json",
+                 "{\"x-softDelete\": false, \"properties\": {\"email\": {\"type\": "
+                 "\"string\", \"x-unique\": true}}}",
+                 NULL);
+    odm_error_t err = {0};
+    odm_models_t *models = odm_models_load(dir, &err);
+    CHECK_MSG(models != NULL, "%s", err.message);
+    if (models == NULL)
+        return;
+    const odm_model_t *gone = odm_models_find(models, "gone", 4);
+    const odm_model_t *kept = odm_models_find(models, "kept", 4);
+    CHECK_STR(gone->deleted_at, "deletedAt");
+    CHECK(kept->deleted_at == NULL);
+    const odm_field_t *d = field(gone, "deletedAt");
+    CHECK(d && d->read_only && d->bson == ODM_BSON_DATE);
+    CHECK(field(kept, "deletedAt") == NULL);
+    /* Unique indexes hold among live documents: deletedAt is their last key. */
+    CHECK_INT(gone->n_indexes, 2);
+    CHECK_STR(gone->indexes[0].name, "email_1_deletedAt_1");
+    json_t *want = json_pack("{s:i, s:i}", "email", 1, "deletedAt", 1);
+    CHECK(json_equal(gone->indexes[0].keys, want));
+    json_decref(want);
+    CHECK(json_object_get(gone->indexes[1].keys, "deletedAt") == NULL); /* not unique */
+    CHECK_STR(kept->indexes[0].name, "email_1");
+    CHECK_INT(json_object_size(kept->indexes[0].keys), 1);
+    odm_models_free(models);
+
+    static const struct {
+        const char *name, *model, *reason;
+    } refused[] = {
+        {"sd-type", "{\"x-softDelete\": \"yes\"}",
+         "bad.json: /x-softDelete: 'x-softDelete' must be true or false"},
+        {"sd-place", "{\"properties\": {\"a\": {\"x-softDelete\": true}}}",
+         "bad.json: /properties/a/x-softDelete: 'x-softDelete' is only allowed at the root"},
+        {"sd-writable",
+         "{\"x-softDelete\": true, \"properties\": {\"deletedAt\": {\"type\": \"string\"}}}",
+         "bad.json: /properties/deletedAt: the field of x-softDelete must be"},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        const char *msg = load_error(make_dir(refused[i].name, "bad.json", refused[i].model, NULL));
+        CHECK_CONTAINS(msg, refused[i].reason);
+    }
+}
+
 int main(void)
 {
     if (mkdtemp(tmp_root) == NULL)
@@ -512,6 +564,7 @@ int main(void)
     test_cross_ref();
     test_id_rule();
     test_lifecycle_keywords();
+    test_soft_delete_keyword();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_root);
     if (system(cmd) != 0)
