@@ -13,6 +13,30 @@ typedef struct {
     void *each_arg;
 } find_args_t;
 
+bool store__drain(store__op_t *op, mongoc_cursor_t *cursor, odm_store_each_fn each, void *arg,
+                  bson_t *reply, bson_error_t *error, odm_error_t *err)
+{
+    bool ok = true;
+    const bson_t *doc;
+    while (mongoc_cursor_next(cursor, &doc)) {
+        op->progressed = true;
+        if (!each(doc, arg, err)) {
+            ok = false; /* error->domain stays 0: the callback's verdict stands */
+            break;
+        }
+    }
+    const bson_t *error_doc = NULL;
+    if (ok && mongoc_cursor_error_document(cursor, error, &error_doc)) {
+        ok = false;
+        if (error_doc != NULL) {
+            bson_destroy(reply);
+            bson_copy_to(error_doc, reply);
+        }
+    }
+    mongoc_cursor_destroy(cursor); /* kills the server's cursor when the callback stopped early */
+    return ok;
+}
+
 /* limit as batchSize makes a page one round trip (a getMore would be a second socket wait
  * the budget does not count), unless the page passes the server's 16 MB batch size. A limit of
  * 1 needs no batchSize: the server closes a cursor once its limit is reached, so the first
@@ -43,24 +67,7 @@ static bool find_attempt(store__op_t *op, mongoc_client_t *client, bson_t *reply
     mongoc_collection_t *owned;
     mongoc_collection_t *coll = store__collection(op->store, client, op->collection, &owned);
     mongoc_cursor_t *cursor = mongoc_collection_find_with_opts(coll, a->filter, &opts, NULL);
-    bool ok = true;
-    const bson_t *doc;
-    while (mongoc_cursor_next(cursor, &doc)) {
-        op->progressed = true;
-        if (!a->each(doc, a->each_arg, err)) {
-            ok = false; /* error->domain stays 0: the callback's verdict stands */
-            break;
-        }
-    }
-    const bson_t *error_doc = NULL;
-    if (ok && mongoc_cursor_error_document(cursor, error, &error_doc)) {
-        ok = false;
-        if (error_doc != NULL) {
-            bson_destroy(reply);
-            bson_copy_to(error_doc, reply);
-        }
-    }
-    mongoc_cursor_destroy(cursor);
+    bool ok = store__drain(op, cursor, a->each, a->each_arg, reply, error, err);
     mongoc_collection_destroy(owned);
     bson_destroy(&opts);
     return ok;

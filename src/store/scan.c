@@ -33,24 +33,7 @@ static bool scan_attempt(store__op_t *op, mongoc_client_t *client, bson_t *reply
     mongoc_collection_t *owned;
     mongoc_collection_t *coll = store__collection(op->store, client, op->collection, &owned);
     mongoc_cursor_t *cursor = mongoc_collection_find_with_opts(coll, a->q->filter, &opts, NULL);
-    bool ok = true;
-    const bson_t *doc;
-    while (mongoc_cursor_next(cursor, &doc)) {
-        op->progressed = true;
-        if (!a->each(doc, a->each_arg, err)) {
-            ok = false; /* error->domain stays 0: the callback's verdict stands */
-            break;
-        }
-    }
-    const bson_t *error_doc = NULL;
-    if (ok && mongoc_cursor_error_document(cursor, error, &error_doc)) {
-        ok = false;
-        if (error_doc != NULL) {
-            bson_destroy(reply);
-            bson_copy_to(error_doc, reply);
-        }
-    }
-    mongoc_cursor_destroy(cursor); /* kills the server's cursor when the scan stopped early */
+    bool ok = store__drain(op, cursor, a->each, a->each_arg, reply, error, err);
     mongoc_collection_destroy(owned);
     bson_destroy(&opts);
     return ok;

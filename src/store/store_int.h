@@ -72,6 +72,13 @@ mongoc_collection_t *store__collection(odm_store_t *store, mongoc_client_t *clie
  * client back, and maps a driver error into err. */
 bool store__run(odm_store_t *store, store__op_t *op, int64_t deadline_ms, odm_error_t *err);
 
+/* Hands every document of `cursor` to `each` (op->progressed set on the first), then destroys
+ * the cursor (which kills the server's cursor when `each` stopped early). Returns: false when
+ * `each` refused a document (err is its own) or the cursor failed (error, and the server's
+ * error document in reply). */
+bool store__drain(store__op_t *op, mongoc_cursor_t *cursor, odm_store_each_fn each, void *arg,
+                  bson_t *reply, bson_error_t *error, odm_error_t *err);
+
 /* Appends maxTimeMS (the server-side limit of one operation) to an options document. */
 void store__append_max_time(const odm_store_t *store, bson_t *opts);
 

@@ -14,31 +14,6 @@ typedef struct {
     void *arg;
 } cursor_args_t;
 
-/* Hands every document of `cursor` to the callback, then destroys the cursor. */
-static bool drain(store__op_t *op, mongoc_cursor_t *cursor, const cursor_args_t *a, bson_t *reply,
-                  bson_error_t *error, odm_error_t *err)
-{
-    bool ok = true;
-    const bson_t *doc;
-    while (mongoc_cursor_next(cursor, &doc)) {
-        op->progressed = true;
-        if (!a->each(doc, a->arg, err)) {
-            ok = false; /* error->domain stays 0: the callback's verdict stands */
-            break;
-        }
-    }
-    const bson_t *error_doc = NULL;
-    if (ok && mongoc_cursor_error_document(cursor, error, &error_doc)) {
-        ok = false;
-        if (error_doc != NULL) {
-            bson_destroy(reply);
-            bson_copy_to(error_doc, reply);
-        }
-    }
-    mongoc_cursor_destroy(cursor);
-    return ok;
-}
-
 static bool aggregate_attempt(store__op_t *op, mongoc_client_t *client, bson_t *reply,
                               bson_error_t *error, odm_error_t *err)
 {
@@ -49,7 +24,7 @@ static bool aggregate_attempt(store__op_t *op, mongoc_client_t *client, bson_t *
     mongoc_collection_t *coll = store__collection(op->store, client, op->collection, &owned);
     mongoc_cursor_t *cursor =
         mongoc_collection_aggregate(coll, MONGOC_QUERY_NONE, a->pipeline, &opts, NULL);
-    bool ok = drain(op, cursor, a, reply, error, err);
+    bool ok = store__drain(op, cursor, a->each, a->arg, reply, error, err);
     mongoc_collection_destroy(owned);
     bson_destroy(&opts);
     return ok;
@@ -109,7 +84,7 @@ static bool indexes_attempt(store__op_t *op, mongoc_client_t *client, bson_t *re
     mongoc_collection_t *owned;
     mongoc_collection_t *coll = store__collection(op->store, client, op->collection, &owned);
     mongoc_cursor_t *cursor = mongoc_collection_find_indexes_with_opts(coll, &opts);
-    bool ok = drain(op, cursor, a, reply, error, err);
+    bool ok = store__drain(op, cursor, a->each, a->arg, reply, error, err);
     if (!ok && error->domain == MONGOC_ERROR_SERVER && error->code == NAMESPACE_NOT_FOUND) {
         memset(error, 0, sizeof *error); /* no collection yet: no indexes */
         ok = true;
