@@ -171,6 +171,7 @@ bool odm_store_count(odm_store_t *store, const char *collection, const bson_t *f
 typedef struct {
     const bson_t *filter, *doc;
     int64_t *n; /* matchedCount or deletedCount */
+    bool many;  /* delete: every match, not the first */
 } write_args_t;
 
 static int64_t reply_count(const bson_t *reply, const char *key)
@@ -234,10 +235,11 @@ static bool delete_attempt(store__op_t *op, mongoc_client_t *client, bson_t *rep
 {
     write_args_t *a = op->arg;
     bson_t opts = BSON_INITIALIZER;
-    store__append_max_time(op->store, &opts); /* delete_one sends unknown opts with the command */
+    store__append_max_time(op->store, &opts); /* delete_one/many send unknown opts along */
     mongoc_collection_t *owned;
     mongoc_collection_t *coll = store__collection(op->store, client, op->collection, &owned);
-    bool ok = mongoc_collection_delete_one(coll, a->filter, &opts, reply, error);
+    bool ok = a->many ? mongoc_collection_delete_many(coll, a->filter, &opts, reply, error)
+                      : mongoc_collection_delete_one(coll, a->filter, &opts, reply, error);
     mongoc_collection_destroy(owned);
     bson_destroy(&opts);
     if (ok)
@@ -346,29 +348,13 @@ bool odm_store_insert_many(odm_store_t *store, const char *collection, const bso
     return store__run(store, &op, deadline_ms, err);
 }
 
-static bool delete_many_attempt(store__op_t *op, mongoc_client_t *client, bson_t *reply,
-                                bson_error_t *error, odm_error_t *err)
-{
-    write_args_t *a = op->arg;
-    bson_t opts = BSON_INITIALIZER;
-    store__append_max_time(op->store, &opts); /* delete_many sends unknown opts with the command */
-    mongoc_collection_t *owned;
-    mongoc_collection_t *coll = store__collection(op->store, client, op->collection, &owned);
-    bool ok = mongoc_collection_delete_many(coll, a->filter, &opts, reply, error);
-    mongoc_collection_destroy(owned);
-    bson_destroy(&opts);
-    if (ok)
-        *a->n = reply_count(reply, "deletedCount");
-    return ok;
-}
-
 bool odm_store_delete_many(odm_store_t *store, const char *collection, const bson_t *filter,
                            int64_t *deleted, int64_t deadline_ms, odm_error_t *err)
 {
     *deleted = 0;
-    write_args_t a = {.filter = filter, .n = deleted};
+    write_args_t a = {.filter = filter, .n = deleted, .many = true};
     store__op_t op = {
-        .what = "delete in", .collection = collection, .attempt = delete_many_attempt, .arg = &a};
+        .what = "delete in", .collection = collection, .attempt = delete_attempt, .arg = &a};
     return store__run(store, &op, deadline_ms, err);
 }
 
