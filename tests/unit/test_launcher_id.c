@@ -283,6 +283,9 @@ static void check_reads(mongoc_collection_t *c)
         {"{\"_id\": [5], \"a\": 2}", 0},
         {"{\"_id\": {\"x\": 5}, \"a\": 2}", 0},
         {"{\"_id\": 5}", 1},
+        {"{\"_id\": {\"$eq\": 5}}", 1},
+        {"{\"_id\": {\"$eq\": 9999}}", 0},
+        {"{\"_id\": {\"$eq\": 5, \"$gt\": 5}}", 0},
         {"{\"a\": 2}", 67},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)

@@ -69,7 +69,8 @@ final class DurableH2Backend extends H2Backend {
         }
 
         @Override
-        protected MongoCollection<Object> openOrCreateCollection(String collectionName, CollectionOptions options) {
+        protected MongoCollection<Object> openOrCreateCollection(String collectionName,
+                                                                 CollectionOptions options) {
             String fullName = getFullCollectionNamespace(collectionName);
             MVMap<Object, Document> dataMap = getMvStore().openMap(DATA_PREFIX + fullName);
             MVMap<String, Object> metaMap = getMvStore().openMap(META_PREFIX + fullName);
@@ -80,7 +81,8 @@ final class DurableH2Backend extends H2Backend {
     /** H2Collection whose queryDocuments is narrowed as IdIndexedMemoryBackend's collections are. */
     private static final class Collection extends H2Collection {
         Collection(MongoDatabase database, String collectionName, CollectionOptions options,
-                   MVMap<Object, Document> dataMap, MVMap<String, Object> metaMap, CursorRegistry cursorRegistry) {
+                   MVMap<Object, Document> dataMap, MVMap<String, Object> metaMap,
+                   CursorRegistry cursorRegistry) {
             super(database, collectionName, options, dataMap, metaMap, cursorRegistry);
         }
 

@@ -19,9 +19,10 @@ import java.util.regex.Pattern;
  * {@code {_id: X, __v: N}} (odmd's compare-and-set) scans the whole collection although at most
  * one document, the one with {@code _id} X, can match.
  *
- * <p>{@link #candidates} answers, for a query with other conditions beside a top-level
- * {@code _id: X} or {@code _id: {$eq: X, ...}}, the positions the collection's unique {@code _id}
- * index holds for {@code {_id: X}}: the same lookup the library makes for the plain by-id query.
+ * <p>{@link #candidates} answers, for a query with a top-level {@code _id: X} beside other
+ * conditions, or {@code _id: {$eq: X, ...}} (which the library scans even alone), the positions
+ * the collection's unique {@code _id} index holds for {@code {_id: X}}: the same lookup the
+ * library makes for the plain by-id query.
  * The caller still applies the whole query to each candidate with the library's own matcher, so
  * the answer is the scan's: a document the scan would match has {@code _id} equal to X, and
  * the index holds every document under its (normalised) {@code _id}. Only values whose equality
@@ -36,15 +37,20 @@ final class IdLookup {
 
     /**
      * Returns: the candidate positions for {@code query}, or null when the query is not one this
-     * narrows (no {@code _id} equality on a plain value, nothing beside it, or no unique index on
-     * exactly {@code idField}); the caller then runs the library's own query path. Borrowed: the
-     * indexes (the caller holds the collection's lock, as the library's query path does).
+     * narrows (no {@code _id} equality on a plain value, a plain {@code {_id: X}} alone, or no
+     * unique index on exactly {@code idField}); the caller then runs the library's own query
+     * path. Borrowed: the indexes (the caller holds the collection's lock, as the library's
+     * query path does).
      */
     static <P> Iterable<P> candidates(List<Index<P>> indexes, String idField, Document query) {
-        if (idField == null || query == null || query.size() < 2) {
-            return null; // {_id: X} alone already takes the index; {} and others scan
+        if (idField == null || query == null || query.isEmpty()) {
+            return null;
         }
-        Object value = equalityValue(query.get(idField));
+        Object condition = query.get(idField);
+        if (query.size() == 1 && !(condition instanceof Document)) {
+            return null; // {_id: X} alone: the library's own by-id lookup
+        }
+        Object value = equalityValue(condition);
         if (value == null) {
             return null;
         }
