@@ -15,6 +15,12 @@ ODMD_DATABASE_PACKAGES=(default-jre-headless default-jdk-headless maven)
 # python3 for the shell-driven end-to-end tests, python3-requests for the third-party clients of
 # tests/e2e/test_framing.c, wrk for the many-connections test, clang-format for lint.format.
 ODMD_CHECK_PACKAGES=(docker-compose curl python3 python3-requests wrk clang-format)
+# The benchmark (bench/run: scripts/setup --bench): nginx for the HTTP ceiling, gnuplot-nox for
+# the chart (its pngcairo terminal), wrk for the load, iproute2's ss for the stalled-connection
+# watch. Node.js and npm (the peers, the seeder) come with this machine kind; when `node` is
+# missing, ODMD_BENCH_NODE_PACKAGES brings Debian's (the peers' lock files want Node.js 20).
+ODMD_BENCH_PACKAGES=(nginx gnuplot-nox wrk iproute2)
+ODMD_BENCH_NODE_PACKAGES=(nodejs npm)
 # The libFuzzer build (-DODMD_FUZZ=ON): scripts/setup --fuzz.
 ODMD_FUZZ_PACKAGES=(clang libclang-rt-14-dev)
 # What the odmd binary needs at run time (the Docker image's last stage).

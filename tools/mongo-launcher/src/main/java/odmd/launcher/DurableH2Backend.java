@@ -1,8 +1,18 @@
-// The H2 (MVStore) backend with every write committed and fsynced before its reply is sent.
+// The H2 (MVStore) backend with every write committed and fsynced before its reply is sent, and
+// queries with an `_id` equality answered from the `_id` index.
 package odmd.launcher;
 
+import de.bwaldvogel.mongo.MongoCollection;
+import de.bwaldvogel.mongo.MongoDatabase;
+import de.bwaldvogel.mongo.backend.CollectionOptions;
+import de.bwaldvogel.mongo.backend.CursorRegistry;
+import de.bwaldvogel.mongo.backend.QueryResult;
 import de.bwaldvogel.mongo.backend.h2.H2Backend;
+import de.bwaldvogel.mongo.backend.h2.H2Collection;
+import de.bwaldvogel.mongo.backend.h2.H2Database;
 import de.bwaldvogel.mongo.bson.Document;
+
+import org.h2.mvstore.MVMap;
 
 import io.netty.channel.Channel;
 
@@ -19,6 +29,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>Group commit: a command whose write finished before another thread's commit began is
  * covered by that commit and waits for it instead of committing again. Each commit is followed
  * by {@code MVStore.sync()} (fsync of the file).
+ *
+ * <p>Its collections are narrowed by {@link IdLookup}, as the in-memory backend's are.
  */
 final class DurableH2Backend extends H2Backend {
     /** Commands that change data or indexes (first key of the command document). */
@@ -34,6 +46,55 @@ final class DurableH2Backend extends H2Backend {
 
     DurableH2Backend(String fileName) {
         super(fileName);
+    }
+
+    @Override
+    protected MongoDatabase openOrCreateDatabase(String databaseName) {
+        return new Database(databaseName, getCursorRegistry());
+    }
+
+    /**
+     * H2Database keeps its MVStore private and opens the existing collections from its own
+     * constructor, before a subclass's field could be set: this inner class reads the store from
+     * the enclosing backend instead (the enclosing instance is set before the superclass's
+     * constructor runs).
+     */
+    private final class Database extends H2Database {
+        /** H2Database's map name prefixes (package-private there). */
+        private static final String DATA_PREFIX = "databases.";
+        private static final String META_PREFIX = "meta.";
+
+        Database(String databaseName, CursorRegistry cursorRegistry) {
+            super(databaseName, getMvStore(), cursorRegistry);
+        }
+
+        @Override
+        protected MongoCollection<Object> openOrCreateCollection(String collectionName,
+                                                                 CollectionOptions options) {
+            String fullName = getFullCollectionNamespace(collectionName);
+            MVMap<Object, Document> dataMap = getMvStore().openMap(DATA_PREFIX + fullName);
+            MVMap<String, Object> metaMap = getMvStore().openMap(META_PREFIX + fullName);
+            return new Collection(this, collectionName, options, dataMap, metaMap, cursorRegistry);
+        }
+    }
+
+    /** H2Collection whose queryDocuments is narrowed as IdIndexedMemoryBackend's collections are. */
+    private static final class Collection extends H2Collection {
+        Collection(MongoDatabase database, String collectionName, CollectionOptions options,
+                   MVMap<Object, Document> dataMap, MVMap<String, Object> metaMap,
+                   CursorRegistry cursorRegistry) {
+            super(database, collectionName, options, dataMap, metaMap, cursorRegistry);
+        }
+
+        @Override
+        protected QueryResult queryDocuments(Document query, Document orderBy, int numberToSkip, int limit,
+                                             int batchSize, Document fieldSelector) {
+            Iterable<Object> candidates = IdLookup.candidates(getIndexes(), getIdField(), query);
+            if (candidates == null) {
+                return super.queryDocuments(query, orderBy, numberToSkip, limit, batchSize, fieldSelector);
+            }
+            return matchDocuments(query, candidates, orderBy, numberToSkip, limit, batchSize, fieldSelector);
+        }
     }
 
     @Override

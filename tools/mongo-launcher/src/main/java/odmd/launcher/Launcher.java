@@ -4,7 +4,6 @@ package odmd.launcher;
 import de.bwaldvogel.mongo.MongoBackend;
 import de.bwaldvogel.mongo.MongoServer;
 import de.bwaldvogel.mongo.MongoVersion;
-import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
 
 import java.io.File;
 import java.net.InetSocketAddress;
@@ -113,7 +112,7 @@ public final class Launcher {
                 return 1;
             }
         } else {
-            backend = new MemoryBackend();
+            backend = new IdIndexedMemoryBackend();
         }
         backend.version(Version.MONGO_6_0);
         MongoServer server = new MongoServer(backend);
