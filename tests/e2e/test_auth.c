@@ -186,6 +186,22 @@ static void test_scopes(void)
     e2e_post(client("root"), &r, F("/api/members/%s/restore", member), "{}");
     EXPECT_STATUS(r, 200);
 
+    /* 401 and 403 outrank 413, even for a body too large to read (answered before it) */
+    size_t big = 100 * 1024;
+    char *body = malloc(big + 1);
+    memset(body, ' ', big);
+    body[0] = '{';
+    body[big - 1] = '}';
+    body[big] = '\0';
+    const char *json[] = {"Content-Type: application/json", NULL};
+    e2e_request(client("reader"), &r, "POST", "/api/users", json, body, big);
+    expect_challenge(&r, 403, SCOPE("write:users"));
+    e2e_request(&anon, &r, "POST", "/api/users", json, body, big);
+    expect_challenge(&r, 401, NO_CREDENTIAL);
+    e2e_request(client("writer"), &r, "POST", "/api/users", json, body, big);
+    EXPECT_PROBLEM(r, 413);
+    free(body);
+
     /* --api-key: one more key, with every scope */
     e2e_delete(&by_api_key, &r, F("/api/members/%s?purge=true", member), NULL);
     EXPECT_STATUS(r, 204);
@@ -312,7 +328,8 @@ int main(void)
     char path[512];
     snprintf(path, sizeof path, "%s", keys_path);
     write_keys(0, N_KEYS - 1);
-    const char *args[] = {"--keys", path, "--api-key", API_KEY, "--log-level", "debug", NULL};
+    const char *args[] = {"--keys", path,         "--api-key", API_KEY, "--log-level",
+                          "debug",  "--max-body", "65536",     NULL};
     if (!e2e_env_up(&env, args)) {
         CHECK_MSG(false, "environment did not start");
         e2e_env_down(&env);
