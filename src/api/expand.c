@@ -315,6 +315,9 @@ bool api__refuse_expand(api_call_t *call, const char *expand, const char *fields
         if (*p == '\0')
             break;
     }
+    for (size_t i = 1; i < x->n; i++) /* every model reached is read (access.c) */
+        if (api__refuse_scope(call->req, &call->caller, ODM_ACCESS_READ, x->nodes[i].model))
+            return true;
     if (fields != NULL && !split_fields(x, fields, projection, &err))
         return api__fail(call->req, &err, NULL);
     return false;
@@ -381,6 +384,7 @@ static void fetch(node_t *node)
     bson_append_array_end(&in, &array);
     bson_append_document_end(&filter, &in);
     api__scope_filter(node->model, API_SCOPE_LIVE, &filter); /* soft-deleted: missing */
+    api__owner_filter(call, node->model, &filter);           /* another owner's: missing */
     node->ok = odm_store_find(call->app->store, node->model->collection, &filter, NULL,
                               bson_empty(&node->projection) ? NULL : &node->projection, 0,
                               (int64_t)node->n_ids, keep_referenced, node,

@@ -78,6 +78,7 @@ typedef struct api_call {
 
     api_list_t *list;          /* lists only (owned, may be NULL) */
     struct api_expand *expand; /* ?expand= only (owned, may be NULL) */
+    odm_principal_t caller;    /* who sent the request (access.c); /healthz, /readyz: none */
 } api_call_t;
 
 /* idempotency.c: runs work (a POST's) under the request's Idempotency-Key, if any: 400 for a
@@ -95,7 +96,8 @@ typedef struct api_expand api_expand_t;
  * referenced model, at most ODM_API_EXPAND_MAX_DEPTH references and ODM_API_EXPAND_MAX_PATHS
  * paths. `fields` (may be NULL) may name fields of expanded documents ("userId.name"): each
  * model gets its share as its own find's projection, the call's model's into `projection`.
- * Returns: true after answering 400 naming the path or field at fault. Polling thread. */
+ * Returns: true after answering 400 naming the path or field at fault, or 403 when the caller
+ * may not read a model a path reaches (api__refuse_scope). Polling thread. */
 bool api__refuse_expand(api_call_t *call, const char *expand, const char *fields,
                         bson_t *projection);
 
@@ -332,5 +334,34 @@ void api__restore_document(api_call_t *call);
 
 /* GET /api/NAME/_distinct/FIELD (distinct.c); call->id holds FIELD, decoded. */
 void api__distinct(api_call_t *call);
+
+/* access.c: the caller of a request on an /api/ route, from its Authorization header
+ * (app->auth): 401 with WWW-Authenticate: Bearer realm="odmd" when it has no credential, and
+ * error="invalid_token" when its credential is refused; then the scope the route needs on
+ * r->model (api__refuse_scope). Polling thread. Returns: true after answering; false with *who
+ * filled. */
+bool api__refuse_caller(const odm_app_t *app, odm_request_t *req, const api_route_t *r,
+                        odm_principal_t *who);
+
+/* owner.c: x-owner. Narrows `filter` (a query on the collection of `model`) to the caller's
+ * documents ({OWNER: caller's name}; a filter naming the owner field at its top is wrapped in
+ * {$and: [filter, condition]}, as api__scope_filter does); nothing for a model without x-owner
+ * or an admin caller. The client's filter never decides whose documents it sees. */
+void api__owner_filter(const api_call_t *call, const odm_model_t *model, bson_t *filter);
+
+/* A create's document `doc` (an object) of call->model: its owner field set to the caller's
+ * name, whatever the client sent; an admin's own value is kept (a document made for another
+ * owner), and set to the admin's name when absent. Returns: false on out of memory. */
+bool api__owner_stamp(const api_call_t *call, json_t *doc);
+
+/* A write's new document `doc` of call->model: its owner field set back to the one `stored`
+ * holds (removed when it holds none), so that no write changes a document's owner. Returns:
+ * false on out of memory. */
+bool api__owner_keep(const api_call_t *call, const bson_t *stored, json_t *doc);
+
+/* 403 with WWW-Authenticate: Bearer error="insufficient_scope", scope="read:NAME" (or write)
+ * when `who` may not do `access` on `model`. Returns: true after answering. */
+bool api__refuse_scope(odm_request_t *req, const odm_principal_t *who, odm_access_t access,
+                       const odm_model_t *model);
 
 #endif
