@@ -13,8 +13,11 @@ ODMD_BUILD_PACKAGES=(
 ODMD_DATABASE_PACKAGES=(default-jre-headless default-jdk-headless maven)
 # The tests' tools: the static check of docker-compose.yml (tests/compose), and curl and
 # python3 for the shell-driven end-to-end tests, python3-requests for the third-party clients of
-# tests/e2e/test_framing.c, wrk for the many-connections test, clang-format for lint.format.
-ODMD_CHECK_PACKAGES=(docker-compose curl python3 python3-requests wrk clang-format)
+# tests/e2e/test_framing.c, wrk for the many-connections test, clang-format for lint.format;
+# openssl (the command) and python3-cryptography make the keys and sign the tokens that the JWT
+# tests check odmd against (tests/support/jwtmint.c, tests/support/jwt_mint.py).
+ODMD_CHECK_PACKAGES=(docker-compose curl python3 python3-requests wrk clang-format
+    openssl python3-cryptography)
 # The libFuzzer build (-DODMD_FUZZ=ON): scripts/setup --fuzz.
 ODMD_FUZZ_PACKAGES=(clang libclang-rt-14-dev)
 # What the odmd binary needs at run time (the Docker image's last stage).
