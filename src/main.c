@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "odmd/api.h"
+#include "odmd/auth.h"
 #include "odmd/config.h"
 #include "odmd/http.h"
 #include "odmd/log.h"
@@ -78,15 +79,35 @@ static void reload(const odm_config_t *cfg, odm_app_t *app)
     odm_info("reloaded '%s': %zu models", cfg->schemas_dir, n);
 }
 
+/* SIGHUP: the keys file read again as at startup; a bad file changes nothing (the log says
+ * why; it never quotes a key or a hash). */
+static void reload_keys(const odm_config_t *cfg, odm_auth_t *auth)
+{
+    odm_error_t err;
+    size_t n;
+    if (cfg->keys_file == NULL)
+        return;
+    if (odm_auth_reload(auth, &n, &err))
+        odm_info("reloaded keys '%s': %zu keys", cfg->keys_file, n);
+    else
+        odm_err("keys reload refused, the keys in force are kept: %s", err.message);
+}
+
 static int serve(odm_config_t *cfg, sigset_t *signals)
 {
     odm_error_t err;
     unsigned char random_key[ODM_API_CURSOR_KEY_RANDOM];
     if (cfg->cursor_key == NULL && !odm_api_cursor_key_random(random_key, sizeof random_key, &err))
         return fail_startup(&err);
-    odm_models_t *models = odm_models_load(cfg->schemas_dir, &err);
-    if (models == NULL)
+    odm_auth_options_t aopts = {.keys_path = cfg->keys_file, .api_key = cfg->api_key};
+    odm_auth_t *auth = odm_auth_new(&aopts, &err);
+    if (auth == NULL)
         return fail_startup(&err);
+    odm_models_t *models = odm_models_load(cfg->schemas_dir, &err);
+    if (models == NULL) {
+        odm_auth_free(auth);
+        return fail_startup(&err);
+    }
     size_t n_models = models->n;
     odm_model_set_t *set = odm_model_set_new(models);
     odm_api_models_t *live = set ? odm_api_models_new(set) : NULL;
@@ -94,6 +115,7 @@ static int serve(odm_config_t *cfg, sigset_t *signals)
         odm_model_set_release(set);
         if (set == NULL)
             odm_models_free(models);
+        odm_auth_free(auth);
         odm_error_set(&err, ODM_ERR_INTERNAL, "out of memory");
         return fail_startup(&err);
     }
@@ -110,7 +132,6 @@ static int serve(odm_config_t *cfg, sigset_t *signals)
     odm_app_t app = {
         .store = store,
         .pool = pool,
-        .api_key = cfg->api_key,
         .inline_body_max = INLINE_BODY_MAX,
         .indexes = indexes,
         .cursor_key = cfg->cursor_key ? (const unsigned char *)cfg->cursor_key : random_key,
@@ -122,6 +143,7 @@ static int serve(odm_config_t *cfg, sigset_t *signals)
         .max_exports = cfg->workers / 2,
         .export_timeout_ms = (int)cfg->export_timeout_s * 1000,
         .models = live,
+        .auth = auth,
     };
     odm_http_options_t hopts = {
         .listen = cfg->listen,
@@ -143,13 +165,16 @@ static int serve(odm_config_t *cfg, sigset_t *signals)
     odm_info("odmd %s listening on %s (port %u), %zu models, database '%s'", ODMD_VERSION,
              cfg->listen, odm_http_port(http), n_models, odm_store_db_name(store));
     int sig = 0;
-    while (sigwait(signals, &sig) == 0 && sig == SIGHUP)
+    while (sigwait(signals, &sig) == 0 && sig == SIGHUP) {
         reload(cfg, &app);
+        reload_keys(cfg, auth);
+    }
     odm_info("signal %d received", sig);
     shut_down(http, pool, (int)cfg->request_timeout_ms);
     odm_api_indexes_stop(indexes); /* after the drain: /readyz reads it */
     odm_store_free(store);
     odm_api_models_free(live); /* the last reference: every call and the index thread are gone */
+    odm_auth_free(auth);
     odm_info("stopped");
     return 0;
 
@@ -160,6 +185,7 @@ fail_store:
     odm_store_free(store);
 fail_models:
     odm_api_models_free(live);
+    odm_auth_free(auth);
     return fail_startup(&err);
 }
 
@@ -197,6 +223,32 @@ static int health(int argc, char **argv)
     }
     printf("%d\n", status);
     return status == 200 ? 0 : 1;
+}
+
+/* odmd key-hash: the SHA-256 (hex) of the key on stdin (one trailing newline dropped), the
+ * "sha256" of a keys file entry. */
+static int key_hash(int argc, char **argv)
+{
+    (void)argv;
+    if (argc != 1) {
+        fprintf(stderr, "usage: printf %%s KEY | odmd key-hash\n");
+        return EXIT_USAGE;
+    }
+    char key[ODM_AUTH_KEY_MAX + 3];
+    size_t n = fread(key, 1, sizeof key, stdin);
+    if (n > 0 && key[n - 1] == '\n')
+        n--;
+    if (n > 0 && key[n - 1] == '\r')
+        n--;
+    if (n == 0 || n > ODM_AUTH_KEY_MAX) {
+        fprintf(stderr, "odmd key-hash: the key on stdin must be 1 to %d bytes\n",
+                ODM_AUTH_KEY_MAX);
+        return EXIT_USAGE;
+    }
+    char hex[ODM_AUTH_HASH_HEX + 1];
+    odm_auth_key_hash(key, n, hex);
+    printf("%s\n", hex);
+    return 0;
 }
 
 static int run_server(int argc, char **argv)
@@ -238,6 +290,8 @@ int main(int argc, char **argv)
         return odm_survey_cli_schema(argc - 1, argv + 1);
     if (strcmp(sub, "health") == 0)
         return health(argc - 1, argv + 1);
+    if (strcmp(sub, "key-hash") == 0)
+        return key_hash(argc - 1, argv + 1);
     if (strcmp(sub, "serve") == 0)
         return run_server(argc - 2, argv + 2);
     return run_server(argc - 1, argv + 1);

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "odmd/auth.h"
 #include "odmd/http.h"
 #include "odmd/model.h"
 #include "odmd/store.h"
@@ -47,7 +48,6 @@ typedef struct odm_api_models odm_api_models_t;
 typedef struct {
     odm_store_t *store;              /* borrowed */
     odm_work_pool_t *pool;           /* borrowed */
-    const char *api_key;             /* NULL: no authentication */
     size_t inline_body_max;          /* bodies up to this size are parsed and validated on the
                                         polling thread; larger ones on a worker */
     odm_api_indexes_t *indexes;      /* borrowed; /readyz answers 503 until they exist (NULL: their
@@ -61,6 +61,8 @@ typedef struct {
     int export_timeout_ms;    /* one export, from its first byte to its last (its cursor's
                                  maxTimeMS too); past it the answer is cut */
     odm_api_models_t *models; /* borrowed: the set in force (swapped by a reload) */
+    odm_auth_t *auth;         /* borrowed: keys and tokens (NULL or none configured: every
+                                 caller is ODM_AUTH_ANONYMOUS with admin) */
 } odm_app_t;
 
 /* A set holding `models` (stolen) with one reference, the caller's. Returns: NULL when out of

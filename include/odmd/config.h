@@ -51,6 +51,7 @@ typedef struct {
     size_t expand_max_ids;         /* --expand-max-ids: distinct ids of one expand path */
     size_t expand_max_docs;        /* --expand-max-docs: referenced documents of one answer */
     size_t export_timeout_s;       /* --export-timeout: one streaming export, first byte to last */
+    char *keys_file;               /* --keys: the API keys file (reloaded on SIGHUP), or NULL */
     bool help;                     /* --help (or -h) was given: print odm_config_usage(), exit 0 */
     bool version;                  /* --version was given: print the version, exit 0 */
 } odm_config_t;

@@ -31,6 +31,7 @@ typedef enum {
     ODM_ERR_IO,                 /* a file that cannot be read */
     /* 428 a PUT, PATCH or DELETE without the If-Match its model requires */
     ODM_ERR_PRECONDITION_REQUIRED,
+    ODM_ERR_FORBIDDEN, /* 403 the caller lacks the scope the request needs */
     ODM_ERR__COUNT
 } odm_error_kind_t;
 

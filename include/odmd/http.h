@@ -110,8 +110,9 @@ void odm_request_reply(odm_request_t *req, int status, const char *content_type,
 void odm_request_reply_json(odm_request_t *req, int status, const json_t *value);
 /* The one way errors are answered: application/problem+json from the error table. `errors`
  * (borrowed, may be NULL) becomes the problem's "errors" member. Adds Retry-After to a 503 and
- * WWW-Authenticate to a 401; a 405's Allow is the caller's to add (odm_request_add_header)
- * before this call, as the router does. A 500's message goes to the log only. */
+ * WWW-Authenticate: Bearer to a 401 unless the caller added its own; a 405's Allow is the caller's
+ * to add (odm_request_add_header) before this call, as the router does. A 500's message goes to the
+ * log only. */
 void odm_request_fail(odm_request_t *req, const odm_error_t *err, const json_t *errors);
 
 /* The response prepared so far (the worker holding the request, before resuming it): its

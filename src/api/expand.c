@@ -315,6 +315,9 @@ bool api__refuse_expand(api_call_t *call, const char *expand, const char *fields
         if (*p == '\0')
             break;
     }
+    for (size_t i = 1; i < x->n; i++) /* every model reached is read (access.c) */
+        if (api__refuse_scope(call->req, &call->caller, ODM_ACCESS_READ, x->nodes[i].model))
+            return true;
     if (fields != NULL && !split_fields(x, fields, projection, &err))
         return api__fail(call->req, &err, NULL);
     return false;

@@ -1,7 +1,8 @@
 /* Idempotency-Key on POST /api/NAME (the IETF httpapi idempotency-key draft): the first request
  * with a key claims it in the collection ODM_API_IDEMPOTENCY_COLLECTION (an insert, so the
  * unique _id decides across processes), runs, and records its response there; a retry with the
- * same key and the same request gets that response again. Worker threads only. */
+ * same key and the same request gets that response again. With authentication, each caller's
+ * keys are its own: another caller's same key is another key. Worker threads only. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,10 +16,10 @@
 
 #define KEY_MAX 255
 #define FP_HEX 64  /* SHA-256 in hex */
-#define ID_MAX 640 /* "MODEL:KEY": a longer model name is refused (500) */
+#define ID_MAX 640 /* "MODEL:CALLER:KEY": a longer model name is refused (500) */
 
 typedef struct {
-    char id[ID_MAX]; /* "MODEL:KEY" */
+    char id[ID_MAX]; /* "MODEL:KEY", or "MODEL:CALLER:KEY" with authentication */
     char fp[FP_HEX + 1];
     int64_t takeover_at; /* our pending document's: the compare-and-set guard */
 } claim_t;
@@ -279,7 +280,14 @@ bool api__idempotent(api_call_t *call, bool (*work)(api_call_t *call))
                           "Idempotency-Key must be a string of 1 to %d printable characters",
                           KEY_MAX);
     claim_t c;
-    int n = snprintf(c.id, sizeof c.id, "%s:%s", call->model->name, key);
+    /* each caller has its own keys: CALLER is the SHA-256 of its name (a fixed length) */
+    char caller[ODM_AUTH_HASH_HEX + 2] = "";
+    if (odm_auth_enabled(call->app->auth)) {
+        odm_auth_key_hash(call->caller.name, strlen(call->caller.name), caller);
+        caller[ODM_AUTH_HASH_HEX] = ':';
+        caller[ODM_AUTH_HASH_HEX + 1] = '\0';
+    }
+    int n = snprintf(c.id, sizeof c.id, "%s:%s%s", call->model->name, caller, key);
     if (n < 0 || (size_t)n >= sizeof c.id || !fingerprint(req, c.fp))
         return api__failf(req, ODM_ERR_INTERNAL, "Idempotency-Key cannot be fingerprinted");
     if (claim(call, &c) == CLAIM_ANSWERED)

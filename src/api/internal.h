@@ -78,6 +78,7 @@ typedef struct api_call {
 
     api_list_t *list;          /* lists only (owned, may be NULL) */
     struct api_expand *expand; /* ?expand= only (owned, may be NULL) */
+    odm_principal_t caller;    /* who sent the request (access.c); /healthz, /readyz: none */
 } api_call_t;
 
 /* idempotency.c: runs work (a POST's) under the request's Idempotency-Key, if any: 400 for a
@@ -95,7 +96,8 @@ typedef struct api_expand api_expand_t;
  * referenced model, at most ODM_API_EXPAND_MAX_DEPTH references and ODM_API_EXPAND_MAX_PATHS
  * paths. `fields` (may be NULL) may name fields of expanded documents ("userId.name"): each
  * model gets its share as its own find's projection, the call's model's into `projection`.
- * Returns: true after answering 400 naming the path or field at fault. Polling thread. */
+ * Returns: true after answering 400 naming the path or field at fault, or 403 when the caller
+ * may not read a model a path reaches (api__refuse_scope). Polling thread. */
 bool api__refuse_expand(api_call_t *call, const char *expand, const char *fields,
                         bson_t *projection);
 
@@ -332,5 +334,18 @@ void api__restore_document(api_call_t *call);
 
 /* GET /api/NAME/_distinct/FIELD (distinct.c); call->id holds FIELD, decoded. */
 void api__distinct(api_call_t *call);
+
+/* access.c: the caller of a request on an /api/ route, from its Authorization header
+ * (app->auth): 401 with WWW-Authenticate: Bearer realm="odmd" when it has no credential, and
+ * error="invalid_token" when its credential is refused; then the scope the route needs on
+ * r->model (api__refuse_scope). Polling thread. Returns: true after answering; false with *who
+ * filled. */
+bool api__refuse_caller(const odm_app_t *app, odm_request_t *req, const api_route_t *r,
+                        odm_principal_t *who);
+
+/* 403 with WWW-Authenticate: Bearer error="insufficient_scope", scope="read:NAME" (or write)
+ * when `who` may not do `access` on `model`. Returns: true after answering. */
+bool api__refuse_scope(odm_request_t *req, const odm_principal_t *who, odm_access_t access,
+                       const odm_model_t *model);
 
 #endif

@@ -53,7 +53,7 @@ static const struct {
 /* Accept-Patch (RFC 5789 3.1): the bodies PATCH reads, each a JSON merge patch (RFC 7396). */
 #define ACCEPT_PATCH ODM_API_MERGE_PATCH ", application/json"
 
-/* Whether a route needs the API key (--api-key): the /api/ routes. */
+/* Whether a route needs a caller (access.c): the /api/ routes. */
 static const bool needs_key[] = {
     [API_HEALTHZ] = false, [API_READYZ] = false,  [API_COLLECTION] = true,
     [API_DOCUMENT] = true, [API_DISTINCT] = true, [API_RESTORE] = true,
@@ -101,29 +101,6 @@ bool api__match_route(const odm_models_t *models, const char *path, api_route_t 
     if (r->id_len == 0 || memchr(r->id, '/', r->id_len) != NULL)
         return false;
     return true;
-}
-
-/* Compares without an early exit, so that timing does not reveal the key. */
-static bool same_secret(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    unsigned char diff = (unsigned char)(la != lb);
-    for (size_t i = 0; i < lb; i++)
-        diff |= (unsigned char)(a[i < la ? i : 0] ^ b[i]);
-    return diff == 0;
-}
-
-static bool authorized(const odm_app_t *app, odm_request_t *req)
-{
-    if (app->api_key == NULL || app->api_key[0] == '\0')
-        return true;
-    const char *auth = odm_request_header(req, "Authorization");
-    if (auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0)
-        return false;
-    const char *token = auth + 7;
-    while (*token == ' ')
-        token++;
-    return same_secret(token, app->api_key);
 }
 
 static bool type_is(const char *type, size_t len, const char *want)
@@ -220,10 +197,10 @@ static void reply_options(api_call_t *call)
     odm_request_reply(call->req, 204, NULL, NULL, 0);
 }
 
-/* The checks that outrank 413: route (404), method (405), then the API key (401). Returns:
- * true after answering. */
+/* The checks that outrank 413: route (404), method (405), then the caller (401, 403: who is
+ * filled for the /api/ routes). Returns: true after answering. */
 static bool refuse_route(const odm_app_t *app, const odm_models_t *models, odm_request_t *req,
-                         api_route_t *r)
+                         api_route_t *r, odm_principal_t *who)
 {
     if (!api__match_route(models, odm_request_raw_path(req), r))
         return api__failf(req, ODM_ERR_NOT_FOUND, "no such route");
@@ -231,9 +208,7 @@ static bool refuse_route(const odm_app_t *app, const odm_models_t *models, odm_r
         add_allow(req, r->kind);
         return api__failf(req, ODM_ERR_METHOD_NOT_ALLOWED, "method not allowed on this route");
     }
-    if (needs_key[r->kind] && !authorized(app, req))
-        return api__failf(req, ODM_ERR_UNAUTHORIZED, "missing or wrong bearer token");
-    return false;
+    return needs_key[r->kind] && api__refuse_caller(app, req, r, who);
 }
 
 /* The checks of the request as a whole after the route: 413, then 415 (for PATCH with
@@ -260,7 +235,8 @@ void odm_api_preflight(odm_request_t *req, void *arg)
     const odm_app_t *app = arg;
     odm_model_set_t *set = odm_api_models_acquire(app->models);
     api_route_t r;
-    refuse_route(app, odm_model_set_models(set), req, &r);
+    odm_principal_t who;
+    refuse_route(app, odm_model_set_models(set), req, &r, &who);
     odm_model_set_release(set);
 }
 
@@ -271,7 +247,8 @@ void odm_api_handle(odm_request_t *req, void *arg)
     const odm_app_t *app = arg;
     odm_model_set_t *set = odm_api_models_acquire(app->models);
     api_route_t r;
-    if (refuse_route(app, odm_model_set_models(set), req, &r) || refuse_body(req)) {
+    odm_principal_t who;
+    if (refuse_route(app, odm_model_set_models(set), req, &r, &who) || refuse_body(req)) {
         odm_model_set_release(set);
         return;
     }
@@ -282,6 +259,8 @@ void odm_api_handle(odm_request_t *req, void *arg)
         return;
     }
     call->route = r.kind;
+    if (needs_key[r.kind])
+        call->caller = who;
     odm_error_t err;
     if (r.id != NULL && (call->id = odm_codec_id_decode(r.id, r.id_len, &err)) == NULL) {
         api__fail(req, &err, NULL);

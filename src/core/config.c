@@ -79,6 +79,7 @@ static const struct option options[] = {
      ODM_CONFIG_EXPORT_TIMEOUT_MAX, "seconds"},
     {"idempotency-ttl", "ODMD_IDEMPOTENCY_TTL", parse_count, FIELD(idempotency_ttl_s), 1,
      ODM_CONFIG_IDEMPOTENCY_TTL_MAX, "seconds"},
+    {"keys", "ODMD_KEYS", parse_text, FIELD(keys_file), 0, 0, NULL},
 };
 
 #define OPTION_COUNT (sizeof options / sizeof options[0])
@@ -402,6 +403,7 @@ void odm_config_release(odm_config_t *cfg)
     free(cfg->listen_host);
     free(cfg->api_key);
     free(cfg->cursor_key);
+    free(cfg->keys_file);
     memset(cfg, 0, sizeof *cfg);
 }
 
@@ -416,6 +418,7 @@ const char *odm_config_usage(void)
            "                               a draft model from a collection's documents\n"
            "       odmd validate ...       check documents against the models\n"
            "       odmd health URL         ask a running odmd whether it is healthy\n"
+           "       odmd key-hash           the SHA-256 of the key on stdin, for --keys\n"
            "       odmd --help | --version\n"
            "\n"
            "Options. Each may also come from the environment variable shown; a flag wins\n"
@@ -439,7 +442,12 @@ const char *odm_config_usage(void)
            "      milliseconds from a complete request to its answer, 100-600000\n"
            "      (default 5000)\n"
            "  --api-key KEY, ODMD_API_KEY\n"
-           "      require \"Authorization: Bearer KEY\" (default: none, no authentication)\n"
+           "      accept \"Authorization: Bearer KEY\" as the key \"api-key\" with every scope\n"
+           "      (default: none)\n"
+           "  --keys FILE, ODMD_KEYS\n"
+           "      API keys file (JSON: SHA-256 hashes, names, scopes; docs/auth.md),\n"
+           "      read again on SIGHUP (default: none; without --keys and --api-key,\n"
+           "      no authentication)\n"
            "  --cursor-key KEY, ODMD_CURSOR_KEY\n"
            "      secret of at least 32 bytes that signs the after= tokens of list pages;\n"
            "      replicas behind one address share it (default: random at each start)\n"

@@ -31,6 +31,7 @@ static const struct {
     [ODM_ERR_SCHEMA] = {500, "Bad schema"},
     [ODM_ERR_IO] = {500, "I/O error"},
     [ODM_ERR_PRECONDITION_REQUIRED] = {428, "Precondition required"},
+    [ODM_ERR_FORBIDDEN] = {403, "Forbidden"},
 };
 
 bool odm_error_setv(odm_error_t *err, odm_error_kind_t kind, const char *fmt, va_list ap)
@@ -118,6 +119,7 @@ static const char *error_type(odm_error_kind_t kind)
         [ODM_ERR_SCHEMA] = TYPE("schema"),
         [ODM_ERR_IO] = TYPE("io"),
         [ODM_ERR_PRECONDITION_REQUIRED] = TYPE("precondition-required"),
+        [ODM_ERR_FORBIDDEN] = TYPE("forbidden"),
     };
     return valid_kind(kind) ? uris[kind] : uris[ODM_ERR_INTERNAL];
 }

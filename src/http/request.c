@@ -160,7 +160,8 @@ void odm_request_fail(odm_request_t *req, const odm_error_t *err, const json_t *
     char *body = odm_problem_body(err, errors, &len);
     if (err->kind == ODM_ERR_UNAVAILABLE)
         odm_request_add_header(req, MHD_HTTP_HEADER_RETRY_AFTER, "1");
-    if (err->kind == ODM_ERR_UNAUTHORIZED)
+    if (err->kind == ODM_ERR_UNAUTHORIZED &&
+        odm_request_response_header(req, MHD_HTTP_HEADER_WWW_AUTHENTICATE) == NULL)
         odm_request_add_header(req, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
     odm_request_reply(req, status, "application/problem+json", body, body ? len : 0);
 }

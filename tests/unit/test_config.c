@@ -55,6 +55,7 @@ static void test_defaults(void)
     CHECK_INT(cfg.max_body, 1048576);
     CHECK_INT(cfg.request_timeout_ms, 5000);
     CHECK(cfg.api_key == NULL);
+    CHECK(cfg.keys_file == NULL);  /* no keys file */
     CHECK(cfg.cursor_key == NULL); /* a random key at startup */
     CHECK_INT(cfg.log_level, ODM_LOG_INFO);
     CHECK_INT(cfg.queue_max, 1024);
@@ -496,6 +497,27 @@ static void test_usage(void)
     CHECK_MSG(longest <= 80, "longest line %zu", longest);
 }
 
+/* --keys FILE and ODMD_KEYS: a path like --schemas (the flag wins; empty is refused). */
+static void test_keys(void)
+{
+    odm_config_t cfg;
+    odm_error_t err;
+    char *argv[] = {"--keys", "/etc/odmd/keys.json", NULL};
+    char *envp[] = {"ODMD_KEYS=/from/env.json", NULL};
+    CHECK(parse(&cfg, argv, envp, &err));
+    CHECK_STR(cfg.keys_file, "/etc/odmd/keys.json");
+    odm_config_release(&cfg);
+    char *none[] = {NULL};
+    CHECK(parse(&cfg, none, envp, &err));
+    CHECK_STR(cfg.keys_file, "/from/env.json");
+    odm_config_release(&cfg);
+    char *empty[] = {"--keys=", NULL};
+    CHECK(!parse(&cfg, empty, envp, &err));
+    CHECK(contains(err.message, "option '--keys': must not be empty"));
+    CHECK(contains(odm_config_usage(), "--keys FILE, ODMD_KEYS"));
+    CHECK(contains(odm_config_usage(), "odmd key-hash"));
+}
+
 int main(void)
 {
     test_defaults();
@@ -510,5 +532,6 @@ int main(void)
     test_secrets_not_echoed();
     test_help_and_version();
     test_usage();
+    test_keys();
     return check_done("test_config");
 }

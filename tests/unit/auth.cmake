@@ -1,0 +1,1 @@
+odm_unit_test(test_auth odm_auth)
