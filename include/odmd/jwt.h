@@ -8,9 +8,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "odmd/auth.h"
 #include "odmd/error.h"
 
-#define ODM_JWT_TOKEN_MAX 8192      /* bytes of a whole token; longer ones are refused unread */
+#define ODM_JWT_TOKEN_MAX                                                                          \
+    4096 /* bytes of a whole token (ODM_AUTH_KEY_MAX); longer: refused unread */
 #define ODM_JWT_SECRET_MIN 32       /* bytes of an HS256 secret (RFC 7518 3.2: >= the hash) */
 #define ODM_JWT_SECRET_MAX 4096     /* bytes of an HS256 secret */
 #define ODM_JWT_RSA_BITS_MIN 2048   /* RS256 keys below this are refused at startup */
@@ -73,5 +75,11 @@ bool odm_jwt_is_token(const char *value, size_t len);
  * zeroed. */
 bool odm_jwt_verify(const odm_jwt_verifier_t *v, const char *token, size_t len, int64_t now,
                     odm_jwt_claims_t *out, odm_error_t *err);
+
+/* The odm_auth_token_fn of odmd (`verifier` is an odm_jwt_verifier_t): odm_jwt_verify at the
+ * current time, then *out named after sub with the token's scopes. Returns: as odm_jwt_verify
+ * (ODM_ERR_UNAUTHORIZED and the reason). */
+bool odm_jwt_identify(void *verifier, const char *token, size_t len, odm_principal_t *out,
+                      odm_error_t *err);
 
 #endif

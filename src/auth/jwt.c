@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 #include <openssl/bio.h>
@@ -18,6 +19,11 @@
 #define SIG_MAX 1024     /* bytes of a decoded signature (RSA up to 8192 bits) */
 #define ES256_HALF 32    /* bytes of r and of s in an ES256 signature */
 #define NUMERIC_MAX 1e15 /* NumericDate values beyond this (year 30000+) are refused */
+
+/* What a token yields fits a principal (odm_jwt_identify). */
+_Static_assert(ODM_JWT_CLAIM_MAX < ODM_PRINCIPAL_NAME_MAX, "sub fits a principal's name");
+_Static_assert(ODM_JWT_SCOPE_MAX < ODM_PRINCIPAL_SCOPES_MAX, "scopes fit a principal's");
+_Static_assert(ODM_JWT_TOKEN_MAX >= ODM_AUTH_KEY_MAX, "every credential odm_auth passes is read");
 
 typedef enum { ALG_HS256, ALG_RS256, ALG_ES256 } alg_t;
 
@@ -411,6 +417,16 @@ bool odm_jwt_verify(const odm_jwt_verifier_t *v, const char *token, size_t len, 
     if (!ok)
         memset(out, 0, sizeof *out);
     return ok;
+}
+
+bool odm_jwt_identify(void *verifier, const char *token, size_t len, odm_principal_t *out,
+                      odm_error_t *err)
+{
+    odm_jwt_claims_t claims;
+    if (!odm_jwt_verify(verifier, token, len, (int64_t)time(NULL), &claims, err))
+        return false;
+    return odm_principal_set(out, claims.subject, strlen(claims.subject), claims.scope,
+                             strlen(claims.scope), err);
 }
 
 /* ---- the verifier ---- */
