@@ -169,6 +169,7 @@ static void expect_not_logged(const e2e_odmd_t *o)
     char *log = e2e_read_file(o->log_path);
     char *out = e2e_read_file(o->out_path);
     CHECK(log != NULL);
+    CHECK_MSG(log == NULL || strstr(log, SECRET) == NULL, "the secret is in the log");
     for (size_t i = 0; i < n_sent; i++) {
         const char *sig = strrchr(sent[i], '.');
         const char *probe = sig != NULL && strlen(sig) > 16 ? sig + 1 : sent[i];
