@@ -67,6 +67,7 @@ static void reload(const odm_config_t *cfg, odm_app_t *app)
         return;
     }
     size_t n = models->n;
+    odm_api_warn_owners(models, app->auth);
     odm_model_set_t *set = odm_model_set_new(models);
     if (set == NULL) {
         odm_models_free(models);
@@ -134,6 +135,7 @@ static int serve(odm_config_t *cfg, sigset_t *signals)
         return fail_startup(&err);
     }
     size_t n_models = models->n;
+    odm_api_warn_owners(models, auth);
     odm_model_set_t *set = odm_model_set_new(models);
     odm_api_models_t *live = set ? odm_api_models_new(set) : NULL;
     if (live == NULL) {

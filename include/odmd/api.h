@@ -89,6 +89,10 @@ void odm_api_models_free(odm_api_models_t *h);
  * started without --cursor-key. Returns: false with ODM_ERR_CONFIG when it cannot. */
 bool odm_api_cursor_key_random(unsigned char *out, size_t n, odm_error_t *err);
 
+/* Logs a warning for each model with x-owner when `auth` authenticates no one: every caller is
+ * then ODM_AUTH_ANONYMOUS with admin, and sees every owner's documents (docs/auth.md). */
+void odm_api_warn_owners(const odm_models_t *models, const odm_auth_t *auth);
+
 /* The odm_http_handler_fn of odmd (app is an odm_app_t). Polling thread. */
 void odm_api_handle(odm_request_t *req, void *app);
 

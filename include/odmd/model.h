@@ -69,6 +69,8 @@ typedef struct {
     char *updated_at;
     const char *deleted_at; /* "x-softDelete": ODM_DELETED_AT_FIELD (a readOnly date set by
                                DELETE), or NULL: a document holding it is soft-deleted */
+    const char *owner;      /* "x-owner": the top-level string field that holds the name of
+                               the document's owner (borrowed from doc), or NULL */
 } odm_model_t;
 
 typedef struct {

@@ -56,6 +56,7 @@ static bool refuse_filter(api_call_t *call)
     if (!ok)
         return api__fail(call->req, &err, NULL);
     api__scope_filter(call->model, API_SCOPE_LIVE, &call->filter); /* x-softDelete: live ones */
+    api__owner_filter(call, call->model, &call->filter);           /* x-owner: the caller's */
     return false;
 }
 
@@ -141,8 +142,9 @@ static bool check_id(const odm_model_t *model, json_t *doc, api_verdict_t *v)
 
 /* Checks and converts one item (borrowed) as a single POST does, into it->doc and it->id.
  * Returns: false with v filled. */
-static bool check_item(const odm_model_t *model, json_t *item, bulk_item_t *it, api_verdict_t *v)
+static bool check_item(const api_call_t *call, json_t *item, bulk_item_t *it, api_verdict_t *v)
 {
+    const odm_model_t *model = call->model;
     json_t *doc = json_incref(item);
     if (json_is_object(item)) {
         if (!api__check_read_only(model, item, false, v)) {
@@ -150,8 +152,10 @@ static bool check_item(const odm_model_t *model, json_t *item, bulk_item_t *it, 
             return false;
         }
         doc = api__build_create(model, doc);
-        if (doc == NULL)
+        if (doc == NULL || !api__owner_stamp(call, doc)) {
+            json_decref(doc);
             return odm_error_set(&v->err, ODM_ERR_INTERNAL, "out of memory");
+        }
     }
     bool ok = api__check_valid(model, doc, v) && check_id(model, doc, v) &&
               api__check_convertible(model, doc, odm_codec_first_version(), &it->doc, v);
@@ -177,7 +181,7 @@ static void check_items(api_call_t *call, bulk_insert_t *b)
         api_verdict_t v = {0};
         if (stopped)
             it->result = not_tried();
-        else if (check_item(call->model, json_array_get(call->body, i), it, &v)) {
+        else if (check_item(call, json_array_get(call->body, i), it, &v)) {
             b->docs[b->n_docs] = &it->doc;
             b->index[b->n_docs++] = i;
         } else {
@@ -415,6 +419,7 @@ static bool patch_one(api_call_t *call, const bson_t *doc, patch_tally_t *t)
         return true;
     bson_append_iter(&id_filter, "_id", 3, &it);
     api__scope_filter(call->model, API_SCOPE_LIVE, &id_filter); /* soft-deleted meanwhile: gone */
+    api__owner_filter(call, call->model, &id_filter);
     bool ok = t->halted ? add_failure(call, t, &id_filter, &t->halt, NULL)
                         : patch_write(call, doc, &id_filter, t);
     bson_destroy(&id_filter);

@@ -93,6 +93,7 @@ static bool refuse_list_query(api_call_t *call)
     if (api__refuse_deleted_param(call, &scope))
         return true;
     api__scope_filter(call->model, scope, &list->filter);
+    api__owner_filter(call, call->model, &list->filter);
     return false;
 fail:
     return api__fail(req, &err, NULL);
@@ -346,7 +347,7 @@ static bool refuse_create_body(api_call_t *call)
     if (api__refuse_read_only(call, false))
         return true;
     call->body = api__build_create(call->model, call->body);
-    if (call->body == NULL)
+    if (call->body == NULL || !api__owner_stamp(call, call->body))
         return api__failf(call->req, ODM_ERR_INTERNAL, "out of memory");
     if (api__refuse_invalid(call, call->body) || refuse_missing_id(call) ||
         api__refuse_unconvertible(call, call->body, odm_codec_first_version(), &call->doc))

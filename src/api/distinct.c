@@ -37,6 +37,7 @@ static bool refuse_filter(api_call_t *call, bson_t *out)
     const char *v = odm_request_query(req, "filter");
     if (v == NULL) {
         api__scope_filter(call->model, API_SCOPE_LIVE, out);
+        api__owner_filter(call, call->model, out);
         return false;
     }
     odm_error_t err;
@@ -53,6 +54,7 @@ static bool refuse_filter(api_call_t *call, bson_t *out)
     if (!ok)
         return api__fail(req, &err, NULL);
     api__scope_filter(call->model, API_SCOPE_LIVE, out);
+    api__owner_filter(call, call->model, out);
     return false;
 }
 

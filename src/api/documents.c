@@ -59,6 +59,7 @@ static bool refuse_bad_id(api_call_t *call)
     if (refuse_bad_scope(call, &scope))
         return true;
     api__scope_filter(call->model, scope, &call->id_filter);
+    api__owner_filter(call, call->model, &call->id_filter); /* another's document: 404 */
     return false;
 }
 
@@ -178,6 +179,11 @@ static bool replace_once(api_call_t *call, api_write_t *w, const bson_t *stored,
     json_t *doc = w->build(call, stored, &w->verdict.err);
     if (doc == NULL)
         return true;
+    if (!api__owner_keep(call, stored, doc)) { /* x-owner: no write changes it */
+        json_decref(doc);
+        odm_error_set(&w->verdict.err, ODM_ERR_INTERNAL, "out of memory");
+        return true;
+    }
     if (w->skip_same && same_document(call, stored, doc)) {
         json_decref(doc);
         *status = API_WRITE_SAME;
@@ -318,6 +324,7 @@ static bool refuse_other_id(api_call_t *call)
     }
     if (same) { /* the path's filter is scoped: scope the body's alike */
         api__scope_filter(call->model, API_SCOPE_LIVE, &given);
+        api__owner_filter(call, call->model, &given);
         same = bson_equal(&given, &call->id_filter);
     }
     bson_destroy(&given);

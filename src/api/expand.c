@@ -384,6 +384,7 @@ static void fetch(node_t *node)
     bson_append_array_end(&in, &array);
     bson_append_document_end(&filter, &in);
     api__scope_filter(node->model, API_SCOPE_LIVE, &filter); /* soft-deleted: missing */
+    api__owner_filter(call, node->model, &filter);           /* another owner's: missing */
     node->ok = odm_store_find(call->app->store, node->model->collection, &filter, NULL,
                               bson_empty(&node->projection) ? NULL : &node->projection, 0,
                               (int64_t)node->n_ids, keep_referenced, node,

@@ -343,6 +343,22 @@ void api__distinct(api_call_t *call);
 bool api__refuse_caller(const odm_app_t *app, odm_request_t *req, const api_route_t *r,
                         odm_principal_t *who);
 
+/* owner.c: x-owner. Narrows `filter` (a query on the collection of `model`) to the caller's
+ * documents ({OWNER: caller's name}; a filter naming the owner field at its top is wrapped in
+ * {$and: [filter, condition]}, as api__scope_filter does); nothing for a model without x-owner
+ * or an admin caller. The client's filter never decides whose documents it sees. */
+void api__owner_filter(const api_call_t *call, const odm_model_t *model, bson_t *filter);
+
+/* A create's document `doc` (an object) of call->model: its owner field set to the caller's
+ * name, whatever the client sent; an admin's own value is kept (a document made for another
+ * owner), and set to the admin's name when absent. Returns: false on out of memory. */
+bool api__owner_stamp(const api_call_t *call, json_t *doc);
+
+/* A write's new document `doc` of call->model: its owner field set back to the one `stored`
+ * holds (removed when it holds none), so that no write changes a document's owner. Returns:
+ * false on out of memory. */
+bool api__owner_keep(const api_call_t *call, const bson_t *stored, json_t *doc);
+
 /* 403 with WWW-Authenticate: Bearer error="insufficient_scope", scope="read:NAME" (or write)
  * when `who` may not do `access` on `model`. Returns: true after answering. */
 bool api__refuse_scope(odm_request_t *req, const odm_principal_t *who, odm_access_t access,

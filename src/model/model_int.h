@@ -22,6 +22,7 @@ typedef struct {
     bool require_if_match;    /* x-requireIfMatch */
     const json_t *timestamps; /* x-timestamps (true, false or {createdAt, updatedAt}), or NULL */
     bool soft_delete;         /* x-softDelete */
+    const char *owner;        /* x-owner: the owner field's name, or NULL */
 } model__keywords_t;
 
 /* Checks every x- keyword of `doc` (the model file `path`) against the one table of them in
@@ -61,6 +62,12 @@ bool model__add_soft_delete(odm_model_t *model, bool soft_delete, odm_error_t *e
  * live documents only (theirs is null; a soft-deleted one's is the time of its deletion).
  * Nothing for other models. Returns false with ODM_ERR_CONFIG on out of memory. */
 bool model__soft_delete_indexes(odm_model_t *model, odm_error_t *err);
+
+/* x-owner (model_lifecycle.c): sets model->owner to `owner` (as model__check_keywords accepted
+ * it; NULL: none; borrowed from the model document) once the model's properties declare it as
+ * a string: {"type": "string"}, without x-bson or format. Returns false with ODM_ERR_CONFIG
+ * "FILE: /x-owner: reason". */
+bool model__add_owner(odm_model_t *model, const char *owner, odm_error_t *err);
 
 /* Frees what a field owns (not the field itself). */
 void model__field_release(odm_field_t *field);

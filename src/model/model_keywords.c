@@ -208,6 +208,15 @@ static bool read_timestamps(walk_t *w, const char *key, const json_t *value)
     return true;
 }
 
+/* The name of a top-level field (checked against the properties by model__add_owner). */
+static bool read_owner(walk_t *w, const char *key, const json_t *value)
+{
+    if (!valid_stamp_name(value))
+        return fail(w, "'%s' must name a top-level field (not _id, no '.' or '$')", key);
+    w->out->owner = json_string_value(value);
+    return true;
+}
+
 /* Where an x- keyword may stand. */
 enum { X_ROOT = 1, X_ANY_SCHEMA = 2 };
 
@@ -222,6 +231,7 @@ static const struct {
     {"x-bson", X_ANY_SCHEMA, check_bson},      {"x-unique", X_ANY_SCHEMA, check_unique},
     {"x-ref", X_ANY_SCHEMA, read_ref},         {"x-requireIfMatch", X_ROOT, read_require_if_match},
     {"x-timestamps", X_ROOT, read_timestamps}, {"x-softDelete", X_ROOT, read_soft_delete},
+    {"x-owner", X_ROOT, read_owner},
 };
 
 /* One x- keyword at the current pointer (which already names it). */

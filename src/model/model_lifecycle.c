@@ -1,5 +1,5 @@
-/* Lifecycle fields of a model: x-timestamps declared at load and stamped on every write, and
- * x-softDelete's deletedAt. */
+/* Lifecycle fields of a model: x-timestamps declared at load and stamped on every write,
+ * x-softDelete's deletedAt, and x-owner's owner field. */
 #include "model/model_int.h"
 
 #include <stdio.h>
@@ -105,6 +105,34 @@ bool model__soft_delete_indexes(odm_model_t *model, odm_error_t *err)
         free(index->name);
         index->name = copy;
     }
+    return true;
+}
+
+/* The owner field holds a caller's name: a plain string, stored as one. */
+static bool owner_compatible(const json_t *decl)
+{
+    const json_t *type = json_object_get(decl, "type");
+    return json_is_object(decl) && json_is_string(type) &&
+           strcmp(json_string_value(type), "string") == 0 &&
+           json_object_get(decl, "x-bson") == NULL && json_object_get(decl, "format") == NULL;
+}
+
+bool model__add_owner(odm_model_t *model, const char *owner, odm_error_t *err)
+{
+    if (owner == NULL)
+        return true;
+    const json_t *decl = json_object_get(json_object_get(model->doc, "properties"), owner);
+    if (decl == NULL)
+        return odm_error_set(err, ODM_ERR_CONFIG,
+                             "%s: /x-owner: '%s' is not a property of the model (declare it in "
+                             "/properties)",
+                             model->path, owner);
+    if (!owner_compatible(decl))
+        return odm_error_set(err, ODM_ERR_CONFIG,
+                             "%s: /properties/%s: the field of x-owner must be "
+                             "{\"type\": \"string\"} (no x-bson, no format)",
+                             model->path, owner);
+    model->owner = owner;
     return true;
 }
 

@@ -175,7 +175,8 @@ static odm_model_t *model_read(odm_models_t *models, const char *dir, const char
     model__keywords_t x;
     if (!model__check_keywords(model->doc, model->path, refs, &x, err) ||
         !add_implicit_id(model, err) || !model__add_timestamps(model, x.timestamps, err) ||
-        !model__add_soft_delete(model, x.soft_delete, err))
+        !model__add_soft_delete(model, x.soft_delete, err) ||
+        !model__add_owner(model, x.owner, err))
         goto fail_model;
     model->require_if_match = x.require_if_match;
     model->collection = strdup(x.collection != NULL ? x.collection : name);

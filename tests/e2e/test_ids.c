@@ -37,6 +37,7 @@ static const struct {
     {"stamps", "{'name':'ids'}"},
     {"journals", "{'title':'ids'}"},
     {"members", "{'name':'ids','email':'ids@example.com'}"},
+    {"diaries", "{'title':'ids'}"},
 };
 
 /* The models whose writes need If-Match (x-requireIfMatch). */

@@ -501,6 +501,50 @@ static void test_lifecycle_keywords(void)
     }
 }
 
+/* x-owner: a top-level string property; everything else refused with its place. */
+static void test_owner_keyword(void)
+{
+    const char *dir = make_dir(
+        "owner", "owned.json",
+        "{\"x-owner\": \"ownerId\", \"properties\": {\"ownerId\": {\"type\": \"string\"}}}",
+        "free.json", "{\"properties\": {\"ownerId\": {\"type\": \"string\"}}}", NULL);
+    odm_error_t err = {0};
+    odm_models_t *models = odm_models_load(dir, &err);
+    CHECK_MSG(models != NULL, "%s", err.message);
+    if (models == NULL)
+        return;
+    CHECK_STR(odm_models_find(models, "owned", 5)->owner, "ownerId");
+    CHECK(odm_models_find(models, "free", 4)->owner == NULL);
+    odm_models_free(models);
+
+    static const struct {
+        const char *name, *model, *reason;
+    } refused[] = {
+        {"own-type", "{\"x-owner\": true}", "bad.json: /x-owner: 'x-owner' must name a top-level"},
+        {"own-dotted", "{\"x-owner\": \"a.b\"}", "bad.json: /x-owner: 'x-owner' must name"},
+        {"own-id", "{\"x-owner\": \"_id\", \"properties\": {}}", "bad.json: /x-owner: 'x-owner'"},
+        {"own-place", "{\"properties\": {\"a\": {\"type\": \"object\", \"x-owner\": \"b\"}}}",
+         "bad.json: /properties/a/x-owner: 'x-owner' is only allowed at the root"},
+        {"own-missing", "{\"x-owner\": \"ownerId\", \"properties\": {}}",
+         "bad.json: /x-owner: 'ownerId' is not a property of the model"},
+        {"own-number",
+         "{\"x-owner\": \"ownerId\", \"properties\": {\"ownerId\": {\"type\": \"integer\"}}}",
+         "bad.json: /properties/ownerId: the field of x-owner must be {\"type\": \"string\"}"},
+        {"own-untyped", "{\"x-owner\": \"ownerId\", \"properties\": {\"ownerId\": {}}}",
+         "bad.json: /properties/ownerId: the field of x-owner must be"},
+        {"own-oid",
+         "{\"x-owner\": \"o\", \"properties\": {\"o\": {\"type\": \"string\", \"x-bson\": "
+         "\"objectId\"}}}",
+         "bad.json: /properties/o: the field of x-owner must be"},
+        {"own-deleted", "{\"x-owner\": \"deletedAt\", \"x-softDelete\": true, \"properties\": {}}",
+         "bad.json: /properties/deletedAt: the field of x-owner must be"},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        const char *msg = load_error(make_dir(refused[i].name, "bad.json", refused[i].model, NULL));
+        CHECK_CONTAINS(msg, refused[i].reason);
+    }
+}
+
 /* x-softDelete: deletedAt declared as a readOnly date; wrong values and places refused. */
 static void test_soft_delete_keyword(void)
 {
@@ -565,6 +609,7 @@ int main(void)
     test_id_rule();
     test_lifecycle_keywords();
     test_soft_delete_keyword();
+    test_owner_keyword();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_root);
     if (system(cmd) != 0)
