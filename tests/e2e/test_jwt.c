@@ -64,6 +64,9 @@ static bool mint_tokens(void)
     const char *rw = "read:users write:users";
     add(specs, "hs_rw", "HS256", "HS256", SECRET, claims("alice", rw, 600, AUDIENCE));
     add(specs, "hs_ro", "HS256", "HS256", SECRET, claims("bob", "read:users", 600, AUDIENCE));
+    const char *diaries = "read:diaries write:diaries";
+    add(specs, "hs_diary_alice", "HS256", "HS256", SECRET, claims("alice", diaries, 600, AUDIENCE));
+    add(specs, "hs_diary_bob", "HS256", "HS256", SECRET, claims("bob", diaries, 600, AUDIENCE));
     add(specs, "hs_expired", "HS256", "HS256", SECRET, claims("alice", rw, -3600, AUDIENCE));
     add(specs, "hs_wrong_aud", "HS256", "HS256", SECRET, claims("alice", rw, 600, "elsewhere"));
     add(specs, "hs_none", "none", "none", NULL, claims("alice", rw, 600, AUDIENCE));
@@ -205,8 +208,44 @@ static void with_odmd(const char *const *args, void (*body)(e2e_client_t *c))
     expect_not_logged(&o);
 }
 
+/* `method` `path` with `body` (NULL: none) bearing token `name`. */
+static void call_as(e2e_client_t *c, e2e_resp_t *r, const char *method, const char *path,
+                    const char *body, const char *name)
+{
+    char auth[AUTH_HEADER_MAX];
+    const char *t = token(name);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", t);
+    if (n_sent < MAX_SENT)
+        sent[n_sent++] = t;
+    const char *headers[] = {auth, body ? "Content-Type: application/json" : NULL, NULL};
+    e2e_request(c, r, method, path, headers, body, (size_t)-1);
+}
+
+/* x-owner: a token's sub owns what it creates; another sub sees none of it. */
+static void expect_owner(e2e_client_t *c)
+{
+    e2e_resp_t r = {0};
+    call_as(c, &r, "POST", "/api/diaries", "{\"title\":\"mine\",\"ownerId\":\"bob\"}",
+            "hs_diary_alice");
+    EXPECT_STATUS(r, 201);
+    CHECK_STR(e2e_str(&r, "ownerId"), "alice");
+    char path[128];
+    snprintf(path, sizeof path, "/api/diaries/%s", e2e_str(&r, "_id") ? e2e_str(&r, "_id") : "x");
+    call_as(c, &r, "GET", path, NULL, "hs_diary_alice");
+    EXPECT_STATUS(r, 200);
+    call_as(c, &r, "GET", path, NULL, "hs_diary_bob");
+    EXPECT_PROBLEM(r, 404);
+    call_as(c, &r, "GET", "/api/diaries", NULL, "hs_diary_bob");
+    EXPECT_STATUS(r, 200);
+    CHECK_INT(json_array_size(r.json), 0);
+    call_as(c, &r, "GET", "/api/diaries", NULL, "hs_diary_alice");
+    CHECK_INT(json_array_size(r.json), 1);
+    e2e_resp_free(&r);
+}
+
 static void hs256(e2e_client_t *c)
 {
+    expect_owner(c);
     expect_scopes(c, "hs_rw", "hs_ro");
     expect_invalid(c, "hs_expired", "expired");
     expect_invalid(c, "hs_wrong_aud", "audience");
