@@ -8,7 +8,6 @@
 #include <time.h>
 
 #include <jansson.h>
-#include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
@@ -18,7 +17,7 @@
 
 #define SIG_MAX 1024     /* bytes of a decoded signature (RSA up to 8192 bits) */
 #define ES256_HALF 32    /* bytes of r and of s in an ES256 signature */
-#define NUMERIC_MAX 1e15 /* NumericDate values beyond this (year 30000+) are refused */
+#define NUMERIC_MAX 1e15 /* NumericDate values beyond this (30 million years) are refused */
 
 /* What a token yields fits a principal (odm_jwt_identify). */
 _Static_assert(ODM_JWT_CLAIM_MAX < ODM_PRINCIPAL_NAME_MAX, "sub fits a principal's name");
