@@ -13,8 +13,11 @@ ODMD_BUILD_PACKAGES=(
 ODMD_DATABASE_PACKAGES=(default-jre-headless default-jdk-headless maven)
 # The tests' tools: the static check of docker-compose.yml (tests/compose), and curl and
 # python3 for the shell-driven end-to-end tests, python3-requests for the third-party clients of
-# tests/e2e/test_framing.c, wrk for the many-connections test, clang-format for lint.format.
-ODMD_CHECK_PACKAGES=(docker-compose curl python3 python3-requests wrk clang-format)
+# tests/e2e/test_framing.c, wrk for the many-connections test, clang-format for lint.format;
+# openssl (the command) and python3-cryptography make the keys and sign the tokens that the JWT
+# tests check odmd against (tests/support/jwtmint.c, tests/support/jwt_mint.py).
+ODMD_CHECK_PACKAGES=(docker-compose curl python3 python3-requests wrk clang-format
+    openssl python3-cryptography)
 # The benchmark (bench/run: scripts/setup --bench): nginx for the HTTP ceiling, gnuplot-nox for
 # the chart (its pngcairo terminal), wrk for the load, iproute2's ss for the stalled-connection
 # watch. Node.js and npm (the peers, the seeder) come with this machine kind; when `node` is

@@ -11,6 +11,7 @@
 #include "odmd/auth.h"
 #include "odmd/config.h"
 #include "odmd/http.h"
+#include "odmd/jwt.h"
 #include "odmd/log.h"
 #include "odmd/model.h"
 #if __has_include("odmd/schema_cli.h")
@@ -94,19 +95,43 @@ static void reload_keys(const odm_config_t *cfg, odm_auth_t *auth)
         odm_err("keys reload refused, the keys in force are kept: %s", err.message);
 }
 
+/* The JWT verifier of --jwt-secret or --jwt-public-key (the key read now), in *out; NULL when
+ * neither is set. Returns: false when the key or an option is unusable. */
+static bool start_jwt(const odm_config_t *cfg, odm_jwt_verifier_t **out, odm_error_t *err)
+{
+    *out = NULL;
+    if (cfg->jwt_secret == NULL && cfg->jwt_public_key == NULL)
+        return true;
+    odm_jwt_options_t o = {cfg->jwt_secret, cfg->jwt_public_key, cfg->jwt_issuer, cfg->jwt_audience,
+                           (int64_t)cfg->jwt_leeway_s};
+    *out = odm_jwt_verifier_new(&o, err);
+    if (*out != NULL)
+        odm_info("JWT bearer tokens accepted: %s", odm_jwt_verifier_alg(*out));
+    return *out != NULL;
+}
+
 static int serve(odm_config_t *cfg, sigset_t *signals)
 {
     odm_error_t err;
     unsigned char random_key[ODM_API_CURSOR_KEY_RANDOM];
     if (cfg->cursor_key == NULL && !odm_api_cursor_key_random(random_key, sizeof random_key, &err))
         return fail_startup(&err);
-    odm_auth_options_t aopts = {.keys_path = cfg->keys_file, .api_key = cfg->api_key};
-    odm_auth_t *auth = odm_auth_new(&aopts, &err);
-    if (auth == NULL)
+    odm_jwt_verifier_t *jwt;
+    if (!start_jwt(cfg, &jwt, &err))
         return fail_startup(&err);
+    odm_auth_options_t aopts = {.keys_path = cfg->keys_file,
+                                .api_key = cfg->api_key,
+                                .verify_token = jwt ? odm_jwt_identify : NULL,
+                                .verifier = jwt};
+    odm_auth_t *auth = odm_auth_new(&aopts, &err);
+    if (auth == NULL) {
+        odm_jwt_verifier_free(jwt);
+        return fail_startup(&err);
+    }
     odm_models_t *models = odm_models_load(cfg->schemas_dir, &err);
     if (models == NULL) {
         odm_auth_free(auth);
+        odm_jwt_verifier_free(jwt);
         return fail_startup(&err);
     }
     size_t n_models = models->n;
@@ -118,6 +143,7 @@ static int serve(odm_config_t *cfg, sigset_t *signals)
         if (set == NULL)
             odm_models_free(models);
         odm_auth_free(auth);
+        odm_jwt_verifier_free(jwt);
         odm_error_set(&err, ODM_ERR_INTERNAL, "out of memory");
         return fail_startup(&err);
     }
@@ -177,6 +203,7 @@ static int serve(odm_config_t *cfg, sigset_t *signals)
     odm_store_free(store);
     odm_api_models_free(live); /* the last reference: every call and the index thread are gone */
     odm_auth_free(auth);
+    odm_jwt_verifier_free(jwt);
     odm_info("stopped");
     return 0;
 
@@ -188,6 +215,7 @@ fail_store:
 fail_models:
     odm_api_models_free(live);
     odm_auth_free(auth);
+    odm_jwt_verifier_free(jwt);
     return fail_startup(&err);
 }
 

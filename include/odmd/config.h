@@ -24,6 +24,8 @@
 #define ODM_CONFIG_EXPAND_MAX 100000 /* --expand-max-ids and --expand-max-docs */
 #define ODM_CONFIG_EXPORT_TIMEOUT_MAX 86400
 #define ODM_CONFIG_IDEMPOTENCY_TTL_MAX 2592000 /* 30 days */
+#define ODM_CONFIG_JWT_SECRET_MIN 32           /* bytes of --jwt-secret (HS256) */
+#define ODM_CONFIG_JWT_LEEWAY_MAX 300          /* seconds of --jwt-leeway */
 
 typedef struct {
     char *mongo_uri;   /* --mongo-uri: mongodb:// or mongodb+srv:// connection string */
@@ -54,6 +56,13 @@ typedef struct {
     char *keys_file;               /* --keys: the API keys file (reloaded on SIGHUP), or NULL */
     bool help;                     /* --help (or -h) was given: print odm_config_usage(), exit 0 */
     bool version;                  /* --version was given: print the version, exit 0 */
+    char *jwt_secret;              /* --jwt-secret: HS256 tokens; NULL when unset */
+    char *jwt_public_key; /* --jwt-public-key: a PEM file, RS256 or ES256 tokens; NULL when unset
+                             (at most one of the two is set) */
+    char *jwt_issuer;     /* --jwt-issuer: the iss tokens must carry; NULL: not checked */
+    char *jwt_audience;   /* --jwt-audience: the aud tokens must name; NULL: tokens with an aud
+                             are refused */
+    size_t jwt_leeway_s;  /* --jwt-leeway: clock skew allowed on exp and nbf */
 } odm_config_t;
 
 /* Fills cfg from defaults, then the environment, then argv (the options after the subcommand,
@@ -63,9 +72,10 @@ typedef struct {
  * the process environment with getenv().
  * Returns: true with cfg filled (strings are new: odm_config_release frees them). False on an
  * unknown option, a missing value or a malformed or out-of-range value, with ODM_ERR_CONFIG and
- * a message naming the option (and the variable, when the value came from one); cfg then holds
- * nothing to free (releasing it again is harmless). Values of --mongo-uri, --api-key and
- * --cursor-key are never copied into messages. */
+ * a message naming the option (and the variable, when the value came from one), or when
+ * --jwt-secret and --jwt-public-key are both set, or --jwt-issuer or --jwt-audience without
+ * either; cfg then holds nothing to free (releasing it again is harmless). Values of
+ * --mongo-uri, --api-key, --cursor-key and --jwt-secret are never copied into messages. */
 bool odm_config_parse(odm_config_t *cfg, int argc, char **argv, char **envp, odm_error_t *err);
 
 /* Frees cfg's strings and zeroes it. NULL does nothing. */

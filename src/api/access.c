@@ -33,6 +33,22 @@ bool api__refuse_scope(odm_request_t *req, const odm_principal_t *who, odm_acces
                       who->name, verb, model->name, verb);
 }
 
+/* The challenge for a refused credential: error="invalid_token" and the reason as
+ * error_description (RFC 6750 3: its characters only, so no quote or backslash). */
+static void add_invalid_challenge(odm_request_t *req, const char *reason)
+{
+    static const char head[] = REALM ", error=\"invalid_token\", error_description=\"";
+    char challenge[CHALLENGE_MAX];
+    size_t n = sizeof head - 1;
+    memcpy(challenge, head, n);
+    for (const char *p = reason; *p != '\0' && n + 2 < sizeof challenge; p++)
+        if ((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f && *p != '"' && *p != '\\')
+            challenge[n++] = *p;
+    challenge[n++] = '"';
+    challenge[n] = '\0';
+    odm_request_add_header(req, "WWW-Authenticate", challenge);
+}
+
 bool api__refuse_caller(const odm_app_t *app, odm_request_t *req, const api_route_t *r,
                         odm_principal_t *who)
 {
@@ -45,7 +61,7 @@ bool api__refuse_caller(const odm_app_t *app, odm_request_t *req, const api_rout
         odm_request_add_header(req, "WWW-Authenticate", REALM);
         break;
     case ODM_AUTH_INVALID:
-        odm_request_add_header(req, "WWW-Authenticate", REALM ", error=\"invalid_token\"");
+        add_invalid_challenge(req, err.message);
         break;
     }
     return api__fail(req, &err, NULL);

@@ -80,6 +80,13 @@ static const struct option options[] = {
     {"idempotency-ttl", "ODMD_IDEMPOTENCY_TTL", parse_count, FIELD(idempotency_ttl_s), 1,
      ODM_CONFIG_IDEMPOTENCY_TTL_MAX, "seconds"},
     {"keys", "ODMD_KEYS", parse_text, FIELD(keys_file), 0, 0, NULL},
+    {"jwt-secret", "ODMD_JWT_SECRET", parse_secret, FIELD(jwt_secret), ODM_CONFIG_JWT_SECRET_MIN, 0,
+     NULL},
+    {"jwt-public-key", "ODMD_JWT_PUBLIC_KEY", parse_text, FIELD(jwt_public_key), 0, 0, NULL},
+    {"jwt-issuer", "ODMD_JWT_ISSUER", parse_text, FIELD(jwt_issuer), 0, 0, NULL},
+    {"jwt-audience", "ODMD_JWT_AUDIENCE", parse_text, FIELD(jwt_audience), 0, 0, NULL},
+    {"jwt-leeway", "ODMD_JWT_LEEWAY", parse_count, FIELD(jwt_leeway_s), 0,
+     ODM_CONFIG_JWT_LEEWAY_MAX, "seconds"},
 };
 
 #define OPTION_COUNT (sizeof options / sizeof options[0])
@@ -294,6 +301,7 @@ static bool set_defaults(odm_config_t *cfg, odm_error_t *err)
     cfg->expand_max_docs = 5000;
     cfg->export_timeout_s = 600;
     cfg->idempotency_ttl_s = 86400;
+    cfg->jwt_leeway_s = 30;
     return set_string(&cfg->mongo_uri, DEFAULT_MONGO_URI, err) &&
            set_string(&cfg->schemas_dir, DEFAULT_SCHEMAS, err) &&
            parse_listen(NULL, DEFAULT_LISTEN, cfg, err);
@@ -374,6 +382,20 @@ static bool apply_options(odm_config_t *cfg, const char **flag_values, char **en
     return true;
 }
 
+/* The JWT options that only make sense together: one key, and iss or aud only with a key. */
+static bool check_jwt(const odm_config_t *cfg, odm_error_t *err)
+{
+    if (cfg->jwt_secret != NULL && cfg->jwt_public_key != NULL)
+        return odm_error_set(err, ODM_ERR_CONFIG,
+                             "options '--jwt-secret' and '--jwt-public-key' exclude each other");
+    if (cfg->jwt_secret == NULL && cfg->jwt_public_key == NULL &&
+        (cfg->jwt_issuer != NULL || cfg->jwt_audience != NULL))
+        return odm_error_set(err, ODM_ERR_CONFIG,
+                             "options '--jwt-issuer' and '--jwt-audience' need '--jwt-secret' or "
+                             "'--jwt-public-key'");
+    return true;
+}
+
 bool odm_config_parse(odm_config_t *cfg, int argc, char **argv, char **envp, odm_error_t *err)
 {
     const char *flag_values[OPTION_COUNT] = {0};
@@ -381,7 +403,8 @@ bool odm_config_parse(odm_config_t *cfg, int argc, char **argv, char **envp, odm
     if (!scan_flags(cfg, argc, argv, flag_values, err) || !set_defaults(cfg, err))
         goto fail;
     /* --help and --version print and exit: a bad value elsewhere must not hide them */
-    if (!cfg->help && !cfg->version && !apply_options(cfg, flag_values, envp, err))
+    if (!cfg->help && !cfg->version &&
+        (!apply_options(cfg, flag_values, envp, err) || !check_jwt(cfg, err)))
         goto fail;
     if (cfg->max_client_connections == 0) /* not given: half of the connection limit */
         cfg->max_client_connections = cfg->max_connections > 1 ? cfg->max_connections / 2 : 1;
@@ -404,6 +427,10 @@ void odm_config_release(odm_config_t *cfg)
     free(cfg->api_key);
     free(cfg->cursor_key);
     free(cfg->keys_file);
+    free(cfg->jwt_secret);
+    free(cfg->jwt_public_key);
+    free(cfg->jwt_issuer);
+    free(cfg->jwt_audience);
     memset(cfg, 0, sizeof *cfg);
 }
 
@@ -479,6 +506,19 @@ const char *odm_config_usage(void)
            "  --idempotency-ttl SECONDS, ODMD_IDEMPOTENCY_TTL\n"
            "      how long an Idempotency-Key's record (and its replayed answer) is kept,\n"
            "      1-2592000 (default 86400)\n"
+           "  --jwt-secret SECRET, ODMD_JWT_SECRET\n"
+           "      accept bearer tokens that are JWTs signed HS256 with this secret of at\n"
+           "      least 32 bytes (default: none)\n"
+           "  --jwt-public-key FILE, ODMD_JWT_PUBLIC_KEY\n"
+           "      accept JWTs signed RS256 (an RSA key of 2048 bits or more) or ES256 (an EC\n"
+           "      P-256 key) by this PEM public key, read at startup; not with --jwt-secret\n"
+           "      (default: none)\n"
+           "  --jwt-issuer ISS, ODMD_JWT_ISSUER\n"
+           "      the iss every JWT must carry (default: not checked)\n"
+           "  --jwt-audience AUD, ODMD_JWT_AUDIENCE\n"
+           "      the aud every JWT must name (default: a JWT with an aud is refused)\n"
+           "  --jwt-leeway SECONDS, ODMD_JWT_LEEWAY\n"
+           "      clock skew allowed on a JWT's exp and nbf, 0-300 (default 30)\n"
            "  -h, --help\n"
            "      print this help and exit\n"
            "  --version\n"

@@ -90,7 +90,7 @@ static void expect_challenge(const e2e_resp_t *r, long status, const char *chall
 }
 
 #define NO_CREDENTIAL "Bearer realm=\"odmd\""
-#define INVALID "Bearer realm=\"odmd\", error=\"invalid_token\""
+#define INVALID "Bearer realm=\"odmd\", error=\"invalid_token\", error_description=\"unknown key\""
 #define SCOPE(s) "Bearer realm=\"odmd\", error=\"insufficient_scope\", scope=\"" s "\""
 
 static void test_unauthenticated(void)

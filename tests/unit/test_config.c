@@ -518,6 +518,79 @@ static void test_keys(void)
     CHECK(contains(odm_config_usage(), "odmd key-hash"));
 }
 
+/* The JWT options: defaults, values from flags and variables, bounds, the pairs that exclude
+ * or need each other, the secret never quoted, the help. */
+static void test_jwt_options(void)
+{
+    odm_config_t cfg;
+    odm_error_t err;
+    CHECK(parse(&cfg, NO_ARGS, NO_ENV, &err));
+    CHECK(cfg.jwt_secret == NULL && cfg.jwt_public_key == NULL);
+    CHECK(cfg.jwt_issuer == NULL && cfg.jwt_audience == NULL);
+    CHECK_INT(cfg.jwt_leeway_s, 30);
+    odm_config_release(&cfg);
+
+    CHECK(parse(&cfg,
+                ARGS("--jwt-secret", "0123456789abcdef0123456789abcdef", "--jwt-issuer=iss",
+                     "--jwt-audience=aud", "--jwt-leeway=0"),
+                NO_ENV, &err));
+    CHECK_STR(cfg.jwt_secret, "0123456789abcdef0123456789abcdef");
+    CHECK_STR(cfg.jwt_issuer, "iss");
+    CHECK_STR(cfg.jwt_audience, "aud");
+    CHECK_INT(cfg.jwt_leeway_s, 0);
+    odm_config_release(&cfg);
+    CHECK(cfg.jwt_secret == NULL && cfg.jwt_issuer == NULL);
+
+    CHECK(parse(
+        &cfg, ARGS("--jwt-leeway=300"),
+        ENV("ODMD_JWT_PUBLIC_KEY=/etc/odmd/jwt.pub", "ODMD_JWT_AUDIENCE=api", "ODMD_JWT_LEEWAY=5"),
+        &err));
+    CHECK_STR(cfg.jwt_public_key, "/etc/odmd/jwt.pub");
+    CHECK_STR(cfg.jwt_audience, "api");
+    CHECK_INT(cfg.jwt_leeway_s, 300); /* the flag wins */
+    odm_config_release(&cfg);
+
+    static const struct {
+        const char *args[3];
+        const char *message;
+    } bad[] = {
+        {{"--jwt-leeway=301"}, "'--jwt-leeway': '301' is not a whole number of seconds from 0"},
+        {{"--jwt-leeway=30s"}, "'--jwt-leeway'"},
+        {{"--jwt-leeway=-1"}, "'--jwt-leeway'"},
+        {{"--jwt-secret=0123456789abcdef0123456789abcde"}, "'--jwt-secret': shorter than 32"},
+        {{"--jwt-public-key="}, "'--jwt-public-key': must not be empty"},
+        {{"--jwt-issuer=a\tb", "--jwt-secret=0123456789abcdef0123456789abcdef"},
+         "'--jwt-issuer': contains a control character"},
+        {{"--jwt-secret=0123456789abcdef0123456789abcdef", "--jwt-public-key=k.pem"},
+         "exclude each other"},
+        {{"--jwt-issuer=iss"}, "need '--jwt-secret' or '--jwt-public-key'"},
+        {{"--jwt-audience=aud"}, "need '--jwt-secret' or '--jwt-public-key'"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *argv[4] = {(char *)bad[i].args[0], (char *)bad[i].args[1], (char *)bad[i].args[2],
+                         NULL};
+        CHECK_MSG(!parse(&cfg, argv, NO_ENV, &err), "%s accepted", bad[i].args[0]);
+        CHECK_INT(err.kind, ODM_ERR_CONFIG);
+        CHECK_MSG(contains(err.message, bad[i].message), "got '%s', want '%s'", err.message,
+                  bad[i].message);
+        CHECK(cfg.jwt_secret == NULL && cfg.mongo_uri == NULL);
+    }
+
+    CHECK(!parse(&cfg, NO_ARGS, ENV("ODMD_JWT_SECRET=hunter2-is-not-32-bytes"), &err));
+    CHECK(contains(err.message, "ODMD_JWT_SECRET") && contains(err.message, "32"));
+    CHECK(!contains(err.message, "hunter2"));
+
+    const char *usage = odm_config_usage();
+    static const char *const must[] = {
+        "--jwt-secret", "ODMD_JWT_SECRET", "--jwt-public-key",   "ODMD_JWT_PUBLIC_KEY",
+        "--jwt-issuer", "ODMD_JWT_ISSUER", "--jwt-audience",     "ODMD_JWT_AUDIENCE",
+        "--jwt-leeway", "ODMD_JWT_LEEWAY", "0-300 (default 30)", "RS256",
+        "ES256",        "HS256",
+    };
+    for (size_t i = 0; i < sizeof must / sizeof must[0]; i++)
+        CHECK_MSG(contains(usage, must[i]), "usage lacks '%s'", must[i]);
+}
+
 int main(void)
 {
     test_defaults();
@@ -533,5 +606,6 @@ int main(void)
     test_help_and_version();
     test_usage();
     test_keys();
+    test_jwt_options();
     return check_done("test_config");
 }
