@@ -10,6 +10,7 @@
 #include "odmd/api.h"
 #include "odmd/config.h"
 #include "odmd/http.h"
+#include "odmd/http_tls.h"
 #include "odmd/log.h"
 #include "odmd/model.h"
 #if __has_include("odmd/schema_cli.h")
@@ -84,9 +85,14 @@ static int serve(odm_config_t *cfg, sigset_t *signals)
     unsigned char random_key[ODM_API_CURSOR_KEY_RANDOM];
     if (cfg->cursor_key == NULL && !odm_api_cursor_key_random(random_key, sizeof random_key, &err))
         return fail_startup(&err);
-    odm_models_t *models = odm_models_load(cfg->schemas_dir, &err);
-    if (models == NULL)
+    odm_http_tls_t tls = {0};
+    if (cfg->tls_cert != NULL && !odm_http_tls_load(&tls, cfg->tls_cert, cfg->tls_key, &err))
         return fail_startup(&err);
+    odm_models_t *models = odm_models_load(cfg->schemas_dir, &err);
+    if (models == NULL) {
+        odm_http_tls_release(&tls);
+        return fail_startup(&err);
+    }
     size_t n_models = models->n;
     odm_model_set_t *set = odm_model_set_new(models);
     odm_api_models_t *live = set ? odm_api_models_new(set) : NULL;
@@ -136,12 +142,15 @@ static int serve(odm_config_t *cfg, sigset_t *signals)
         .handler = odm_api_handle,
         .preflight = odm_api_preflight,
         .app = &app,
+        .tls_cert_pem = tls.cert_pem,
+        .tls_key_pem = tls.key_pem,
     };
     odm_http_server_t *http = odm_http_start(&hopts, &err);
     if (http == NULL)
         goto fail_indexes;
-    odm_info("odmd %s listening on %s (port %u), %zu models, database '%s'", ODMD_VERSION,
-             cfg->listen, odm_http_port(http), n_models, odm_store_db_name(store));
+    odm_info("odmd %s listening on %s (port %u, %s), %zu models, database '%s'", ODMD_VERSION,
+             cfg->listen, odm_http_port(http), tls.cert_pem ? "https" : "http", n_models,
+             odm_store_db_name(store));
     int sig = 0;
     while (sigwait(signals, &sig) == 0 && sig == SIGHUP)
         reload(cfg, &app);
@@ -150,6 +159,7 @@ static int serve(odm_config_t *cfg, sigset_t *signals)
     odm_api_indexes_stop(indexes); /* after the drain: /readyz reads it */
     odm_store_free(store);
     odm_api_models_free(live); /* the last reference: every call and the index thread are gone */
+    odm_http_tls_release(&tls);
     odm_info("stopped");
     return 0;
 
@@ -160,6 +170,7 @@ fail_store:
     odm_store_free(store);
 fail_models:
     odm_api_models_free(live);
+    odm_http_tls_release(&tls);
     return fail_startup(&err);
 }
 

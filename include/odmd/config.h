@@ -51,8 +51,10 @@ typedef struct {
     size_t expand_max_ids;         /* --expand-max-ids: distinct ids of one expand path */
     size_t expand_max_docs;        /* --expand-max-docs: referenced documents of one answer */
     size_t export_timeout_s;       /* --export-timeout: one streaming export, first byte to last */
-    bool help;                     /* --help (or -h) was given: print odm_config_usage(), exit 0 */
-    bool version;                  /* --version was given: print the version, exit 0 */
+    char *tls_cert; /* --tls-cert: PEM certificate file for HTTPS; NULL: plain HTTP */
+    char *tls_key;  /* --tls-key: its private key's PEM file; set with tls_cert */
+    bool help;      /* --help (or -h) was given: print odm_config_usage(), exit 0 */
+    bool version;   /* --version was given: print the version, exit 0 */
 } odm_config_t;
 
 /* Fills cfg from defaults, then the environment, then argv (the options after the subcommand,
@@ -63,7 +65,8 @@ typedef struct {
  * Returns: true with cfg filled (strings are new: odm_config_release frees them). False on an
  * unknown option, a missing value or a malformed or out-of-range value, with ODM_ERR_CONFIG and
  * a message naming the option (and the variable, when the value came from one); cfg then holds
- * nothing to free (releasing it again is harmless). Values of --mongo-uri, --api-key and
+ * nothing to free (releasing it again is harmless). --tls-cert and --tls-key go together: one
+ * without the other is refused. Values of --mongo-uri, --api-key and
  * --cursor-key are never copied into messages. */
 bool odm_config_parse(odm_config_t *cfg, int argc, char **argv, char **envp, odm_error_t *err);
 

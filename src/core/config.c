@@ -79,6 +79,8 @@ static const struct option options[] = {
      ODM_CONFIG_EXPORT_TIMEOUT_MAX, "seconds"},
     {"idempotency-ttl", "ODMD_IDEMPOTENCY_TTL", parse_count, FIELD(idempotency_ttl_s), 1,
      ODM_CONFIG_IDEMPOTENCY_TTL_MAX, "seconds"},
+    {"tls-cert", "ODMD_TLS_CERT", parse_text, FIELD(tls_cert), 0, 0, NULL},
+    {"tls-key", "ODMD_TLS_KEY", parse_text, FIELD(tls_key), 0, 0, NULL},
 };
 
 #define OPTION_COUNT (sizeof options / sizeof options[0])
@@ -382,6 +384,10 @@ bool odm_config_parse(odm_config_t *cfg, int argc, char **argv, char **envp, odm
     /* --help and --version print and exit: a bad value elsewhere must not hide them */
     if (!cfg->help && !cfg->version && !apply_options(cfg, flag_values, envp, err))
         goto fail;
+    if (!cfg->help && !cfg->version && (cfg->tls_cert == NULL) != (cfg->tls_key == NULL)) {
+        odm_error_set(err, ODM_ERR_CONFIG, "options '--tls-cert' and '--tls-key' go together");
+        goto fail;
+    }
     if (cfg->max_client_connections == 0) /* not given: half of the connection limit */
         cfg->max_client_connections = cfg->max_connections > 1 ? cfg->max_connections / 2 : 1;
     return true;
@@ -402,6 +408,8 @@ void odm_config_release(odm_config_t *cfg)
     free(cfg->listen_host);
     free(cfg->api_key);
     free(cfg->cursor_key);
+    free(cfg->tls_cert);
+    free(cfg->tls_key);
     memset(cfg, 0, sizeof *cfg);
 }
 
@@ -471,6 +479,11 @@ const char *odm_config_usage(void)
            "  --idempotency-ttl SECONDS, ODMD_IDEMPOTENCY_TTL\n"
            "      how long an Idempotency-Key's record (and its replayed answer) is kept,\n"
            "      1-2592000 (default 86400)\n"
+           "  --tls-cert FILE, ODMD_TLS_CERT\n"
+           "      serve HTTPS with this PEM certificate (a chain may follow it); needs\n"
+           "      --tls-key (default: plain HTTP)\n"
+           "  --tls-key FILE, ODMD_TLS_KEY\n"
+           "      the certificate's private key, unencrypted PEM\n"
            "  -h, --help\n"
            "      print this help and exit\n"
            "  --version\n"
