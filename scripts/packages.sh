@@ -14,8 +14,9 @@ ODMD_DATABASE_PACKAGES=(default-jre-headless default-jdk-headless maven)
 # The tests' tools: the static check of docker-compose.yml (tests/compose), and curl and
 # python3 for the shell-driven end-to-end tests, python3-requests for the third-party clients of
 # tests/e2e/test_framing.c, wrk for the many-connections test, clang-format for lint.format,
-# openssl for the certificate e2e.tls serves HTTPS with.
-ODMD_CHECK_PACKAGES=(docker-compose curl python3 python3-requests wrk clang-format openssl)
+# openssl for the certificate e2e.tls serves HTTPS with, nginx for the load balancer in front of
+# two odmd processes in e2e.replicas (run from a temp folder, never as a service).
+ODMD_CHECK_PACKAGES=(docker-compose curl python3 python3-requests wrk clang-format openssl nginx)
 # The libFuzzer build (-DODMD_FUZZ=ON): scripts/setup --fuzz.
 ODMD_FUZZ_PACKAGES=(clang libclang-rt-14-dev)
 # What the odmd binary needs at run time (the Docker image's last stage).
