@@ -1,8 +1,8 @@
 /* HTTPS with --tls-cert/--tls-key: a certificate made here (the openssl command), CRUD over
  * libcurl with that certificate as the only CA, kept-alive connections, requests handed to
- * workers and resumed under load, the early 413 and its graceful close over TLS, plain HTTP
- * refused on the TLS port, curl(1) against it, and odmd refusing bad certificate and key files
- * at startup (exit 2, the file and the reason). Without the openssl command the test is
+ * workers and resumed under load, a streamed export, the early 413 and its graceful close over TLS,
+ * plain HTTP refused on the TLS port, curl(1) against it, and odmd refusing bad certificate and key
+ * files at startup (exit 2, the file and the reason). Without the openssl command the test is
  * skipped (77), unless CI is set. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -166,6 +166,28 @@ static void test_load(int port)
     CHECK_INT(ok, THREADS * PER_THREAD);
 }
 
+/* A streamed export over TLS (the response callback suspends the connection whenever the ring
+ * is empty): every note, one line each, in one chunked body. */
+static void test_export(int port)
+{
+    e2e_client_t c;
+    tls_client(&c, port);
+    e2e_resp_t r = {0};
+    e2e_get(&c, &r, "/api/notes?count=true&limit=1");
+    const char *total = e2e_header(&r, "X-Total-Count");
+    long want = total ? atol(total) : -1;
+    const char *ndjson[] = {"Accept: application/x-ndjson", NULL};
+    e2e_request(&c, &r, "GET", "/api/notes", ndjson, NULL, 0);
+    EXPECT_STATUS(r, 200);
+    long lines = 0;
+    for (size_t i = 0; i < r.body_len; i++)
+        lines += r.body[i] == '\n';
+    CHECK_MSG(want >= THREADS * PER_THREAD && lines == want, "export: %ld lines, %ld notes", lines,
+              want);
+    e2e_resp_free(&r);
+    e2e_client_release(&c);
+}
+
 /* A declared body over --max-body: the 413 is answered before the body is read, and the
  * graceful close (which reads and discards what the client still sends) keeps the TLS stream
  * whole, so the client reads it. A chunked body past the drain bound is cut without an answer
@@ -292,6 +314,7 @@ int main(void)
     if (check_failed == 0) {
         test_crud(odmd.port);
         test_load(odmd.port);
+        test_export(odmd.port);
         test_too_large(odmd.port);
         test_plain_refused(odmd.port);
         test_curl_cli(odmd.port);
