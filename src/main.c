@@ -101,6 +101,7 @@ static int serve(odm_config_t *cfg, sigset_t *signals)
         if (set == NULL)
             odm_models_free(models);
         odm_error_set(&err, ODM_ERR_INTERNAL, "out of memory");
+        odm_http_tls_release(&tls);
         return fail_startup(&err);
     }
     odm_store_options_t sopts = {cfg->mongo_uri, cfg->db, (int)cfg->request_timeout_ms,
@@ -148,9 +149,8 @@ static int serve(odm_config_t *cfg, sigset_t *signals)
     odm_http_server_t *http = odm_http_start(&hopts, &err);
     if (http == NULL)
         goto fail_indexes;
-    odm_info("odmd %s listening on %s (port %u, %s), %zu models, database '%s'", ODMD_VERSION,
-             cfg->listen, odm_http_port(http), tls.cert_pem ? "https" : "http", n_models,
-             odm_store_db_name(store));
+    odm_info("odmd %s listening on %s (port %u), %zu models, database '%s'", ODMD_VERSION,
+             cfg->listen, odm_http_port(http), n_models, odm_store_db_name(store));
     int sig = 0;
     while (sigwait(signals, &sig) == 0 && sig == SIGHUP)
         reload(cfg, &app);

@@ -3,6 +3,7 @@
 #include "odmd/http_tls.h"
 
 #include "http/internal.h"
+#include "odmd/log.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -120,6 +121,7 @@ bool odm_http_tls_load(odm_http_tls_t *tls, const char *cert_path, const char *k
         odm_http_tls_release(tls);
         return false;
     }
+    odm_info("https: certificate '%.*s', key '%.*s'", PATH_ECHO, cert_path, PATH_ECHO, key_path);
     return true;
 }
 
