@@ -4,7 +4,8 @@
  * after= tokens continues on whichever replica answers the next page when both share
  * --cursor-key (and a replica with another key refuses the token: 400); an Idempotency-Key
  * POST replayed on the other replica replays the stored answer. Without nginx the test is
- * skipped (77), unless CI is set. */
+ * skipped (77), unless CI is set. FerretDB loses concurrent updates (FIELD-NOTES), so under
+ * ODMD_TEST_BACKEND=ferretdb the lost-update check is skipped, saying so. */
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -300,8 +301,12 @@ int main(void)
     pid_t nginx = start_nginx(bin, port);
     bool ready = nginx > 0 && e2e_wait_status(base, "/readyz", 200, 20000);
     CHECK_MSG(ready, "nginx did not come up on port %d (see %s/error.log)", port, dir);
+    if (ready && e2e_is_ferretdb())
+        printf("e2e_replicas: SKIP the lost-update check: FerretDB loses concurrent updates "
+               "itself (FIELD-NOTES), so it cannot show that odmd loses none\n");
     if (ready) {
-        test_no_lost_updates();
+        if (!e2e_is_ferretdb())
+            test_no_lost_updates();
         test_cursors(&foreign);
         test_idempotency();
     }

@@ -19,9 +19,10 @@
 #include "harness.h"
 
 #define THREADS 8
-#define PER_THREAD 25
+#define PER_THREAD 25 /* 5 on FerretDB: its lists scan, and slow down as notes pile up */
 
 static const char *dir;
+static int per_thread = PER_THREAD;
 static char cert[512], key[512], other_key[512], not_pem[512];
 
 /* Runs a shell command line; true when it exits 0. */
@@ -138,7 +139,7 @@ static void *hammer(void *arg)
     e2e_client_t c;
     tls_client(&c, w->port);
     e2e_resp_t r = {0};
-    for (int i = 0; i < PER_THREAD; i++) {
+    for (int i = 0; i < per_thread; i++) {
         char body[64];
         snprintf(body, sizeof body, "{\"title\":\"load\",\"n\":%d}", i);
         if (e2e_post(&c, &r, "/api/notes", body) && r.status == 201 &&
@@ -163,7 +164,7 @@ static void test_load(int port)
         pthread_join(t[i], NULL);
         ok += w[i].ok;
     }
-    CHECK_INT(ok, THREADS * PER_THREAD);
+    CHECK_INT(ok, THREADS * per_thread);
 }
 
 /* A streamed export over TLS (the response callback suspends the connection whenever the ring
@@ -182,7 +183,7 @@ static void test_export(int port)
     long lines = 0;
     for (size_t i = 0; i < r.body_len; i++)
         lines += r.body[i] == '\n';
-    CHECK_MSG(want >= THREADS * PER_THREAD && lines == want, "export: %ld lines, %ld notes", lines,
+    CHECK_MSG(want >= THREADS * per_thread && lines == want, "export: %ld lines, %ld notes", lines,
               want);
     e2e_resp_free(&r);
     e2e_client_release(&c);
@@ -282,6 +283,8 @@ int main(void)
         return e2e_finish(getenv("CI") ? 1 : 77);
     }
     dir = e2e_temp_dir("tls");
+    if (e2e_is_ferretdb())
+        per_thread = 5;
     if (!make_files()) {
         printf("e2e_tls: openssl could not make a certificate\n");
         return e2e_finish(1);
