@@ -2,7 +2,8 @@
 # shellcheck shell=bash
 
 # To build odmd and its tests (libcurl is for the tests only; libssl-dev brings libcrypto, whose
-# HMAC-SHA256 signs list cursors).
+# HMAC-SHA256 signs list cursors and which checks the TLS certificate and key, and libssl, the TLS
+# client of `odmd health https://`).
 ODMD_BUILD_PACKAGES=(
     ca-certificates cmake ninja-build gcc libc6-dev pkg-config
     libmicrohttpd-dev libmongoc-dev libbson-dev libjansson-dev libpcre2-dev

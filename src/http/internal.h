@@ -255,4 +255,10 @@ bool http__tls_options(const odm_http_options_t *opts, struct MHD_OptionItem ite
  * gives a certificate without a key (or a key without one). */
 bool http__tls_check(const odm_http_options_t *opts, odm_error_t *err);
 
+/* `odmd health` over TLS (probe_tls.c): on the connected socket fd, a TLS handshake with host
+ * (the certificate is not checked), then request (len bytes), then the response's status line,
+ * all before deadline (odm_now_ms clock). Returns: the status, or -1 with err set. */
+int http__probe_tls(int fd, const char *host, const char *request, size_t len, int64_t deadline,
+                    odm_error_t *err);
+
 #endif

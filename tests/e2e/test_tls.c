@@ -1,9 +1,9 @@
 /* HTTPS with --tls-cert/--tls-key: a certificate made here (the openssl command), CRUD over
  * libcurl with that certificate as the only CA, kept-alive connections, requests handed to
- * workers and resumed under load, a streamed export, the early 413 and its graceful close over TLS,
- * plain HTTP refused on the TLS port, curl(1) against it, and odmd refusing bad certificate and key
- * files at startup (exit 2, the file and the reason). Without the openssl command the test is
- * skipped (77), unless CI is set. */
+ * workers and resumed under load, a streamed export, the early 413 and its graceful close over
+ * TLS, plain HTTP refused on the TLS port, curl(1) and `odmd health https://` against it, and
+ * odmd refusing bad certificate and key files at startup (exit 2, the file and the reason).
+ * Without the openssl command the test is skipped (77), unless CI is set. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -275,6 +275,29 @@ static void test_curl_cli(int port)
               "curl trusted odmd's self-signed certificate without it as the CA");
 }
 
+/* `odmd health https://...` (a container's health check of an odmd serving HTTPS): 200 from
+ * /healthz is exit 0; plain http:// to the TLS port, or https:// to a port without TLS, is not. */
+static void test_health_command(int port, const char *plain_url)
+{
+    char *out = NULL;
+    const char *ok[] = {"health", F("https://127.0.0.1:%d/healthz", port), NULL};
+    int status = e2e_run_odmd(ok, NULL, NULL, 20000, &out);
+    CHECK_MSG(status == 0 && out && strstr(out, "200"), "odmd health %s: exit %d: %s", ok[1],
+              status, out ? out : "");
+    free(out);
+    const char *missing[] = {"health", F("https://127.0.0.1:%d/no-such-page", port), NULL};
+    CHECK_MSG(e2e_run_odmd(missing, NULL, NULL, 20000, NULL) == 1,
+              "odmd health on an HTTPS 404 page did not exit 1");
+    const char *plain[] = {"health", F("http://127.0.0.1:%d/healthz", port), NULL};
+    CHECK_MSG(e2e_run_odmd(plain, NULL, NULL, 20000, NULL) == 1,
+              "odmd health over plain HTTP to the TLS port did not exit 1");
+    const char *no_tls[] = {"health", F("https://%s/healthz", plain_url + strlen("http://")), NULL};
+    CHECK_MSG(e2e_run_odmd(no_tls, NULL, NULL, 20000, &out) == 1 && out &&
+                  strstr(out, "TLS handshake"),
+              "odmd health https:// to a plain HTTP port: %s", out ? out : "");
+    free(out);
+}
+
 int main(void)
 {
     e2e_init("tls");
@@ -304,6 +327,14 @@ int main(void)
         e2e_db_stop(db);
         return e2e_finish(1);
     }
+    e2e_odmd_t plain; /* the same without TLS, for `odmd health https://` to refuse */
+    e2e_odmd_opts_t plain_opts = {
+        .mongo_uri = e2e_db_uri(db), .schemas = e2e_schemas_with_extras(), .db_name = odmd.db_name};
+    if (!e2e_odmd_start(&plain, &plain_opts)) {
+        e2e_odmd_stop(&odmd, 20000);
+        e2e_db_stop(db);
+        return e2e_finish(1);
+    }
     e2e_client_t c;
     tls_client(&c, odmd.port);
     e2e_resp_t r = {0};
@@ -321,10 +352,12 @@ int main(void)
         test_too_large(odmd.port);
         test_plain_refused(odmd.port);
         test_curl_cli(odmd.port);
+        test_health_command(odmd.port, plain.url);
     } else {
         e2e_odmd_dump_log(&odmd, 40);
     }
     CHECK_INT(e2e_odmd_stop(&odmd, 20000), 0);
+    CHECK_INT(e2e_odmd_stop(&plain, 20000), 0);
     e2e_db_stop(db);
     return e2e_finish(check_done("e2e_tls"));
 }
