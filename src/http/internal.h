@@ -206,8 +206,8 @@ void http__linger_adopt(odm_http_server_t *server, struct MHD_Connection *conn);
 /* Polling thread, in mid-body, where libmicrohttpd refuses to queue a response: writes the
  * prepared response of `req` (with Connection: close) straight to the socket, then adopts the
  * connection as above. The caller then returns MHD_NO, which makes libmicrohttpd close it.
- * Over TLS nothing is written (plain bytes would break the TLS stream): the client sees the
- * close. Returns: true when the whole response was written. */
+ * Over TLS it is written through the connection's TLS session. Returns: true when the whole
+ * response was written. */
 bool http__linger_answer(odm_http_server_t *server, odm_request_t *req);
 
 /* Streamed bodies (stream.c). http__stream_response makes the response of req->stream (which
@@ -260,5 +260,9 @@ bool http__tls_check(const odm_http_options_t *opts, odm_error_t *err);
  * all before deadline (odm_now_ms clock). Returns: the status, or -1 with err set. */
 int http__probe_tls(int fd, const char *host, const char *request, size_t len, int64_t deadline,
                     odm_error_t *err);
+
+/* Writes len bytes of data as TLS records on conn's session, without waiting (polling thread,
+ * while libmicrohttpd writes nothing on it: in mid-body). Returns: the bytes written, or -1. */
+ssize_t http__tls_send(struct MHD_Connection *conn, const void *data, size_t len);
 
 #endif

@@ -7,8 +7,8 @@
  * then fail with a broken pipe before it reads the answer.
  *
  * One thread waits on an epoll set of the lingering sockets; the polling thread adds to it.
- * Over TLS the same holds: what is read and discarded are the client's TLS records, and nothing
- * is ever written to the socket from here (http__linger_answer writes only on plain HTTP). */
+ * Over TLS the same holds: what is read and discarded are the client's TLS records, and the one
+ * answer written from here (http__linger_answer) goes through the connection's TLS session. */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -183,10 +183,11 @@ bool http__linger_answer(odm_http_server_t *server, odm_request_t *req)
     odm_buf_t out;
     odm_buf_init(&out, 65536);
     bool whole = false;
-    /* over TLS the socket carries GnuTLS's records: plain bytes written beside them would break
-     * the stream, so the client sees the connection close without the answer */
-    if (server->opts.tls_cert_pem == NULL && serialize(req, &out)) {
-        ssize_t n = send(info->connect_fd, out.data, out.len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (serialize(req, &out)) {
+        /* over TLS the socket carries GnuTLS's records: the answer goes through the session */
+        ssize_t n = server->opts.tls_cert_pem != NULL
+                        ? http__tls_send(req->conn, out.data, out.len)
+                        : send(info->connect_fd, out.data, out.len, MSG_DONTWAIT | MSG_NOSIGNAL);
         whole = n == (ssize_t)out.len;
     }
     odm_buf_release(&out);

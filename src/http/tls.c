@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gnutls/gnutls.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -158,4 +159,23 @@ bool http__tls_check(const odm_http_options_t *opts, odm_error_t *err)
                              "this libmicrohttpd was built without TLS: serve HTTPS through a "
                              "TLS-terminating proxy instead");
     return true;
+}
+
+ssize_t http__tls_send(struct MHD_Connection *conn, const void *data, size_t len)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    if (info == NULL || info->tls_session == NULL)
+        return -1;
+    gnutls_session_t session = info->tls_session;
+    size_t done = 0;
+    while (done < len) { /* the socket is non-blocking: a full one ends it (GNUTLS_E_AGAIN) */
+        ssize_t n = gnutls_record_send(session, (const char *)data + done, len - done);
+        if (n == GNUTLS_E_INTERRUPTED)
+            continue;
+        if (n <= 0)
+            break;
+        done += (size_t)n;
+    }
+    return done > 0 ? (ssize_t)done : -1;
 }
