@@ -2,7 +2,8 @@
 # shellcheck shell=bash
 
 # To build odmd and its tests (libcurl is for the tests only; libssl-dev brings libcrypto, whose
-# HMAC-SHA256 signs list cursors).
+# HMAC-SHA256 signs list cursors and which checks the TLS certificate and key, and libssl, the TLS
+# client of `odmd health https://`).
 ODMD_BUILD_PACKAGES=(
     ca-certificates cmake ninja-build gcc libc6-dev pkg-config
     libmicrohttpd-dev libmongoc-dev libbson-dev libjansson-dev libpcre2-dev
@@ -15,9 +16,11 @@ ODMD_DATABASE_PACKAGES=(default-jre-headless default-jdk-headless maven)
 # python3 for the shell-driven end-to-end tests, python3-requests for the third-party clients of
 # tests/e2e/test_framing.c, wrk for the many-connections test, clang-format for lint.format;
 # openssl (the command) and python3-cryptography make the keys and sign the tokens that the JWT
-# tests check odmd against (tests/support/jwtmint.c, tests/support/jwt_mint.py).
+# tests check odmd against (tests/support/jwtmint.c, tests/support/jwt_mint.py), and the
+# certificate e2e.tls serves HTTPS with; nginx is the load balancer in front of two odmd processes
+# in e2e.replicas (run from a temp folder, never as a service).
 ODMD_CHECK_PACKAGES=(docker-compose curl python3 python3-requests wrk clang-format
-    openssl python3-cryptography)
+    openssl python3-cryptography nginx)
 # The benchmark (bench/run: scripts/setup --bench): nginx for the HTTP ceiling, gnuplot-nox for
 # the chart (its pngcairo terminal), wrk for the load, iproute2's ss for the stalled-connection
 # watch. Node.js and npm (the peers, the seeder) come with this machine kind; when `node` is

@@ -12,6 +12,7 @@
 #include "odmd/config.h"
 #include "odmd/http.h"
 #include "odmd/jwt.h"
+#include "odmd/http_tls.h"
 #include "odmd/log.h"
 #include "odmd/model.h"
 #if __has_include("odmd/schema_cli.h")
@@ -116,9 +117,14 @@ static int serve(odm_config_t *cfg, sigset_t *signals)
     unsigned char random_key[ODM_API_CURSOR_KEY_RANDOM];
     if (cfg->cursor_key == NULL && !odm_api_cursor_key_random(random_key, sizeof random_key, &err))
         return fail_startup(&err);
-    odm_jwt_verifier_t *jwt;
-    if (!start_jwt(cfg, &jwt, &err))
+    odm_http_tls_t tls = {0};
+    if (cfg->tls_cert != NULL && !odm_http_tls_load(&tls, cfg->tls_cert, cfg->tls_key, &err))
         return fail_startup(&err);
+    odm_jwt_verifier_t *jwt;
+    if (!start_jwt(cfg, &jwt, &err)) {
+        odm_http_tls_release(&tls);
+        return fail_startup(&err);
+    }
     odm_auth_options_t aopts = {.keys_path = cfg->keys_file,
                                 .api_key = cfg->api_key,
                                 .verify_token = jwt ? odm_jwt_identify : NULL,
@@ -126,12 +132,14 @@ static int serve(odm_config_t *cfg, sigset_t *signals)
     odm_auth_t *auth = odm_auth_new(&aopts, &err);
     if (auth == NULL) {
         odm_jwt_verifier_free(jwt);
+        odm_http_tls_release(&tls);
         return fail_startup(&err);
     }
     odm_models_t *models = odm_models_load(cfg->schemas_dir, &err);
     if (models == NULL) {
         odm_auth_free(auth);
         odm_jwt_verifier_free(jwt);
+        odm_http_tls_release(&tls);
         return fail_startup(&err);
     }
     size_t n_models = models->n;
@@ -145,6 +153,7 @@ static int serve(odm_config_t *cfg, sigset_t *signals)
         odm_auth_free(auth);
         odm_jwt_verifier_free(jwt);
         odm_error_set(&err, ODM_ERR_INTERNAL, "out of memory");
+        odm_http_tls_release(&tls);
         return fail_startup(&err);
     }
     odm_store_options_t sopts = {cfg->mongo_uri, cfg->db, (int)cfg->request_timeout_ms,
@@ -186,6 +195,8 @@ static int serve(odm_config_t *cfg, sigset_t *signals)
         .handler = odm_api_handle,
         .preflight = odm_api_preflight,
         .app = &app,
+        .tls_cert_pem = tls.cert_pem,
+        .tls_key_pem = tls.key_pem,
     };
     odm_http_server_t *http = odm_http_start(&hopts, &err);
     if (http == NULL)
@@ -204,6 +215,7 @@ static int serve(odm_config_t *cfg, sigset_t *signals)
     odm_api_models_free(live); /* the last reference: every call and the index thread are gone */
     odm_auth_free(auth);
     odm_jwt_verifier_free(jwt);
+    odm_http_tls_release(&tls);
     odm_info("stopped");
     return 0;
 
@@ -216,6 +228,7 @@ fail_models:
     odm_api_models_free(live);
     odm_auth_free(auth);
     odm_jwt_verifier_free(jwt);
+    odm_http_tls_release(&tls);
     return fail_startup(&err);
 }
 

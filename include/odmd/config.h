@@ -54,8 +54,6 @@ typedef struct {
     size_t expand_max_docs;        /* --expand-max-docs: referenced documents of one answer */
     size_t export_timeout_s;       /* --export-timeout: one streaming export, first byte to last */
     char *keys_file;               /* --keys: the API keys file (reloaded on SIGHUP), or NULL */
-    bool help;                     /* --help (or -h) was given: print odm_config_usage(), exit 0 */
-    bool version;                  /* --version was given: print the version, exit 0 */
     char *jwt_secret;              /* --jwt-secret: HS256 tokens; NULL when unset */
     char *jwt_public_key; /* --jwt-public-key: a PEM file, RS256 or ES256 tokens; NULL when unset
                              (at most one of the two is set) */
@@ -63,6 +61,10 @@ typedef struct {
     char *jwt_audience;   /* --jwt-audience: the aud tokens must name; NULL: tokens with an aud
                              are refused */
     size_t jwt_leeway_s;  /* --jwt-leeway: clock skew allowed on exp and nbf */
+    char *tls_cert;       /* --tls-cert: PEM certificate file for HTTPS; NULL: plain HTTP */
+    char *tls_key;        /* --tls-key: its private key's PEM file; set with tls_cert */
+    bool help;            /* --help (or -h) was given: print odm_config_usage(), exit 0 */
+    bool version;         /* --version was given: print the version, exit 0 */
 } odm_config_t;
 
 /* Fills cfg from defaults, then the environment, then argv (the options after the subcommand,
@@ -75,7 +77,8 @@ typedef struct {
  * a message naming the option (and the variable, when the value came from one), or when
  * --jwt-secret and --jwt-public-key are both set, or --jwt-issuer or --jwt-audience without
  * either; cfg then holds nothing to free (releasing it again is harmless). Values of
- * --mongo-uri, --api-key, --cursor-key and --jwt-secret are never copied into messages. */
+ * --mongo-uri, --api-key, --cursor-key and --jwt-secret are never copied into messages.
+ * --tls-cert and --tls-key go together: one without the other is refused. */
 bool odm_config_parse(odm_config_t *cfg, int argc, char **argv, char **envp, odm_error_t *err);
 
 /* Frees cfg's strings and zeroes it. NULL does nothing. */

@@ -56,11 +56,17 @@ typedef struct {
      * discarded, within bounds. May be NULL. */
     odm_http_handler_fn preflight;
     void *app;
+    /* HTTPS: PEM text of the certificate (chain) and its key (borrowed, kept until
+     * odm_http_stop; checked by odm_http_tls_load), both or neither; NULL: plain HTTP. */
+    const char *tls_cert_pem;
+    const char *tls_key_pem;
 } odm_http_options_t;
 
 /* Binds opts->listen_addr (never shared with another process: a second server on the same
- * address fails) and starts the daemon and its polling thread. Returns: a new server, or NULL
- * with ODM_ERR_IO ("cannot listen on 'ADDR': address in use", or another reason). */
+ * address fails) and starts the daemon and its polling thread, serving HTTPS when
+ * opts->tls_cert_pem is set. Returns: a new server, or NULL with ODM_ERR_IO ("cannot listen on
+ * 'ADDR': address in use", or another reason) or ODM_ERR_CONFIG (TLS asked of a libmicrohttpd
+ * built without it). */
 odm_http_server_t *odm_http_start(const odm_http_options_t *opts, odm_error_t *err);
 
 /* The port actually bound (useful with port 0). */

@@ -28,13 +28,17 @@ typedef struct {
     const char *db;         /* database name; NULL: the URI's, else "odmd" (the name must
                                follow MongoDB's rules: 1..63 bytes, none of / \\ . space " $) */
     int request_timeout_ms; /* the budget every driver timeout is derived from */
-    size_t max_clients;     /* pool size (at least the number of workers) */
+    size_t max_clients;     /* pool size unless the URI sets maxPoolSize (at least the number
+                               of workers) */
 } odm_store_options_t;
 
-/* Creates the pool (maxPoolSize = max_clients) with its timeouts derived from
- * request_timeout_ms (at least 100): the URI's larger timeouts are lowered, its smaller ones
- * kept, and the driver's own retries turned off. Does not connect: a database that is down
- * at startup is not an error here. Call after odm_store_global_init(), before any worker
+/* Creates the pool (maxPoolSize: the URI's when it sets one, else max_clients) with its
+ * timeouts derived from request_timeout_ms (at least 100): the URI's larger timeouts are
+ * lowered, its smaller ones kept, and the driver's own retries turned off (retryWrites and
+ * retryReads asked for in the URI are replaced, with a log line). Every other URI option
+ * (readPreference, w, wtimeoutMS, journal, readConcernLevel, tls, replicaSet, ...) is the
+ * driver's and is used as given. Does not connect: a database that is down at startup is not
+ * an error here. Call after odm_store_global_init(), before any worker
  * thread starts.
  * Returns: a new store, or NULL with ODM_ERR_CONFIG for a malformed URI or bad options. */
 odm_store_t *odm_store_new(const odm_store_options_t *opts, odm_error_t *err);

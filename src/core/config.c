@@ -87,6 +87,8 @@ static const struct option options[] = {
     {"jwt-audience", "ODMD_JWT_AUDIENCE", parse_text, FIELD(jwt_audience), 0, 0, NULL},
     {"jwt-leeway", "ODMD_JWT_LEEWAY", parse_count, FIELD(jwt_leeway_s), 0,
      ODM_CONFIG_JWT_LEEWAY_MAX, "seconds"},
+    {"tls-cert", "ODMD_TLS_CERT", parse_text, FIELD(tls_cert), 0, 0, NULL},
+    {"tls-key", "ODMD_TLS_KEY", parse_text, FIELD(tls_key), 0, 0, NULL},
 };
 
 #define OPTION_COUNT (sizeof options / sizeof options[0])
@@ -406,6 +408,10 @@ bool odm_config_parse(odm_config_t *cfg, int argc, char **argv, char **envp, odm
     if (!cfg->help && !cfg->version &&
         (!apply_options(cfg, flag_values, envp, err) || !check_jwt(cfg, err)))
         goto fail;
+    if (!cfg->help && !cfg->version && (cfg->tls_cert == NULL) != (cfg->tls_key == NULL)) {
+        odm_error_set(err, ODM_ERR_CONFIG, "options '--tls-cert' and '--tls-key' go together");
+        goto fail;
+    }
     if (cfg->max_client_connections == 0) /* not given: half of the connection limit */
         cfg->max_client_connections = cfg->max_connections > 1 ? cfg->max_connections / 2 : 1;
     return true;
@@ -431,6 +437,8 @@ void odm_config_release(odm_config_t *cfg)
     free(cfg->jwt_public_key);
     free(cfg->jwt_issuer);
     free(cfg->jwt_audience);
+    free(cfg->tls_cert);
+    free(cfg->tls_key);
     memset(cfg, 0, sizeof *cfg);
 }
 
@@ -519,6 +527,11 @@ const char *odm_config_usage(void)
            "      the aud every JWT must name (default: a JWT with an aud is refused)\n"
            "  --jwt-leeway SECONDS, ODMD_JWT_LEEWAY\n"
            "      clock skew allowed on a JWT's exp and nbf, 0-300 (default 30)\n"
+           "  --tls-cert FILE, ODMD_TLS_CERT\n"
+           "      serve HTTPS with this PEM certificate (a chain may follow it); needs\n"
+           "      --tls-key (default: plain HTTP)\n"
+           "  --tls-key FILE, ODMD_TLS_KEY\n"
+           "      the certificate's private key, unencrypted PEM\n"
            "  -h, --help\n"
            "      print this help and exit\n"
            "  --version\n"

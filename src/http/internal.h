@@ -206,7 +206,8 @@ void http__linger_adopt(odm_http_server_t *server, struct MHD_Connection *conn);
 /* Polling thread, in mid-body, where libmicrohttpd refuses to queue a response: writes the
  * prepared response of `req` (with Connection: close) straight to the socket, then adopts the
  * connection as above. The caller then returns MHD_NO, which makes libmicrohttpd close it.
- * Returns: true when the whole response was written. */
+ * Over TLS it is written through the connection's TLS session. Returns: true when the whole
+ * response was written. */
 bool http__linger_answer(odm_http_server_t *server, odm_request_t *req);
 
 /* Streamed bodies (stream.c). http__stream_response makes the response of req->stream (which
@@ -246,5 +247,22 @@ bool http__head_check(const http__head_t *head, odm_error_t *err);
  * loses its scheme and authority ("/" when no path follows); others are returned as they are.
  * Returns: a pointer into target, or a static "/". */
 const char *http__origin_path(const char *target);
+
+/* HTTPS (tls.c). Fills items (3 slots) with libmicrohttpd's options for opts' certificate and
+ * key. Returns: true when opts asks for TLS (the daemon then needs MHD_USE_TLS). */
+bool http__tls_options(const odm_http_options_t *opts, struct MHD_OptionItem items[3]);
+/* Returns: false with ODM_ERR_CONFIG when opts asks for TLS that this libmicrohttpd lacks, or
+ * gives a certificate without a key (or a key without one). */
+bool http__tls_check(const odm_http_options_t *opts, odm_error_t *err);
+
+/* `odmd health` over TLS (probe_tls.c): on the connected socket fd, a TLS handshake with host
+ * (the certificate is not checked), then request (len bytes), then the response's status line,
+ * all before deadline (odm_now_ms clock). Returns: the status, or -1 with err set. */
+int http__probe_tls(int fd, const char *host, const char *request, size_t len, int64_t deadline,
+                    odm_error_t *err);
+
+/* Writes len bytes of data as TLS records on conn's session, without waiting (polling thread,
+ * while libmicrohttpd writes nothing on it: in mid-body). Returns: the bytes written, or -1. */
+ssize_t http__tls_send(struct MHD_Connection *conn, const void *data, size_t len);
 
 #endif

@@ -6,7 +6,9 @@
  * bytes wait would send a reset, and a client still writing its body (Python's urllib) would
  * then fail with a broken pipe before it reads the answer.
  *
- * One thread waits on an epoll set of the lingering sockets; the polling thread adds to it. */
+ * One thread waits on an epoll set of the lingering sockets; the polling thread adds to it.
+ * Over TLS the same holds: what is read and discarded are the client's TLS records, and the one
+ * answer written from here (http__linger_answer) goes through the connection's TLS session. */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -182,7 +184,10 @@ bool http__linger_answer(odm_http_server_t *server, odm_request_t *req)
     odm_buf_init(&out, 65536);
     bool whole = false;
     if (serialize(req, &out)) {
-        ssize_t n = send(info->connect_fd, out.data, out.len, MSG_DONTWAIT | MSG_NOSIGNAL);
+        /* over TLS the socket carries GnuTLS's records: the answer goes through the session */
+        ssize_t n = server->opts.tls_cert_pem != NULL
+                        ? http__tls_send(req->conn, out.data, out.len)
+                        : send(info->connect_fd, out.data, out.len, MSG_DONTWAIT | MSG_NOSIGNAL);
         whole = n == (ssize_t)out.len;
     }
     odm_buf_release(&out);

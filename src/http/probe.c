@@ -1,4 +1,5 @@
-/* A minimal HTTP/1.1 GET for `odmd health URL` (container health checks): no TLS, no redirects. */
+/* A minimal HTTP/1.1 GET for `odmd health URL` (container health checks): http:// or https://
+ * (probe_tls.c), no redirects. */
 #include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
@@ -7,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "http/internal.h"
 #include "odmd/buf.h"
 #include "odmd/clock.h"
 #include "odmd/http.h"
@@ -15,14 +17,26 @@ typedef struct {
     char host[256];
     char port[8];
     const char *path;
+    bool tls;
 } probe_url_t;
+
+static const struct {
+    const char *prefix;
+    const char *port;
+    bool tls;
+} schemes[] = {{"http://", "80", false}, {"https://", "443", true}};
 
 static bool parse_url(const char *url, probe_url_t *u, odm_error_t *err)
 {
-    static const char scheme[] = "http://";
-    if (strncmp(url, scheme, strlen(scheme)) != 0)
-        return odm_error_set(err, ODM_ERR_CONFIG, "only http:// URLs can be probed: '%s'", url);
-    const char *host = url + strlen(scheme);
+    size_t k = 0;
+    while (k < sizeof schemes / sizeof schemes[0] &&
+           strncmp(url, schemes[k].prefix, strlen(schemes[k].prefix)) != 0)
+        k++;
+    if (k == sizeof schemes / sizeof schemes[0])
+        return odm_error_set(err, ODM_ERR_CONFIG,
+                             "only http:// and https:// URLs can be probed: '%s'", url);
+    u->tls = schemes[k].tls;
+    const char *host = url + strlen(schemes[k].prefix);
     const char *slash = strchr(host, '/');
     u->path = slash ? slash : "/";
     size_t hostport = slash ? (size_t)(slash - host) : strlen(host);
@@ -30,7 +44,7 @@ static bool parse_url(const char *url, probe_url_t *u, odm_error_t *err)
     if (host[0] == '[')
         colon = memchr(host, ']', hostport) ? strchr(memchr(host, ']', hostport), ':') : NULL;
     size_t hlen = colon ? (size_t)(colon - host) : hostport;
-    size_t plen = colon ? hostport - hlen - 1 : 2;
+    size_t plen = colon ? hostport - hlen - 1 : 3;
     if (hlen == 0 || hlen >= sizeof u->host || plen == 0 || plen >= sizeof u->port)
         return odm_error_set(err, ODM_ERR_CONFIG, "malformed URL '%s'", url);
     memcpy(u->host, host[0] == '[' ? host + 1 : host, host[0] == '[' ? hlen - 2 : hlen);
@@ -39,7 +53,7 @@ static bool parse_url(const char *url, probe_url_t *u, odm_error_t *err)
         memcpy(u->port, colon + 1, plen);
         u->port[plen] = '\0';
     } else {
-        memcpy(u->port, "80", 3);
+        snprintf(u->port, sizeof u->port, "%s", schemes[k].port);
     }
     return true;
 }
@@ -101,6 +115,8 @@ int odm_http_probe(const char *url, int timeout_ms, odm_error_t *err)
     int status = -1;
     if (!built)
         odm_error_set(err, ODM_ERR_CONFIG, "URL too long");
+    else if (u.tls)
+        status = http__probe_tls(fd, u.host, req.data, req.len, deadline, err);
     else if (write(fd, req.data, req.len) != (ssize_t)req.len)
         odm_error_set(err, ODM_ERR_IO, "cannot send the request");
     else

@@ -377,13 +377,16 @@ static struct MHD_Daemon *start_daemon(odm_http_server_t *server, int listen_fd)
                      MHD_USE_ERROR_LOG;
     if (opts->listen_addr->sa_family == AF_INET6)
         flags |= MHD_USE_IPv6;
+    struct MHD_OptionItem tls[3] = {{MHD_OPTION_END, 0, NULL}};
+    if (http__tls_options(opts, tls))
+        flags |= MHD_USE_TLS;
     return MHD_start_daemon(
         flags, 0, http__conns_on_accept, server, on_access, server, MHD_OPTION_EXTERNAL_LOGGER,
         mhd_log, server, MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_CONNECTION_LIMIT,
         opts->max_connections + HTTP__CONNS_SLACK, MHD_OPTION_CONNECTION_TIMEOUT,
         opts->idle_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, server,
         MHD_OPTION_NOTIFY_CONNECTION, http__conns_on_notify, server, MHD_OPTION_URI_LOG_CALLBACK,
-        on_uri, server, MHD_OPTION_END);
+        on_uri, server, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
 }
 
 odm_http_server_t *odm_http_start(const odm_http_options_t *opts, odm_error_t *err)
@@ -394,6 +397,8 @@ odm_http_server_t *odm_http_start(const odm_http_options_t *opts, odm_error_t *e
         return NULL;
     }
     server->opts = *opts;
+    if (!http__tls_check(opts, err))
+        goto fail_server;
     server->hard_body_cap = opts->max_body * 2 + 65536;
     if (!http__conns_init(server, err))
         goto fail_server;

@@ -116,12 +116,29 @@ static bool apply_timeouts(odm_store_t *store, mongoc_uri_t *uri, int t, odm_err
     return true;
 }
 
+/* Logs that the URI's `option`=true (spelt `name`) is not used: the request budget cannot hold
+ * a retry. */
+static void refuse_retries(const mongoc_uri_t *uri, const char *option, const char *name)
+{
+    if (mongoc_uri_get_option_as_bool(uri, option, false))
+        odm_info("mongodb uri: %s=true is not used: a second attempt would not fit the request "
+                 "timeout",
+                 name);
+}
+
 /* Pool behaviour that keeps odmd serving across a database restart and answering 503 fast
  * while it is down: selection waits (never "try once") so a restarted server is picked up by
- * the monitor's rescans within serverSelectionTimeoutMS; the pool holds max_clients. */
-static bool apply_pool_options(mongoc_uri_t *uri, size_t max_clients, odm_error_t *err)
+ * the monitor's rescans within serverSelectionTimeoutMS. The pool holds the URI's maxPoolSize
+ * when it sets one (sizing is the operator's: docs/deploy.md), else *max_clients; *max_clients
+ * is set to the size in force. */
+static bool apply_pool_options(mongoc_uri_t *uri, size_t *max_clients, odm_error_t *err)
 {
-    bool ok = mongoc_uri_set_option_as_int32(uri, MONGOC_URI_MAXPOOLSIZE, (int32_t)max_clients) &&
+    int32_t theirs = mongoc_uri_get_option_as_int32(uri, MONGOC_URI_MAXPOOLSIZE, 0);
+    if (theirs > 0)
+        *max_clients = (size_t)theirs;
+    refuse_retries(uri, MONGOC_URI_RETRYWRITES, "retryWrites");
+    refuse_retries(uri, MONGOC_URI_RETRYREADS, "retryReads");
+    bool ok = mongoc_uri_set_option_as_int32(uri, MONGOC_URI_MAXPOOLSIZE, (int32_t)*max_clients) &&
               mongoc_uri_set_option_as_bool(uri, MONGOC_URI_SERVERSELECTIONTRYONCE, false) &&
               mongoc_uri_set_option_as_bool(uri, MONGOC_URI_RETRYREADS, false) &&
               mongoc_uri_set_option_as_bool(uri, MONGOC_URI_RETRYWRITES, false);
@@ -224,13 +241,14 @@ odm_store_t *odm_store_new(const odm_store_options_t *opts, odm_error_t *err)
         goto fail_uri;
     }
     store->password = bson_strdup(mongoc_uri_get_password(uri)); /* NULL stays NULL */
+    size_t max_clients = opts->max_clients;
     if (!resolve_db(store, opts, uri, err) ||
         !apply_timeouts(store, uri, opts->request_timeout_ms, err) ||
-        !apply_pool_options(uri, opts->max_clients, err))
+        !apply_pool_options(uri, &max_clients, err))
         goto fail_store;
     /* with minPoolSize the pool may destroy clients: no handles kept past an operation */
     bool keep_handles = mongoc_uri_get_option_as_int32(uri, MONGOC_URI_MINPOOLSIZE, 0) <= 0;
-    if (!store__colls_init(store, opts->max_clients, keep_handles)) {
+    if (!store__colls_init(store, max_clients, keep_handles)) {
         odm_error_set(err, ODM_ERR_INTERNAL, "out of memory");
         goto fail_store;
     }

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Static check of docker-compose.yml and the Dockerfile: no Docker engine runs here, so the
-# stack is never started; Debian's docker-compose parses, validates and resolves the file.
+# Static check of docker-compose.yml (the default stack and the replset and scale profiles, each
+# resolved with --profile), the scale profile's nginx configuration (nginx -t) and the
+# Dockerfile: no Docker engine runs here, so no stack is ever started; Debian's docker-compose
+# parses, validates and resolves the file.
 #
 #   tests/compose/check_compose.sh [REPO_ROOT]
 #
@@ -115,6 +117,107 @@ config ODMD_API_KEY="$key" "$compose" --env-file "$tmp/empty.env" -f "$tmp/bad/d
 rc=$?
 check "a misspelt depends_on condition is rejected (exit $rc)" test "$rc" -ne 0
 check "the rejection is about the condition: $(cat "$tmp/err")" grep -q 'service_healty' "$tmp/err"
+
+# 5. Each profile resolves (docker-compose --profile X config) and has its shape: the default
+# services carry no profile; replset has three keyfile nodes, an init step running rs.initiate
+# and an odmd with replicaSet=; scale has three odmd replicas checked on /readyz behind nginx.
+for profile in replset scale; do
+    config ODMD_API_KEY="$key" "$compose" --env-file "$tmp/empty.env" -f "$root/docker-compose.yml" \
+        --profile "$profile" config >"$tmp/$profile.yml" 2>"$tmp/err"
+    rc=$?
+    check "docker-compose --profile $profile config accepts the file (exit $rc: $(cat "$tmp/err"))" \
+        test "$rc" -eq 0
+done
+
+assert_profiles() {
+    ROOT="$root" "$python" - "$tmp/resolved.yml" "$tmp/replset.yml" "$tmp/scale.yml" <<'PY'
+import os, re, sys, yaml
+
+default, replset, scale = (yaml.safe_load(open(p)) for p in sys.argv[1:4])
+failures = []
+
+def expect(ok, what):
+    if not ok:
+        failures.append(what)
+
+def in_profile(doc, name, profile):
+    svc = doc.get("services", {}).get(name)
+    expect(svc is not None, "service %s exists" % name)
+    expect(svc is None or svc.get("profiles") == [profile],
+           "%s is in profile %s only: %s" % (name, profile, svc and svc.get("profiles")))
+    return svc or {}
+
+def cmd(svc):
+    c = svc.get("command", [])
+    return " ".join(c) if isinstance(c, list) else str(c)
+
+def depends(svc, on, condition):
+    got = svc.get("depends_on", {}).get(on, {}).get("condition")
+    expect(got == condition, "depends on %s being %s, got %r" % (on, condition, got))
+
+for name in ("mongo", "odmd"):
+    expect("profiles" not in default["services"].get(name, {}), "%s runs by default (no profile)" % name)
+
+nodes = ["mongo-rs1", "mongo-rs2", "mongo-rs3"]
+for n in nodes:
+    svc = in_profile(replset, n, "replset")
+    expect(str(svc.get("image", "")).startswith("mongo:7"), "%s runs mongo:7" % n)
+    expect("--replSet rs0" in cmd(svc) and "--keyFile" in cmd(svc), "%s: --replSet rs0 --keyFile: %s" % (n, cmd(svc)))
+    expect(any(str(v).split(":")[1:2] == ["/data/db"] for v in svc.get("volumes", [])), "%s keeps /data/db in a volume" % n)
+    expect("healthcheck" in svc, "%s has a health check" % n)
+init = in_profile(replset, "rs-init", "replset")
+for n in nodes:
+    depends(init, n, "service_healthy")
+expect("rs.initiate" in cmd(init) and all(n + ":27017" in cmd(init) for n in nodes),
+       "rs-init runs rs.initiate with the three nodes: %s" % cmd(init))
+odmd_rs = in_profile(replset, "odmd-rs", "replset")
+depends(odmd_rs, "rs-init", "service_completed_successfully")
+expect(re.search(r"mongodb://root:.+@mongo-rs1:27017,mongo-rs2:27017,mongo-rs3:27017/odmd\?replicaSet=rs0&", cmd(odmd_rs)) is not None,
+       "odmd-rs's URI names the three nodes and replicaSet=rs0: %s" % cmd(odmd_rs))
+
+replicas = ["odmd-1", "odmd-2", "odmd-3"]
+nginx = in_profile(scale, "nginx", "scale")
+for r in replicas:
+    svc = in_profile(scale, r, "scale")
+    expect("/readyz" in " ".join(svc.get("healthcheck", {}).get("test", [])), "%s is checked on /readyz" % r)
+    expect("ODMD_CURSOR_KEY=" in cmd(svc), "%s signs cursors with the shared key: %s" % (r, cmd(svc)))
+    depends(nginx, r, "service_healthy")
+conf = [str(v).split(":")[0] for v in nginx.get("volumes", []) if ":/etc/nginx/conf.d/" in str(v)]
+path = os.path.join(os.environ["ROOT"], "contrib/nginx/odmd-scale.conf")
+expect(len(conf) == 1 and os.path.realpath(conf[0]) == os.path.realpath(path),
+       "nginx's config is contrib/nginx/odmd-scale.conf: %s" % conf)
+text = open(path).read() if os.path.exists(path) else ""
+for r in replicas:
+    expect(re.search(r"^\s*server\s+%s:8080\b" % r, text, re.M) is not None, "the upstream lists %s:8080" % r)
+
+for f in failures:
+    print("FAIL: " + f)
+sys.exit(1 if failures else 0)
+PY
+}
+if [[ -s $tmp/replset.yml && -s $tmp/scale.yml && -s $tmp/resolved.yml ]]; then
+    check "the profiles' resolved configurations (above)" assert_profiles
+fi
+
+# 6. The scale profile's nginx configuration is valid to nginx itself (the replicas' names
+# replaced by loopback addresses, since they resolve only inside the stack).
+nginx_bin=$(command -v nginx || ls /usr/sbin/nginx 2>/dev/null)
+if [[ -n $nginx_bin ]]; then
+    mkdir -p "$tmp/nginx"
+    sed -E 's/odmd-([0-9]):8080/127.0.0.1:1808\1/; s/^(\s*listen\s+)80;/\1127.0.0.1:18080;/' \
+        "$root/contrib/nginx/odmd-scale.conf" >"$tmp/nginx/site.conf"
+    printf '%s\n' "pid $tmp/nginx/nginx.pid;" "error_log $tmp/nginx/error.log;" 'events {}' \
+        "http { access_log off; client_body_temp_path $tmp/nginx/b; proxy_temp_path $tmp/nginx/p;" \
+        "fastcgi_temp_path $tmp/nginx/f; uwsgi_temp_path $tmp/nginx/u; scgi_temp_path $tmp/nginx/s;" \
+        "include $tmp/nginx/site.conf; }" >"$tmp/nginx/nginx.conf"
+    check "nginx -t accepts contrib/nginx/odmd-scale.conf: $("$nginx_bin" -t -q -p "$tmp/nginx" \
+        -e "$tmp/nginx/error.log" -c "$tmp/nginx/nginx.conf" 2>&1)" \
+        "$nginx_bin" -t -q -p "$tmp/nginx" -e "$tmp/nginx/error.log" -c "$tmp/nginx/nginx.conf"
+elif [[ -n ${CI:-} ]]; then
+    check "nginx is installed (scripts/setup) to check contrib/nginx/odmd-scale.conf" false
+else
+    echo "skip: no nginx to check contrib/nginx/odmd-scale.conf with (apt-get install nginx)"
+fi
 
 # 4. The Dockerfile serves on 0.0.0.0:8080, checks its health the same way, ships the models.
 dockerfile=$root/Dockerfile

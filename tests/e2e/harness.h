@@ -153,6 +153,7 @@ typedef struct {
     const char *api_key; /* borrowed; sent as Bearer when set */
     long timeout_ms;     /* whole-request timeout (default 30000) */
     _Atomic int *sent;   /* when set: incremented once a request's headers have been sent */
+    const char *ca_file; /* borrowed; when set: the only CA trusted for an https:// base */
 } e2e_client_t;
 
 /* One client = one CURL handle: its connection is kept alive across requests. */

@@ -1,5 +1,6 @@
 /* The counting proxy of cmdcount.h: one accepting thread, two threads per connection (client to
- * server, parsing message headers and OP_MSG bodies; server to client, a plain copy). */
+ * server, parsing message headers and OP_MSG bodies, keeping the last body of each command;
+ * server to client, a plain copy). */
 #include "support/cmdcount.h"
 
 #include <arpa/inet.h>
@@ -41,7 +42,10 @@ struct odm_test_cmdcount {
     char names[MAX_NAMES][MAX_NAME];
     long counts[MAX_NAMES];
     int delays_ms[MAX_NAMES];
+    uint8_t *last[MAX_NAMES]; /* a copy of the last body of each command (malloc'd) */
+    size_t last_len[MAX_NAMES];
     size_t n_names;
+    long accepted; /* connections accepted */
 };
 
 /* The slot of `name`, made when new; MAX_NAMES when the table is full. Under p->lock. */
@@ -55,8 +59,21 @@ static size_t name_slot(odm_test_cmdcount_t *p, const char *name)
     return i < p->n_names ? i : MAX_NAMES;
 }
 
-/* Counts one command. Returns: how long to hold it before forwarding, in milliseconds. */
-static int count(odm_test_cmdcount_t *p, const char *name)
+/* Keeps a copy of body (len bytes; NULL: none) as slot i's last. Under p->lock. */
+static void keep_last(odm_test_cmdcount_t *p, size_t i, const uint8_t *body, size_t len)
+{
+    uint8_t *copy = body ? malloc(len) : NULL;
+    if (copy == NULL)
+        return;
+    memcpy(copy, body, len);
+    free(p->last[i]);
+    p->last[i] = copy;
+    p->last_len[i] = len;
+}
+
+/* Counts one command and keeps its body. Returns: how long to hold it before forwarding, in
+ * milliseconds. */
+static int count(odm_test_cmdcount_t *p, const char *name, const uint8_t *body, size_t len)
 {
     pthread_mutex_lock(&p->lock);
     size_t i = name_slot(p, name);
@@ -64,6 +81,7 @@ static int count(odm_test_cmdcount_t *p, const char *name)
     if (i < MAX_NAMES) {
         p->counts[i]++;
         delay = p->delays_ms[i];
+        keep_last(p, i, body, len);
     }
     pthread_mutex_unlock(&p->lock);
     return delay;
@@ -119,17 +137,23 @@ static bool first_key(const uint8_t *doc, const uint8_t *end, char *name)
     return true;
 }
 
-/* The command name of one message (header included), or "" when it has none it can read. */
-static void command_name(const uint8_t *msg, size_t len, char *name)
+/* The command name of one message (header included), or "" when it has none it can read; for
+ * OP_MSG, *body and *body_len locate its body document (section 0), else *body is NULL. */
+static void command_name(const uint8_t *msg, size_t len, char *name, const uint8_t **body,
+                         size_t *body_len)
 {
     const uint8_t *end = msg + len, *p = msg + 16;
     int32_t op = le32(msg + 12);
     name[0] = '\0';
+    *body = NULL;
     if (op == OP_MSG) {
         for (p += 4; p < end;) { /* flagBits, then sections */
             uint8_t kind = *p++;
             if (kind == 0) {
-                first_key(p, end, name);
+                if (first_key(p, end, name) && le32(p) >= 5 && le32(p) <= end - p) {
+                    *body = p;
+                    *body_len = (size_t)le32(p);
+                }
                 return;
             }
             if (end - p < 4)
@@ -159,8 +183,10 @@ static void *upstream_main(void *arg)
         bool ok = read_full(c->client, msg + 16, (size_t)len - 16);
         char name[MAX_NAME];
         if (ok) {
-            command_name(msg, (size_t)len, name);
-            int delay = count(c->proxy, name[0] ? name : "(unknown)");
+            const uint8_t *body;
+            size_t body_len = 0;
+            command_name(msg, (size_t)len, name, &body, &body_len);
+            int delay = count(c->proxy, name[0] ? name : "(unknown)", body, body_len);
             if (delay > 0)
                 nanosleep(&(struct timespec){delay / 1000, (long)(delay % 1000) * 1000000L}, NULL);
             ok = write_full(c->server, msg, (size_t)len);
@@ -224,6 +250,7 @@ static void serve(odm_test_cmdcount_t *p, int client)
     }
     if (c != NULL && c->started) {
         p->conns[p->n_conns++] = c;
+        p->accepted++;
     } else {
         if (server >= 0)
             close(server);
@@ -298,6 +325,28 @@ long odm_test_cmdcount_get(odm_test_cmdcount_t *p, const char *name)
     return n;
 }
 
+uint8_t *odm_test_cmdcount_last(odm_test_cmdcount_t *p, const char *name, size_t *len)
+{
+    uint8_t *copy = NULL;
+    pthread_mutex_lock(&p->lock);
+    for (size_t i = 0; i < p->n_names && copy == NULL; i++)
+        if (strcmp(p->names[i], name) == 0 && p->last[i] != NULL &&
+            (copy = malloc(p->last_len[i])) != NULL) {
+            memcpy(copy, p->last[i], p->last_len[i]);
+            *len = p->last_len[i];
+        }
+    pthread_mutex_unlock(&p->lock);
+    return copy;
+}
+
+long odm_test_cmdcount_connections(odm_test_cmdcount_t *p)
+{
+    pthread_mutex_lock(&p->lock);
+    long n = p->accepted;
+    pthread_mutex_unlock(&p->lock);
+    return n;
+}
+
 void odm_test_cmdcount_delay(odm_test_cmdcount_t *p, const char *name, int ms)
 {
     pthread_mutex_lock(&p->lock);
@@ -331,6 +380,8 @@ void odm_test_cmdcount_stop(odm_test_cmdcount_t *p)
         close(c->server);
         free(c);
     }
+    for (size_t i = 0; i < MAX_NAMES; i++)
+        free(p->last[i]);
     pthread_mutex_destroy(&p->lock);
     free(p);
 }

@@ -6,6 +6,8 @@
 #define ODMD_TESTS_CMDCOUNT_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 typedef struct odm_test_cmdcount odm_test_cmdcount_t;
 
@@ -19,6 +21,14 @@ int odm_test_cmdcount_port(const odm_test_cmdcount_t *p);
 /* Commands called `name` seen since the start (or the last reset). A command is counted before
  * its bytes are forwarded, so once a client has its reply the command is in the count. */
 long odm_test_cmdcount_get(odm_test_cmdcount_t *p, const char *name);
+
+/* A copy of the body (the OP_MSG section 0 document, raw BSON: its options such as
+ * writeConcern, readConcern, $readPreference) of the last command called `name`: new (caller
+ * frees), its size in *len; NULL when none was seen. */
+uint8_t *odm_test_cmdcount_last(odm_test_cmdcount_t *p, const char *name, size_t *len);
+
+/* Connections accepted since the start (the driver's pooled clients and its monitors). */
+long odm_test_cmdcount_connections(odm_test_cmdcount_t *p);
 
 /* Holds every later command called `name` for `ms` milliseconds before forwarding it (0: no
  * more), each connection on its own: commands sent at once on several connections are held at

@@ -397,6 +397,39 @@ static void test_bad_arguments(void)
     }
 }
 
+/* --tls-cert and --tls-key: paths kept as given (the files are read at startup, by the http
+ * module), from flags or variables, and only together. */
+static void test_tls_pair(void)
+{
+    odm_config_t cfg;
+    odm_error_t err;
+    CHECK(parse(&cfg, NO_ARGS, NO_ENV, &err));
+    CHECK(cfg.tls_cert == NULL && cfg.tls_key == NULL);
+    odm_config_release(&cfg);
+    CHECK(parse(&cfg, ARGS("--tls-cert", "/c.pem", "--tls-key=/k.pem"), NO_ENV, &err));
+    CHECK_STR(cfg.tls_cert, "/c.pem");
+    CHECK_STR(cfg.tls_key, "/k.pem");
+    odm_config_release(&cfg);
+    CHECK(parse(&cfg, ARGS("--tls-key", "/k2.pem"),
+                ENV("ODMD_TLS_CERT=/c.pem", "ODMD_TLS_KEY=/k.pem"), &err));
+    CHECK_STR(cfg.tls_cert, "/c.pem");
+    CHECK_STR(cfg.tls_key, "/k2.pem");
+    odm_config_release(&cfg);
+    char **alone[] = {ARGS("--tls-cert", "/c.pem"), ARGS("--tls-key", "/k.pem")};
+    for (size_t i = 0; i < 2; i++) {
+        CHECK(!parse(&cfg, alone[i], NO_ENV, &err));
+        CHECK_INT(err.kind, ODM_ERR_CONFIG);
+        CHECK_MSG(contains(err.message, "'--tls-cert' and '--tls-key' go together"), "got '%s'",
+                  err.message);
+    }
+    CHECK(!parse(&cfg, NO_ARGS, ENV("ODMD_TLS_CERT=/c.pem"), &err));
+    CHECK(!parse(&cfg, ARGS("--tls-cert="), NO_ENV, &err));
+    CHECK_MSG(contains(err.message, "option '--tls-cert': must not be empty"), "got '%s'",
+              err.message);
+    CHECK(parse(&cfg, ARGS("--tls-cert", "/c.pem", "--help"), NO_ENV, &err)); /* help wins */
+    odm_config_release(&cfg);
+}
+
 /* A connection string or key is never quoted back: it may carry a password. */
 static void test_secrets_not_echoed(void)
 {
@@ -484,6 +517,10 @@ static void test_usage(void)
         "ODMD_BULK_MAX",
         "--expand-max-ids",
         "ODMD_EXPAND_MAX_DOCS",
+        "--tls-cert",
+        "ODMD_TLS_CERT",
+        "--tls-key",
+        "ODMD_TLS_KEY",
     };
     for (size_t i = 0; i < sizeof must / sizeof must[0]; i++)
         CHECK_MSG(contains(usage, must[i]), "usage lacks '%s'", must[i]);
@@ -602,6 +639,7 @@ int main(void)
     test_edges();
     test_malformed();
     test_bad_arguments();
+    test_tls_pair();
     test_secrets_not_echoed();
     test_help_and_version();
     test_usage();
