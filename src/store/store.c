@@ -23,12 +23,14 @@
  *
  * An operation starts only while the whole budget fits before the request's deadline, so the
  * 35% left is what a request may spend queued, or on earlier operations, and still run one
- * more. The driver's own retries (retryReads, retryWrites) would add a second full attempt the
- * budget cannot hold, so they are off; the runner retries a read once itself after a broken
- * connection, and only when the budget still fits (a server restarted unnoticed between two
- * heartbeats then costs no failed request). socketTimeoutMS bounds each read and write, not a
- * whole exchange: a server trickling a reply byte by byte, or a multi-round SCRAM conversation,
- * can stretch an attempt further; mongo-c-driver 1.23 has no client-side operation timeout.
+ * more. The driver's own retries (retryReads, retryWrites) add a second full attempt, so they
+ * are off unless the URI turns them on: then each attempt gets half of every share above and
+ * the budget counts two attempts (still 65% of T). Without them the runner retries a read once
+ * itself after a broken connection, and only when the budget still fits (a server restarted
+ * unnoticed between two heartbeats then costs no failed request). socketTimeoutMS bounds each read
+ * and write, not a whole exchange: a server trickling a reply byte by byte, or a multi-round SCRAM
+ * conversation, can stretch an attempt further; mongo-c-driver 1.23 has no client-side operation
+ * timeout.
  *
  * A timeout the URI sets smaller than its share is kept (it only shrinks the budget); a larger
  * one, or 0 ("no limit" to the driver), is replaced by the share. */
@@ -96,9 +98,20 @@ static int32_t cap_timeout(mongoc_uri_t *uri, const char *option, int32_t ours)
     return mongoc_uri_set_option_as_int32(uri, option, ours) ? ours : 0;
 }
 
-static bool apply_timeouts(odm_store_t *store, mongoc_uri_t *uri, int t, odm_error_t *err)
+/* Whether the URI itself sets `option` to true (mongoc defaults the retries on; odmd does not). */
+static bool uri_turns_on(const mongoc_uri_t *uri, const char *option)
+{
+    return mongoc_uri_get_option_as_bool(uri, option, false);
+}
+
+static bool apply_timeouts(odm_store_t *store, mongoc_uri_t *uri, int request_timeout_ms,
+                           odm_error_t *err)
 {
     odm_store_timeouts_t *to = &store->timeouts;
+    store->driver_retries_reads = uri_turns_on(uri, MONGOC_URI_RETRYREADS);
+    store->driver_retries_writes = uri_turns_on(uri, MONGOC_URI_RETRYWRITES);
+    int attempts = store->driver_retries_reads || store->driver_retries_writes ? 2 : 1;
+    int t = request_timeout_ms / attempts; /* one attempt's share of the request */
     to->wait_queue_ms =
         cap_timeout(uri, MONGOC_URI_WAITQUEUETIMEOUTMS, share_of(t, WAIT_QUEUE_PCT));
     to->server_selection_ms =
@@ -111,19 +124,20 @@ static bool apply_timeouts(odm_store_t *store, mongoc_uri_t *uri, int t, odm_err
     int32_t below_socket = (int32_t)((int64_t)to->socket_ms * 2 / 3);
     if (to->max_time_ms > below_socket)
         to->max_time_ms = below_socket > 0 ? below_socket : 1;
-    store->budget_ms = (int64_t)to->wait_queue_ms + to->server_selection_ms + to->connect_ms +
-                       2 * (int64_t)to->socket_ms;
+    store->budget_ms = attempts * ((int64_t)to->wait_queue_ms + to->server_selection_ms +
+                                   to->connect_ms + 2 * (int64_t)to->socket_ms);
     return true;
 }
 
-/* Logs that the URI's `option`=true (spelt `name`) is not used: the request budget cannot hold
- * a retry. */
-static void refuse_retries(const mongoc_uri_t *uri, const char *option, const char *name)
+/* Logs what the URI's retries (if it turns them on) do to each attempt's timeouts. */
+static void log_retries(const odm_store_t *store)
 {
-    if (mongoc_uri_get_option_as_bool(uri, option, false))
-        odm_info("mongodb uri: %s=true is not used: a second attempt would not fit the request "
-                 "timeout",
-                 name);
+    if (store->driver_retries_reads || store->driver_retries_writes)
+        odm_info("mongodb uri: %s%s%s: the driver may try an operation twice, so each attempt "
+                 "gets half of the request timeout's database share",
+                 store->driver_retries_writes ? "retryWrites=true" : "",
+                 store->driver_retries_writes && store->driver_retries_reads ? ", " : "",
+                 store->driver_retries_reads ? "retryReads=true" : "");
 }
 
 /* Pool behaviour that keeps odmd serving across a database restart and answering 503 fast
@@ -131,17 +145,18 @@ static void refuse_retries(const mongoc_uri_t *uri, const char *option, const ch
  * the monitor's rescans within serverSelectionTimeoutMS. The pool holds the URI's maxPoolSize
  * when it sets one (sizing is the operator's: docs/deploy.md), else *max_clients; *max_clients
  * is set to the size in force. */
-static bool apply_pool_options(mongoc_uri_t *uri, size_t *max_clients, odm_error_t *err)
+static bool apply_pool_options(const odm_store_t *store, mongoc_uri_t *uri, size_t *max_clients,
+                               odm_error_t *err)
 {
     int32_t theirs = mongoc_uri_get_option_as_int32(uri, MONGOC_URI_MAXPOOLSIZE, 0);
     if (theirs > 0)
         *max_clients = (size_t)theirs;
-    refuse_retries(uri, MONGOC_URI_RETRYWRITES, "retryWrites");
-    refuse_retries(uri, MONGOC_URI_RETRYREADS, "retryReads");
-    bool ok = mongoc_uri_set_option_as_int32(uri, MONGOC_URI_MAXPOOLSIZE, (int32_t)*max_clients) &&
-              mongoc_uri_set_option_as_bool(uri, MONGOC_URI_SERVERSELECTIONTRYONCE, false) &&
-              mongoc_uri_set_option_as_bool(uri, MONGOC_URI_RETRYREADS, false) &&
-              mongoc_uri_set_option_as_bool(uri, MONGOC_URI_RETRYWRITES, false);
+    log_retries(store);
+    bool ok =
+        mongoc_uri_set_option_as_int32(uri, MONGOC_URI_MAXPOOLSIZE, (int32_t)*max_clients) &&
+        mongoc_uri_set_option_as_bool(uri, MONGOC_URI_SERVERSELECTIONTRYONCE, false) &&
+        mongoc_uri_set_option_as_bool(uri, MONGOC_URI_RETRYREADS, store->driver_retries_reads) &&
+        mongoc_uri_set_option_as_bool(uri, MONGOC_URI_RETRYWRITES, store->driver_retries_writes);
     if (ok && mongoc_uri_get_appname(uri) == NULL)
         ok = mongoc_uri_set_appname(uri, "odmd");
     return ok ? true : odm_error_set(err, ODM_ERR_CONFIG, "cannot set the database pool options");
@@ -244,7 +259,7 @@ odm_store_t *odm_store_new(const odm_store_options_t *opts, odm_error_t *err)
     size_t max_clients = opts->max_clients;
     if (!resolve_db(store, opts, uri, err) ||
         !apply_timeouts(store, uri, opts->request_timeout_ms, err) ||
-        !apply_pool_options(uri, &max_clients, err))
+        !apply_pool_options(store, uri, &max_clients, err))
         goto fail_store;
     /* with minPoolSize the pool may destroy clients: no handles kept past an operation */
     bool keep_handles = mongoc_uri_get_option_as_int32(uri, MONGOC_URI_MINPOOLSIZE, 0) <= 0;
@@ -308,13 +323,14 @@ void store__append_max_time(const odm_store_t *store, bson_t *opts)
     BSON_APPEND_INT32(opts, "maxTimeMS", store->timeouts.max_time_ms);
 }
 
-/* A read is tried again after a broken connection (the pool then reconnects, or the server is
- * marked unknown and selection waits for it), once, and only while a whole budget still fits. */
+/* A read is tried again (unless the driver does, retryReads=true) after a broken connection (the
+ * pool then reconnects, or the server is marked unknown and selection waits for it), once, and only
+ * while a whole budget still fits. */
 static bool worth_retrying(const odm_store_t *store, const store__op_t *op, int attempt,
                            const bson_error_t *error, int64_t deadline_ms)
 {
-    return op->read && attempt == 1 && !op->progressed && error->domain == MONGOC_ERROR_STREAM &&
-           deadline_ms - odm_now_ms() >= store->budget_ms;
+    return op->read && !store->driver_retries_reads && attempt == 1 && !op->progressed &&
+           error->domain == MONGOC_ERROR_STREAM && deadline_ms - odm_now_ms() >= store->budget_ms;
 }
 
 bool store__run(odm_store_t *store, store__op_t *op, int64_t deadline_ms, odm_error_t *err)

@@ -30,6 +30,8 @@ struct odm_store {
     char *password; /* the URI's password (owned, may be NULL): redacted from messages */
     odm_store_timeouts_t timeouts; /* the driver timeouts in force */
     int64_t budget_ms;             /* worst case of one operation, see store.c */
+    bool driver_retries_reads;     /* the URI's retryReads=true: the driver may try twice */
+    bool driver_retries_writes;    /* the URI's retryWrites=true: likewise for writes */
 };
 
 typedef struct store__op store__op_t;

@@ -90,7 +90,21 @@ static void test_options(void)
     CHECK_INT(odm_store_op_budget_ms(s), 500 + 2000 + 1000 + 2 * 300);
     odm_store_free(s);
 
+    /* the URI's retries are honoured: each attempt gets half of every share, and the budget
+     * counts two attempts */
+    opts.uri = "mongodb://127.0.0.1:1/?retryWrites=true";
+    s = odm_store_new(&opts, &err);
+    CHECK_MSG(s != NULL, "%s", err.message);
+    odm_store_get_timeouts(s, &to);
+    CHECK_INT(to.socket_ms, 750);
+    CHECK_INT(to.server_selection_ms, 1000);
+    CHECK_INT(to.max_time_ms, 500);
+    CHECK_INT(odm_store_op_budget_ms(s), 2 * (250 + 1000 + 500 + 2 * 750));
+    CHECK(odm_store_op_budget_ms(s) < opts.request_timeout_ms);
+    odm_store_free(s);
+
     opts.db = "given";
+    opts.uri = "mongodb://127.0.0.1:1/fromuri";
     s = odm_store_new(&opts, &err);
     CHECK(s != NULL && strcmp(odm_store_db_name(s), "given") == 0);
     odm_store_free(s);
