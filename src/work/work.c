@@ -17,6 +17,8 @@ struct worker {
     odm_work_pool_t *pool;
     size_t index;
     pthread_t thread;
+    atomic_ullong jobs;    /* this worker's only: relaxed, read by odm_work_stats */
+    atomic_ullong busy_us; /* time in finish_job */
 };
 
 struct odm_work_pool {
@@ -144,6 +146,20 @@ size_t odm_work_queued(odm_work_pool_t *pool)
     return n;
 }
 
+void odm_work_stats(odm_work_pool_t *pool, odm_work_stats_t *out)
+{
+    pthread_mutex_lock(&pool->lock);
+    out->queued = pool->queued;
+    out->queue_max = pool->queue_max;
+    pthread_mutex_unlock(&pool->lock);
+    out->threads = pool->nworkers;
+    out->jobs = out->busy_us = 0;
+    for (size_t i = 0; i < pool->nworkers; i++) {
+        out->jobs += atomic_load_explicit(&pool->workers[i].jobs, memory_order_relaxed);
+        out->busy_us += atomic_load_explicit(&pool->workers[i].busy_us, memory_order_relaxed);
+    }
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *self = arg;
@@ -159,7 +175,11 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&pool->lock);
         if (job == NULL)
             return NULL; /* stopping and drained */
-        finish_job(job, past_deadline(job, odm_now_ms()));
+        int64_t started = odm_now_us();
+        finish_job(job, past_deadline(job, started / 1000));
+        atomic_fetch_add_explicit(&self->busy_us, (uint64_t)(odm_now_us() - started),
+                                  memory_order_relaxed);
+        atomic_fetch_add_explicit(&self->jobs, 1, memory_order_relaxed);
     }
 }
 
