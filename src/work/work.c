@@ -175,11 +175,12 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&pool->lock);
         if (job == NULL)
             return NULL; /* stopping and drained */
+        /* counted before it runs: the job may answer its request before it returns */
+        atomic_fetch_add_explicit(&self->jobs, 1, memory_order_relaxed);
         int64_t started = odm_now_us();
         finish_job(job, past_deadline(job, started / 1000));
         atomic_fetch_add_explicit(&self->busy_us, (uint64_t)(odm_now_us() - started),
                                   memory_order_relaxed);
-        atomic_fetch_add_explicit(&self->jobs, 1, memory_order_relaxed);
     }
 }
 
