@@ -13,8 +13,9 @@
  * submit that brings the next deadline forward wakes it at once. */
 #define REAPER_IDLE_MS 1000
 
+/* Each on a cache line of its own: a worker's counters are written on every job. */
 struct worker {
-    odm_work_pool_t *pool;
+    _Alignas(64) odm_work_pool_t *pool;
     size_t index;
     pthread_t thread;
     atomic_ullong jobs;    /* this worker's only: relaxed, read by odm_work_stats */
@@ -321,7 +322,9 @@ odm_work_pool_t *odm_work_pool_new(size_t threads, size_t queue_max, odm_error_t
         return NULL;
     }
     odm_work_pool_t *pool = calloc(1, sizeof *pool);
-    struct worker *workers = calloc(threads, sizeof *workers);
+    struct worker *workers = aligned_alloc(_Alignof(struct worker), threads * sizeof *workers);
+    if (workers != NULL)
+        memset(workers, 0, threads * sizeof *workers);
     if (pool == NULL || workers == NULL) {
         odm_error_set(err, ODM_ERR_INTERNAL, "out of memory for a pool of %zu threads", threads);
         goto fail_alloc;
