@@ -173,7 +173,7 @@ static int serve(odm_config_t *cfg, sigset_t *signals)
     odm_api_warn_owners(models, auth);
     odm_metrics_t *metrics = cfg->metrics ? odm_api_metrics_new() : NULL;
     odm_api_metrics_label(metrics, models);
-    odm_model_set_t *set = odm_model_set_new(models);
+    odm_model_set_t *set = cfg->metrics && metrics == NULL ? NULL : odm_model_set_new(models);
     odm_api_models_t *live = set ? odm_api_models_new(set) : NULL;
     if (live == NULL) {
         odm_model_set_release(set);
