@@ -4,7 +4,7 @@
  * format 0.0.4 (families typed before their samples, histogram buckets cumulative, _count equal
  * to the +Inf bucket). --metrics-listen serves /metrics on its own address only; --metrics off
  * serves none. With the argument --promtool, a scrape goes through `promtool check metrics`
- * instead (skipped with 77 when promtool is missing, failed then when CI=true). */
+ * instead (skipped with 77 when promtool is missing, failed then when CI is set). */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -387,11 +387,11 @@ int main(int argc, char **argv)
     e2e_init(promtool ? "metrics_promtool" : "metrics");
     if (promtool && !have_promtool()) {
         const char *ci = getenv("CI");
-        if (ci == NULL || strcmp(ci, "true") != 0) {
+        if (ci == NULL || ci[0] == '\0') {
             printf("SKIP: promtool not found (Debian package prometheus; scripts/setup)\n");
             return e2e_finish(77);
         }
-        CHECK_MSG(false, "promtool not found, and CI=true");
+        CHECK_MSG(false, "promtool not found, and CI is set");
         return e2e_finish(check_done("e2e.metrics_promtool"));
     }
     char max_body[16];
