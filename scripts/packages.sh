@@ -18,9 +18,10 @@ ODMD_DATABASE_PACKAGES=(default-jre-headless default-jdk-headless maven)
 # openssl (the command) and python3-cryptography make the keys and sign the tokens that the JWT
 # tests check odmd against (tests/support/jwtmint.c, tests/support/jwt_mint.py), and the
 # certificate e2e.tls serves HTTPS with; nginx is the load balancer in front of two odmd processes
-# in e2e.replicas (run from a temp folder, never as a service).
+# in e2e.replicas (run from a temp folder, never as a service); prometheus for its promtool
+# (e2e.metrics_promtool checks a scrape of /metrics with it; the package's server is not started).
 ODMD_CHECK_PACKAGES=(docker-compose curl python3 python3-requests wrk clang-format
-    openssl python3-cryptography nginx)
+    openssl python3-cryptography nginx prometheus)
 # The benchmark (bench/run: scripts/setup --bench): nginx for the HTTP ceiling, gnuplot-nox for
 # the chart (its pngcairo terminal), wrk for the load, iproute2's ss for the stalled-connection
 # watch. Node.js and npm (the peers, the seeder) come with this machine kind; when `node` is

@@ -14,6 +14,7 @@
 #include "odmd/jwt.h"
 #include "odmd/http_tls.h"
 #include "odmd/log.h"
+#include "odmd/metrics.h"
 #include "odmd/model.h"
 #if __has_include("odmd/schema_cli.h")
 #include "odmd/schema_cli.h"
@@ -63,10 +64,13 @@ static void reload(const odm_config_t *cfg, odm_app_t *app)
 {
     odm_error_t err;
     odm_models_t *models = odm_models_load(cfg->schemas_dir, &err);
+    if (app->metrics)
+        odm_metrics_reload(app->metrics, models != NULL);
     if (models == NULL) {
         odm_err("reload refused, the models in force are kept: %s", err.message);
         return;
     }
+    odm_api_metrics_label(app->metrics, models);
     size_t n = models->n;
     odm_api_warn_owners(models, app->auth);
     odm_model_set_t *set = odm_model_set_new(models);
@@ -111,6 +115,29 @@ static bool start_jwt(const odm_config_t *cfg, odm_jwt_verifier_t **out, odm_err
     return *out != NULL;
 }
 
+/* --metrics-listen: a listener of its own answering GET /metrics only (it counts nothing). */
+static odm_http_server_t *start_metrics_listener(const odm_config_t *cfg, odm_app_t *app,
+                                                 odm_error_t *err)
+{
+    odm_http_options_t mopts = {
+        .listen = cfg->metrics_listen,
+        .listen_addr = (const struct sockaddr *)&cfg->metrics_addr,
+        .listen_addr_len = cfg->metrics_addr_len,
+        .max_connections = 16,
+        .max_client_connections = 16,
+        .idle_timeout_s = (unsigned)cfg->idle_timeout_s,
+        .read_timeout_s = (unsigned)cfg->read_timeout_s,
+        .max_body = 4096,
+        .request_timeout_ms = (int)cfg->request_timeout_ms,
+        .handler = odm_api_metrics_handle,
+        .app = app,
+    };
+    odm_http_server_t *server = odm_http_start(&mopts, err);
+    if (server != NULL)
+        odm_info("metrics on %s (port %u)", cfg->metrics_listen, odm_http_port(server));
+    return server;
+}
+
 static int serve(odm_config_t *cfg, sigset_t *signals)
 {
     odm_error_t err;
@@ -144,7 +171,9 @@ static int serve(odm_config_t *cfg, sigset_t *signals)
     }
     size_t n_models = models->n;
     odm_api_warn_owners(models, auth);
-    odm_model_set_t *set = odm_model_set_new(models);
+    odm_metrics_t *metrics = cfg->metrics ? odm_api_metrics_new() : NULL;
+    odm_api_metrics_label(metrics, models);
+    odm_model_set_t *set = cfg->metrics && metrics == NULL ? NULL : odm_model_set_new(models);
     odm_api_models_t *live = set ? odm_api_models_new(set) : NULL;
     if (live == NULL) {
         odm_model_set_release(set);
@@ -152,6 +181,7 @@ static int serve(odm_config_t *cfg, sigset_t *signals)
             odm_models_free(models);
         odm_auth_free(auth);
         odm_jwt_verifier_free(jwt);
+        odm_metrics_free(metrics);
         odm_error_set(&err, ODM_ERR_INTERNAL, "out of memory");
         odm_http_tls_release(&tls);
         return fail_startup(&err);
@@ -181,6 +211,8 @@ static int serve(odm_config_t *cfg, sigset_t *signals)
         .export_timeout_ms = (int)cfg->export_timeout_s * 1000,
         .models = live,
         .auth = auth,
+        .metrics = metrics,
+        .metrics_elsewhere = cfg->metrics_listen != NULL,
     };
     odm_http_options_t hopts = {
         .listen = cfg->listen,
@@ -197,10 +229,17 @@ static int serve(odm_config_t *cfg, sigset_t *signals)
         .app = &app,
         .tls_cert_pem = tls.cert_pem,
         .tls_key_pem = tls.key_pem,
+        .metrics = metrics,
     };
     odm_http_server_t *http = odm_http_start(&hopts, &err);
     if (http == NULL)
         goto fail_indexes;
+    odm_http_server_t *metrics_http = NULL;
+    if (metrics && cfg->metrics_listen &&
+        (metrics_http = start_metrics_listener(cfg, &app, &err)) == NULL) {
+        shut_down(http, NULL, (int)cfg->request_timeout_ms); /* then the pool, below */
+        goto fail_indexes;
+    }
     odm_info("odmd %s listening on %s (port %u), %zu models, database '%s'", ODMD_VERSION,
              cfg->listen, odm_http_port(http), n_models, odm_store_db_name(store));
     int sig = 0;
@@ -210,12 +249,15 @@ static int serve(odm_config_t *cfg, sigset_t *signals)
     }
     odm_info("signal %d received", sig);
     shut_down(http, pool, (int)cfg->request_timeout_ms);
+    if (metrics_http)
+        shut_down(metrics_http, NULL, (int)cfg->request_timeout_ms);
     odm_api_indexes_stop(indexes); /* after the drain: /readyz reads it */
     odm_store_free(store);
     odm_api_models_free(live); /* the last reference: every call and the index thread are gone */
     odm_auth_free(auth);
     odm_jwt_verifier_free(jwt);
     odm_http_tls_release(&tls);
+    odm_metrics_free(metrics);
     odm_info("stopped");
     return 0;
 
@@ -229,6 +271,7 @@ fail_models:
     odm_auth_free(auth);
     odm_jwt_verifier_free(jwt);
     odm_http_tls_release(&tls);
+    odm_metrics_free(metrics);
     return fail_startup(&err);
 }
 

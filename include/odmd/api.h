@@ -63,6 +63,8 @@ typedef struct {
     odm_api_models_t *models; /* borrowed: the set in force (swapped by a reload) */
     odm_auth_t *auth;         /* borrowed: keys and tokens (NULL or none configured: every
                                  caller is ODM_AUTH_ANONYMOUS with admin) */
+    odm_metrics_t *metrics;   /* borrowed; NULL: no metrics (GET /metrics is 404) */
+    bool metrics_elsewhere;   /* /metrics is served on its own listener only (404 here) */
 } odm_app_t;
 
 /* A set holding `models` (stolen) with one reference, the caller's. Returns: NULL when out of
@@ -84,6 +86,16 @@ odm_model_set_t *odm_api_models_acquire(odm_api_models_t *h);
 void odm_api_models_swap(odm_api_models_t *h, odm_model_set_t *set);
 /* Drops the holder's reference and frees it; NULL is fine. */
 void odm_api_models_free(odm_api_models_t *h);
+
+/* Metrics (src/api/metrics.c). odm_api_metrics_new: new metrics labelled with odmd's routes
+ * (NULL on out of memory). odm_api_metrics_label: registers each model's label (a lock: at
+ * load, before the models are shared). */
+odm_metrics_t *odm_api_metrics_new(void);
+void odm_api_metrics_label(odm_metrics_t *m, odm_models_t *models);
+
+/* The odm_http_handler_fn of the metrics listener (--metrics-listen; app is an odm_app_t):
+ * GET or HEAD /metrics, 404 for any other path, 405 for another method. Polling thread. */
+void odm_api_metrics_handle(odm_request_t *req, void *app);
 
 /* Fills out (n bytes) from the kernel's random source (getrandom): the cursor key of a server
  * started without --cursor-key. Returns: false with ODM_ERR_CONFIG when it cannot. */

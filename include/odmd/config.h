@@ -63,8 +63,12 @@ typedef struct {
     size_t jwt_leeway_s;  /* --jwt-leeway: clock skew allowed on exp and nbf */
     char *tls_cert;       /* --tls-cert: PEM certificate file for HTTPS; NULL: plain HTTP */
     char *tls_key;        /* --tls-key: its private key's PEM file; set with tls_cert */
-    bool help;            /* --help (or -h) was given: print odm_config_usage(), exit 0 */
-    bool version;         /* --version was given: print the version, exit 0 */
+    bool metrics;         /* --metrics on|off: count requests, serve /metrics */
+    char *metrics_listen; /* --metrics-listen as given; NULL: /metrics on --listen */
+    struct sockaddr_storage metrics_addr; /* its address (when metrics_listen is set) */
+    socklen_t metrics_addr_len;
+    bool help;    /* --help (or -h) was given: print odm_config_usage(), exit 0 */
+    bool version; /* --version was given: print the version, exit 0 */
 } odm_config_t;
 
 /* Fills cfg from defaults, then the environment, then argv (the options after the subcommand,

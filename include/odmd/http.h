@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "odmd/error.h"
+#include "odmd/metrics.h"
 
 typedef struct odm_http_server odm_http_server_t;
 typedef struct odm_request odm_request_t;
@@ -60,6 +61,7 @@ typedef struct {
      * odm_http_stop; checked by odm_http_tls_load), both or neither; NULL: plain HTTP. */
     const char *tls_cert_pem;
     const char *tls_key_pem;
+    odm_metrics_t *metrics; /* borrowed: counts every answered request; NULL counts nothing */
 } odm_http_options_t;
 
 /* Binds opts->listen_addr (never shared with another process: a second server on the same
@@ -103,6 +105,10 @@ bool odm_request_has_body(const odm_request_t *req); /* bytes or a declared leng
 bool odm_request_body_too_large(const odm_request_t *req);
 const char *odm_request_id(const odm_request_t *req);
 int64_t odm_request_deadline_ms(const odm_request_t *req); /* odm_now_ms() clock */
+
+/* The labels the request counts under in the server's metrics (odm_metrics_request_t's model
+ * and route; both 0 until set). Polling thread, before answering or suspending. */
+void odm_request_set_metrics_labels(odm_request_t *req, unsigned model, unsigned route);
 
 /* The application's per-request state: freed with free_fn when the request completes. */
 void odm_request_set_state(odm_request_t *req, void *state, void (*free_fn)(void *));

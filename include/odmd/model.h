@@ -71,6 +71,8 @@ typedef struct {
                                DELETE), or NULL: a document holding it is soft-deleted */
     const char *owner;      /* "x-owner": the top-level string field that holds the name of
                                the document's owner (borrowed from doc), or NULL */
+    unsigned metrics_label; /* its model label in odmd's metrics (0: none); set once, before
+                               the models are shared (odm_api_metrics_label) */
 } odm_model_t;
 
 typedef struct {

@@ -66,6 +66,19 @@ typedef struct {
 
 void odm_store_get_timeouts(const odm_store_t *store, odm_store_timeouts_t *out);
 
+/* What the store has done so far, for metrics. */
+typedef struct {
+    uint64_t max_clients;            /* the pool's size */
+    uint64_t in_use;                 /* clients taken by operations now */
+    uint64_t waits;                  /* operations that found no free client and waited */
+    uint64_t wait_timeouts;          /* of those, the ones that gave up (503) */
+    uint64_t wait_us;                /* time spent waiting */
+    uint64_t errors[ODM_ERR__COUNT]; /* driver errors by the kind they map to (see above) */
+} odm_store_stats_t;
+
+/* Fills out from relaxed atomic counters (no lock). Any thread. */
+void odm_store_stats(odm_store_t *store, odm_store_stats_t *out);
+
 bool odm_store_ping(odm_store_t *store, int64_t deadline_ms, odm_error_t *err);
 
 /* Finds one document. *found tells whether one matched; `out` is initialised (bson_init or a

@@ -55,6 +55,18 @@ void odm_work_fanout(odm_work_pool_t *pool, odm_fanout_t *f, odm_job_t **jobs, s
 /* Jobs queued now (for metrics and tests). */
 size_t odm_work_queued(odm_work_pool_t *pool);
 
+/* What the pool has done so far, for metrics. */
+typedef struct {
+    size_t threads;
+    size_t queued; /* jobs waiting now */
+    size_t queue_max;
+    uint64_t jobs;    /* jobs a worker has taken (run or expired) */
+    uint64_t busy_us; /* workers' time in jobs, summed over the workers */
+} odm_work_stats_t;
+
+/* Fills out (takes the queue's lock for a moment). Any thread. */
+void odm_work_stats(odm_work_pool_t *pool, odm_work_stats_t *out);
+
 /* The calling thread's worker index in its pool, 0..threads-1, for per-thread state (a pooled
  * client, regex match data); SIZE_MAX on any other thread (the reaper, a submitter, main). */
 size_t odm_work_thread_index(void);

@@ -16,7 +16,11 @@ typedef enum {
     API_DOCUMENT,
     API_DISTINCT, /* /api/NAME/_distinct/FIELD: id is the FIELD segment */
     API_RESTORE,  /* /api/NAME/ID/restore of an x-softDelete model: id is the ID segment */
+    API_METRICS,  /* /metrics (metrics.c) */
 } api_route_kind_t;
+
+/* The label a route kind counts under in the metrics (odm_request_set_metrics_labels). */
+#define API_METRICS_ROUTE(kind) ((unsigned)(kind) + 1)
 
 /* Where a path leads (router.c). */
 typedef struct {
@@ -80,6 +84,10 @@ typedef struct api_call {
     struct api_expand *expand; /* ?expand= only (owned, may be NULL) */
     odm_principal_t caller;    /* who sent the request (access.c); /healthz, /readyz: none */
 } api_call_t;
+
+/* metrics.c: GET /metrics on the API's listener (404 when the metrics are off or served on
+ * their own listener). */
+void api__metrics(api_call_t *call);
 
 /* idempotency.c: runs work (a POST's) under the request's Idempotency-Key, if any: 400 for a
  * malformed key; a key already used replays its response (same request), or answers 422 (a

@@ -48,6 +48,8 @@ static const struct {
     {API_DISTINCT, ODM_METHOD_OPTIONS, "OPTIONS", reply_options},
     {API_RESTORE, ODM_METHOD_POST, "POST", api__restore_document},
     {API_RESTORE, ODM_METHOD_OPTIONS, "OPTIONS", reply_options},
+    {API_METRICS, ODM_METHOD_GET, "GET", api__metrics},
+    {API_METRICS, ODM_METHOD_HEAD, "HEAD", api__metrics},
 };
 
 /* Accept-Patch (RFC 5789 3.1): the bodies PATCH reads, each a JSON merge patch (RFC 7396). */
@@ -55,8 +57,8 @@ static const struct {
 
 /* Whether a route needs a caller (access.c): the /api/ routes. */
 static const bool needs_key[] = {
-    [API_HEALTHZ] = false, [API_READYZ] = false,  [API_COLLECTION] = true,
-    [API_DOCUMENT] = true, [API_DISTINCT] = true, [API_RESTORE] = true,
+    [API_HEALTHZ] = false, [API_READYZ] = false, [API_COLLECTION] = true, [API_DOCUMENT] = true,
+    [API_DISTINCT] = true, [API_RESTORE] = true, [API_METRICS] = false,
 };
 
 bool api__match_route(const odm_models_t *models, const char *path, api_route_t *r)
@@ -68,6 +70,10 @@ bool api__match_route(const odm_models_t *models, const char *path, api_route_t 
     }
     if (strcmp(path, "/readyz") == 0) {
         r->kind = API_READYZ;
+        return true;
+    }
+    if (strcmp(path, "/metrics") == 0) {
+        r->kind = API_METRICS;
         return true;
     }
     if (strncmp(path, API_PREFIX, strlen(API_PREFIX)) != 0)
@@ -204,6 +210,8 @@ static bool refuse_route(const odm_app_t *app, const odm_models_t *models, odm_r
 {
     if (!api__match_route(models, odm_request_raw_path(req), r))
         return api__failf(req, ODM_ERR_NOT_FOUND, "no such route");
+    odm_request_set_metrics_labels(req, r->model ? r->model->metrics_label : 0,
+                                   API_METRICS_ROUTE(r->kind));
     if (find_handler(r->kind, odm_request_method(req)) == NULL) {
         add_allow(req, r->kind);
         return api__failf(req, ODM_ERR_METHOD_NOT_ALLOWED, "method not allowed on this route");

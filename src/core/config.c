@@ -42,6 +42,10 @@ static bool parse_bytes(const struct option *opt, const char *value, odm_config_
                         odm_error_t *err);
 static bool parse_level(const struct option *opt, const char *value, odm_config_t *cfg,
                         odm_error_t *err);
+static bool parse_metrics_listen(const struct option *opt, const char *value, odm_config_t *cfg,
+                                 odm_error_t *err);
+static bool parse_switch(const struct option *opt, const char *value, odm_config_t *cfg,
+                         odm_error_t *err);
 
 #define FIELD(f) offsetof(odm_config_t, f)
 
@@ -89,6 +93,9 @@ static const struct option options[] = {
      ODM_CONFIG_JWT_LEEWAY_MAX, "seconds"},
     {"tls-cert", "ODMD_TLS_CERT", parse_text, FIELD(tls_cert), 0, 0, NULL},
     {"tls-key", "ODMD_TLS_KEY", parse_text, FIELD(tls_key), 0, 0, NULL},
+    {"metrics", "ODMD_METRICS", parse_switch, FIELD(metrics), 0, 0, NULL},
+    {"metrics-listen", "ODMD_METRICS_LISTEN", parse_metrics_listen, FIELD(metrics_listen), 0, 0,
+     NULL},
 };
 
 #define OPTION_COUNT (sizeof options / sizeof options[0])
@@ -225,7 +232,8 @@ static bool parse_level(const struct option *opt, const char *value, odm_config_
 }
 
 /* Fills the socket address for host (no brackets) and port. */
-static bool fill_addr(odm_config_t *cfg, const char *host, bool v6, uint16_t port)
+static bool fill_addr(struct sockaddr_storage *out, socklen_t *out_len, const char *host, bool v6,
+                      uint16_t port)
 {
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
@@ -235,48 +243,79 @@ static bool fill_addr(odm_config_t *cfg, const char *host, bool v6, uint16_t por
         a->sin6_port = htons(port);
         if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
             return false;
-        cfg->listen_addr_len = sizeof *a;
+        *out_len = sizeof *a;
     } else {
         struct sockaddr_in *a = (struct sockaddr_in *)&ss;
         a->sin_family = AF_INET;
         a->sin_port = htons(port);
         if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
             return false;
-        cfg->listen_addr_len = sizeof *a;
+        *out_len = sizeof *a;
     }
-    cfg->listen_addr = ss;
-    cfg->listen_port = port;
+    *out = ss;
     return true;
 }
 
-/* "A.B.C.D:PORT" or "[V6]:PORT", port 0..65535 (0: any free port). Fills every listen_* field
- * (opt is unused: may be NULL). */
-static bool parse_listen(const struct option *opt, const char *value, odm_config_t *cfg,
-                         odm_error_t *err)
+/* "A.B.C.D:PORT" or "[V6]:PORT", port 0..65535 (0: any free port), into host_buf (the address
+ * without brackets), *out and *out_len (the socket address) and *port_out. */
+static bool parse_address(const char *value, char host_buf[INET6_ADDRSTRLEN],
+                          struct sockaddr_storage *out, socklen_t *out_len, uint16_t *port_out,
+                          odm_error_t *err)
 {
     bool v6 = value[0] == '[';
     const char *host = v6 ? value + 1 : value;
     const char *host_end = v6 ? strchr(value, ']') : strchr(value, ':');
     const char *port_text = host_end != NULL ? host_end + (v6 ? 1 : 0) : NULL;
-    char host_buf[INET6_ADDRSTRLEN];
     size_t host_len = host_end != NULL ? (size_t)(host_end - host) : 0;
     const char *end;
     uint64_t port;
-    if (port_text == NULL || *port_text != ':' || host_len == 0 || host_len >= sizeof host_buf)
+    if (port_text == NULL || *port_text != ':' || host_len == 0 || host_len >= INET6_ADDRSTRLEN)
         goto bad_form;
     memcpy(host_buf, host, host_len);
     host_buf[host_len] = '\0';
     if (!read_digits(port_text + 1, &end, &port) || *end != '\0' || port > 65535)
         return odm_error_set(err, ODM_ERR_CONFIG, "port in '%.*s' is not from 0 to 65535", ECHO_MAX,
                              value);
-    if (!fill_addr(cfg, host_buf, v6, (uint16_t)port))
+    if (!fill_addr(out, out_len, host_buf, v6, (uint16_t)port))
         goto bad_form;
-    return set_string(&cfg->listen_host, host_buf, err) && set_string(&cfg->listen, value, err);
+    *port_out = (uint16_t)port;
+    return true;
 
 bad_form:
     return odm_error_set(err, ODM_ERR_CONFIG,
                          "'%.*s' is not IPV4:PORT or [IPV6]:PORT with a numeric address", ECHO_MAX,
                          value);
+}
+
+/* --listen: fills every listen_* field (opt is unused: may be NULL). */
+static bool parse_listen(const struct option *opt, const char *value, odm_config_t *cfg,
+                         odm_error_t *err)
+{
+    char host_buf[INET6_ADDRSTRLEN];
+    return parse_address(value, host_buf, &cfg->listen_addr, &cfg->listen_addr_len,
+                         &cfg->listen_port, err) &&
+           set_string(&cfg->listen_host, host_buf, err) && set_string(&cfg->listen, value, err);
+}
+
+/* --metrics-listen: an address as --listen's; /metrics is then served there only. */
+static bool parse_metrics_listen(const struct option *opt, const char *value, odm_config_t *cfg,
+                                 odm_error_t *err)
+{
+    char host_buf[INET6_ADDRSTRLEN];
+    uint16_t port;
+    return parse_address(value, host_buf, &cfg->metrics_addr, &cfg->metrics_addr_len, &port, err) &&
+           set_string(&cfg->metrics_listen, value, err);
+}
+
+/* on or off (any case). */
+static bool parse_switch(const struct option *opt, const char *value, odm_config_t *cfg,
+                         odm_error_t *err)
+{
+    bool on = strcasecmp(value, "on") == 0;
+    if (!on && strcasecmp(value, "off") != 0)
+        return odm_error_set(err, ODM_ERR_CONFIG, "'%.*s' is not on or off", ECHO_MAX, value);
+    *(bool *)field(cfg, opt) = on;
+    return true;
 }
 
 static size_t default_workers(void)
@@ -304,6 +343,7 @@ static bool set_defaults(odm_config_t *cfg, odm_error_t *err)
     cfg->export_timeout_s = 600;
     cfg->idempotency_ttl_s = 86400;
     cfg->jwt_leeway_s = 30;
+    cfg->metrics = true;
     return set_string(&cfg->mongo_uri, DEFAULT_MONGO_URI, err) &&
            set_string(&cfg->schemas_dir, DEFAULT_SCHEMAS, err) &&
            parse_listen(NULL, DEFAULT_LISTEN, cfg, err);
@@ -439,6 +479,7 @@ void odm_config_release(odm_config_t *cfg)
     free(cfg->jwt_audience);
     free(cfg->tls_cert);
     free(cfg->tls_key);
+    free(cfg->metrics_listen);
     memset(cfg, 0, sizeof *cfg);
 }
 
@@ -532,6 +573,12 @@ const char *odm_config_usage(void)
            "      --tls-key (default: plain HTTP)\n"
            "  --tls-key FILE, ODMD_TLS_KEY\n"
            "      the certificate's private key, unencrypted PEM\n"
+           "  --metrics on|off, ODMD_METRICS\n"
+           "      count requests and serve GET /metrics in Prometheus's text format\n"
+           "      (default on)\n"
+           "  --metrics-listen HOST:PORT, ODMD_METRICS_LISTEN\n"
+           "      serve /metrics on this address only, not on --listen (default: unset,\n"
+           "      /metrics on --listen)\n"
            "  -h, --help\n"
            "      print this help and exit\n"
            "  --version\n"

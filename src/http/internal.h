@@ -158,6 +158,11 @@ struct odm_request {
 
     void *state;
     void (*state_free)(void *);
+
+    /* metrics (observe.c) */
+    int64_t started_us;
+    unsigned metrics_model, metrics_route;
+    bool metrics_started; /* counted in flight */
 };
 
 /* Writes out the access-log lines waiting, if any (any thread). With `due_only`, only when
@@ -215,6 +220,11 @@ bool http__linger_answer(odm_http_server_t *server, odm_request_t *req);
  * producer sees the client gone). Polling thread. */
 struct MHD_Response *http__stream_response(odm_request_t *req);
 void http__stream_drop(odm_request_t *req);
+
+/* Metrics (observe.c): a request handed to the application, and one completed with an answer
+ * (either does nothing without server->opts.metrics). Polling thread. */
+void http__observe_start(odm_request_t *req);
+void http__observe_done(odm_request_t *req);
 
 /* The framing of a request head (framing.c), gathered from its header fields. */
 typedef struct {

@@ -99,6 +99,7 @@ static odm_request_t *request_new(odm_http_server_t *server, odm_request_t *req,
     req->method_name = method;
     req->method = parse_method(method);
     req->started_ms = odm_now_ms();
+    req->started_us = odm_now_us();
     odm_buf_init(&req->body, server->opts.max_body);
     assign_request_id(server, req);
     return req;
@@ -199,6 +200,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     atomic_fetch_add_explicit(&req->server->progress, 1, memory_order_relaxed);
     http__conns_idle(req->server, conn);
     access_log(req->server, req, toe);
+    http__observe_done(req);
     if (req->counted)
         atomic_fetch_sub(&req->server->active, 1);
     request_free(req);
@@ -348,6 +350,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     req->close_connection = req->body_too_large; /* a client that sends too much may do it again */
     req->counted = true;
     atomic_fetch_add(&server->active, 1);
+    http__observe_start(req);
     if (atomic_load(&server->draining)) {
         req->close_connection = true;
         fail_kind(req, ODM_ERR_UNAVAILABLE, "shutting down");

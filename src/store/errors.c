@@ -124,10 +124,11 @@ static void duplicate_detail(const bson_error_t *error, const bson_t *reply, cha
         snprintf(out, size, "duplicate key");
 }
 
-bool store__fail(const odm_store_t *store, const store__op_t *op, const bson_error_t *error,
+bool store__fail(odm_store_t *store, const store__op_t *op, const bson_error_t *error,
                  const bson_t *reply, odm_error_t *err)
 {
     odm_error_kind_t kind = kind_of(error);
+    atomic_fetch_add_explicit(&store->errors[kind], 1, memory_order_relaxed);
     const char *prefix = kind == ODM_ERR_UNAVAILABLE ? "database unavailable: "
                          : kind == ODM_ERR_TIMEOUT   ? "database time limit exceeded: "
                                                      : "";
@@ -143,7 +144,7 @@ bool store__fail(const odm_store_t *store, const store__op_t *op, const bson_err
     return odm_error_set(err, kind, "%s: %s%s", op->what, prefix, detail);
 }
 
-void store__write_error(const odm_store_t *store, const store__op_t *op, const bson_t *write_error,
+void store__write_error(odm_store_t *store, const store__op_t *op, const bson_t *write_error,
                         odm_error_t *err)
 {
     bson_error_t error = {.domain = MONGOC_ERROR_SERVER};

@@ -263,6 +263,7 @@ odm_store_t *odm_store_new(const odm_store_options_t *opts, odm_error_t *err)
         goto fail_store;
     /* with minPoolSize the pool may destroy clients: no handles kept past an operation */
     bool keep_handles = mongoc_uri_get_option_as_int32(uri, MONGOC_URI_MINPOOLSIZE, 0) <= 0;
+    store->max_clients = max_clients;
     if (!store__colls_init(store, max_clients, keep_handles)) {
         odm_error_set(err, ODM_ERR_INTERNAL, "out of memory");
         goto fail_store;
@@ -343,7 +344,7 @@ bool store__run(odm_store_t *store, store__op_t *op, int64_t deadline_ms, odm_er
                              "%lld ms",
                              (long long)left, (long long)store->budget_ms);
     for (int attempt = 1;; attempt++) {
-        mongoc_client_t *client = mongoc_client_pool_pop(store->pool);
+        mongoc_client_t *client = store__pop(store);
         if (client == NULL)
             return odm_error_set(err, ODM_ERR_UNAVAILABLE,
                                  "no database connection free within %d ms",
@@ -351,7 +352,7 @@ bool store__run(odm_store_t *store, store__op_t *op, int64_t deadline_ms, odm_er
         bson_error_t error = {0};
         bson_t reply = BSON_INITIALIZER;
         bool ok = op->attempt(op, client, &reply, &error, err);
-        mongoc_client_pool_push(store->pool, client);
+        store__push(store, client);
         if (ok || error.domain == 0) {
             bson_destroy(&reply);
             return ok;

@@ -32,6 +32,12 @@ struct odm_store {
     int64_t budget_ms;             /* worst case of one operation, see store.c */
     bool driver_retries_reads;     /* the URI's retryReads=true: the driver may try twice */
     bool driver_retries_writes;    /* the URI's retryWrites=true: likewise for writes */
+    size_t max_clients;            /* the pool's size */
+    /* metrics (relaxed atomics, read by odm_store_stats) */
+    atomic_ullong in_use;                 /* clients popped, not yet pushed back */
+    atomic_ullong waits, wait_timeouts;   /* pops that found no free client, and gave up */
+    atomic_ullong wait_us;                /* time those pops waited */
+    atomic_ullong errors[ODM_ERR__COUNT]; /* store__fail's errors by kind */
 };
 
 typedef struct store__op store__op_t;
@@ -68,6 +74,11 @@ void store__colls_release(odm_store_t *store);
 mongoc_collection_t *store__collection(odm_store_t *store, mongoc_client_t *client,
                                        const char *name, mongoc_collection_t **to_destroy);
 
+/* A client from the pool (waiting at most waitQueueTimeoutMS), or NULL; and giving it back.
+ * Both keep the pool's metrics (stats.c). */
+mongoc_client_t *store__pop(odm_store_t *store);
+void store__push(odm_store_t *store, mongoc_client_t *client);
+
 /* Runs op against the store: refuses to start when less than the budget remains before
  * deadline_ms (ODM_ERR_TIMEOUT), pops a client (bounded wait; ODM_ERR_UNAVAILABLE), runs one
  * attempt (a read once more after a broken connection if the budget still fits), pushes the
@@ -86,12 +97,12 @@ void store__append_max_time(const odm_store_t *store, bson_t *opts);
 
 /* Maps a driver error (and the server's reply, may be NULL or empty) into err with the message
  * "<what> '<collection>': <detail>", the URI's password never included. Returns false. */
-bool store__fail(const odm_store_t *store, const store__op_t *op, const bson_error_t *error,
+bool store__fail(odm_store_t *store, const store__op_t *op, const bson_error_t *error,
                  const bson_t *reply, odm_error_t *err);
 
 /* Maps one entry of a bulk write's writeErrors ({index, code, errmsg[, keyPattern]}) into err,
  * as store__fail maps an operation's error. */
-void store__write_error(const odm_store_t *store, const store__op_t *op, const bson_t *write_error,
+void store__write_error(odm_store_t *store, const store__op_t *op, const bson_t *write_error,
                         odm_error_t *err);
 
 /* Replaces every occurrence of secret (may be NULL or empty) in msg by "***", in place. */

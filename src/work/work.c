@@ -13,10 +13,13 @@
  * submit that brings the next deadline forward wakes it at once. */
 #define REAPER_IDLE_MS 1000
 
+/* Each on a cache line of its own: a worker's counters are written on every job. */
 struct worker {
-    odm_work_pool_t *pool;
+    _Alignas(64) odm_work_pool_t *pool;
     size_t index;
     pthread_t thread;
+    atomic_ullong jobs;    /* this worker's only: relaxed, read by odm_work_stats */
+    atomic_ullong busy_us; /* time in finish_job */
 };
 
 struct odm_work_pool {
@@ -144,6 +147,20 @@ size_t odm_work_queued(odm_work_pool_t *pool)
     return n;
 }
 
+void odm_work_stats(odm_work_pool_t *pool, odm_work_stats_t *out)
+{
+    pthread_mutex_lock(&pool->lock);
+    out->queued = pool->queued;
+    out->queue_max = pool->queue_max;
+    pthread_mutex_unlock(&pool->lock);
+    out->threads = pool->nworkers;
+    out->jobs = out->busy_us = 0;
+    for (size_t i = 0; i < pool->nworkers; i++) {
+        out->jobs += atomic_load_explicit(&pool->workers[i].jobs, memory_order_relaxed);
+        out->busy_us += atomic_load_explicit(&pool->workers[i].busy_us, memory_order_relaxed);
+    }
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *self = arg;
@@ -159,7 +176,12 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&pool->lock);
         if (job == NULL)
             return NULL; /* stopping and drained */
-        finish_job(job, past_deadline(job, odm_now_ms()));
+        /* counted before it runs: the job may answer its request before it returns */
+        atomic_fetch_add_explicit(&self->jobs, 1, memory_order_relaxed);
+        int64_t started = odm_now_us();
+        finish_job(job, past_deadline(job, started / 1000));
+        atomic_fetch_add_explicit(&self->busy_us, (uint64_t)(odm_now_us() - started),
+                                  memory_order_relaxed);
     }
 }
 
@@ -300,7 +322,9 @@ odm_work_pool_t *odm_work_pool_new(size_t threads, size_t queue_max, odm_error_t
         return NULL;
     }
     odm_work_pool_t *pool = calloc(1, sizeof *pool);
-    struct worker *workers = calloc(threads, sizeof *workers);
+    struct worker *workers = aligned_alloc(_Alignof(struct worker), threads * sizeof *workers);
+    if (workers != NULL)
+        memset(workers, 0, threads * sizeof *workers);
     if (pool == NULL || workers == NULL) {
         odm_error_set(err, ODM_ERR_INTERNAL, "out of memory for a pool of %zu threads", threads);
         goto fail_alloc;

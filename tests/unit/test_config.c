@@ -521,6 +521,10 @@ static void test_usage(void)
         "ODMD_TLS_CERT",
         "--tls-key",
         "ODMD_TLS_KEY",
+        "--metrics on|off",
+        "ODMD_METRICS",
+        "--metrics-listen HOST:PORT",
+        "ODMD_METRICS_LISTEN",
     };
     for (size_t i = 0; i < sizeof must / sizeof must[0]; i++)
         CHECK_MSG(contains(usage, must[i]), "usage lacks '%s'", must[i]);
@@ -628,6 +632,44 @@ static void test_jwt_options(void)
         CHECK_MSG(contains(usage, must[i]), "usage lacks '%s'", must[i]);
 }
 
+/* --metrics on|off and --metrics-listen: defaults, flags, variables, malformed values. */
+static void test_metrics_options(void)
+{
+    odm_config_t cfg;
+    odm_error_t err;
+    CHECK(parse(&cfg, NO_ARGS, NO_ENV, &err));
+    CHECK(cfg.metrics);
+    CHECK(cfg.metrics_listen == NULL);
+    odm_config_release(&cfg);
+
+    CHECK(parse(&cfg, ARGS("--metrics", "OFF", "--metrics-listen=127.0.0.1:9464"), NO_ENV, &err));
+    CHECK(!cfg.metrics);
+    CHECK_STR(cfg.metrics_listen, "127.0.0.1:9464");
+    CHECK_INT(cfg.metrics_addr.ss_family, AF_INET);
+    CHECK_INT(cfg.metrics_addr_len, sizeof(struct sockaddr_in));
+    CHECK_INT(ntohs(((struct sockaddr_in *)&cfg.metrics_addr)->sin_port), 9464);
+    CHECK_STR(cfg.listen, "127.0.0.1:8080"); /* --listen untouched */
+    CHECK_INT(cfg.listen_port, 8080);
+    odm_config_release(&cfg);
+
+    CHECK(parse(&cfg, NO_ARGS, ENV("ODMD_METRICS=off", "ODMD_METRICS_LISTEN=[::1]:0"), &err));
+    CHECK(!cfg.metrics);
+    CHECK_INT(cfg.metrics_addr.ss_family, AF_INET6);
+    odm_config_release(&cfg);
+    CHECK(parse(&cfg, ARGS("--metrics=on"), ENV("ODMD_METRICS=off"), &err));
+    CHECK(cfg.metrics);
+    odm_config_release(&cfg);
+
+    CHECK(!parse(&cfg, ARGS("--metrics", "maybe"), NO_ENV, &err));
+    CHECK_MSG(contains(err.message, "'--metrics'") && contains(err.message, "on or off"), "%s",
+              err.message);
+    CHECK(!parse(&cfg, ARGS("--metrics-listen", "localhost:9464"), NO_ENV, &err));
+    CHECK_MSG(contains(err.message, "'--metrics-listen'") && contains(err.message, "IPV4:PORT"),
+              "%s", err.message);
+    CHECK(!parse(&cfg, ARGS("--metrics-listen", "127.0.0.1:70000"), NO_ENV, &err));
+    CHECK_MSG(contains(err.message, "0 to 65535"), "%s", err.message);
+}
+
 int main(void)
 {
     test_defaults();
@@ -645,5 +687,6 @@ int main(void)
     test_usage();
     test_keys();
     test_jwt_options();
+    test_metrics_options();
     return check_done("test_config");
 }

@@ -255,6 +255,14 @@ static void test_error_mapping(void)
                      "auth with bob:pw-Secret9 failed", NULL, &err),
               ODM_ERR_UNAVAILABLE);
     CHECK_MSG(strstr(err.message, "pw-Secret9") == NULL, "%s", err.message);
+    /* every mapping above is counted by its kind (odmd_mongo_errors_total) */
+    odm_store_stats_t stats;
+    odm_store_stats(s, &stats);
+    CHECK_INT(stats.errors[ODM_ERR_UNAVAILABLE], 4);
+    CHECK_INT(stats.errors[ODM_ERR_TIMEOUT], 1);
+    CHECK_INT(stats.errors[ODM_ERR_INTERNAL], 3);
+    CHECK_INT(stats.errors[ODM_ERR_CONFLICT], 2);
+    CHECK_INT(stats.max_clients, 1);
     odm_store_free(s);
 }
 
@@ -523,11 +531,13 @@ typedef struct {
     odm_error_t nested;
     bool nested_ok;
     int64_t took;
+    odm_store_stats_t during; /* the pool's counters while the find holds the client */
 } nested_t;
 
 static bool nested_count(const bson_t *doc, void *arg, odm_error_t *err)
 {
     nested_t *st = arg;
+    odm_store_stats(st->store, &st->during);
     bson_t all = BSON_INITIALIZER;
     int64_t n, t0 = odm_now_ms();
     st->nested_ok = odm_store_count(st->store, coll, &all, &n, deadline(), &st->nested);
@@ -553,6 +563,18 @@ static void test_pool_exhausted(const char *uri)
     odm_store_get_timeouts(st.store, &to);
     CHECK_MSG(st.took >= to.wait_queue_ms - 5 && st.took <= to.wait_queue_ms + 500, "took %lld ms",
               (long long)st.took);
+    /* the pool's metrics: one client taken during the find, one wait that gave up, none after */
+    odm_store_stats_t after;
+    odm_store_stats(st.store, &after);
+    CHECK_INT(st.during.in_use, 1);
+    CHECK_INT(st.during.waits, 0);
+    CHECK_INT(after.in_use, 0);
+    CHECK_INT(after.waits, 1);
+    CHECK_INT(after.wait_timeouts, 1);
+    CHECK_MSG(after.wait_us >= (uint64_t)(to.wait_queue_ms - 5) * 1000, "waited %llu us",
+              (unsigned long long)after.wait_us);
+    for (size_t k = 0; k < ODM_ERR__COUNT; k++)
+        CHECK_INT(after.errors[k], 0); /* a wait that gives up is no database error */
     bson_destroy(one);
     odm_store_free(st.store);
 }

@@ -143,6 +143,50 @@ static void test_queue_full(void)
     CHECK_INT(atomic_load(&jobs[3].expires), 0);
 }
 
+/* odm_work_stats: the queue's depth and cap, the jobs taken and the time the workers spent in
+ * them (the blocker's 50 ms at least). */
+static void test_stats(void)
+{
+    struct counted jobs[3];
+    odm_work_pool_t *pool = odm_work_pool_new(2, 8, NULL);
+    odm_work_stats_t s;
+    odm_work_stats(pool, &s);
+    CHECK(s.threads == 2 && s.queue_max == 8 && s.queued == 0 && s.jobs == 0 && s.busy_us == 0);
+    block_one_worker(pool);
+    block_one_worker(pool);
+    for (int i = 0; i < 3; i++) {
+        counted_init(&jobs[i], 0);
+        CHECK(odm_work_submit(pool, &jobs[i].job));
+    }
+    odm_work_stats(pool, &s);
+    CHECK_INT(s.queued, 3);
+    CHECK_INT(s.jobs, 2); /* counted when taken */
+    sleep_ms(50);
+    atomic_store(&blocker_release, true);
+    WAIT_FOR(odm_work_queued(pool) == 0, 2000);
+    odm_work_pool_free(pool); /* joins the workers: their counts are final */
+    CHECK_INT(atomic_load(&jobs[2].runs), 1);
+}
+
+/* The same, read after the jobs finished (the pool still running). */
+static void test_stats_busy(void)
+{
+    odm_work_pool_t *pool = odm_work_pool_new(1, 8, NULL);
+    block_one_worker(pool);
+    sleep_ms(50);
+    atomic_store(&blocker_release, true);
+    struct counted after;
+    counted_init(&after, 0);
+    CHECK(odm_work_submit(pool, &after.job));
+    /* one worker: the blocker's time was added before it took the next job */
+    WAIT_FOR(atomic_load(&after.runs) == 1, 2000);
+    odm_work_stats_t s;
+    odm_work_stats(pool, &s);
+    CHECK_INT(s.jobs, 2);
+    CHECK_MSG(s.busy_us >= 50000, "busy %llu us", (unsigned long long)s.busy_us);
+    odm_work_pool_free(pool);
+}
+
 /* One worker held for 500 ms; a job queued behind it with start_by now+50ms is expired by the
  * reaper well before the worker is free, and never run. */
 static void test_reaper_expires_stuck_job(void)
@@ -493,5 +537,7 @@ int main(void)
     test_fanout_done_frees();
     test_free_drains();
     test_stress();
+    test_stats();
+    test_stats_busy();
     return check_done("test_work");
 }
