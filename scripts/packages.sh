@@ -21,6 +21,8 @@ ODMD_DATABASE_PACKAGES=(default-jre-headless default-jdk-headless maven)
 # in e2e.replicas (run from a temp folder, never as a service).
 ODMD_CHECK_PACKAGES=(docker-compose curl python3 python3-requests wrk clang-format
     openssl python3-cryptography nginx)
+# Node's own fetch drives e2e.cors as a browser page's script would (tests/e2e/clients).
+ODMD_CHECK_PACKAGES+=(nodejs)
 # The benchmark (bench/run: scripts/setup --bench): nginx for the HTTP ceiling, gnuplot-nox for
 # the chart (its pngcairo terminal), wrk for the load, iproute2's ss for the stalled-connection
 # watch. Node.js and npm (the peers, the seeder) come with this machine kind; when `node` is

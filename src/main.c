@@ -197,6 +197,7 @@ static int serve(odm_config_t *cfg, sigset_t *signals)
         .app = &app,
         .tls_cert_pem = tls.cert_pem,
         .tls_key_pem = tls.key_pem,
+        .cors_origin = cfg->cors_origin,
     };
     odm_http_server_t *http = odm_http_start(&hopts, &err);
     if (http == NULL)

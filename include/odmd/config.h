@@ -26,6 +26,7 @@
 #define ODM_CONFIG_IDEMPOTENCY_TTL_MAX 2592000 /* 30 days */
 #define ODM_CONFIG_JWT_SECRET_MIN 32           /* bytes of --jwt-secret (HS256) */
 #define ODM_CONFIG_JWT_LEEWAY_MAX 300          /* seconds of --jwt-leeway */
+#define ODM_CONFIG_CORS_ORIGINS_MAX 32         /* origins in --cors-origin */
 
 typedef struct {
     char *mongo_uri;   /* --mongo-uri: mongodb:// or mongodb+srv:// connection string */
@@ -65,6 +66,9 @@ typedef struct {
     char *tls_key;        /* --tls-key: its private key's PEM file; set with tls_cert */
     bool help;            /* --help (or -h) was given: print odm_config_usage(), exit 0 */
     bool version;         /* --version was given: print the version, exit 0 */
+    char *cors_origin;    /* --cors-origin: "*" or origins separated by commas (each checked:
+                             http:// or https://, a host, an optional port, nothing after);
+                             NULL: no CORS headers */
 } odm_config_t;
 
 /* Fills cfg from defaults, then the environment, then argv (the options after the subcommand,

@@ -60,6 +60,9 @@ typedef struct {
      * odm_http_stop; checked by odm_http_tls_load), both or neither; NULL: plain HTTP. */
     const char *tls_cert_pem;
     const char *tls_key_pem;
+    /* CORS (src/http/cors.c): "*", origins separated by commas (as --cors-origin checks them),
+     * or NULL for no CORS headers at all. Borrowed for the server's life. */
+    const char *cors_origin;
 } odm_http_options_t;
 
 /* Binds opts->listen_addr (never shared with another process: a second server on the same
@@ -102,6 +105,10 @@ const char *odm_request_body(const odm_request_t *req, size_t *len);
 bool odm_request_has_body(const odm_request_t *req); /* bytes or a declared length */
 bool odm_request_body_too_large(const odm_request_t *req);
 const char *odm_request_id(const odm_request_t *req);
+/* True when req is a CORS preflight (OPTIONS with Origin and Access-Control-Request-Method)
+ * from an origin --cors-origin allows: the router answers it without asking for credentials,
+ * which browsers never send with a preflight. */
+bool odm_request_is_cors_preflight(const odm_request_t *req);
 int64_t odm_request_deadline_ms(const odm_request_t *req); /* odm_now_ms() clock */
 
 /* The application's per-request state: freed with free_fn when the request completes. */

@@ -42,6 +42,8 @@ static bool parse_bytes(const struct option *opt, const char *value, odm_config_
                         odm_error_t *err);
 static bool parse_level(const struct option *opt, const char *value, odm_config_t *cfg,
                         odm_error_t *err);
+static bool parse_origins(const struct option *opt, const char *value, odm_config_t *cfg,
+                          odm_error_t *err);
 
 #define FIELD(f) offsetof(odm_config_t, f)
 
@@ -89,6 +91,7 @@ static const struct option options[] = {
      ODM_CONFIG_JWT_LEEWAY_MAX, "seconds"},
     {"tls-cert", "ODMD_TLS_CERT", parse_text, FIELD(tls_cert), 0, 0, NULL},
     {"tls-key", "ODMD_TLS_KEY", parse_text, FIELD(tls_key), 0, 0, NULL},
+    {"cors-origin", "ODMD_CORS_ORIGIN", parse_origins, FIELD(cors_origin), 0, 0, NULL},
 };
 
 #define OPTION_COUNT (sizeof options / sizeof options[0])
@@ -222,6 +225,54 @@ static bool parse_level(const struct option *opt, const char *value, odm_config_
         return odm_error_set(err, ODM_ERR_CONFIG,
                              "'%.*s' is not one of debug, info, warn, error, off", ECHO_MAX, value);
     return true;
+}
+
+/* One origin of --cors-origin, n bytes at s: "http://" or "https://", then a host (letters,
+ * digits, '-', '.', or a bracketed IPv6 address) and an optional ":PORT", nothing else. */
+static bool origin_ok(const char *s, size_t n)
+{
+    static const char *const schemes[] = {"http://", "https://"};
+    size_t skip = 0;
+    for (size_t i = 0; i < sizeof schemes / sizeof schemes[0] && skip == 0; i++)
+        if (n > strlen(schemes[i]) && strncmp(s, schemes[i], strlen(schemes[i])) == 0)
+            skip = strlen(schemes[i]);
+    if (skip == 0)
+        return false;
+    for (size_t i = skip; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') && !(c >= '0' && c <= '9') &&
+            strchr("-.:[]", c) == NULL)
+            return false;
+    }
+    return s[skip] != ':';
+}
+
+/* "*", or origins separated by commas (spaces around them allowed). */
+static bool parse_origins(const struct option *opt, const char *value, odm_config_t *cfg,
+                          odm_error_t *err)
+{
+    if (strcmp(value, "*") == 0)
+        return parse_text(opt, value, cfg, err);
+    size_t count = 0;
+    for (const char *p = value;; p++) {
+        p += strspn(p, " ");
+        size_t n = strcspn(p, ",");
+        size_t trimmed = n;
+        while (trimmed > 0 && p[trimmed - 1] == ' ')
+            trimmed--;
+        if (!origin_ok(p, trimmed))
+            return odm_error_set(err, ODM_ERR_CONFIG,
+                                 "'%.*s' is not an origin (SCHEME://HOST[:PORT], http or https, "
+                                 "no path) nor *",
+                                 (int)(trimmed < ECHO_MAX ? trimmed : ECHO_MAX), p);
+        if (++count > ODM_CONFIG_CORS_ORIGINS_MAX)
+            return odm_error_set(err, ODM_ERR_CONFIG, "more than %d origins",
+                                 ODM_CONFIG_CORS_ORIGINS_MAX);
+        p += n;
+        if (*p == '\0')
+            break;
+    }
+    return parse_text(opt, value, cfg, err);
 }
 
 /* Fills the socket address for host (no brackets) and port. */
@@ -439,6 +490,7 @@ void odm_config_release(odm_config_t *cfg)
     free(cfg->jwt_audience);
     free(cfg->tls_cert);
     free(cfg->tls_key);
+    free(cfg->cors_origin);
     memset(cfg, 0, sizeof *cfg);
 }
 
@@ -532,6 +584,10 @@ const char *odm_config_usage(void)
            "      --tls-key (default: plain HTTP)\n"
            "  --tls-key FILE, ODMD_TLS_KEY\n"
            "      the certificate's private key, unencrypted PEM\n"
+           "  --cors-origin ORIGINS, ODMD_CORS_ORIGIN\n"
+           "      browser origins allowed to call the API: * (any, never with credentials)\n"
+           "      or a comma-separated list such as https://app.example.com (default: none,\n"
+           "      no CORS headers)\n"
            "  -h, --help\n"
            "      print this help and exit\n"
            "  --version\n"

@@ -102,6 +102,18 @@ typedef struct {
     bool running;
 } http__linger_t;
 
+/* CORS (cors.c): the allowed origins, parsed once. */
+#define HTTP__CORS_MAX 32 /* ODM_CONFIG_CORS_ORIGINS_MAX */
+typedef struct {
+    bool enabled;
+    bool any; /* "*" */
+    unsigned n;
+    char *origins[HTTP__CORS_MAX];
+} http__cors_t;
+
+/* Emits one response header (name and value borrowed for the call). */
+typedef void (*http__header_fn)(void *ctx, const char *name, const char *value);
+
 struct odm_http_server {
     struct MHD_Daemon *daemon;
     atomic_ullong progress;  /* handler calls and completions: the polling thread's pulse */
@@ -118,6 +130,7 @@ struct odm_http_server {
     atomic_ullong next_id;
     unsigned id_prefix;
     unsigned port;
+    http__cors_t cors;
 };
 
 typedef enum {
@@ -215,6 +228,16 @@ bool http__linger_answer(odm_http_server_t *server, odm_request_t *req);
  * producer sees the client gone). Polling thread. */
 struct MHD_Response *http__stream_response(odm_request_t *req);
 void http__stream_drop(odm_request_t *req);
+
+/* CORS (cors.c). http__cors_init parses opts->cors_origin into server->cors (ODM_ERR_CONFIG
+ * on a list too long, out of memory); release frees it. http__cors_headers emits the CORS
+ * fields of req's prepared response: nothing without --cors-origin or for an Origin it does
+ * not allow; for an allowed one, Access-Control-Allow-Origin and, on a preflight, the allowed
+ * methods (the response's Allow), headers and Max-Age, otherwise Access-Control-Expose-Headers.
+ * With a list, Vary: Origin on every answer. Polling thread. */
+bool http__cors_init(odm_http_server_t *server, odm_error_t *err);
+void http__cors_release(odm_http_server_t *server);
+void http__cors_headers(const odm_request_t *req, http__header_fn fn, void *ctx);
 
 /* The framing of a request head (framing.c), gathered from its header fields. */
 typedef struct {

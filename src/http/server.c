@@ -210,6 +210,11 @@ static void free_body(void *p)
     free(p);
 }
 
+static void add_to_response(void *resp, const char *name, const char *value)
+{
+    MHD_add_response_header(resp, name, value);
+}
+
 /* Queues the prepared response; the polling thread only. */
 static enum MHD_Result queue_prepared(odm_request_t *req)
 {
@@ -231,6 +236,7 @@ static enum MHD_Result queue_prepared(odm_request_t *req)
     MHD_add_response_header(resp, "X-Request-Id", req->request_id);
     for (unsigned i = 0; i < req->n_headers; i++)
         MHD_add_response_header(resp, req->headers[i].name, req->headers[i].value);
+    http__cors_headers(req, add_to_response, resp);
     if (req->close_connection || atomic_load(&req->server->draining))
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     http__conns_busy(req->server, req->conn);
@@ -400,8 +406,10 @@ odm_http_server_t *odm_http_start(const odm_http_options_t *opts, odm_error_t *e
     if (!http__tls_check(opts, err))
         goto fail_server;
     server->hard_body_cap = opts->max_body * 2 + 65536;
-    if (!http__conns_init(server, err))
+    if (!http__cors_init(server, err))
         goto fail_server;
+    if (!http__conns_init(server, err))
+        goto fail_cors;
     if (pthread_mutex_init(&server->log.lock, NULL) != 0) {
         odm_error_set(err, ODM_ERR_INTERNAL, "cannot set up the access log's lock");
         goto fail_conns;
@@ -439,6 +447,8 @@ fail_log:
     pthread_mutex_destroy(&server->log.lock);
 fail_conns:
     http__conns_release(server);
+fail_cors:
+    http__cors_release(server);
 fail_server:
     free(server);
     return NULL;
@@ -490,5 +500,6 @@ void odm_http_stop(odm_http_server_t *server)
     odm_buf_release(&server->log.line);
     pthread_mutex_destroy(&server->log.lock);
     http__conns_release(server);
+    http__cors_release(server);
     free(server);
 }

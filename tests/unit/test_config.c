@@ -68,6 +68,7 @@ static void test_defaults(void)
     CHECK_INT(cfg.expand_max_docs, 5000);
     CHECK_INT(cfg.max_client_connections, 500); /* half of --max-connections */
     CHECK_INT(cfg.export_timeout_s, 600);
+    CHECK(cfg.cors_origin == NULL); /* no CORS fields */
     CHECK(!cfg.help && !cfg.version);
     odm_config_release(&cfg);
     CHECK(cfg.mongo_uri == NULL && cfg.db == NULL && cfg.listen == NULL);
@@ -275,6 +276,18 @@ static void test_edges(void)
     CHECK_STR(cfg.listen_host, "::");
     CHECK_INT(cfg.listen_port, 65535);
     odm_config_release(&cfg);
+    static const char *const origins[] = {
+        "*",
+        "https://app.example.com",
+        "http://localhost:5173",
+        "https://a.example, https://b.example:8443,http://[::1]:3000",
+    };
+    for (size_t i = 0; i < sizeof origins / sizeof origins[0]; i++) {
+        char *argv[] = {"--cors-origin", (char *)origins[i], NULL};
+        CHECK_MSG(parse(&cfg, argv, NO_ENV, &err), "%s: %s", origins[i], err.message);
+        CHECK_STR(cfg.cors_origin, origins[i]);
+        odm_config_release(&cfg);
+    }
 }
 
 /* Every malformed value, by flag and by variable: false, ODM_ERR_CONFIG, the option named. */
@@ -344,6 +357,17 @@ static void test_malformed(void)
         {"bulk-max", "ODMD_BULK_MAX", "100001"},
         {"expand-max-ids", "ODMD_EXPAND_MAX_IDS", "0"},
         {"expand-max-docs", "ODMD_EXPAND_MAX_DOCS", "100001"},
+        {"cors-origin", "ODMD_CORS_ORIGIN", "app.example.com"},
+        {"cors-origin", "ODMD_CORS_ORIGIN", "https://app.example.com/"},
+        {"cors-origin", "ODMD_CORS_ORIGIN", "https://app.example.com/path"},
+        {"cors-origin", "ODMD_CORS_ORIGIN", "ftp://app.example.com"},
+        {"cors-origin", "ODMD_CORS_ORIGIN", "https://"},
+        {"cors-origin", "ODMD_CORS_ORIGIN", "https://:443"},
+        {"cors-origin", "ODMD_CORS_ORIGIN", "null"},
+        {"cors-origin", "ODMD_CORS_ORIGIN", "*, https://a.example"},
+        {"cors-origin", "ODMD_CORS_ORIGIN", "https://a.example,,https://b.example"},
+        {"cors-origin", "ODMD_CORS_ORIGIN", "https://a.example,"},
+        {"cors-origin", "ODMD_CORS_ORIGIN", "https://a.example\r\nX: y"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         odm_config_t cfg;
@@ -521,6 +545,8 @@ static void test_usage(void)
         "ODMD_TLS_CERT",
         "--tls-key",
         "ODMD_TLS_KEY",
+        "--cors-origin",
+        "ODMD_CORS_ORIGIN",
     };
     for (size_t i = 0; i < sizeof must / sizeof must[0]; i++)
         CHECK_MSG(contains(usage, must[i]), "usage lacks '%s'", must[i]);
