@@ -198,6 +198,10 @@ static int serve(odm_config_t *cfg, sigset_t *signals)
         .tls_cert_pem = tls.cert_pem,
         .tls_key_pem = tls.key_pem,
         .cors_origin = cfg->cors_origin,
+        .rate_limit = (unsigned)cfg->rate_limit,
+        .rate_window_s = (unsigned)cfg->rate_window_s,
+        .rate_burst = (unsigned)cfg->rate_burst,
+        .rate_table = (unsigned)cfg->rate_table,
     };
     odm_http_server_t *http = odm_http_start(&hopts, &err);
     if (http == NULL)

@@ -27,6 +27,9 @@
 #define ODM_CONFIG_JWT_SECRET_MIN 32           /* bytes of --jwt-secret (HS256) */
 #define ODM_CONFIG_JWT_LEEWAY_MAX 300          /* seconds of --jwt-leeway */
 #define ODM_CONFIG_CORS_ORIGINS_MAX 32         /* origins in --cors-origin */
+#define ODM_CONFIG_RATE_MAX 1000000            /* --rate-limit N and --rate-burst */
+#define ODM_CONFIG_RATE_TABLE_MIN 16           /* --rate-table */
+#define ODM_CONFIG_RATE_TABLE_MAX 1048576
 
 typedef struct {
     char *mongo_uri;   /* --mongo-uri: mongodb:// or mongodb+srv:// connection string */
@@ -69,6 +72,10 @@ typedef struct {
     char *cors_origin;    /* --cors-origin: "*" or origins separated by commas (each checked:
                              http:// or https://, a host, an optional port, nothing after);
                              NULL: no CORS headers */
+    size_t rate_limit;    /* --rate-limit N/UNIT: N requests ... (0: no rate limit) */
+    size_t rate_window_s; /* ... per this many seconds (1, 60 or 3600) */
+    size_t rate_burst;    /* --rate-burst: bucket size (defaults to rate_limit) */
+    size_t rate_table;    /* --rate-table: clients tracked at once (least recently seen go) */
 } odm_config_t;
 
 /* Fills cfg from defaults, then the environment, then argv (the options after the subcommand,

@@ -63,6 +63,10 @@ typedef struct {
     /* CORS (src/http/cors.c): "*", origins separated by commas (as --cors-origin checks them),
      * or NULL for no CORS headers at all. Borrowed for the server's life. */
     const char *cors_origin;
+    /* Token buckets (src/http/ratelimit.c): rate_limit requests per rate_window_s seconds for
+     * each credential (Authorization value) or client address, rate_burst at once, rate_table
+     * buckets kept (least recently seen replaced). rate_limit 0: no limit. */
+    unsigned rate_limit, rate_window_s, rate_burst, rate_table;
 } odm_http_options_t;
 
 /* Binds opts->listen_addr (never shared with another process: a second server on the same

@@ -44,6 +44,8 @@ static bool parse_level(const struct option *opt, const char *value, odm_config_
                         odm_error_t *err);
 static bool parse_origins(const struct option *opt, const char *value, odm_config_t *cfg,
                           odm_error_t *err);
+static bool parse_rate(const struct option *opt, const char *value, odm_config_t *cfg,
+                       odm_error_t *err);
 
 #define FIELD(f) offsetof(odm_config_t, f)
 
@@ -92,6 +94,11 @@ static const struct option options[] = {
     {"tls-cert", "ODMD_TLS_CERT", parse_text, FIELD(tls_cert), 0, 0, NULL},
     {"tls-key", "ODMD_TLS_KEY", parse_text, FIELD(tls_key), 0, 0, NULL},
     {"cors-origin", "ODMD_CORS_ORIGIN", parse_origins, FIELD(cors_origin), 0, 0, NULL},
+    {"rate-limit", "ODMD_RATE_LIMIT", parse_rate, FIELD(rate_limit), 1, ODM_CONFIG_RATE_MAX, NULL},
+    {"rate-burst", "ODMD_RATE_BURST", parse_count, FIELD(rate_burst), 1, ODM_CONFIG_RATE_MAX,
+     "requests"},
+    {"rate-table", "ODMD_RATE_TABLE", parse_count, FIELD(rate_table), ODM_CONFIG_RATE_TABLE_MIN,
+     ODM_CONFIG_RATE_TABLE_MAX, "clients"},
 };
 
 #define OPTION_COUNT (sizeof options / sizeof options[0])
@@ -275,6 +282,29 @@ static bool parse_origins(const struct option *opt, const char *value, odm_confi
     return parse_text(opt, value, cfg, err);
 }
 
+/* N/s, N/m or N/h: requests per second, minute or hour; fills rate_limit and rate_window_s. */
+static bool parse_rate(const struct option *opt, const char *value, odm_config_t *cfg,
+                       odm_error_t *err)
+{
+    static const struct {
+        const char *unit;
+        size_t seconds;
+    } units[] = {{"/s", 1}, {"/m", 60}, {"/h", 3600}};
+    const char *end;
+    uint64_t v;
+    bool ok = read_digits(value, &end, &v) && v >= opt->min && v <= opt->max;
+    for (size_t i = 0; ok && i < sizeof units / sizeof units[0]; i++) {
+        if (strcmp(end, units[i].unit) == 0) {
+            cfg->rate_limit = (size_t)v;
+            cfg->rate_window_s = units[i].seconds;
+            return true;
+        }
+    }
+    return odm_error_set(err, ODM_ERR_CONFIG,
+                         "'%.*s' is not N/s, N/m or N/h with N a whole number from %zu to %zu",
+                         ECHO_MAX, value, opt->min, opt->max);
+}
+
 /* Fills the socket address for host (no brackets) and port. */
 static bool fill_addr(odm_config_t *cfg, const char *host, bool v6, uint16_t port)
 {
@@ -355,6 +385,7 @@ static bool set_defaults(odm_config_t *cfg, odm_error_t *err)
     cfg->export_timeout_s = 600;
     cfg->idempotency_ttl_s = 86400;
     cfg->jwt_leeway_s = 30;
+    cfg->rate_table = 4096;
     return set_string(&cfg->mongo_uri, DEFAULT_MONGO_URI, err) &&
            set_string(&cfg->schemas_dir, DEFAULT_SCHEMAS, err) &&
            parse_listen(NULL, DEFAULT_LISTEN, cfg, err);
@@ -465,6 +496,8 @@ bool odm_config_parse(odm_config_t *cfg, int argc, char **argv, char **envp, odm
     }
     if (cfg->max_client_connections == 0) /* not given: half of the connection limit */
         cfg->max_client_connections = cfg->max_connections > 1 ? cfg->max_connections / 2 : 1;
+    if (cfg->rate_burst == 0) /* not given: one unit's worth */
+        cfg->rate_burst = cfg->rate_limit;
     return true;
 
 fail:
@@ -588,6 +621,15 @@ const char *odm_config_usage(void)
            "      browser origins allowed to call the API: * (any, never with credentials)\n"
            "      or a comma-separated list such as https://app.example.com (default: none,\n"
            "      no CORS headers)\n"
+           "  --rate-limit N/UNIT, ODMD_RATE_LIMIT\n"
+           "      requests per second (N/s), minute (N/m) or hour (N/h) for each credential,\n"
+           "      or each client address without one; more get 429 (default: no limit)\n"
+           "  --rate-burst N, ODMD_RATE_BURST\n"
+           "      requests allowed at once above the rate, 1-1000000 (default: N of\n"
+           "      --rate-limit)\n"
+           "  --rate-table N, ODMD_RATE_TABLE\n"
+           "      clients whose rate is tracked at once, least recently seen forgotten\n"
+           "      first, 16-1048576 (default 4096)\n"
            "  -h, --help\n"
            "      print this help and exit\n"
            "  --version\n"

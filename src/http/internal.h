@@ -111,6 +111,8 @@ typedef struct {
     char *origins[HTTP__CORS_MAX];
 } http__cors_t;
 
+typedef struct http__limiter http__limiter_t;
+
 /* Emits one response header (name and value borrowed for the call). */
 typedef void (*http__header_fn)(void *ctx, const char *name, const char *value);
 
@@ -131,6 +133,7 @@ struct odm_http_server {
     unsigned id_prefix;
     unsigned port;
     http__cors_t cors;
+    http__limiter_t *limiter; /* NULL: no rate limit */
 };
 
 typedef enum {
@@ -171,6 +174,11 @@ struct odm_request {
 
     void *state;
     void (*state_free)(void *);
+
+    /* the request's rate-limit bucket (ratelimit.c), as it stood after this request */
+    bool limited;       /* counted against a bucket: RateLimit goes on the answer */
+    bool by_credential; /* the bucket is its Authorization value's (else its address's) */
+    unsigned rl_remaining, rl_reset_s;
 };
 
 /* Writes out the access-log lines waiting, if any (any thread). With `due_only`, only when
@@ -238,6 +246,19 @@ void http__stream_drop(odm_request_t *req);
 bool http__cors_init(odm_http_server_t *server, odm_error_t *err);
 void http__cors_release(odm_http_server_t *server);
 void http__cors_headers(const odm_request_t *req, http__header_fn fn, void *ctx);
+
+/* Rate limits (ratelimit.c). http__limit_init makes server->limiter when opts->rate_limit is
+ * set (ODM_ERR_INTERNAL when out of memory); release frees it. Both off the polling thread,
+ * before it starts and after it stopped. */
+bool http__limit_init(odm_http_server_t *server, odm_error_t *err);
+void http__limit_release(odm_http_server_t *server);
+/* Takes one token for req from its bucket (its credential's, else its address's); when there
+ * is none, prepares the 429 and returns true. Polling thread only, before the handler. */
+bool http__limit_refuse(odm_http_server_t *server, odm_request_t *req);
+/* Once req's answer is prepared: a 401 to a request with credentials costs its address a
+ * token of its own bucket of failures; then the RateLimit fields are emitted. Polling thread. */
+void http__limit_answered(odm_http_server_t *server, const odm_request_t *req, http__header_fn fn,
+                          void *ctx);
 
 /* The framing of a request head (framing.c), gathered from its header fields. */
 typedef struct {

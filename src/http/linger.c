@@ -184,6 +184,7 @@ static bool serialize(const odm_request_t *req, odm_buf_t *out)
              odm_buf_puts(out, ": ") && odm_buf_puts(out, req->headers[i].value);
     struct head_out h = {out, ok};
     http__cors_headers(req, put_field, &h);
+    http__limit_answered(req->server, req, put_field, &h);
     return h.ok && odm_buf_puts(out, "\r\n\r\n") &&
            odm_buf_append(out, req->resp_body ? req->resp_body : "", req->resp_len);
 }

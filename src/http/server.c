@@ -237,6 +237,7 @@ static enum MHD_Result queue_prepared(odm_request_t *req)
     for (unsigned i = 0; i < req->n_headers; i++)
         MHD_add_response_header(resp, req->headers[i].name, req->headers[i].value);
     http__cors_headers(req, add_to_response, resp);
+    http__limit_answered(req->server, req, add_to_response, resp);
     if (req->close_connection || atomic_load(&req->server->draining))
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     http__conns_busy(req->server, req->conn);
@@ -359,6 +360,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         fail_kind(req, ODM_ERR_UNAVAILABLE, "shutting down");
         return queue_prepared(req);
     }
+    if (http__limit_refuse(server, req))
+        return queue_prepared(req);
     server->opts.handler(req, server->opts.app);
     if (req->phase == HTTP__SUSPENDED)
         return MHD_YES;
@@ -408,8 +411,10 @@ odm_http_server_t *odm_http_start(const odm_http_options_t *opts, odm_error_t *e
     server->hard_body_cap = opts->max_body * 2 + 65536;
     if (!http__cors_init(server, err))
         goto fail_server;
-    if (!http__conns_init(server, err))
+    if (!http__limit_init(server, err))
         goto fail_cors;
+    if (!http__conns_init(server, err))
+        goto fail_limit;
     if (pthread_mutex_init(&server->log.lock, NULL) != 0) {
         odm_error_set(err, ODM_ERR_INTERNAL, "cannot set up the access log's lock");
         goto fail_conns;
@@ -447,6 +452,8 @@ fail_log:
     pthread_mutex_destroy(&server->log.lock);
 fail_conns:
     http__conns_release(server);
+fail_limit:
+    http__limit_release(server);
 fail_cors:
     http__cors_release(server);
 fail_server:
@@ -500,6 +507,7 @@ void odm_http_stop(odm_http_server_t *server)
     odm_buf_release(&server->log.line);
     pthread_mutex_destroy(&server->log.lock);
     http__conns_release(server);
+    http__limit_release(server);
     http__cors_release(server);
     free(server);
 }

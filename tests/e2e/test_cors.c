@@ -1,6 +1,6 @@
 /* End-to-end: --cors-origin. Preflights answered without credentials for an allowed origin,
  * with the route's methods, the request fields odmd reads and a bounded Max-Age; every answer
- * to an allowed origin (200, 201, 401, 404, 422, 503) carries Access-Control-Allow-Origin
+ * to an allowed origin (200, 201, 401, 404, 422, 429, 503) carries Access-Control-Allow-Origin
  * and Access-Control-Expose-Headers; another origin gets no CORS field, and its request is
  * answered all the same; "*" never comes with credentials. Then Node's fetch as a page would. */
 #include <pthread.h>
@@ -212,6 +212,36 @@ static void test_any_origin(void)
     CHECK_INT(e2e_odmd_stop(&o, 20000), 0);
 }
 
+/* The 429 of a rate limit, answered before routing, carries them too: a page can read its
+ * Retry-After and RateLimit fields. */
+static void test_rate_limited(void)
+{
+    e2e_odmd_t o;
+    e2e_odmd_opts_t opts = {
+        .mongo_uri = e2e_db_uri(env.db),
+        .schemas = e2e_schemas_with_extras(),
+        .args = {"--cors-origin", ORIGIN, "--rate-limit", "1/m", "--rate-burst", "1", NULL}};
+    if (!e2e_odmd_start(&o, &opts)) {
+        CHECK_MSG(false, "odmd did not start with --rate-limit 1/m");
+        return;
+    }
+    e2e_client_t c;
+    e2e_client_init(&c, o.url);
+    e2e_resp_t r = {0};
+    const char *from_origin[] = {"Origin: " ORIGIN, NULL};
+    e2e_request(&c, &r, "GET", "/api/notes", from_origin, NULL, 0);
+    EXPECT_STATUS(r, 200);
+    expect_cors(&r, ORIGIN, "200 within the rate limit");
+    CHECK(e2e_header(&r, "RateLimit") != NULL);
+    e2e_request(&c, &r, "GET", "/api/notes", from_origin, NULL, 0);
+    EXPECT_PROBLEM(r, 429);
+    expect_cors(&r, ORIGIN, "429");
+    CHECK(e2e_header(&r, "Retry-After") != NULL && e2e_header(&r, "RateLimit") != NULL);
+    e2e_resp_free(&r);
+    e2e_client_release(&c);
+    CHECK_INT(e2e_odmd_stop(&o, 20000), 0);
+}
+
 typedef struct {
     const char *url;
     char path[64];
@@ -306,6 +336,7 @@ int main(void)
     test_actual_answers();
     test_any_origin();
     test_full_queue();
+    test_rate_limited();
     test_node_fetch();
     CHECK_INT(e2e_env_down(&env), 0);
     return e2e_finish(check_done("e2e_cors"));
