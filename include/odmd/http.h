@@ -67,6 +67,10 @@ typedef struct {
      * each credential (Authorization value) or client address, rate_burst at once, rate_table
      * buckets kept (least recently seen replaced). rate_limit 0: no limit. */
     unsigned rate_limit, rate_window_s, rate_burst, rate_table;
+    /* Whether an Authorization value names a client: true only when the application checks
+     * credentials (else anyone could send a new value with each request to get a new bucket,
+     * and every request counts against its address). */
+    bool rate_by_credential;
 } odm_http_options_t;
 
 /* Binds opts->listen_addr (never shared with another process: a second server on the same

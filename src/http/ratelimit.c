@@ -1,7 +1,8 @@
-/* Rate limits: a token bucket per credential (the Authorization value, hashed) or, without one,
- * per client address (IPv4 address, IPv6 /64), in a fixed table that forgets the least recently
- * seen client first. 429 past the limit; the RateLimit fields of draft-ietf-httpapi-ratelimit-
- * headers-10 on every answer counted (t: the seconds until one more request is allowed).
+/* Rate limits: a token bucket per credential (the Authorization value, hashed, when credentials
+ * are checked) or, without one, per client address (IPv4 address, IPv6 /64), in a fixed table that
+ * forgets the least recently seen client first. 429 past the limit; the RateLimit fields of
+ * draft-ietf-httpapi-ratelimit- headers-10 on every answer counted (t: the seconds until one more
+ * request is allowed).
  *
  * Threads: everything here runs on libmicrohttpd's one polling thread (server.c starts the
  * daemon with MHD_USE_INTERNAL_POLLING_THREAD and no thread pool, and calls these functions from
@@ -286,7 +287,8 @@ bool http__limit_refuse(odm_http_server_t *server, odm_request_t *req)
     if (l == NULL || exempt(req))
         return false;
     int64_t now = odm_now_ms();
-    const char *auth = odm_request_header(req, "Authorization");
+    const char *auth =
+        server->opts.rate_by_credential ? odm_request_header(req, "Authorization") : NULL;
     bucket_t *b;
     if (auth != NULL) {
         /* an address whose wrong credentials spent its failures' bucket is refused whatever

@@ -1,9 +1,9 @@
 /* End-to-end: --rate-limit, --rate-burst, --rate-table. A burst is answered, the next request
  * gets 429 with Retry-After and the RateLimit fields; the bucket refills with time; credentials
  * and client addresses have buckets apart (another loopback address is another client); wrong
- * credentials spend a bucket of their address; the probes are never limited; a small table
- * forgets the least recently seen client. Timing assertions only bound from the safe side: a
- * slow run waits longer, never fails. */
+ * credentials spend a bucket of their address, and without --api-key credentials count for
+ * nothing; the probes are never limited; a small table forgets the least recently seen client.
+ * Timing assertions only bound from the safe side: a slow run waits longer, never fails. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -222,36 +222,54 @@ static void test_key_and_address(void)
     CHECK_INT(e2e_odmd_stop(&o, 20000), 0);
 }
 
-/* --rate-table 16: one client refused, fifteen others seen after it, it is still refused (the
- * table holds sixteen); sixteen more, and it has been forgotten: a fresh bucket. */
+/* --rate-table 16: one client refused, fifteen others (other loopback addresses) seen after it,
+ * it is still refused (the table holds sixteen); sixteen more, and it has been forgotten: a
+ * fresh bucket. */
 static void test_eviction(void)
 {
     e2e_odmd_t o;
     if (!start(&o, "1/m", "1", "16", NULL))
         return;
-    e2e_client_t c, others;
+    e2e_client_t c;
     e2e_client_init(&c, o.url);
-    e2e_client_init(&others, o.url);
     e2e_resp_t r = {0};
     get(&c, &r, "/api/notes", NULL);
     EXPECT_STATUS(r, 200);
     get(&c, &r, "/api/notes", NULL);
     expect_429(&r, 60, "the second request at 1/m, burst 1");
-    for (int i = 0; i < 15; i++) {
-        get(&others, &r, "/api/notes", F("Bearer client-%d", i));
-        EXPECT_STATUS(r, 200);
-    }
+    for (int i = 0; i < 15; i++)
+        CHECK_INT(get_from(F("127.0.1.%d", i + 1), o.url, "/api/notes", NULL).status, 200);
     get(&c, &r, "/api/notes", NULL);
     expect_429(&r, 60, "with sixteen clients in a table of sixteen");
-    for (int i = 15; i < 31; i++) {
-        get(&others, &r, "/api/notes", F("Bearer client-%d", i));
-        EXPECT_STATUS(r, 200);
-    }
+    for (int i = 15; i < 31; i++)
+        CHECK_INT(get_from(F("127.0.1.%d", i + 1), o.url, "/api/notes", NULL).status, 200);
     get(&c, &r, "/api/notes", NULL);
     EXPECT_STATUS(r, 200); /* forgotten: a full bucket again */
     e2e_resp_free(&r);
     e2e_client_release(&c);
-    e2e_client_release(&others);
+    CHECK_INT(e2e_odmd_stop(&o, 20000), 0);
+}
+
+/* Without --api-key nothing checks an Authorization value: each new one would be a new bucket,
+ * so every request counts against its address. */
+static void test_unchecked_credentials(void)
+{
+    e2e_odmd_t o;
+    if (!start(&o, "1/m", "2", "4096", NULL))
+        return;
+    e2e_client_t c;
+    e2e_client_init(&c, o.url);
+    e2e_resp_t r = {0};
+    get(&c, &r, "/api/notes", "Bearer a");
+    EXPECT_STATUS(r, 200);
+    get(&c, &r, "/api/notes", "Bearer b");
+    EXPECT_STATUS(r, 200);
+    get(&c, &r, "/api/notes", "Bearer c");
+    expect_429(&r, 60, "a third made-up credential from one address without --api-key");
+    get(&c, &r, "/api/notes", NULL);
+    expect_429(&r, 60, "the same address without credentials");
+    e2e_resp_free(&r);
+    e2e_client_release(&c);
     CHECK_INT(e2e_odmd_stop(&o, 20000), 0);
 }
 
@@ -267,6 +285,7 @@ int main(void)
     test_refill();
     test_key_and_address();
     test_eviction();
+    test_unchecked_credentials();
     e2e_db_stop(db);
     return e2e_finish(check_done("e2e_ratelimit"));
 }
