@@ -255,6 +255,20 @@ void http__limit_release(odm_http_server_t *server);
 /* Takes one token for req from its bucket (its credential's, else its address's); when there
  * is none, prepares the 429 and returns true. Polling thread only, before the handler. */
 bool http__limit_refuse(odm_http_server_t *server, odm_request_t *req);
+/* The table alone, for tests. http__limiter_new: rate tokens per window_s seconds, buckets of
+ * `burst` (0: rate), `table` buckets; NULL when out of memory; free with http__limiter_free
+ * (NULL is fine). http__limit_address_key: the key of a client address (kind: a byte told
+ * apart in the hash): an IPv4 address, also IPv4-mapped in IPv6, or the /64 of an IPv6 one; NULL
+ * or another family: one key for all. http__limit_take: takes a token from key's bucket at
+ * now_ms (odm_now_ms clock), making the bucket (full) when it has none, in place of the least
+ * recently seen when the table is full; false when there was no token. http__limiter_used: the
+ * buckets in the table. */
+http__limiter_t *http__limiter_new(unsigned rate, unsigned window_s, unsigned burst,
+                                   unsigned table);
+void http__limiter_free(http__limiter_t *l);
+uint64_t http__limit_address_key(const http__limiter_t *l, const struct sockaddr *sa, char kind);
+bool http__limit_take(http__limiter_t *l, uint64_t key, int64_t now_ms);
+unsigned http__limiter_used(const http__limiter_t *l);
 /* Once req's answer is prepared: a 401 to a request with credentials costs its address a
  * token of its own bucket of failures; then the RateLimit fields are emitted. Polling thread. */
 void http__limit_answered(odm_http_server_t *server, const odm_request_t *req, http__header_fn fn,

@@ -101,12 +101,8 @@ static uint64_t key_of(const http__limiter_t *l, char kind, const void *data, si
     return siphash(l->k0, l->k1, buf, n + 1);
 }
 
-/* The client address's key: IPv4 (also mapped into IPv6), or the /64 of IPv6. */
-static uint64_t address_key(const http__limiter_t *l, const odm_request_t *req, char kind)
+uint64_t http__limit_address_key(const http__limiter_t *l, const struct sockaddr *sa, char kind)
 {
-    const union MHD_ConnectionInfo *info =
-        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    const struct sockaddr *sa = info ? info->client_addr : NULL;
     static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
     if (sa != NULL && sa->sa_family == AF_INET) {
         const struct sockaddr_in *a = (const struct sockaddr_in *)sa;
@@ -119,6 +115,13 @@ static uint64_t address_key(const http__limiter_t *l, const odm_request_t *req, 
         return key_of(l, kind, a, 8);
     }
     return key_of(l, kind, "", 0); /* unknown: one shared bucket */
+}
+
+static uint64_t address_key(const http__limiter_t *l, const odm_request_t *req, char kind)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    return http__limit_address_key(l, info ? info->client_addr : NULL, kind);
 }
 
 /* Rounding up a non-negative amount below 2^53 (no libm in this module). */
@@ -216,29 +219,23 @@ static void note(odm_request_t *req, const http__limiter_t *l, const bucket_t *b
 
 /* ---- the server's hooks ------------------------------------------------------------------- */
 
-bool http__limit_init(odm_http_server_t *server, odm_error_t *err)
+http__limiter_t *http__limiter_new(unsigned rate, unsigned window_s, unsigned burst, unsigned table)
 {
-    const odm_http_options_t *o = &server->opts;
-    server->limiter = NULL;
-    if (o->rate_limit == 0)
-        return true;
     http__limiter_t *l = calloc(1, sizeof *l);
     uint32_t slots = 16;
-    while (slots < o->rate_table * 2u && slots < (1u << 31))
+    while (slots < table * 2u && slots < (1u << 31))
         slots <<= 1;
-    if (l == NULL || (l->b = calloc(o->rate_table, sizeof *l->b)) == NULL ||
+    if (l == NULL || (l->b = calloc(table, sizeof *l->b)) == NULL ||
         (l->slots = malloc(slots * sizeof *l->slots)) == NULL) {
-        if (l != NULL)
-            free(l->b);
-        free(l);
-        return odm_error_set(err, ODM_ERR_INTERNAL, "out of memory for the rate-limit table");
+        http__limiter_free(l);
+        return NULL;
     }
     memset(l->slots, 0xff, slots * sizeof *l->slots); /* NIL */
     l->mask = slots - 1;
-    l->cap = o->rate_table;
+    l->cap = table;
     l->newest = l->oldest = NIL;
-    l->burst = o->rate_burst > 0 ? o->rate_burst : o->rate_limit;
-    l->per_ms = (double)o->rate_limit / (o->rate_window_s * 1000.0);
+    l->burst = burst > 0 ? burst : rate;
+    l->per_ms = (double)rate / (window_s * 1000.0);
     uint64_t k[2] = {0, 0};
     if (getrandom(k, sizeof k, 0) != (ssize_t)sizeof k)
         k[0] = (uint64_t)odm_now_ms() ^ ((uint64_t)(uintptr_t)l << 16); /* unkeyed at worst */
@@ -246,18 +243,48 @@ bool http__limit_init(odm_http_server_t *server, odm_error_t *err)
     /* the quota q is a full bucket, the window w the seconds a bucket takes to fill */
     double w = up(l->burst / l->per_ms / 1000.0);
     snprintf(l->policy, sizeof l->policy, "\"default\";q=%.0f;w=%.0f", l->burst, w < 1 ? 1 : w);
-    server->limiter = l;
-    return true;
+    return l;
 }
 
-void http__limit_release(odm_http_server_t *server)
+void http__limiter_free(http__limiter_t *l)
 {
-    http__limiter_t *l = server->limiter;
     if (l == NULL)
         return;
     free(l->slots);
     free(l->b);
     free(l);
+}
+
+bool http__limit_take(http__limiter_t *l, uint64_t key, int64_t now_ms)
+{
+    bucket_t *b = find(l, key, now_ms, true);
+    if (b->tokens < 1.0)
+        return false;
+    b->tokens -= 1.0;
+    return true;
+}
+
+unsigned http__limiter_used(const http__limiter_t *l)
+{
+    return l->used;
+}
+
+bool http__limit_init(odm_http_server_t *server, odm_error_t *err)
+{
+    const odm_http_options_t *o = &server->opts;
+    server->limiter = NULL;
+    if (o->rate_limit == 0)
+        return true;
+    server->limiter =
+        http__limiter_new(o->rate_limit, o->rate_window_s, o->rate_burst, o->rate_table);
+    if (server->limiter == NULL)
+        return odm_error_set(err, ODM_ERR_INTERNAL, "out of memory for the rate-limit table");
+    return true;
+}
+
+void http__limit_release(odm_http_server_t *server)
+{
+    http__limiter_free(server->limiter);
     server->limiter = NULL;
 }
 
