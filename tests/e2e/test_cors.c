@@ -1,8 +1,9 @@
 /* End-to-end: --cors-origin. Preflights answered without credentials for an allowed origin,
  * with the route's methods, the request fields odmd reads and a bounded Max-Age; every answer
- * to an allowed origin (200, 201, 401, 404, 422, 429, 503) carries Access-Control-Allow-Origin
- * and Access-Control-Expose-Headers; another origin gets no CORS field, and its request is
- * answered all the same; "*" never comes with credentials. Then Node's fetch as a page would. */
+ * to an allowed origin (200, 201, 401, 404, 413, 422, 429, 503) carries
+ * Access-Control-Allow-Origin and Access-Control-Expose-Headers; another origin gets no CORS
+ * field, and its request is answered all the same; "*" never comes with credentials. Then
+ * Node's fetch as a page would. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 
 #include "check.h"
 #include "harness.h"
+#include "support/rawhttp.h"
 
 #define KEY "cors-test-key"
 #define ORIGIN "https://app.example"
@@ -212,6 +214,48 @@ static void test_any_origin(void)
     CHECK_INT(e2e_odmd_stop(&o, 20000), 0);
 }
 
+/* A body refused by size carries them too: the 413 of a declared length above --max-body, queued
+ * before the body is read, and the 413 of a chunked body past its bound, which is written
+ * straight to the socket (linger.c). */
+static void test_too_large(void)
+{
+    static const char head[] =
+        "POST /api/notes HTTP/1.1\r\nHost: odmd\r\nOrigin: " ORIGIN "\r\nAuthorization: Bearer " KEY
+        "\r\nContent-Type: application/json\r\n";
+    static const char *const framing[] = {"Content-Length: 4000000\r\n\r\n",
+                                          "Transfer-Encoding: chunked\r\n\r\n"};
+    static char piece[65536 + 16];
+    for (size_t i = 0; i < 2; i++) {
+        raw_answer_t *a = calloc(1, sizeof *a);
+        int fd = raw_connect((unsigned)env.odmd.port);
+        bool ok = fd >= 0 && raw_send_all(fd, head, strlen(head)) &&
+                  raw_send_all(fd, framing[i], strlen(framing[i]));
+        /* 4 MB, past the chunked bound of 2 x --max-body + 64 KiB (a refused send ends it) */
+        for (int n = 0; ok && n < 61; n++) {
+            size_t len = 65536;
+            if (i == 1) {
+                int k = snprintf(piece, sizeof piece, "10000\r\n");
+                memset(piece + k, ' ', 65536);
+                memcpy(piece + k + 65536, "\r\n", 2);
+                len = (size_t)k + 65536 + 2;
+            } else {
+                memset(piece, ' ', 65536);
+            }
+            ok = raw_send_all(fd, piece, len);
+        }
+        if (fd >= 0) {
+            raw_read_answer(fd, a, 3000);
+            close(fd);
+        }
+        const char *what = i == 0 ? "413 of a declared length" : "413 of a chunked body";
+        CHECK_MSG(strncmp(a->data, "HTTP/1.1 413", 12) == 0, "%s: %.200s", what, a->data);
+        CHECK_MSG(strstr(a->data, "\r\nAccess-Control-Allow-Origin: " ORIGIN "\r\n") != NULL &&
+                      strstr(a->data, "\r\nAccess-Control-Expose-Headers: ") != NULL,
+                  "%s without the CORS fields: %.600s", what, a->data);
+        free(a);
+    }
+}
+
 /* The 429 of a rate limit, answered before routing, carries them too: a page can read its
  * Retry-After and RateLimit fields. */
 static void test_rate_limited(void)
@@ -336,6 +380,7 @@ int main(void)
     test_actual_answers();
     test_any_origin();
     test_full_queue();
+    test_too_large();
     test_rate_limited();
     test_node_fetch();
     CHECK_INT(e2e_env_down(&env), 0);
