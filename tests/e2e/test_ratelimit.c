@@ -15,13 +15,20 @@
 
 static e2e_db_t *db;
 
+/* key: an --api-key, "--keys=FILE", or NULL */
 static bool start(e2e_odmd_t *o, const char *rate, const char *burst, const char *table,
                   const char *key)
 {
-    e2e_odmd_opts_t opts = {.mongo_uri = e2e_db_uri(db),
-                            .schemas = e2e_schemas_with_extras(),
-                            .args = {"--rate-limit", rate, "--rate-burst", burst, "--rate-table",
-                                     table, key ? "--api-key" : NULL, key, NULL}};
+    e2e_odmd_opts_t opts = {
+        .mongo_uri = e2e_db_uri(db),
+        .schemas = e2e_schemas_with_extras(),
+        .args = {"--rate-limit", rate, "--rate-burst", burst, "--rate-table", table, NULL}};
+    if (key != NULL && strncmp(key, "--keys=", 7) == 0) {
+        opts.args[6] = key;
+    } else if (key != NULL) {
+        opts.args[6] = "--api-key";
+        opts.args[7] = key;
+    }
     bool ok = e2e_odmd_start(o, &opts);
     CHECK_MSG(ok, "odmd did not start with --rate-limit %s --rate-burst %s", rate, burst);
     /* /readyz is not limited: waiting for it spends nothing */
@@ -273,6 +280,55 @@ static void test_unchecked_credentials(void)
     CHECK_INT(e2e_odmd_stop(&o, 20000), 0);
 }
 
+/* The hash of key as `odmd key-hash` prints it, for a keys file. Static storage. */
+static const char *hash_of(const char *key)
+{
+    static char h[80];
+    const char *dir = e2e_temp_dir("keys");
+    e2e_write_file(dir, "key.txt", key);
+    FILE *p = popen(F("%s key-hash < %s/key.txt", e2e_odmd_bin(), dir), "r");
+    h[0] = '\0';
+    if (p != NULL) {
+        if (fgets(h, sizeof h, p) == NULL)
+            h[0] = '\0';
+        pclose(p);
+    }
+    h[strcspn(h, "\n")] = '\0';
+    CHECK_MSG(strlen(h) == 64, "odmd key-hash printed '%s'", h);
+    return h;
+}
+
+/* Keys from a file (--keys, no --api-key) name clients as --api-key does. */
+static void test_keys_file(void)
+{
+    const char *dir = e2e_temp_dir("keysfile");
+    CHECK(e2e_write_file(dir, "keys.json",
+                         F("{\"keys\": [{\"name\": \"app\", \"sha256\": \"%s\", "
+                           "\"scopes\": [\"read:*\"]}]}",
+                           hash_of("file-key-1"))));
+    e2e_odmd_t o;
+    if (!start(&o, "1/m", "2", "4096", F("--keys=%s/keys.json", dir)))
+        return;
+    e2e_client_t c;
+    e2e_client_init(&c, o.url);
+    e2e_resp_t r = {0};
+    for (int i = 0; i < 2; i++) {
+        get(&c, &r, "/api/notes", NULL);
+        EXPECT_PROBLEM(r, 401);
+    }
+    get(&c, &r, "/api/notes", NULL);
+    expect_429(&r, 60, "the third request without credentials");
+    for (int i = 0; i < 2; i++) { /* the key's own bucket */
+        get(&c, &r, "/api/notes", "Bearer file-key-1");
+        EXPECT_STATUS(r, 200);
+    }
+    get(&c, &r, "/api/notes", "Bearer file-key-1");
+    expect_429(&r, 60, "the key's third request");
+    e2e_resp_free(&r);
+    e2e_client_release(&c);
+    CHECK_INT(e2e_odmd_stop(&o, 20000), 0);
+}
+
 int main(void)
 {
     e2e_init("ratelimit");
@@ -286,6 +342,7 @@ int main(void)
     test_key_and_address();
     test_eviction();
     test_unchecked_credentials();
+    test_keys_file();
     e2e_db_stop(db);
     return e2e_finish(check_done("e2e_ratelimit"));
 }
