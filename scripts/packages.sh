@@ -22,12 +22,15 @@ ODMD_DATABASE_PACKAGES=(default-jre-headless default-jdk-headless maven)
 # (e2e.metrics_promtool checks a scrape of /metrics with it; the package's server is not started).
 ODMD_CHECK_PACKAGES=(docker-compose curl python3 python3-requests wrk clang-format
     openssl python3-cryptography nginx prometheus)
+# Node's own fetch drives e2e.cors as a browser page's script would (tests/e2e/clients), and npm
+# installs the OpenAPI checkers: Debian's, only when no `node` is on the PATH (this machine kind
+# has its own Node.js).
+ODMD_NODE_PACKAGES=(nodejs npm)
 # The benchmark (bench/run: scripts/setup --bench): nginx for the HTTP ceiling, gnuplot-nox for
 # the chart (its pngcairo terminal), wrk for the load, iproute2's ss for the stalled-connection
 # watch. Node.js and npm (the peers, the seeder) come with this machine kind; when `node` is
-# missing, ODMD_BENCH_NODE_PACKAGES brings Debian's (the peers' lock files want Node.js 20).
+# missing, ODMD_NODE_PACKAGES brings Debian's (the peers' lock files want Node.js 20).
 ODMD_BENCH_PACKAGES=(nginx gnuplot-nox wrk iproute2)
-ODMD_BENCH_NODE_PACKAGES=(nodejs npm)
 # The libFuzzer build (-DODMD_FUZZ=ON): scripts/setup --fuzz.
 ODMD_FUZZ_PACKAGES=(clang libclang-rt-14-dev)
 # What the odmd binary needs at run time (the Docker image's last stage).

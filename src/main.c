@@ -230,6 +230,15 @@ static int serve(odm_config_t *cfg, sigset_t *signals)
         .tls_cert_pem = tls.cert_pem,
         .tls_key_pem = tls.key_pem,
         .metrics = metrics,
+        .cors_origin = cfg->cors_origin,
+        .rate_limit = (unsigned)cfg->rate_limit,
+        .rate_window_s = (unsigned)cfg->rate_window_s,
+        .rate_burst = (unsigned)cfg->rate_burst,
+        .rate_table = (unsigned)cfg->rate_table,
+        /* with a credential configured (--api-key, --keys, a JWT key) a made-up Authorization
+         * value is answered 401 (and spends its address's bucket of failures); without one
+         * nothing checks the value */
+        .rate_by_credential = odm_auth_enabled(auth),
     };
     odm_http_server_t *http = odm_http_start(&hopts, &err);
     if (http == NULL)

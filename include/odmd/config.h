@@ -26,6 +26,10 @@
 #define ODM_CONFIG_IDEMPOTENCY_TTL_MAX 2592000 /* 30 days */
 #define ODM_CONFIG_JWT_SECRET_MIN 32           /* bytes of --jwt-secret (HS256) */
 #define ODM_CONFIG_JWT_LEEWAY_MAX 300          /* seconds of --jwt-leeway */
+#define ODM_CONFIG_CORS_ORIGINS_MAX 32         /* origins in --cors-origin */
+#define ODM_CONFIG_RATE_MAX 1000000            /* --rate-limit N and --rate-burst */
+#define ODM_CONFIG_RATE_TABLE_MIN 16           /* --rate-table */
+#define ODM_CONFIG_RATE_TABLE_MAX 1048576
 
 typedef struct {
     char *mongo_uri;   /* --mongo-uri: mongodb:// or mongodb+srv:// connection string */
@@ -67,8 +71,15 @@ typedef struct {
     char *metrics_listen; /* --metrics-listen as given; NULL: /metrics on --listen */
     struct sockaddr_storage metrics_addr; /* its address (when metrics_listen is set) */
     socklen_t metrics_addr_len;
-    bool help;    /* --help (or -h) was given: print odm_config_usage(), exit 0 */
-    bool version; /* --version was given: print the version, exit 0 */
+    bool help;            /* --help (or -h) was given: print odm_config_usage(), exit 0 */
+    bool version;         /* --version was given: print the version, exit 0 */
+    char *cors_origin;    /* --cors-origin: "*" or origins separated by commas (each checked:
+                             http:// or https://, a host, an optional port, nothing after);
+                             NULL: no CORS headers */
+    size_t rate_limit;    /* --rate-limit N/UNIT: N requests ... (0: no rate limit) */
+    size_t rate_window_s; /* ... per this many seconds (1, 60 or 3600) */
+    size_t rate_burst;    /* --rate-burst: bucket size (defaults to rate_limit) */
+    size_t rate_table;    /* --rate-table: clients tracked at once (least recently seen go) */
 } odm_config_t;
 
 /* Fills cfg from defaults, then the environment, then argv (the options after the subcommand,

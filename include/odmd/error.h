@@ -31,7 +31,8 @@ typedef enum {
     ODM_ERR_IO,                 /* a file that cannot be read */
     /* 428 a PUT, PATCH or DELETE without the If-Match its model requires */
     ODM_ERR_PRECONDITION_REQUIRED,
-    ODM_ERR_FORBIDDEN, /* 403 the caller lacks the scope the request needs */
+    ODM_ERR_FORBIDDEN,         /* 403 the caller lacks the scope the request needs */
+    ODM_ERR_TOO_MANY_REQUESTS, /* 429 a rate limit (--rate-limit) is spent */
     ODM_ERR__COUNT
 } odm_error_kind_t;
 

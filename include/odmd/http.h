@@ -62,6 +62,17 @@ typedef struct {
     const char *tls_cert_pem;
     const char *tls_key_pem;
     odm_metrics_t *metrics; /* borrowed: counts every answered request; NULL counts nothing */
+    /* CORS (src/http/cors.c): "*", origins separated by commas (as --cors-origin checks them),
+     * or NULL for no CORS headers at all. Borrowed for the server's life. */
+    const char *cors_origin;
+    /* Token buckets (src/http/ratelimit.c): rate_limit requests per rate_window_s seconds for
+     * each credential (Authorization value) or client address, rate_burst at once, rate_table
+     * buckets kept (least recently seen replaced). rate_limit 0: no limit. */
+    unsigned rate_limit, rate_window_s, rate_burst, rate_table;
+    /* Whether an Authorization value names a client: true only when the application checks
+     * credentials (else anyone could send a new value with each request to get a new bucket,
+     * and every request counts against its address). */
+    bool rate_by_credential;
 } odm_http_options_t;
 
 /* Binds opts->listen_addr (never shared with another process: a second server on the same
@@ -104,6 +115,10 @@ const char *odm_request_body(const odm_request_t *req, size_t *len);
 bool odm_request_has_body(const odm_request_t *req); /* bytes or a declared length */
 bool odm_request_body_too_large(const odm_request_t *req);
 const char *odm_request_id(const odm_request_t *req);
+/* True when req is a CORS preflight (OPTIONS with Origin and Access-Control-Request-Method)
+ * from an origin --cors-origin allows: the router answers it without asking for credentials,
+ * which browsers never send with a preflight. */
+bool odm_request_is_cors_preflight(const odm_request_t *req);
 int64_t odm_request_deadline_ms(const odm_request_t *req); /* odm_now_ms() clock */
 
 /* The labels the request counts under in the server's metrics (odm_metrics_request_t's model

@@ -216,7 +216,15 @@ static bool refuse_route(const odm_app_t *app, const odm_models_t *models, odm_r
         add_allow(req, r->kind);
         return api__failf(req, ODM_ERR_METHOD_NOT_ALLOWED, "method not allowed on this route");
     }
-    return needs_key[r->kind] && api__refuse_caller(app, req, r, who);
+    if (!needs_key[r->kind])
+        return false;
+    /* a browser sends a CORS preflight without credentials, whatever the request after it: it
+     * is answered with no caller (its OPTIONS reads nothing) */
+    if (odm_request_is_cors_preflight(req)) {
+        memset(who, 0, sizeof *who);
+        return false;
+    }
+    return api__refuse_caller(app, req, r, who);
 }
 
 /* The checks of the request as a whole after the route: 413, then 415 (for PATCH with

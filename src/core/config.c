@@ -46,6 +46,10 @@ static bool parse_metrics_listen(const struct option *opt, const char *value, od
                                  odm_error_t *err);
 static bool parse_switch(const struct option *opt, const char *value, odm_config_t *cfg,
                          odm_error_t *err);
+static bool parse_origins(const struct option *opt, const char *value, odm_config_t *cfg,
+                          odm_error_t *err);
+static bool parse_rate(const struct option *opt, const char *value, odm_config_t *cfg,
+                       odm_error_t *err);
 
 #define FIELD(f) offsetof(odm_config_t, f)
 
@@ -96,6 +100,12 @@ static const struct option options[] = {
     {"metrics", "ODMD_METRICS", parse_switch, FIELD(metrics), 0, 0, NULL},
     {"metrics-listen", "ODMD_METRICS_LISTEN", parse_metrics_listen, FIELD(metrics_listen), 0, 0,
      NULL},
+    {"cors-origin", "ODMD_CORS_ORIGIN", parse_origins, FIELD(cors_origin), 0, 0, NULL},
+    {"rate-limit", "ODMD_RATE_LIMIT", parse_rate, FIELD(rate_limit), 1, ODM_CONFIG_RATE_MAX, NULL},
+    {"rate-burst", "ODMD_RATE_BURST", parse_count, FIELD(rate_burst), 1, ODM_CONFIG_RATE_MAX,
+     "requests"},
+    {"rate-table", "ODMD_RATE_TABLE", parse_count, FIELD(rate_table), ODM_CONFIG_RATE_TABLE_MIN,
+     ODM_CONFIG_RATE_TABLE_MAX, "clients"},
 };
 
 #define OPTION_COUNT (sizeof options / sizeof options[0])
@@ -231,6 +241,77 @@ static bool parse_level(const struct option *opt, const char *value, odm_config_
     return true;
 }
 
+/* One origin of --cors-origin, n bytes at s: "http://" or "https://", then a host (letters,
+ * digits, '-', '.', or a bracketed IPv6 address) and an optional ":PORT", nothing else. */
+static bool origin_ok(const char *s, size_t n)
+{
+    static const char *const schemes[] = {"http://", "https://"};
+    size_t skip = 0;
+    for (size_t i = 0; i < sizeof schemes / sizeof schemes[0] && skip == 0; i++)
+        if (n > strlen(schemes[i]) && strncmp(s, schemes[i], strlen(schemes[i])) == 0)
+            skip = strlen(schemes[i]);
+    if (skip == 0)
+        return false;
+    for (size_t i = skip; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') && !(c >= '0' && c <= '9') &&
+            strchr("-.:[]", c) == NULL)
+            return false;
+    }
+    return s[skip] != ':';
+}
+
+/* "*", or origins separated by commas (spaces around them allowed). */
+static bool parse_origins(const struct option *opt, const char *value, odm_config_t *cfg,
+                          odm_error_t *err)
+{
+    if (strcmp(value, "*") == 0)
+        return parse_text(opt, value, cfg, err);
+    size_t count = 0;
+    for (const char *p = value;; p++) {
+        p += strspn(p, " ");
+        size_t n = strcspn(p, ",");
+        size_t trimmed = n;
+        while (trimmed > 0 && p[trimmed - 1] == ' ')
+            trimmed--;
+        if (!origin_ok(p, trimmed))
+            return odm_error_set(err, ODM_ERR_CONFIG,
+                                 "'%.*s' is not an origin (SCHEME://HOST[:PORT], http or https, "
+                                 "no path) nor *",
+                                 (int)(trimmed < ECHO_MAX ? trimmed : ECHO_MAX), p);
+        if (++count > ODM_CONFIG_CORS_ORIGINS_MAX)
+            return odm_error_set(err, ODM_ERR_CONFIG, "more than %d origins",
+                                 ODM_CONFIG_CORS_ORIGINS_MAX);
+        p += n;
+        if (*p == '\0')
+            break;
+    }
+    return parse_text(opt, value, cfg, err);
+}
+
+/* N/s, N/m or N/h: requests per second, minute or hour; fills rate_limit and rate_window_s. */
+static bool parse_rate(const struct option *opt, const char *value, odm_config_t *cfg,
+                       odm_error_t *err)
+{
+    static const struct {
+        const char *unit;
+        size_t seconds;
+    } units[] = {{"/s", 1}, {"/m", 60}, {"/h", 3600}};
+    const char *end;
+    uint64_t v;
+    bool ok = read_digits(value, &end, &v) && v >= opt->min && v <= opt->max;
+    for (size_t i = 0; ok && i < sizeof units / sizeof units[0]; i++) {
+        if (strcmp(end, units[i].unit) == 0) {
+            cfg->rate_limit = (size_t)v;
+            cfg->rate_window_s = units[i].seconds;
+            return true;
+        }
+    }
+    return odm_error_set(err, ODM_ERR_CONFIG,
+                         "'%.*s' is not N/s, N/m or N/h with N a whole number from %zu to %zu",
+                         ECHO_MAX, value, opt->min, opt->max);
+}
+
 /* Fills the socket address for host (no brackets) and port. */
 static bool fill_addr(struct sockaddr_storage *out, socklen_t *out_len, const char *host, bool v6,
                       uint16_t port)
@@ -344,6 +425,7 @@ static bool set_defaults(odm_config_t *cfg, odm_error_t *err)
     cfg->idempotency_ttl_s = 86400;
     cfg->jwt_leeway_s = 30;
     cfg->metrics = true;
+    cfg->rate_table = 4096;
     return set_string(&cfg->mongo_uri, DEFAULT_MONGO_URI, err) &&
            set_string(&cfg->schemas_dir, DEFAULT_SCHEMAS, err) &&
            parse_listen(NULL, DEFAULT_LISTEN, cfg, err);
@@ -454,6 +536,8 @@ bool odm_config_parse(odm_config_t *cfg, int argc, char **argv, char **envp, odm
     }
     if (cfg->max_client_connections == 0) /* not given: half of the connection limit */
         cfg->max_client_connections = cfg->max_connections > 1 ? cfg->max_connections / 2 : 1;
+    if (cfg->rate_burst == 0) /* not given: one unit's worth */
+        cfg->rate_burst = cfg->rate_limit;
     return true;
 
 fail:
@@ -480,6 +564,7 @@ void odm_config_release(odm_config_t *cfg)
     free(cfg->tls_cert);
     free(cfg->tls_key);
     free(cfg->metrics_listen);
+    free(cfg->cors_origin);
     memset(cfg, 0, sizeof *cfg);
 }
 
@@ -579,6 +664,20 @@ const char *odm_config_usage(void)
            "  --metrics-listen HOST:PORT, ODMD_METRICS_LISTEN\n"
            "      serve /metrics on this address only, not on --listen (default: unset,\n"
            "      /metrics on --listen)\n"
+           "  --cors-origin ORIGINS, ODMD_CORS_ORIGIN\n"
+           "      browser origins allowed to call the API: * (any, never with credentials)\n"
+           "      or a comma-separated list such as https://app.example.com (default: none,\n"
+           "      no CORS headers)\n"
+           "  --rate-limit N/UNIT, ODMD_RATE_LIMIT\n"
+           "      requests per second (N/s), minute (N/m) or hour (N/h) for each credential\n"
+           "      (checked by --api-key, --keys or a JWT key), or each client address\n"
+           "      without one; more get 429 (default: no limit)\n"
+           "  --rate-burst N, ODMD_RATE_BURST\n"
+           "      requests allowed at once above the rate, 1-1000000 (default: N of\n"
+           "      --rate-limit)\n"
+           "  --rate-table N, ODMD_RATE_TABLE\n"
+           "      clients whose rate is tracked at once, least recently seen forgotten\n"
+           "      first, 16-1048576 (default 4096)\n"
            "  -h, --help\n"
            "      print this help and exit\n"
            "  --version\n"

@@ -32,6 +32,7 @@ static const struct {
     [ODM_ERR_IO] = {500, "I/O error"},
     [ODM_ERR_PRECONDITION_REQUIRED] = {428, "Precondition required"},
     [ODM_ERR_FORBIDDEN] = {403, "Forbidden"},
+    [ODM_ERR_TOO_MANY_REQUESTS] = {429, "Too many requests"},
 };
 
 bool odm_error_setv(odm_error_t *err, odm_error_kind_t kind, const char *fmt, va_list ap)
@@ -120,6 +121,7 @@ static const char *error_type(odm_error_kind_t kind)
         [ODM_ERR_IO] = TYPE("io"),
         [ODM_ERR_PRECONDITION_REQUIRED] = TYPE("precondition-required"),
         [ODM_ERR_FORBIDDEN] = TYPE("forbidden"),
+        [ODM_ERR_TOO_MANY_REQUESTS] = TYPE("too-many-requests"),
     };
     return valid_kind(kind) ? uris[kind] : uris[ODM_ERR_INTERNAL];
 }

@@ -102,6 +102,20 @@ typedef struct {
     bool running;
 } http__linger_t;
 
+/* CORS (cors.c): the allowed origins, parsed once. */
+#define HTTP__CORS_MAX 32 /* ODM_CONFIG_CORS_ORIGINS_MAX */
+typedef struct {
+    bool enabled;
+    bool any; /* "*" */
+    unsigned n;
+    char *origins[HTTP__CORS_MAX];
+} http__cors_t;
+
+typedef struct http__limiter http__limiter_t;
+
+/* Emits one response header (name and value borrowed for the call). */
+typedef void (*http__header_fn)(void *ctx, const char *name, const char *value);
+
 struct odm_http_server {
     struct MHD_Daemon *daemon;
     atomic_ullong progress;  /* handler calls and completions: the polling thread's pulse */
@@ -118,6 +132,8 @@ struct odm_http_server {
     atomic_ullong next_id;
     unsigned id_prefix;
     unsigned port;
+    http__cors_t cors;
+    http__limiter_t *limiter; /* NULL: no rate limit */
 };
 
 typedef enum {
@@ -163,6 +179,10 @@ struct odm_request {
     int64_t started_us;
     unsigned metrics_model, metrics_route;
     bool metrics_started; /* counted in flight */
+    /* the request's rate-limit bucket (ratelimit.c), as it stood after this request */
+    bool limited;       /* counted against a bucket: RateLimit goes on the answer */
+    bool by_credential; /* the bucket is its Authorization value's (else its address's) */
+    unsigned rl_remaining, rl_reset_s;
 };
 
 /* Writes out the access-log lines waiting, if any (any thread). With `due_only`, only when
@@ -225,6 +245,42 @@ void http__stream_drop(odm_request_t *req);
  * (either does nothing without server->opts.metrics). Polling thread. */
 void http__observe_start(odm_request_t *req);
 void http__observe_done(odm_request_t *req);
+/* CORS (cors.c). http__cors_init parses opts->cors_origin into server->cors (ODM_ERR_CONFIG
+ * on a list too long, out of memory); release frees it. http__cors_headers emits the CORS
+ * fields of req's prepared response: nothing without --cors-origin or for an Origin it does
+ * not allow; for an allowed one, Access-Control-Allow-Origin and, on a preflight, the allowed
+ * methods (the response's Allow), headers and Max-Age, otherwise Access-Control-Expose-Headers.
+ * With a list, Vary: Origin on every answer. Polling thread. */
+bool http__cors_init(odm_http_server_t *server, odm_error_t *err);
+void http__cors_release(odm_http_server_t *server);
+void http__cors_headers(const odm_request_t *req, http__header_fn fn, void *ctx);
+
+/* Rate limits (ratelimit.c). http__limit_init makes server->limiter when opts->rate_limit is
+ * set (ODM_ERR_INTERNAL when out of memory); release frees it. Both off the polling thread,
+ * before it starts and after it stopped. */
+bool http__limit_init(odm_http_server_t *server, odm_error_t *err);
+void http__limit_release(odm_http_server_t *server);
+/* Takes one token for req from its bucket (its credential's, else its address's); when there
+ * is none, prepares the 429 and returns true. Polling thread only, before the handler. */
+bool http__limit_refuse(odm_http_server_t *server, odm_request_t *req);
+/* The table alone, for tests. http__limiter_new: rate tokens per window_s seconds, buckets of
+ * `burst` (0: rate), `table` buckets; NULL when out of memory; free with http__limiter_free
+ * (NULL is fine). http__limit_address_key: the key of a client address (kind: a byte told
+ * apart in the hash): an IPv4 address, also IPv4-mapped in IPv6, or the /64 of an IPv6 one; NULL
+ * or another family: one key for all. http__limit_take: takes a token from key's bucket at
+ * now_ms (odm_now_ms clock), making the bucket (full) when it has none, in place of the least
+ * recently seen when the table is full; false when there was no token. http__limiter_used: the
+ * buckets in the table. */
+http__limiter_t *http__limiter_new(unsigned rate, unsigned window_s, unsigned burst,
+                                   unsigned table);
+void http__limiter_free(http__limiter_t *l);
+uint64_t http__limit_address_key(const http__limiter_t *l, const struct sockaddr *sa, char kind);
+bool http__limit_take(http__limiter_t *l, uint64_t key, int64_t now_ms);
+unsigned http__limiter_used(const http__limiter_t *l);
+/* Once req's answer is prepared: a 401 to a request with credentials costs its address a
+ * token of its own bucket of failures; then the RateLimit fields are emitted. Polling thread. */
+void http__limit_answered(odm_http_server_t *server, const odm_request_t *req, http__header_fn fn,
+                          void *ctx);
 
 /* The framing of a request head (framing.c), gathered from its header fields. */
 typedef struct {

@@ -156,6 +156,18 @@ void http__linger_adopt(odm_http_server_t *server, struct MHD_Connection *conn)
     pthread_mutex_unlock(&l->lock);
 }
 
+struct head_out {
+    odm_buf_t *out;
+    bool ok;
+};
+
+static void put_field(void *ctx, const char *name, const char *value)
+{
+    struct head_out *h = ctx;
+    h->ok = h->ok && odm_buf_puts(h->out, "\r\n") && odm_buf_puts(h->out, name) &&
+            odm_buf_puts(h->out, ": ") && odm_buf_puts(h->out, value);
+}
+
 /* The head and body of req's prepared response, as libmicrohttpd would write them. */
 static bool serialize(const odm_request_t *req, odm_buf_t *out)
 {
@@ -170,7 +182,10 @@ static bool serialize(const odm_request_t *req, odm_buf_t *out)
     for (unsigned i = 0; ok && i < req->n_headers; i++)
         ok = odm_buf_puts(out, "\r\n") && odm_buf_puts(out, req->headers[i].name) &&
              odm_buf_puts(out, ": ") && odm_buf_puts(out, req->headers[i].value);
-    return ok && odm_buf_puts(out, "\r\n\r\n") &&
+    struct head_out h = {out, ok};
+    http__cors_headers(req, put_field, &h);
+    http__limit_answered(req->server, req, put_field, &h);
+    return h.ok && odm_buf_puts(out, "\r\n\r\n") &&
            odm_buf_append(out, req->resp_body ? req->resp_body : "", req->resp_len);
 }
 

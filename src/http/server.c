@@ -212,6 +212,11 @@ static void free_body(void *p)
     free(p);
 }
 
+static void add_to_response(void *resp, const char *name, const char *value)
+{
+    MHD_add_response_header(resp, name, value);
+}
+
 /* Queues the prepared response; the polling thread only. */
 static enum MHD_Result queue_prepared(odm_request_t *req)
 {
@@ -233,6 +238,8 @@ static enum MHD_Result queue_prepared(odm_request_t *req)
     MHD_add_response_header(resp, "X-Request-Id", req->request_id);
     for (unsigned i = 0; i < req->n_headers; i++)
         MHD_add_response_header(resp, req->headers[i].name, req->headers[i].value);
+    http__cors_headers(req, add_to_response, resp);
+    http__limit_answered(req->server, req, add_to_response, resp);
     if (req->close_connection || atomic_load(&req->server->draining))
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     http__conns_busy(req->server, req->conn);
@@ -356,6 +363,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         fail_kind(req, ODM_ERR_UNAVAILABLE, "shutting down");
         return queue_prepared(req);
     }
+    if (http__limit_refuse(server, req))
+        return queue_prepared(req);
     server->opts.handler(req, server->opts.app);
     if (req->phase == HTTP__SUSPENDED)
         return MHD_YES;
@@ -403,8 +412,12 @@ odm_http_server_t *odm_http_start(const odm_http_options_t *opts, odm_error_t *e
     if (!http__tls_check(opts, err))
         goto fail_server;
     server->hard_body_cap = opts->max_body * 2 + 65536;
-    if (!http__conns_init(server, err))
+    if (!http__cors_init(server, err))
         goto fail_server;
+    if (!http__limit_init(server, err))
+        goto fail_cors;
+    if (!http__conns_init(server, err))
+        goto fail_limit;
     if (pthread_mutex_init(&server->log.lock, NULL) != 0) {
         odm_error_set(err, ODM_ERR_INTERNAL, "cannot set up the access log's lock");
         goto fail_conns;
@@ -442,6 +455,10 @@ fail_log:
     pthread_mutex_destroy(&server->log.lock);
 fail_conns:
     http__conns_release(server);
+fail_limit:
+    http__limit_release(server);
+fail_cors:
+    http__cors_release(server);
 fail_server:
     free(server);
     return NULL;
@@ -493,5 +510,7 @@ void odm_http_stop(odm_http_server_t *server)
     odm_buf_release(&server->log.line);
     pthread_mutex_destroy(&server->log.lock);
     http__conns_release(server);
+    http__limit_release(server);
+    http__cors_release(server);
     free(server);
 }

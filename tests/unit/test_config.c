@@ -68,6 +68,9 @@ static void test_defaults(void)
     CHECK_INT(cfg.expand_max_docs, 5000);
     CHECK_INT(cfg.max_client_connections, 500); /* half of --max-connections */
     CHECK_INT(cfg.export_timeout_s, 600);
+    CHECK(cfg.cors_origin == NULL); /* no CORS fields */
+    CHECK_INT(cfg.rate_limit, 0);   /* no rate limit */
+    CHECK_INT(cfg.rate_table, 4096);
     CHECK(!cfg.help && !cfg.version);
     odm_config_release(&cfg);
     CHECK(cfg.mongo_uri == NULL && cfg.db == NULL && cfg.listen == NULL);
@@ -260,6 +263,16 @@ static void test_edges(void)
         {"--export-timeout=86400", offsetof(odm_config_t, export_timeout_s), 86400},
         {"--idempotency-ttl=1", offsetof(odm_config_t, idempotency_ttl_s), 1},
         {"--idempotency-ttl=2592000", offsetof(odm_config_t, idempotency_ttl_s), 2592000},
+        {"--rate-limit=1/s", offsetof(odm_config_t, rate_window_s), 1},
+        {"--rate-limit=100/s", offsetof(odm_config_t, rate_limit), 100},
+        {"--rate-limit=100/s", offsetof(odm_config_t, rate_burst), 100}, /* burst: N */
+        {"--rate-limit=30/m", offsetof(odm_config_t, rate_window_s), 60},
+        {"--rate-limit=1000000/h", offsetof(odm_config_t, rate_limit), 1000000},
+        {"--rate-limit=5/h", offsetof(odm_config_t, rate_window_s), 3600},
+        {"--rate-burst=1", offsetof(odm_config_t, rate_burst), 1},
+        {"--rate-burst=1000000", offsetof(odm_config_t, rate_burst), 1000000},
+        {"--rate-table=16", offsetof(odm_config_t, rate_table), 16},
+        {"--rate-table=1048576", offsetof(odm_config_t, rate_table), 1048576},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         odm_config_t cfg;
@@ -275,6 +288,22 @@ static void test_edges(void)
     CHECK_STR(cfg.listen_host, "::");
     CHECK_INT(cfg.listen_port, 65535);
     odm_config_release(&cfg);
+    CHECK(parse(&cfg, ARGS("--rate-limit", "100/s", "--rate-burst", "200"), NO_ENV, &err));
+    CHECK_INT(cfg.rate_limit, 100);
+    CHECK_INT(cfg.rate_burst, 200); /* given: kept */
+    odm_config_release(&cfg);
+    static const char *const origins[] = {
+        "*",
+        "https://app.example.com",
+        "http://localhost:5173",
+        "https://a.example, https://b.example:8443,http://[::1]:3000",
+    };
+    for (size_t i = 0; i < sizeof origins / sizeof origins[0]; i++) {
+        char *argv[] = {"--cors-origin", (char *)origins[i], NULL};
+        CHECK_MSG(parse(&cfg, argv, NO_ENV, &err), "%s: %s", origins[i], err.message);
+        CHECK_STR(cfg.cors_origin, origins[i]);
+        odm_config_release(&cfg);
+    }
 }
 
 /* Every malformed value, by flag and by variable: false, ODM_ERR_CONFIG, the option named. */
@@ -344,6 +373,29 @@ static void test_malformed(void)
         {"bulk-max", "ODMD_BULK_MAX", "100001"},
         {"expand-max-ids", "ODMD_EXPAND_MAX_IDS", "0"},
         {"expand-max-docs", "ODMD_EXPAND_MAX_DOCS", "100001"},
+        {"cors-origin", "ODMD_CORS_ORIGIN", "app.example.com"},
+        {"cors-origin", "ODMD_CORS_ORIGIN", "https://app.example.com/"},
+        {"cors-origin", "ODMD_CORS_ORIGIN", "https://app.example.com/path"},
+        {"cors-origin", "ODMD_CORS_ORIGIN", "ftp://app.example.com"},
+        {"cors-origin", "ODMD_CORS_ORIGIN", "https://"},
+        {"cors-origin", "ODMD_CORS_ORIGIN", "https://:443"},
+        {"cors-origin", "ODMD_CORS_ORIGIN", "null"},
+        {"cors-origin", "ODMD_CORS_ORIGIN", "*, https://a.example"},
+        {"cors-origin", "ODMD_CORS_ORIGIN", "https://a.example,,https://b.example"},
+        {"cors-origin", "ODMD_CORS_ORIGIN", "https://a.example,"},
+        {"cors-origin", "ODMD_CORS_ORIGIN", "https://a.example\r\nX: y"},
+        {"rate-limit", "ODMD_RATE_LIMIT", "100"},
+        {"rate-limit", "ODMD_RATE_LIMIT", "0/s"},
+        {"rate-limit", "ODMD_RATE_LIMIT", "1000001/s"},
+        {"rate-limit", "ODMD_RATE_LIMIT", "100/d"},
+        {"rate-limit", "ODMD_RATE_LIMIT", "100/S"},
+        {"rate-limit", "ODMD_RATE_LIMIT", "100 /s"},
+        {"rate-limit", "ODMD_RATE_LIMIT", "/s"},
+        {"rate-limit", "ODMD_RATE_LIMIT", "1.5/s"},
+        {"rate-burst", "ODMD_RATE_BURST", "0"},
+        {"rate-burst", "ODMD_RATE_BURST", "1000001"},
+        {"rate-table", "ODMD_RATE_TABLE", "15"},
+        {"rate-table", "ODMD_RATE_TABLE", "1048577"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         odm_config_t cfg;
@@ -525,6 +577,14 @@ static void test_usage(void)
         "ODMD_METRICS",
         "--metrics-listen HOST:PORT",
         "ODMD_METRICS_LISTEN",
+        "--cors-origin",
+        "ODMD_CORS_ORIGIN",
+        "--rate-limit",
+        "ODMD_RATE_LIMIT",
+        "--rate-burst",
+        "ODMD_RATE_BURST",
+        "--rate-table",
+        "ODMD_RATE_TABLE",
     };
     for (size_t i = 0; i < sizeof must / sizeof must[0]; i++)
         CHECK_MSG(contains(usage, must[i]), "usage lacks '%s'", must[i]);
