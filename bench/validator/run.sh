@@ -4,6 +4,7 @@
 # the official suite's cases taken together. Writes bench/results/validator.md.
 #
 #   bench/validator/run.sh            # BENCH_SECONDS=1 per workload and engine by default
+#   bench/validator/run.sh --setup    # only builds and writes build/workloads.json (cpu.sh)
 #
 # Builds odm_schema and odm_core (Release) in bench/validator/build/cmake and the C driver next
 # to it; installs ajv with npm ci when node_modules is missing. Needs cmake, ninja, cc, node/npm,
@@ -47,6 +48,8 @@ models=(users "$root/schemas/users.json" orders "$root/schemas/orders.json"
   echo " \"instances\": [\"$d/users-valid.json\", \"$d/users-invalid.json\"]}"
   echo "]"
 } >"$build/workloads.json"
+
+[ "${1:-}" = --setup ] && exit 0
 
 "$build/driver" "$build/workloads.json" | tee "$build/odmd.jsonl"
 node "$here/ajv-bench.mjs" "$build/workloads.json" | tee "$build/ajv.jsonl"

@@ -1,4 +1,5 @@
-/* A bump allocator: a compiled schema's nodes, keyword data and strings live and die together. */
+/* A bump allocator: a compiled schema's nodes, keyword data and strings live and die together,
+ * as do the units of an error list (reset for each validation). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,18 @@ void schema__arena_release(schema__arena_t *a)
         free(a->head);
         a->head = next;
     }
+}
+
+void schema__arena_reset(schema__arena_t *a)
+{
+    if (a->head == NULL)
+        return;
+    schema__chunk_t *keep = a->head;
+    a->head = keep->next;
+    schema__arena_release(a);
+    keep->next = NULL;
+    keep->used = 0;
+    a->head = keep;
 }
 
 void *schema__arena_alloc(schema__arena_t *a, size_t size)
