@@ -26,7 +26,10 @@ if [ ! -d "$here/node_modules/ajv" ]; then
   (cd "$here" && npm ci --no-audit --no-fund >/dev/null)
 fi
 
-# Workloads: {name, schema, instances, formats, allErrors} or {name, suite, remotes, ids}.
+# Workloads: {name, schema, instances, formats, allErrors, writeErrors} or {name, suite, remotes,
+# ids}. "all errors" collects every error (odmd: into a reused odm_schema_errors_t; ajv: its
+# errors array); "all errors written" also writes them as JSON text (odm_schema_errors_write into
+# a reused buffer; JSON.stringify of ajv's errors).
 d="$here/data"
 models=(users "$root/schemas/users.json" orders "$root/schemas/orders.json"
         marketplace "$d/marketplace.schema.json")
@@ -39,6 +42,8 @@ models=(users "$root/schemas/users.json" orders "$root/schemas/orders.json"
     done
     echo "{\"name\": \"$m invalid, all errors\", \"schema\": \"$s\", \"allErrors\": true,"
     echo " \"instances\": [\"$d/$m-invalid.json\"]},"
+    echo "{\"name\": \"$m invalid, all errors written\", \"schema\": \"$s\", \"allErrors\": true,"
+    echo " \"writeErrors\": true, \"instances\": [\"$d/$m-invalid.json\"]},"
   done
   if [ -d "$suite/tests/draft2020-12" ]; then
     echo "{\"name\": \"suite cases together\", \"suite\": \"$suite/tests/draft2020-12\","

@@ -36,6 +36,14 @@ void schema__arena_reset(schema__arena_t *a)
 
 void *schema__arena_alloc(schema__arena_t *a, size_t size)
 {
+    void *p = schema__arena_alloc_raw(a, size);
+    if (p != NULL)
+        memset(p, 0, size);
+    return p;
+}
+
+void *schema__arena_alloc_raw(schema__arena_t *a, size_t size)
+{
     size_t align = sizeof(max_align_t);
     size = (size + align - 1) / align * align;
     schema__chunk_t *c = a->head;
@@ -51,7 +59,6 @@ void *schema__arena_alloc(schema__arena_t *a, size_t size)
     }
     void *p = (char *)c->data + c->used;
     c->used += size;
-    memset(p, 0, size);
     return p;
 }
 

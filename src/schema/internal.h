@@ -66,6 +66,8 @@ void schema__arena_release(schema__arena_t *a);
 void schema__arena_reset(schema__arena_t *a);
 /* Returns: zeroed memory owned by the arena, or NULL on out of memory. */
 void *schema__arena_alloc(schema__arena_t *a, size_t size);
+/* The same, not zeroed. */
+void *schema__arena_alloc_raw(schema__arena_t *a, size_t size);
 char *schema__arena_strndup(schema__arena_t *a, const char *s, size_t n);
 
 /* ---- uri.c: RFC 3986 references and JSON Pointers ---- */
@@ -422,10 +424,20 @@ typedef struct schema__unit {
     schema__tok_t segs[]; /* the instance location's segments, then the keyword location's */
 } schema__unit_t;
 
+/* The conversions of a message template, in order ('s', '*' for %.*s, 'z', 'd'), remembered
+ * per template so that a report does not read the template again. */
+typedef struct {
+    const char *fmt;
+    char sig[SCHEMA_MSG_ARGS + 1];
+} schema__sig_t;
+
+#define SCHEMA_SIGS 32 /* a power of two */
+
 struct odm_schema_errors {
     schema__unit_t *first, *last;
     size_t count, max; /* units in the list, and the cap */
     schema__arena_t arena;
+    schema__sig_t sigs[SCHEMA_SIGS]; /* direct-mapped by the template's address */
 };
 
 /* Empties the list for a new validation (its memory is kept). */

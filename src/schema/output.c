@@ -73,21 +73,44 @@ static char conversion(const char *p)
     return p[1] == 'z' && p[2] == 'u' ? 'z' : 0;
 }
 
-/* Keeps the parameters of the conversions reports use (%s, %.*s, %zu, %d) in order. */
-static void keep_args(schema__arg_t *args, const char *fmt, va_list ap)
+/* The conversions of a template: 's', '*', 'z', 'd' in order (at most SCHEMA_MSG_ARGS
+ * parameters; others are not conversions reports use). */
+static void signature(const char *fmt, char *sig)
 {
-    size_t n = 0;
-    for (const char *p = strchr(fmt, '%'); p != NULL && n < SCHEMA_MSG_ARGS;
-         p = strchr(p + 1, '%')) {
+    size_t n = 0, params = 0;
+    for (const char *p = strchr(fmt, '%'); p != NULL; p = strchr(p + 1, '%')) {
         char c = conversion(p);
-        if (c == 's') {
+        size_t takes = c == '*' ? 2 : 1;
+        if (c == 0 || params + takes > SCHEMA_MSG_ARGS)
+            continue;
+        sig[n++] = c;
+        params += takes;
+    }
+    sig[n] = '\0';
+}
+
+static const char *signature_of(odm_schema_errors_t *e, const char *fmt)
+{
+    schema__sig_t *s = &e->sigs[((uintptr_t)fmt >> 3) & (SCHEMA_SIGS - 1)];
+    if (s->fmt != fmt) {
+        signature(fmt, s->sig);
+        s->fmt = fmt;
+    }
+    return s->sig;
+}
+
+/* Keeps the parameters of the template's conversions in order. */
+static void keep_args(schema__arg_t *args, const char *sig, va_list ap)
+{
+    for (size_t n = 0; *sig != '\0'; sig++) {
+        if (*sig == 's') {
             args[n++].s = va_arg(ap, const char *);
-        } else if (c == '*' && n + 2 <= SCHEMA_MSG_ARGS) {
+        } else if (*sig == '*') {
             args[n++].d = va_arg(ap, int);
             args[n++].s = va_arg(ap, const char *);
-        } else if (c == 'z') {
+        } else if (*sig == 'z') {
             args[n++].z = va_arg(ap, size_t);
-        } else if (c == 'd') {
+        } else {
             args[n++].d = va_arg(ap, int);
         }
     }
@@ -100,9 +123,10 @@ bool schema__report(const schema__vctx_t *v, const char *kw, const char *sub, co
     odm_schema_errors_t *e = v->errors;
     size_t ni = path_length(v->ipath), nk = path_length(v->kpath);
     schema__unit_t *u =
-        schema__arena_alloc(&e->arena, sizeof(*u) + (ni + nk) * sizeof(schema__tok_t));
+        schema__arena_alloc_raw(&e->arena, sizeof(*u) + (ni + nk) * sizeof(schema__tok_t));
     if (u == NULL)
         return false;
+    u->next = NULL;
     u->node = v->via_ref ? v->node : NULL;
     u->kw = kw;
     u->sub = sub;
@@ -113,7 +137,7 @@ bool schema__report(const schema__vctx_t *v, const char *kw, const char *sub, co
     copy_path(u->segs + ni, nk, v->kpath);
     va_list ap;
     va_start(ap, fmt);
-    keep_args(u->args, fmt, ap);
+    keep_args(u->args, signature_of(e, fmt), ap);
     va_end(ap);
     if (e->last != NULL)
         e->last->next = u;

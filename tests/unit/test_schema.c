@@ -244,6 +244,34 @@ static void test_output_units(void)
     odm_schema_registry_free(reg);
 }
 
+/* Every missing name of "required" is reported once, in the keyword's order, whether the
+ * members were walked (with "properties") or not. */
+static void test_output_required(void)
+{
+    static const char *const schemas[] = {
+        "{\"properties\":{\"a\":{\"type\":\"integer\"},\"c\":{}},\"required\":[\"d\",\"a\",\"b\","
+        "\"c\",\"b\"]}",
+        "{\"required\":[\"d\",\"a\",\"b\",\"c\",\"b\"]}",
+    };
+    for (size_t k = 0; k < sizeof schemas / sizeof schemas[0]; k++) {
+        odm_schema_registry_t *reg = odm_schema_registry_new();
+        odm_error_t err = {0};
+        odm_schema_t *s = compile_in(reg, "urn:t:req", schemas[k], ODM_FORMAT_ASSERT, &err);
+        CHECK_MSG(s != NULL, "%s", err.message);
+        json_t *errors = NULL;
+        CHECK(!check_json(s, "{\"a\":1,\"x\":2}", &errors));
+        CHECK_INT(json_array_size(errors), 4);
+        CHECK_STR(unit_field(errors, 0, "error"), "missing required property 'd'");
+        CHECK_STR(unit_field(errors, 1, "error"), "missing required property 'b'");
+        CHECK_STR(unit_field(errors, 2, "error"), "missing required property 'c'");
+        CHECK_STR(unit_field(errors, 3, "error"), "missing required property 'b'");
+        CHECK_STR(unit_field(errors, 3, "keywordLocation"), "/required");
+        json_decref(errors);
+        odm_schema_free(s);
+        odm_schema_registry_free(reg);
+    }
+}
+
 static void test_output_messages(void)
 {
     odm_schema_registry_t *reg = odm_schema_registry_new();
@@ -863,6 +891,7 @@ int main(void)
     test_lengths();
     test_formats();
     test_output_units();
+    test_output_required();
     test_output_messages();
     test_large_objects();
     test_properties_by_name();
