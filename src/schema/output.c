@@ -299,7 +299,7 @@ static bool write_unit(odm_buf_t *out, odm_buf_t *scratch, const schema__unit_t 
            odm_buf_putc(out, '}');
 }
 
-/* ---- writing, the common case: a unit whose text needs no escape, made on the stack ---- */
+/* ---- writing, the common case: a unit whose text fits on the stack ---- */
 
 #define FAST_UNIT 2048
 
@@ -330,13 +330,65 @@ static bool text_put(text_t *t, const char *s, size_t n)
 
 #define TEXT_LIT(t, lit) text_put(t, lit, sizeof(lit) - 1)
 
-/* Copies s when none of its bytes needs an escape of the kinds in `escapes`. */
+/* The second byte of a JSON escape ("\\n"), 'u' for "\\u00XX". */
+static const char json_escape[128] = {
+    ['"'] = '"',  ['\\'] = '\\', ['\n'] = 'n', ['\r'] = 'r',
+    ['\t'] = 't', ['\b'] = 'b',  ['\f'] = 'f',
+};
+
+/* Appends the escape of byte c of the kinds in `escapes` (special[c] & escapes != 0). */
+static bool text_escape(text_t *t, unsigned char c, unsigned escapes)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    char esc[6] = {'\\', json_escape[c] ? json_escape[c] : 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+    if (special[c] & escapes & TOKEN_ESCAPE) {
+        esc[0] = '~';
+        esc[1] = c == '~' ? '0' : '1';
+    }
+    return text_put(t, esc, esc[1] == 'u' ? 6 : 2);
+}
+
+/* How many of s's first n bytes need no escape of the kinds in `escapes`: eight bytes at a
+ * time (a byte below 0x20 or equal to one of the escaped ones sets its high bit in `hit`: the
+ * classic has-less and has-zero tests, exact about whether any byte does), then one by one. */
+static size_t plain_run(const char *s, size_t n, unsigned escapes)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w, quote, slash;
+        memcpy(&w, s + i, 8);
+        quote = w ^ (ones * '"');
+        slash = w ^ (ones * '\\');
+        uint64_t hit =
+            ((w - ones * 0x20) & ~w) | ((quote - ones) & ~quote) | ((slash - ones) & ~slash);
+        if (escapes & TOKEN_ESCAPE) {
+            uint64_t tilde = w ^ (ones * '~'), sep = w ^ (ones * '/');
+            hit |= ((tilde - ones) & ~tilde) | ((sep - ones) & ~sep);
+        }
+        if (hit & highs)
+            break;
+    }
+    while (i < n && (special[(unsigned char)s[i]] & escapes) == 0)
+        i++;
+    return i;
+}
+
+/* Appends s escaped for a JSON string (`escapes` JSON_ESCAPE) or for a pointer token inside a
+ * JSON string (BOTH_ESCAPE): what odm_pointer_append_token then odm_buf_json_string make. */
 static bool text_plain(text_t *t, const char *s, size_t n, unsigned escapes)
 {
-    for (size_t i = 0; i < n; i++)
-        if (special[(unsigned char)s[i]] & escapes)
+    for (;;) {
+        size_t run = plain_run(s, n, escapes);
+        if (!text_put(t, s, run))
             return false;
-    return text_put(t, s, n);
+        if (run == n)
+            return true;
+        if (!text_escape(t, (unsigned char)s[run], escapes))
+            return false;
+        s += run + 1;
+        n -= run + 1;
+    }
 }
 
 static bool text_toks(text_t *t, const schema__tok_t *toks, size_t n)
@@ -360,7 +412,7 @@ static bool text_token(text_t *t, const char *name)
     return name == NULL || (TEXT_LIT(t, "/") && text_plain(t, name, strlen(name), BOTH_ESCAPE));
 }
 
-/* A unit's text into t; false when some of it needs an escape or it does not fit. */
+/* A unit's text into t; false when it does not fit. */
 static bool fast_unit(text_t *t, const schema__unit_t *u)
 {
     char msg[MAX_MESSAGE];

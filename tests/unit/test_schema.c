@@ -244,6 +244,28 @@ static void test_output_units(void)
     odm_schema_registry_free(reg);
 }
 
+/* Whether the units of `text` (invalid against s) as written are json_dumps's text of them. */
+static bool written_as_dumped(const odm_schema_t *s, const char *text)
+{
+    json_t *inst = json_loads(text, 0, NULL);
+    odm_schema_errors_t *list = odm_schema_errors_new(ODM_SCHEMA_MAX_ERRORS);
+    bool invalid = inst != NULL && list != NULL && !odm_schema_validate(s, inst, list);
+    json_t *units = invalid ? odm_schema_errors_json(list) : NULL;
+    char *dumped = units ? json_dumps(units, JSON_COMPACT) : NULL;
+    odm_buf_t written;
+    odm_buf_init(&written, 1 << 20);
+    bool same = dumped != NULL && odm_schema_errors_write(list, &written) &&
+                strcmp(odm_buf_cstr(&written), dumped) == 0;
+    if (!same)
+        fprintf(stderr, "  written %s\n  dumped  %s\n", odm_buf_cstr(&written), dumped);
+    odm_buf_release(&written);
+    free(dumped);
+    json_decref(units);
+    odm_schema_errors_free(list);
+    json_decref(inst);
+    return same;
+}
+
 /* Every missing name of "required" is reported once, in the keyword's order, whether the
  * members were walked (with "properties") or not. */
 static void test_output_required(void)
@@ -298,6 +320,10 @@ static void test_output_messages(void)
     CHECK_STR(unit_field(errors, 6, "instanceLocation"), "/zz");
     CHECK_STR(unit_field(errors, 6, "error"), "property 'zz' is not allowed");
     CHECK_MSG(json_array_size(errors) == 7, "%s", text);
+    /* as text: quotes and control characters escaped in messages and locations, '~' and '/'
+     * of names escaped in locations */
+    CHECK(written_as_dumped(s, "{\"a\":\"z\",\"b\":1,\"c\":\"\\u00e9\\u00e9\",\"d\":0,\"zz\":1}"));
+    CHECK(written_as_dumped(s, "{\"q\\\"~/\\\\\\n\\u0001x\":1,\"~\":2,\"/\":3}"));
     free(text);
     json_decref(errors);
     odm_schema_free(s);
