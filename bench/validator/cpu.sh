@@ -4,7 +4,8 @@
 # (default 2) and for 0 s, and the rate is the difference in validations over the difference in
 # CPU time (user + system, node's compiler and GC threads included), so that loading,
 # compiling and warm-up cancel out. Prints one line per workload: name, odmd/CPU-s, ajv/CPU-s,
-# ratio. Repeat it and report the range: one run is one sample.
+# ratio. Repeat it and report the range: one run is one sample. Needs /usr/bin/time (Debian's
+# time, in scripts/packages.sh's benchmark list) besides what run.sh needs.
 #
 #   bench/validator/cpu.sh [NAME-SUBSTRING]   # only the workloads whose name contains it
 #   ODMD_DRIVER=path/to/driver bench/validator/cpu.sh   # another build of the odmd side
