@@ -183,14 +183,18 @@ static json_t *with_defaults(const odm_model_t *model, const json_t *body)
 
 static bool validate(const odm_model_t *model, const json_t *doc)
 {
-    bool fast = odm_schema_validate(model->schema, doc, NULL, 0);
-    json_t *errors = NULL;
-    bool full = odm_schema_validate(model->schema, doc, &errors, ODM_SCHEMA_MAX_ERRORS);
-    if (fast != full || (full && errors != NULL))
+    bool fast = odm_schema_validate(model->schema, doc, NULL);
+    odm_schema_errors_t *list = odm_schema_errors_new(ODM_SCHEMA_MAX_ERRORS);
+    if (list == NULL)
+        return fast;
+    bool full = odm_schema_validate(model->schema, doc, list);
+    if (fast != full || (full && odm_schema_errors_count(list) != 0))
         fuzz_fail("validate: verdicts disagree");
-    if (!full)
+    json_t *errors = full ? NULL : odm_schema_errors_json(list);
+    if (errors != NULL)
         fuzz_check_violations(errors, doc, ODM_SCHEMA_MAX_ERRORS, SIZE_MAX, "validate");
     json_decref(errors);
+    odm_schema_errors_free(list);
     return full;
 }
 

@@ -60,21 +60,41 @@ static void check_schema_error(const odm_error_t *err, const json_t *schema, con
     fuzz_fail("%s: no pointer into the document in '%s'", what, err->message);
 }
 
+/* The list's text as written and as jansson's units dumped must be the same bytes. */
+static void check_written(const odm_schema_errors_t *list, const json_t *errors)
+{
+    char *dumped = json_dumps(errors, JSON_COMPACT);
+    odm_buf_t written;
+    odm_buf_init(&written, (size_t)1 << 26);
+    if (dumped == NULL || !odm_schema_errors_write(list, &written))
+        fuzz_fail("validate: the list could not be written");
+    else if (strcmp(odm_buf_cstr(&written), dumped) != 0)
+        fuzz_fail("validate: written %s, dumped %s", odm_buf_cstr(&written), dumped);
+    odm_buf_release(&written);
+    free(dumped);
+}
+
 static void validate(const odm_schema_t *schema, const json_t *instance, unsigned flags)
 {
     size_t max = (flags & FLAG_ONE_ERROR) ? 1 : ODM_SCHEMA_MAX_ERRORS;
-    bool fast = odm_schema_validate(schema, instance, NULL, 0);
-    json_t *errors = (json_t *)1; /* must be overwritten */
-    bool full = odm_schema_validate(schema, instance, &errors, max);
+    bool fast = odm_schema_validate(schema, instance, NULL);
+    odm_schema_errors_t *list = odm_schema_errors_new(max);
+    if (list == NULL)
+        return;
+    bool full = odm_schema_validate(schema, instance, list);
     if (fast != full)
         fuzz_fail("validate: %s without a list, %s with one", fast ? "valid" : "invalid",
                   full ? "valid" : "invalid");
-    if (full && errors != NULL)
+    if (full && odm_schema_errors_count(list) != 0)
         fuzz_fail("validate: a valid instance got a violation list");
-    if (!full)
+    json_t *errors = odm_schema_errors_json(list);
+    if (!full && errors != NULL) {
         fuzz_check_violations(errors, instance, max, SIZE_MAX, "validate");
+        check_written(list, errors);
+    }
     json_decref(errors);
-    if (odm_schema_validate(schema, instance, NULL, 0) != fast)
+    odm_schema_errors_free(list);
+    if (odm_schema_validate(schema, instance, NULL) != fast)
         fuzz_fail("validate: a second run changed the verdict");
 }
 

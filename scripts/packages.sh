@@ -28,9 +28,10 @@ ODMD_CHECK_PACKAGES=(docker-compose curl python3 python3-requests wrk clang-form
 ODMD_NODE_PACKAGES=(nodejs npm)
 # The benchmark (bench/run: scripts/setup --bench): nginx for the HTTP ceiling, gnuplot-nox for
 # the chart (its pngcairo terminal), wrk for the load, iproute2's ss for the stalled-connection
-# watch. Node.js and npm (the peers, the seeder) come with this machine kind; when `node` is
-# missing, ODMD_NODE_PACKAGES brings Debian's (the peers' lock files want Node.js 20).
-ODMD_BENCH_PACKAGES=(nginx gnuplot-nox wrk iproute2)
+# watch; time (/usr/bin/time) for bench/validator/cpu.sh's CPU-time samples. Node.js and npm (the
+# peers, the seeder) come with this machine kind; when `node` is missing, ODMD_NODE_PACKAGES
+# brings Debian's (the peers' lock files want Node.js 20).
+ODMD_BENCH_PACKAGES=(nginx gnuplot-nox wrk iproute2 time)
 # The libFuzzer build (-DODMD_FUZZ=ON): scripts/setup --fuzz.
 ODMD_FUZZ_PACKAGES=(clang libclang-rt-14-dev)
 # What the odmd binary needs at run time (the Docker image's last stage).

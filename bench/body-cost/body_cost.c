@@ -52,7 +52,7 @@ int main(int argc, char **argv)
             json_t *errors = json_array();
             odm_model_check_read_only(orders, doc, false, errors);
             odm_model_apply_defaults(orders, doc);
-            bool ok = odm_schema_validate(orders->schema, doc, NULL, 0);
+            bool ok = odm_schema_validate(orders->schema, doc, NULL);
             bson_t out;
             bson_init(&out);
             if (ok)

@@ -71,6 +71,7 @@ function suiteValidators(dir, remotes, ids, allErrors) {
   return out;
 }
 
+let written = 0; // keeps the JSON text of errors observable
 const workloads = loadJson(process.argv[2]);
 for (const w of workloads) {
   let validators;
@@ -79,7 +80,9 @@ for (const w of workloads) {
   } else {
     const ajv = newAjv(w.formats || "assert", !!w.allErrors);
     const v = ajv.compile(loadJson(w.schema));
-    validators = w.instances.map((p) => [v, loadJson(p)]);
+    // "writeErrors": the errors of an invalid instance are written as JSON, as a 422 body holds them
+    const f = w.writeErrors ? (d) => { const ok = v(d); if (!ok) written += JSON.stringify(v.errors).length; return ok; } : v;
+    validators = w.instances.map((p) => [f, loadJson(p)]);
   }
   const valid = validators.filter(([v, d]) => v(d)).length;
   const r = measure(validators);

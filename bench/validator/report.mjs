@@ -28,9 +28,11 @@ least ${process.env.BENCH_SECONDS || 1} s after a warm-up (bench/validator/run.s
 "valid agrees" compares how many instances each engine found valid.
 
 - odmd ${commit}: compiled schema, \`odm_schema_validate\` (errors NULL: stop at the first failure;
-  "all errors": collect up to ${100} basic output units), formats asserted for the models.
+  "all errors": collect up to ${100} basic output units into a reused \`odm_schema_errors_t\`;
+  "all errors written": also write them as JSON with \`odm_schema_errors_write\` into a reused
+  buffer, as a 422 body holds them), formats asserted for the models.
 - ajv ${ajvVersion} (Ajv2020, strict off, multipleOfPrecision 9) with ajv-formats ${fmtVersion}, node ${process.version};
-  allErrors false except for the "all errors" rows.
+  allErrors false except for the "all errors" rows ("written": \`JSON.stringify(validate.errors)\`).
 - Suite: every case of tests/draft2020-12/*.json that odmd compiles (and ajv too), all its tests,
   formats annotated, remotes mapped.
 - Machine: ${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}, ${new Date().toISOString().slice(0, 10)}.

@@ -4,6 +4,7 @@
 # the official suite's cases taken together. Writes bench/results/validator.md.
 #
 #   bench/validator/run.sh            # BENCH_SECONDS=1 per workload and engine by default
+#   bench/validator/run.sh --setup    # only builds and writes build/workloads.json (cpu.sh)
 #
 # Builds odm_schema and odm_core (Release) in bench/validator/build/cmake and the C driver next
 # to it; installs ajv with npm ci when node_modules is missing. Needs cmake, ninja, cc, node/npm,
@@ -25,7 +26,10 @@ if [ ! -d "$here/node_modules/ajv" ]; then
   (cd "$here" && npm ci --no-audit --no-fund >/dev/null)
 fi
 
-# Workloads: {name, schema, instances, formats, allErrors} or {name, suite, remotes, ids}.
+# Workloads: {name, schema, instances, formats, allErrors, writeErrors} or {name, suite, remotes,
+# ids}. "all errors" collects every error (odmd: into a reused odm_schema_errors_t; ajv: its
+# errors array); "all errors written" also writes them as JSON text (odm_schema_errors_write into
+# a reused buffer; JSON.stringify of ajv's errors).
 d="$here/data"
 models=(users "$root/schemas/users.json" orders "$root/schemas/orders.json"
         marketplace "$d/marketplace.schema.json")
@@ -38,6 +42,8 @@ models=(users "$root/schemas/users.json" orders "$root/schemas/orders.json"
     done
     echo "{\"name\": \"$m invalid, all errors\", \"schema\": \"$s\", \"allErrors\": true,"
     echo " \"instances\": [\"$d/$m-invalid.json\"]},"
+    echo "{\"name\": \"$m invalid, all errors written\", \"schema\": \"$s\", \"allErrors\": true,"
+    echo " \"writeErrors\": true, \"instances\": [\"$d/$m-invalid.json\"]},"
   done
   if [ -d "$suite/tests/draft2020-12" ]; then
     echo "{\"name\": \"suite cases together\", \"suite\": \"$suite/tests/draft2020-12\","
@@ -47,6 +53,8 @@ models=(users "$root/schemas/users.json" orders "$root/schemas/orders.json"
   echo " \"instances\": [\"$d/users-valid.json\", \"$d/users-invalid.json\"]}"
   echo "]"
 } >"$build/workloads.json"
+
+[ "${1:-}" = --setup ] && exit 0
 
 "$build/driver" "$build/workloads.json" | tee "$build/odmd.jsonl"
 node "$here/ajv-bench.mjs" "$build/workloads.json" | tee "$build/ajv.jsonl"

@@ -8,6 +8,8 @@
 
 #include <jansson.h>
 
+#include "odmd/buf.h"
+
 /* Every kind maps to one HTTP status and one problem type URI through one table (error.c). */
 typedef enum {
     ODM_ERR_NONE = 0,
@@ -64,5 +66,18 @@ int odm_error_status(odm_error_kind_t kind);
  * `errors` (borrowed, may be NULL) is the validator's array of violations, added as "errors".
  * The bytes are json_dumps's with JSON_COMPACT. */
 char *odm_problem_body(const odm_error_t *err, const json_t *errors, size_t *len);
+
+/* Writes the value of a problem's "errors" member from `errors` (borrowed) into b. Returns
+ * false when it does not fit or on out of memory. */
+typedef bool odm_problem_errors_fn(odm_buf_t *b, const void *errors);
+
+/* The odm_problem_errors_fn of a jansson value (a const json_t *), as odm_problem_body writes
+ * it. */
+bool odm_problem_put_json(odm_buf_t *b, const void *errors);
+
+/* odm_problem_body with the "errors" member written by `write` (none when `write` is NULL):
+ * violations kept in another form than jansson's go straight into the body. */
+char *odm_problem_body_with(const odm_error_t *err, odm_problem_errors_fn *write,
+                            const void *errors, size_t *len);
 
 #endif

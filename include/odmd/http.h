@@ -141,6 +141,10 @@ void odm_request_reply_json(odm_request_t *req, int status, const json_t *value)
  * to add (odm_request_add_header) before this call, as the router does. A 500's message goes to the
  * log only. */
 void odm_request_fail(odm_request_t *req, const odm_error_t *err, const json_t *errors);
+/* odm_request_fail with the "errors" member written by `write` from `errors` (borrowed), as
+ * odm_problem_body_with does. */
+void odm_request_fail_with(odm_request_t *req, const odm_error_t *err, odm_problem_errors_fn *write,
+                           const void *errors);
 
 /* The response prepared so far (the worker holding the request, before resuming it): its
  * status (0: none yet), content type (static, may be NULL) and body (borrowed, may be NULL with

@@ -21,6 +21,7 @@
 
 #include <jansson.h>
 
+#include "odmd/buf.h"
 #include "odmd/error.h"
 
 typedef struct odm_schema_registry odm_schema_registry_t;
@@ -88,26 +89,50 @@ odm_schema_t *odm_schema_compile(odm_schema_registry_t *reg, const char *uri,
                                  odm_format_mode_t formats, odm_error_t *err);
 void odm_schema_free(odm_schema_t *schema);
 
-/* Validates `instance` (borrowed). Returns true when valid. When `errors` is not NULL and the
- * instance is invalid, *errors is set to a new JSON array of at most `max_errors` objects
- * {"instanceLocation", "keywordLocation", ["absoluteKeywordLocation",] "error"} (the spec's
- * "basic" output units; absoluteKeywordLocation only where a $ref or $dynamicRef was crossed;
- * "error" a one-line message) and evaluation stops once the cap is reached; for a valid
- * instance *errors is set to NULL. When `errors` is NULL validation stops at the first failure.
- * A reference loop over the same value, or evaluation nested deeper than 512 subschemas, makes
- * the instance invalid. Strings in `instance` must be valid UTF-8, as jansson's parser and
- * checked constructors make them (patterns are matched without a second check). Does not
- * allocate for a valid instance in the common case, with or without `errors` (the exceptions:
+/* The violations of one validation: the spec's "basic" output units {"instanceLocation",
+ * "keywordLocation", ["absoluteKeywordLocation",] "error"} (absoluteKeywordLocation only where a
+ * $ref or $dynamicRef was crossed; "error" a one-line message), kept as plain records in the
+ * list's own arena: the locations as the segments that make them, the message as its template
+ * and parameters. Text is made only when the list is written. A list is reused from one
+ * validation to the next (each empties it first, keeping its memory), by one thread at a time.
+ * The records borrow from the compiled schema and from the instance validated: write or read
+ * the list before freeing either. */
+typedef struct odm_schema_errors odm_schema_errors_t;
+
+/* Returns: a new empty list that keeps at most `max` units (at least 1), or NULL on out of
+ * memory. Nothing else is allocated until the first unit. */
+odm_schema_errors_t *odm_schema_errors_new(size_t max);
+void odm_schema_errors_free(odm_schema_errors_t *errors); /* NULL does nothing */
+
+/* Returns: how many units the list holds. */
+size_t odm_schema_errors_count(const odm_schema_errors_t *errors);
+
+/* Appends the units to `out` as a JSON array, compact, byte for byte what json_dumps writes with
+ * JSON_COMPACT for odm_schema_errors_json's array. Returns false when it does not fit (the
+ * buffer's cap) or on out of memory; `out` then holds a part of the array. */
+bool odm_schema_errors_write(const odm_schema_errors_t *errors, odm_buf_t *out);
+
+/* Returns: a new jansson array of the units (objects, members in the order above), or NULL on
+ * out of memory. */
+json_t *odm_schema_errors_json(const odm_schema_errors_t *errors);
+
+/* Validates `instance` (borrowed). Returns true when valid. With `errors` NULL validation stops
+ * at the first failure. Otherwise `errors` is emptied, then holds the units of an invalid
+ * instance (none for a valid one), and evaluation stops once its cap is reached. A reference
+ * loop over the same value, or evaluation nested deeper than 512 subschemas, makes the instance
+ * invalid. Strings in `instance` must be valid UTF-8, as jansson's parser and checked
+ * constructors make them (patterns are matched without a second check). Does not allocate for a
+ * valid instance in the common case, with or without `errors` (the exceptions:
  * unevaluatedProperties/Items over more than 256 members, uniqueItems over more than 32 items,
  * and propertyNames whose subschema does more than type, const, enum, length, pattern and
- * format checks). Thread-safe. */
-bool odm_schema_validate(const odm_schema_t *schema, const json_t *instance, json_t **errors,
-                         size_t max_errors);
+ * format checks); for an invalid one, only when `errors` grows past the memory it kept.
+ * Thread-safe (one list per thread). */
+bool odm_schema_validate(const odm_schema_t *schema, const json_t *instance,
+                         odm_schema_errors_t *errors);
 
 /* odm_schema_validate for an instance read by odm_schema_json_loadb: `numbers` (borrowed, may
  * be NULL) holds the text of its numbers that the tree does not hold exactly. */
 bool odm_schema_validate_numbers(const odm_schema_t *schema, const json_t *instance,
-                                 const odm_schema_numbers_t *numbers, json_t **errors,
-                                 size_t max_errors);
+                                 const odm_schema_numbers_t *numbers, odm_schema_errors_t *errors);
 
 #endif

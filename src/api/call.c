@@ -103,25 +103,49 @@ static bool fail_verdict(api_call_t *call, api_verdict_t *v)
     return true;
 }
 
+/* Collects the violations of `doc`, known invalid, into *list (new; NULL on out of memory),
+ * with `err` saying how many. Returns false. */
+static bool collect_violations(const odm_model_t *model, const json_t *doc,
+                               odm_schema_errors_t **list, odm_error_t *err)
+{
+    *list = odm_schema_errors_new(ODM_SCHEMA_MAX_ERRORS);
+    if (*list == NULL)
+        return odm_error_set(err, ODM_ERR_INTERNAL, "out of memory");
+    odm_schema_validate(model->schema, doc, *list);
+    size_t n = odm_schema_errors_count(*list);
+    return odm_error_set(err, ODM_ERR_VALIDATION, "%zu violation%s of the '%s' model", n,
+                         n == 1 ? "" : "s", model->name);
+}
+
 bool api__check_valid(const odm_model_t *model, const json_t *doc, api_verdict_t *v)
 {
-    json_t *errors = NULL;
-    if (odm_schema_validate(model->schema, doc, &errors, ODM_SCHEMA_MAX_ERRORS)) {
-        json_decref(errors);
+    if (odm_schema_validate(model->schema, doc, NULL))
         return true;
-    }
-    size_t n = errors ? json_array_size(errors) : 0;
-    odm_error_set(&v->err, ODM_ERR_VALIDATION, "%zu violation%s of the '%s' model", n,
-                  n == 1 ? "" : "s", model->name);
+    odm_schema_errors_t *list;
+    collect_violations(model, doc, &list, &v->err);
     json_decref(v->errors);
-    v->errors = errors;
+    v->errors = list != NULL ? odm_schema_errors_json(list) : NULL;
+    odm_schema_errors_free(list);
     return false;
+}
+
+/* odm_problem_errors_fn of the validator's list: the units go straight into the body. */
+static bool put_violations(odm_buf_t *b, const void *list)
+{
+    return odm_schema_errors_write(list, b);
 }
 
 bool api__refuse_invalid(api_call_t *call, const json_t *doc)
 {
-    api_verdict_t v = {0};
-    return !api__check_valid(call->model, doc, &v) && fail_verdict(call, &v);
+    if (odm_schema_validate(call->model->schema, doc, NULL))
+        return false;
+    odm_schema_errors_t *list;
+    odm_error_t err, told;
+    collect_violations(call->model, doc, &list, &err);
+    api__withhold(call->req, &err, &told);
+    odm_request_fail_with(call->req, &told, list != NULL ? put_violations : NULL, list);
+    odm_schema_errors_free(list);
+    return true;
 }
 
 bool api__check_read_only(const odm_model_t *model, const json_t *body, bool skip_id,

@@ -190,7 +190,18 @@ static bool put_value(odm_buf_t *b, const json_t *v, int depth)
     }
 }
 
+bool odm_problem_put_json(odm_buf_t *b, const void *errors)
+{
+    return put_value(b, errors, 1);
+}
+
 char *odm_problem_body(const odm_error_t *err, const json_t *errors, size_t *len)
+{
+    return odm_problem_body_with(err, errors != NULL ? odm_problem_put_json : NULL, errors, len);
+}
+
+char *odm_problem_body_with(const odm_error_t *err, odm_problem_errors_fn *write,
+                            const void *errors, size_t *len)
 {
     odm_error_kind_t kind = err ? err->kind : ODM_ERR_INTERNAL;
     const char *type = error_type(kind), *title = error_title(kind);
@@ -201,8 +212,8 @@ char *odm_problem_body(const odm_error_t *err, const json_t *errors, size_t *len
               odm_buf_puts(&b, ",\"title\":") && odm_buf_json_string(&b, title, strlen(title)) &&
               odm_buf_puts(&b, ",\"status\":") && odm_buf_put_int(&b, odm_error_status(kind)) &&
               odm_buf_puts(&b, ",\"detail\":") && odm_buf_json_string(&b, detail, strlen(detail));
-    if (ok && errors != NULL)
-        ok = odm_buf_puts(&b, ",\"errors\":") && put_value(&b, errors, 1);
+    if (ok && write != NULL)
+        ok = odm_buf_puts(&b, ",\"errors\":") && write(&b, errors);
     ok = ok && odm_buf_putc(&b, '}');
     if (!ok) {
         odm_buf_release(&b);

@@ -145,7 +145,8 @@ void odm_request_reply_json(odm_request_t *req, int status, const json_t *value)
     odm_request_reply(req, status, "application/json", text, strlen(text));
 }
 
-void odm_request_fail(odm_request_t *req, const odm_error_t *err, const json_t *errors)
+void odm_request_fail_with(odm_request_t *req, const odm_error_t *err, odm_problem_errors_fn *write,
+                           const void *errors)
 {
     size_t len = 0;
     int status = odm_error_status(err->kind);
@@ -157,13 +158,18 @@ void odm_request_fail(odm_request_t *req, const odm_error_t *err, const json_t *
                       req->request_id);
         err = &hidden;
     }
-    char *body = odm_problem_body(err, errors, &len);
+    char *body = odm_problem_body_with(err, write, errors, &len);
     if (err->kind == ODM_ERR_UNAVAILABLE)
         odm_request_add_header(req, MHD_HTTP_HEADER_RETRY_AFTER, "1");
     if (err->kind == ODM_ERR_UNAUTHORIZED &&
         odm_request_response_header(req, MHD_HTTP_HEADER_WWW_AUTHENTICATE) == NULL)
         odm_request_add_header(req, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
     odm_request_reply(req, status, "application/problem+json", body, body ? len : 0);
+}
+
+void odm_request_fail(odm_request_t *req, const odm_error_t *err, const json_t *errors)
+{
+    odm_request_fail_with(req, err, errors != NULL ? odm_problem_put_json : NULL, errors);
 }
 
 void odm_request_suspend(odm_request_t *req)

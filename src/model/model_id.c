@@ -33,11 +33,13 @@ static odm_field_t *id_field(odm_model_t *model)
 static bool accepts(const odm_schema_t *schema, const char *sample, char *why, size_t size)
 {
     json_t *value = json_loads(sample, JSON_DECODE_ANY, NULL);
-    json_t *errors = NULL;
-    bool ok = value != NULL && odm_schema_validate(schema, value, &errors, 1);
+    odm_schema_errors_t *list = odm_schema_errors_new(1);
+    bool ok = value != NULL && list != NULL && odm_schema_validate(schema, value, list);
+    json_t *errors = list != NULL ? odm_schema_errors_json(list) : NULL;
     const char *reason = json_string_value(json_object_get(json_array_get(errors, 0), "error"));
     snprintf(why, size, "%s", reason ? reason : "refused");
     json_decref(errors);
+    odm_schema_errors_free(list);
     json_decref(value);
     return ok;
 }

@@ -1,4 +1,5 @@
-/* A bump allocator: a compiled schema's nodes, keyword data and strings live and die together. */
+/* A bump allocator: a compiled schema's nodes, keyword data and strings live and die together,
+ * as do the units of an error list (reset for each validation). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,7 +22,27 @@ void schema__arena_release(schema__arena_t *a)
     }
 }
 
+void schema__arena_reset(schema__arena_t *a)
+{
+    if (a->head == NULL)
+        return;
+    schema__chunk_t *keep = a->head;
+    a->head = keep->next;
+    schema__arena_release(a);
+    keep->next = NULL;
+    keep->used = 0;
+    a->head = keep;
+}
+
 void *schema__arena_alloc(schema__arena_t *a, size_t size)
+{
+    void *p = schema__arena_alloc_raw(a, size);
+    if (p != NULL)
+        memset(p, 0, size);
+    return p;
+}
+
+void *schema__arena_alloc_raw(schema__arena_t *a, size_t size)
 {
     size_t align = sizeof(max_align_t);
     size = (size + align - 1) / align * align;
@@ -38,7 +59,6 @@ void *schema__arena_alloc(schema__arena_t *a, size_t size)
     }
     void *p = (char *)c->data + c->used;
     c->used += size;
-    memset(p, 0, size);
     return p;
 }
 

@@ -230,6 +230,11 @@ static bool print_verdict(const char *path, bool valid, json_t *errors)
 static int validate_instances(const odm_schema_t *schema, const options_t *o)
 {
     int status = EXIT_VALID;
+    odm_schema_errors_t *list = odm_schema_errors_new(ODM_SCHEMA_MAX_ERRORS);
+    if (list == NULL) {
+        fprintf(stderr, "odmd validate: out of memory\n");
+        return EXIT_FAILURE_USAGE;
+    }
     for (int k = 0; k < o->n_instances; k++) {
         const char *path = o->instances[k];
         odm_error_t err;
@@ -240,18 +245,20 @@ static int validate_instances(const odm_schema_t *schema, const options_t *o)
             status = EXIT_FAILURE_USAGE;
             continue;
         }
-        json_t *errors = NULL;
-        bool valid =
-            odm_schema_validate_numbers(schema, instance, numbers, &errors, ODM_SCHEMA_MAX_ERRORS);
+        bool valid = odm_schema_validate_numbers(schema, instance, numbers, list);
+        json_t *errors = valid ? NULL : odm_schema_errors_json(list); /* borrows the instance */
         json_decref(instance);
         odm_schema_numbers_free(numbers);
-        if (!print_verdict(path, valid, errors)) { /* print_verdict took errors */
+        if ((!valid && errors == NULL) || !print_verdict(path, valid, errors)) {
+            /* print_verdict took errors */
             fprintf(stderr, "odmd validate: cannot write the verdict for '%s'\n", path);
+            odm_schema_errors_free(list);
             return EXIT_FAILURE_USAGE;
         }
         if (!valid && status == EXIT_VALID)
             status = EXIT_INVALID;
     }
+    odm_schema_errors_free(list);
     fflush(stdout);
     return status;
 }

@@ -62,8 +62,12 @@ typedef struct {
 } schema__arena_t;
 
 void schema__arena_release(schema__arena_t *a);
+/* Forgets everything allocated but keeps the newest chunk for the next allocations. */
+void schema__arena_reset(schema__arena_t *a);
 /* Returns: zeroed memory owned by the arena, or NULL on out of memory. */
 void *schema__arena_alloc(schema__arena_t *a, size_t size);
+/* The same, not zeroed. */
+void *schema__arena_alloc_raw(schema__arena_t *a, size_t size);
 char *schema__arena_strndup(schema__arena_t *a, const char *s, size_t n);
 
 /* ---- uri.c: RFC 3986 references and JSON Pointers ---- */
@@ -394,21 +398,55 @@ typedef struct schema__visit {
     const json_t *instance;
 } schema__visit_t;
 
-typedef struct {
-    json_t *list;      /* created with the first unit */
-    size_t count, max; /* units in the list, and the cap */
-    odm_buf_t scratch; /* for building locations */
-} schema__errors_t;
+/* A parameter of a unit's message, as its template's conversion reads it. */
+typedef union {
+    const char *s; /* %s, and the text of %.*s */
+    size_t z;      /* %zu */
+    int d;         /* %d, and the length of %.*s */
+} schema__arg_t;
 
-void schema__errors_init(schema__errors_t *e, size_t max);
-void schema__errors_release(schema__errors_t *e); /* drops the list unless taken */
-/* Returns the list (new: the caller owns it), an empty one when no unit was recorded. */
-json_t *schema__errors_take(schema__errors_t *e);
+#define SCHEMA_MSG_ARGS 4
+
+/* A location segment as a unit keeps it: a name (borrowed) or, when name is NULL, an index. */
+typedef struct {
+    const char *name;
+    size_t len;
+} schema__tok_t;
+
+/* One violation, in the list's arena: what it takes to write the unit, no text yet. */
+typedef struct schema__unit {
+    struct schema__unit *next;
+    const schema__node_t *node; /* for absoluteKeywordLocation; NULL when no $ref was crossed */
+    const char *kw, *sub;       /* the keyword location's last tokens after `segs` (may be NULL) */
+    const char *fmt;            /* the message's template */
+    schema__arg_t args[SCHEMA_MSG_ARGS];
+    size_t n_ipath, n_kpath;
+    schema__tok_t segs[]; /* the instance location's segments, then the keyword location's */
+} schema__unit_t;
+
+/* The conversions of a message template, in order ('s', '*' for %.*s, 'z', 'd'), remembered
+ * per template so that a report does not read the template again. */
+typedef struct {
+    const char *fmt;
+    char sig[SCHEMA_MSG_ARGS + 1];
+} schema__sig_t;
+
+#define SCHEMA_SIGS 32 /* a power of two */
+
+struct odm_schema_errors {
+    schema__unit_t *first, *last;
+    size_t count, max; /* units in the list, and the cap */
+    schema__arena_t arena;
+    schema__sig_t sigs[SCHEMA_SIGS]; /* direct-mapped by the template's address */
+};
+
+/* Empties the list for a new validation (its memory is kept). */
+void schema__errors_reset(odm_schema_errors_t *e);
 
 struct schema__vctx {
     const odm_schema_t *schema;
     const odm_schema_numbers_t *numbers; /* exact texts of the instance's numbers, or NULL */
-    schema__errors_t *errors; /* NULL: only the verdict matters, stop at the first failure */
+    odm_schema_errors_t *errors; /* NULL: only the verdict matters, stop at the first failure */
     const schema__seg_t *ipath;
     const schema__seg_t *kpath; /* location of the current node */
     const schema__scope_t *scope;

@@ -373,11 +373,24 @@ static int required_by_bits(const schema__vctx_t *v)
     return 1;
 }
 
+/* Reports the entries of "required" (`names`) whose bits are in `missing`, in order. */
+static bool report_missing(const schema__vctx_t *v, const json_t *names, uint64_t missing)
+{
+    for (; missing != 0 && schema__collecting(v); missing &= missing - 1) {
+        const json_t *name = json_array_get(names, (size_t)__builtin_ctzll(missing));
+        schema__report(v, "required", NULL, "missing required property '%s'",
+                       json_string_value(name));
+    }
+    return false;
+}
+
 SCHEMA_KV(required)
 {
     int by_bits = required_by_bits(v);
     if (by_bits == 1 || (by_bits == 0 && !schema__collecting(v)))
         return by_bits == 1;
+    if (by_bits == 0) /* every member looked up: the bits they lack are the names missing */
+        return report_missing(v, kw->data, v->node->props->required & ~v->members->required);
     return all_present(v, "required", NULL, kw->data, inst);
 }
 

@@ -194,25 +194,17 @@ bool schema__string_ok(const odm_schema_t *schema, const schema__node_t *node, c
     return true;
 }
 
-bool odm_schema_validate(const odm_schema_t *schema, const json_t *instance, json_t **errors,
-                         size_t max_errors)
+bool odm_schema_validate(const odm_schema_t *schema, const json_t *instance,
+                         odm_schema_errors_t *errors)
 {
-    return odm_schema_validate_numbers(schema, instance, NULL, errors, max_errors);
+    return odm_schema_validate_numbers(schema, instance, NULL, errors);
 }
 
 bool odm_schema_validate_numbers(const odm_schema_t *schema, const json_t *instance,
-                                 const odm_schema_numbers_t *numbers, json_t **errors,
-                                 size_t max_errors)
+                                 const odm_schema_numbers_t *numbers, odm_schema_errors_t *errors)
 {
-    if (errors == NULL) {
-        schema__vctx_t v = {.schema = schema, .numbers = numbers};
-        return schema__eval(&v, schema->root, instance, NULL, NULL, NULL);
-    }
-    schema__errors_t list;
-    schema__errors_init(&list, max_errors);
-    schema__vctx_t v = {.schema = schema, .numbers = numbers, .errors = &list};
-    bool ok = schema__eval(&v, schema->root, instance, NULL, NULL, NULL);
-    *errors = ok ? NULL : schema__errors_take(&list);
-    schema__errors_release(&list);
-    return ok;
+    if (errors != NULL)
+        schema__errors_reset(errors);
+    schema__vctx_t v = {.schema = schema, .numbers = numbers, .errors = errors};
+    return schema__eval(&v, schema->root, instance, NULL, NULL, NULL);
 }

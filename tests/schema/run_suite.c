@@ -49,9 +49,11 @@ static bool run_test(const odm_schema_t *schema, const json_t *test, char *why, 
 {
     const json_t *data = json_object_get(test, "data");
     bool want = json_is_true(json_object_get(test, "valid"));
-    bool got = odm_schema_validate(schema, data, NULL, 0);
-    json_t *errors = NULL;
-    bool got2 = odm_schema_validate(schema, data, &errors, ODM_SCHEMA_MAX_ERRORS);
+    bool got = odm_schema_validate(schema, data, NULL);
+    odm_schema_errors_t *list = odm_schema_errors_new(ODM_SCHEMA_MAX_ERRORS);
+    bool got2 = list != NULL && odm_schema_validate(schema, data, list);
+    json_t *errors = list != NULL && !got2 ? odm_schema_errors_json(list) : NULL;
+    odm_schema_errors_free(list);
     bool ok = got == want && got2 == want && (want ? errors == NULL : json_array_size(errors) > 0);
     if (!ok) {
         char *text = errors ? json_dumps(errors, JSON_COMPACT) : NULL;

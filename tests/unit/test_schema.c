@@ -25,6 +25,18 @@ static odm_schema_t *compile_in(odm_schema_registry_t *reg, const char *uri, con
     return ok ? odm_schema_compile(reg, uri, formats, err) : NULL;
 }
 
+/* Validates `inst` collecting at most `max` units; *errors (when not NULL) is set to them as a
+ * new array when invalid, to NULL when valid. Returns the verdict. */
+static bool validate_into(const odm_schema_t *s, const json_t *inst, json_t **errors, size_t max)
+{
+    odm_schema_errors_t *list = odm_schema_errors_new(max);
+    bool ok = list != NULL && odm_schema_validate(s, inst, list);
+    if (errors != NULL)
+        *errors = ok || list == NULL ? NULL : odm_schema_errors_json(list);
+    odm_schema_errors_free(list);
+    return ok;
+}
+
 /* Validates instance text; returns the verdict, *errors set when invalid (may be NULL). */
 static bool check_json(const odm_schema_t *s, const char *text, json_t **errors)
 {
@@ -33,7 +45,7 @@ static bool check_json(const odm_schema_t *s, const char *text, json_t **errors)
         fprintf(stderr, "bad test instance: %s\n", text);
         return false;
     }
-    bool ok = odm_schema_validate(s, inst, errors, ODM_SCHEMA_MAX_ERRORS);
+    bool ok = validate_into(s, inst, errors, ODM_SCHEMA_MAX_ERRORS);
     json_decref(inst);
     return ok;
 }
@@ -41,7 +53,7 @@ static bool check_json(const odm_schema_t *s, const char *text, json_t **errors)
 static bool valid(const odm_schema_t *s, const char *text)
 {
     json_t *inst = json_loads(text, JSON_DECODE_ANY, NULL);
-    bool ok = inst != NULL && odm_schema_validate(s, inst, NULL, 0);
+    bool ok = inst != NULL && odm_schema_validate(s, inst, NULL);
     json_decref(inst);
     return ok;
 }
@@ -194,6 +206,28 @@ static void test_output_units(void)
               "https://odmd.test/book.json#/$defs/author/required");
     json_decref(errors);
 
+    /* written straight as text: the bytes json_dumps makes of the same units */
+    json_t *inst = json_loads("{\"year\":\"\\\"q\\u0001\",\"a/b\":[],\"authors\":[{},3]}", 0, NULL);
+    odm_schema_errors_t *list = odm_schema_errors_new(ODM_SCHEMA_MAX_ERRORS);
+    CHECK(inst != NULL && !odm_schema_validate(s, inst, list));
+    CHECK_INT(odm_schema_errors_count(list), 5);
+    json_t *units = odm_schema_errors_json(list);
+    char *dumped = json_dumps(units, JSON_COMPACT);
+    odm_buf_t written;
+    odm_buf_init(&written, 1 << 20);
+    CHECK(odm_schema_errors_write(list, &written));
+    CHECK_STR(odm_buf_cstr(&written), dumped);
+    CHECK(strstr(dumped, "\"absoluteKeywordLocation\"") != NULL);
+    odm_buf_release(&written);
+    free(dumped);
+    json_decref(units);
+    /* a list that does not fit is refused */
+    odm_buf_init(&written, 40);
+    CHECK(!odm_schema_errors_write(list, &written));
+    odm_buf_release(&written);
+    odm_schema_errors_free(list);
+    json_decref(inst);
+
     errors = NULL;
     CHECK(check_json(s, "{\"title\":1,\"extra\":true,\"year\":1500}", &errors));
     CHECK(errors == NULL); /* valid: no array handed out */
@@ -201,13 +235,63 @@ static void test_output_units(void)
 
     /* the cap */
     json_t *many = json_loads("{\"authors\":[{},{},{},{},{},{},{},{}]}", 0, NULL);
-    CHECK(!odm_schema_validate(s, many, &errors, 3));
+    CHECK(!validate_into(s, many, &errors, 3));
     CHECK_INT(json_array_size(errors), 3);
     json_decref(errors);
-    CHECK(!odm_schema_validate(s, many, NULL, 0));
+    CHECK(!odm_schema_validate(s, many, NULL));
     json_decref(many);
     odm_schema_free(s);
     odm_schema_registry_free(reg);
+}
+
+/* Whether the units of `text` (invalid against s) as written are json_dumps's text of them. */
+static bool written_as_dumped(const odm_schema_t *s, const char *text)
+{
+    json_t *inst = json_loads(text, 0, NULL);
+    odm_schema_errors_t *list = odm_schema_errors_new(ODM_SCHEMA_MAX_ERRORS);
+    bool invalid = inst != NULL && list != NULL && !odm_schema_validate(s, inst, list);
+    json_t *units = invalid ? odm_schema_errors_json(list) : NULL;
+    char *dumped = units ? json_dumps(units, JSON_COMPACT) : NULL;
+    odm_buf_t written;
+    odm_buf_init(&written, 1 << 20);
+    bool same = dumped != NULL && odm_schema_errors_write(list, &written) &&
+                strcmp(odm_buf_cstr(&written), dumped) == 0;
+    if (!same)
+        fprintf(stderr, "  written %s\n  dumped  %s\n", odm_buf_cstr(&written), dumped);
+    odm_buf_release(&written);
+    free(dumped);
+    json_decref(units);
+    odm_schema_errors_free(list);
+    json_decref(inst);
+    return same;
+}
+
+/* Every missing name of "required" is reported once, in the keyword's order, whether the
+ * members were walked (with "properties") or not. */
+static void test_output_required(void)
+{
+    static const char *const schemas[] = {
+        "{\"properties\":{\"a\":{\"type\":\"integer\"},\"c\":{}},\"required\":[\"d\",\"a\",\"b\","
+        "\"c\",\"b\"]}",
+        "{\"required\":[\"d\",\"a\",\"b\",\"c\",\"b\"]}",
+    };
+    for (size_t k = 0; k < sizeof schemas / sizeof schemas[0]; k++) {
+        odm_schema_registry_t *reg = odm_schema_registry_new();
+        odm_error_t err = {0};
+        odm_schema_t *s = compile_in(reg, "urn:t:req", schemas[k], ODM_FORMAT_ASSERT, &err);
+        CHECK_MSG(s != NULL, "%s", err.message);
+        json_t *errors = NULL;
+        CHECK(!check_json(s, "{\"a\":1,\"x\":2}", &errors));
+        CHECK_INT(json_array_size(errors), 4);
+        CHECK_STR(unit_field(errors, 0, "error"), "missing required property 'd'");
+        CHECK_STR(unit_field(errors, 1, "error"), "missing required property 'b'");
+        CHECK_STR(unit_field(errors, 2, "error"), "missing required property 'c'");
+        CHECK_STR(unit_field(errors, 3, "error"), "missing required property 'b'");
+        CHECK_STR(unit_field(errors, 3, "keywordLocation"), "/required");
+        json_decref(errors);
+        odm_schema_free(s);
+        odm_schema_registry_free(reg);
+    }
 }
 
 static void test_output_messages(void)
@@ -236,6 +320,10 @@ static void test_output_messages(void)
     CHECK_STR(unit_field(errors, 6, "instanceLocation"), "/zz");
     CHECK_STR(unit_field(errors, 6, "error"), "property 'zz' is not allowed");
     CHECK_MSG(json_array_size(errors) == 7, "%s", text);
+    /* as text: quotes and control characters escaped in messages and locations, '~' and '/'
+     * of names escaped in locations */
+    CHECK(written_as_dumped(s, "{\"a\":\"z\",\"b\":1,\"c\":\"\\u00e9\\u00e9\",\"d\":0,\"zz\":1}"));
+    CHECK(written_as_dumped(s, "{\"q\\\"~/\\\\\\n\\u0001x\":1,\"~\":2,\"/\":3}"));
     free(text);
     json_decref(errors);
     odm_schema_free(s);
@@ -281,7 +369,7 @@ static void test_large_objects(void)
     doc[strlen(doc) - 3] = '\0';
     snprintf(doc + strlen(doc), sizeof(doc) - strlen(doc), "\"2\"}");
     json_t *last = json_loads(doc, 0, NULL); /* ... "p29":"2"} */
-    CHECK(last != NULL && !odm_schema_validate(s, last, NULL, 0));
+    CHECK(last != NULL && !odm_schema_validate(s, last, NULL));
     json_decref(last);
     odm_schema_free(s);
 
@@ -409,7 +497,7 @@ static bool pattern_verdict(odm_schema_registry_t *reg, const char *pattern, con
     json_decref(doc);
     CHECK_MSG(s != NULL, "%s: %s", pattern, err.message);
     json_t *inst = json_string(text);
-    bool ok = s != NULL && odm_schema_validate(s, inst, NULL, 0);
+    bool ok = s != NULL && odm_schema_validate(s, inst, NULL);
     json_decref(inst);
     odm_schema_free(s);
     return ok;
@@ -708,9 +796,9 @@ static void *validate_many(void *arg)
     worker_t *w = arg;
     for (int i = 0; i < 2000; i++) {
         json_t *errors = NULL;
-        if (!odm_schema_validate(w->schema, w->good, NULL, 0))
+        if (!odm_schema_validate(w->schema, w->good, NULL))
             w->wrong++;
-        if (odm_schema_validate(w->schema, w->bad, &errors, 10) || json_array_size(errors) != 2)
+        if (validate_into(w->schema, w->bad, &errors, 10) || json_array_size(errors) != 2)
             w->wrong++;
         json_decref(errors);
     }
@@ -789,18 +877,32 @@ static void test_no_allocation(void)
         json_loads("{\"name\":\"Ann\",\"tags\":[\"x\",\"y\"],\"price\":19.99,"
                    "\"kind\":\"b\",\"when\":\"2024-01-02T03:04:05Z\",\"meta\":{\"ab\":1}}",
                    0, NULL);
-    json_t *errors = NULL;
-    CHECK(odm_schema_validate(s, inst, &errors, 10)); /* warms the thread's match data */
+    odm_schema_errors_t *list = odm_schema_errors_new(10);
+    CHECK(odm_schema_validate(s, inst, list)); /* warms the thread's match data */
     long before = malloc_calls;
-    CHECK(odm_schema_validate(s, inst, NULL, 0));
+    CHECK(odm_schema_validate(s, inst, NULL));
     long after = malloc_calls;
     CHECK_INT(after - before, 0);
-    /* nor when errors are asked for: the list is made with the first unit */
+    /* nor when errors are asked for: the list's memory is taken with the first unit */
     before = malloc_calls;
-    CHECK(odm_schema_validate(s, inst, &errors, 10));
+    CHECK(odm_schema_validate(s, inst, list));
     after = malloc_calls;
     CHECK_INT(after - before, 0);
-    CHECK(errors == NULL);
+    CHECK_INT(odm_schema_errors_count(list), 0);
+    /* an invalid instance: the units are kept in the list's memory, reused by the next */
+    json_t *bad = json_loads("{\"name\":\"ann\",\"tags\":[\"x\",\"q\",\"x\"],\"price\":1.001,"
+                             "\"kind\":\"c\",\"when\":\"noon\",\"z\":0}",
+                             0, NULL);
+    CHECK(!odm_schema_validate(s, bad, list));
+    size_t units = odm_schema_errors_count(list);
+    CHECK(units >= 8);
+    before = malloc_calls;
+    CHECK(!odm_schema_validate(s, bad, list));
+    after = malloc_calls;
+    CHECK_INT(after - before, 0);
+    CHECK_INT(odm_schema_errors_count(list), units); /* emptied first, then filled again */
+    json_decref(bad);
+    odm_schema_errors_free(list);
     json_decref(inst);
     odm_schema_free(s);
     odm_schema_registry_free(reg);
@@ -815,6 +917,7 @@ int main(void)
     test_lengths();
     test_formats();
     test_output_units();
+    test_output_required();
     test_output_messages();
     test_large_objects();
     test_properties_by_name();
