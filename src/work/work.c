@@ -139,6 +139,26 @@ void odm_work_fanout(odm_work_pool_t *pool, odm_fanout_t *f, odm_job_t **jobs, s
     }
 }
 
+size_t odm_work_take_matching(odm_work_pool_t *pool,
+                              bool (*match)(const odm_job_t *job, const void *key), const void *key,
+                              odm_job_t **out, size_t max)
+{
+    size_t taken = 0, seen = 0;
+    int64_t now = odm_now_ms();
+    pthread_mutex_lock(&pool->lock);
+    odm_job_t *job = pool->head;
+    while (job != NULL && taken < max && seen++ < ODM_WORK_TAKE_SCAN) {
+        odm_job_t *next = job->next;
+        if (job->fanout == NULL && !past_deadline(job, now) && match(job, key)) {
+            queue_unlink(pool, job);
+            out[taken++] = job;
+        }
+        job = next;
+    }
+    pthread_mutex_unlock(&pool->lock);
+    return taken;
+}
+
 size_t odm_work_queued(odm_work_pool_t *pool)
 {
     pthread_mutex_lock(&pool->lock);
