@@ -1,0 +1,250 @@
+/* End-to-end: concurrent GETs by id and valid POSTs on one model share database commands (one
+ * find with $in, one unordered insertMany), counted on the wire (tests/support/cmdcount), while
+ * every request gets its own answer: the document of its id, 404 for a missing id, writeOnly
+ * fields hidden, If-None-Match answered 304, 201 or 409 for its own duplicate key. The
+ * database's commands are held a moment so that requests wait in the queue meanwhile. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "harness.h"
+#include "support/cmdcount.h"
+
+static e2e_db_t *db;
+static e2e_odmd_t odmd;
+static odm_test_cmdcount_t *proxy;
+
+#define N_PRODUCTS 40
+#define N_REQUESTS 64
+#define HOLD_MS 300
+#define MISSING_ID "0123456789abcdef01234567" /* an ObjectId no document has */
+
+static char product_ids[N_PRODUCTS][32], product_etags[N_PRODUCTS][32];
+
+static bool up(void)
+{
+    db = e2e_db_start();
+    if (db == NULL)
+        return false;
+    proxy = odm_test_cmdcount_start(e2e_db_port(db));
+    if (proxy == NULL)
+        return false;
+    char uri[64];
+    snprintf(uri, sizeof uri, "mongodb://127.0.0.1:%d/", odm_test_cmdcount_port(proxy));
+    e2e_odmd_opts_t opts = {.mongo_uri = uri, .args = {"--workers", "2", NULL}};
+    if (!e2e_odmd_start(&odmd, &opts) || !e2e_wait_status(odmd.url, "/readyz", 200, 30000))
+        return false;
+    int64_t deadline = e2e_now_ms() + 30000;
+    while (!e2e_mongo_has_unique_index(e2e_db_uri(db), odmd.db_name, "products", "sku")) {
+        if (e2e_now_ms() > deadline)
+            return false;
+        e2e_sleep_ms(50);
+    }
+    return true;
+}
+
+static void seed(void)
+{
+    e2e_client_t c;
+    e2e_client_init(&c, odmd.url);
+    e2e_resp_t r = {0};
+    for (int i = 0; i < N_PRODUCTS; i++) {
+        e2e_post(&c, &r, "/api/products",
+                 F("{\"sku\":\"SKU-%d\",\"name\":\"Product %d\",\"price\":%d,\"cost\":7}", i, i,
+                   10 + i));
+        EXPECT_STATUS(r, 201);
+        const char *id = e2e_str(&r, "_id"), *etag = e2e_header(&r, "ETag");
+        snprintf(product_ids[i], sizeof product_ids[i], "%s", id ? id : "");
+        snprintf(product_etags[i], sizeof product_etags[i], "%s", etag ? etag : "");
+    }
+    e2e_resp_free(&r);
+    e2e_client_release(&c);
+}
+
+/* One request on its own connection, sent from its own thread. */
+typedef struct {
+    const char *method;
+    char path[96];
+    char header[64]; /* "" for none */
+    char body[160];  /* POST only */
+    e2e_resp_t resp;
+} shot_t;
+
+static void *shot_main(void *arg)
+{
+    shot_t *s = arg;
+    e2e_client_t c;
+    e2e_client_init(&c, odmd.url);
+    const char *json[] = {"Content-Type: application/json", NULL};
+    const char *extra[] = {s->header, NULL};
+    if (strcmp(s->method, "POST") == 0)
+        e2e_request(&c, &s->resp, "POST", s->path, json, s->body, (size_t)-1);
+    else
+        e2e_request(&c, &s->resp, s->method, s->path, s->header[0] ? extra : NULL, NULL, 0);
+    e2e_client_release(&c);
+    return NULL;
+}
+
+/* Sends every shot at once and waits for all the answers. */
+static void fire(shot_t *shots, int n)
+{
+    pthread_t threads[N_REQUESTS];
+    for (int i = 0; i < n; i++)
+        CHECK(pthread_create(&threads[i], NULL, shot_main, &shots[i]) == 0);
+    for (int i = 0; i < n; i++)
+        pthread_join(threads[i], NULL);
+}
+
+/* Request i: every 9th a missing id, every 8th with If-None-Match of its document's ETag, the
+ * rest plain; some ids asked twice. */
+static int product_of(int i)
+{
+    return i % 9 == 4 ? -1 : (i * 7) % N_PRODUCTS;
+}
+
+static void test_gets_share_finds(void)
+{
+    static shot_t shots[N_REQUESTS];
+    for (int i = 0; i < N_REQUESTS; i++) {
+        int p = product_of(i);
+        shots[i] = (shot_t){.method = i % 5 == 3 ? "HEAD" : "GET"};
+        snprintf(shots[i].path, sizeof shots[i].path, "/api/products/%s",
+                 p < 0 ? MISSING_ID : product_ids[p]);
+        if (p >= 0 && i % 8 == 1)
+            snprintf(shots[i].header, sizeof shots[i].header, "If-None-Match: %s",
+                     product_etags[p]);
+    }
+    odm_test_cmdcount_reset(proxy);
+    odm_test_cmdcount_delay(proxy, "find", HOLD_MS);
+    fire(shots, N_REQUESTS);
+    odm_test_cmdcount_delay(proxy, "find", 0);
+    long finds = odm_test_cmdcount_get(proxy, "find");
+    CHECK_MSG(finds > 0 && finds <= N_REQUESTS / 4, "%d GETs cost %ld finds", N_REQUESTS, finds);
+
+    for (int i = 0; i < N_REQUESTS; i++) {
+        e2e_resp_t *r = &shots[i].resp;
+        int p = product_of(i);
+        bool head = strcmp(shots[i].method, "HEAD") == 0;
+        if (p < 0) {
+            EXPECT_STATUS(*r, 404);
+        } else if (shots[i].header[0]) {
+            EXPECT_STATUS(*r, 304);
+            const char *etag = e2e_header(r, "ETag");
+            CHECK_MSG(etag && strcmp(etag, product_etags[p]) == 0, "%s: ETag %s", r->path,
+                      etag ? etag : "(none)");
+        } else if (head) {
+            EXPECT_STATUS(*r, 200);
+            CHECK_MSG(r->body_len == 0, "%s: HEAD with a body", r->path);
+        } else {
+            EXPECT_STATUS(*r, 200);
+            const char *id = e2e_str(r, "_id"), *sku = e2e_str(r, "sku");
+            CHECK_MSG(id && strcmp(id, product_ids[p]) == 0, "%s: _id %s", r->path,
+                      id ? id : "(none)");
+            CHECK_MSG(sku && strcmp(sku, F("SKU-%d", p)) == 0, "%s: sku %s", r->path,
+                      sku ? sku : "(none)");
+            CHECK_MSG(r->json && e2e_json_lacks_key(r->json, "cost"), "%s: writeOnly cost shown",
+                      r->path);
+            const char *etag = e2e_header(r, "ETag");
+            CHECK_MSG(etag && strcmp(etag, product_etags[p]) == 0, "%s: ETag %s", r->path,
+                      etag ? etag : "(none)");
+        }
+        e2e_resp_free(r);
+    }
+}
+
+/* Request i: a new sku, except pairs sharing one (i and i + 1 for i % 8 == 0) and every 10th
+ * naming a sku already stored. */
+static int sku_of(int i)
+{
+    if (i % 10 == 5)
+        return i % N_PRODUCTS;      /* stored by seed(): 409 */
+    return 1000 + i - (i % 8 == 1); /* i and i - 1 share when i % 8 == 1 */
+}
+
+static void test_posts_share_inserts(void)
+{
+    static shot_t shots[N_REQUESTS];
+    for (int i = 0; i < N_REQUESTS; i++) {
+        shots[i] = (shot_t){.method = "POST"};
+        snprintf(shots[i].path, sizeof shots[i].path, "/api/products");
+        snprintf(shots[i].body, sizeof shots[i].body,
+                 "{\"sku\":\"SKU-%d\",\"name\":\"Shot %d\",\"price\":%d,\"cost\":3}", sku_of(i), i,
+                 i + 1);
+    }
+    int64_t before = e2e_mongo_count(e2e_db_uri(db), odmd.db_name, "products");
+    odm_test_cmdcount_reset(proxy);
+    odm_test_cmdcount_delay(proxy, "insert", HOLD_MS);
+    fire(shots, N_REQUESTS);
+    odm_test_cmdcount_delay(proxy, "insert", 0);
+    long inserts = odm_test_cmdcount_get(proxy, "insert");
+    CHECK_MSG(inserts > 0 && inserts <= N_REQUESTS / 4, "%d POSTs cost %ld inserts", N_REQUESTS,
+              inserts);
+
+    int created = 0;
+    for (int i = 0; i < N_REQUESTS; i++) {
+        e2e_resp_t *r = &shots[i].resp;
+        int sku = sku_of(i);
+        if (sku < N_PRODUCTS) {
+            CHECK_MSG(e2e_is_problem(r, 409), "POST %d (stored sku): %ld", i, r->status);
+        } else if (i % 8 == 0 || i % 8 == 1) { /* one of a pair: checked below */
+            CHECK_MSG(r->status == 201 || e2e_is_problem(r, 409), "POST %d: %ld", i, r->status);
+        } else {
+            EXPECT_STATUS(*r, 201);
+        }
+        if (r->status == 201) {
+            created++;
+            const char *name = e2e_str(r, "name"), *loc = e2e_header(r, "Location");
+            const char *id = e2e_str(r, "_id");
+            CHECK_MSG(name && strcmp(name, F("Shot %d", i)) == 0, "POST %d: name %s", i,
+                      name ? name : "(none)");
+            CHECK_MSG(r->json && e2e_json_lacks_key(r->json, "cost"), "POST %d: cost shown", i);
+            CHECK_MSG(id && loc && strcmp(loc, F("/api/products/%s", id)) == 0,
+                      "POST %d: Location %s", i, loc ? loc : "(none)");
+        }
+    }
+    for (int i = 0; i + 1 < N_REQUESTS; i += 8) /* each pair: exactly one created */
+        CHECK_MSG((shots[i].resp.status == 201) + (shots[i + 1].resp.status == 201) == 1,
+                  "pair %d/%d: %ld and %ld", i, i + 1, shots[i].resp.status,
+                  shots[i + 1].resp.status);
+    int64_t after = e2e_mongo_count(e2e_db_uri(db), odmd.db_name, "products");
+    CHECK_MSG(after - before == created, "%d answered 201, %lld stored", created,
+              (long long)(after - before));
+    for (int i = 0; i < N_REQUESTS; i++)
+        e2e_resp_free(&shots[i].resp);
+}
+
+/* One request at a time: one command each, as before (no batch waits to fill). */
+static void test_alone_costs_one(void)
+{
+    e2e_client_t c;
+    e2e_client_init(&c, odmd.url);
+    e2e_resp_t r = {0};
+    odm_test_cmdcount_reset(proxy);
+    for (int i = 0; i < 5; i++) {
+        e2e_get(&c, &r, F("/api/products/%s", product_ids[i]));
+        EXPECT_STATUS(r, 200);
+    }
+    CHECK_MSG(odm_test_cmdcount_get(proxy, "find") == 5, "5 GETs in turn: %ld finds",
+              odm_test_cmdcount_get(proxy, "find"));
+    e2e_resp_free(&r);
+    e2e_client_release(&c);
+}
+
+int main(void)
+{
+    e2e_init("coalesce");
+    if (!up()) {
+        CHECK_MSG(false, "environment did not start");
+    } else {
+        seed();
+        test_alone_costs_one();
+        test_gets_share_finds();
+        test_posts_share_inserts();
+    }
+    int status = odmd.pid > 0 ? e2e_odmd_stop(&odmd, 20000) : 0;
+    CHECK_INT(status, 0);
+    odm_test_cmdcount_stop(proxy);
+    e2e_db_stop(db);
+    return e2e_finish(check_done("e2e_coalesce"));
+}
