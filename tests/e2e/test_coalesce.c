@@ -32,7 +32,8 @@ static bool up(void)
         return false;
     char uri[64];
     snprintf(uri, sizeof uri, "mongodb://127.0.0.1:%d/", odm_test_cmdcount_port(proxy));
-    e2e_odmd_opts_t opts = {.mongo_uri = uri, .args = {"--workers", "2", NULL}};
+    e2e_odmd_opts_t opts = {
+        .mongo_uri = uri, .schemas = e2e_schemas_with_extras(), .args = {"--workers", "2", NULL}};
     if (!e2e_odmd_start(&odmd, &opts) || !e2e_wait_status(odmd.url, "/readyz", 200, 30000))
         return false;
     int64_t deadline = e2e_now_ms() + 30000;
@@ -90,6 +91,7 @@ static void *shot_main(void *arg)
 static void fire(shot_t *shots, int n)
 {
     pthread_t threads[N_REQUESTS];
+    CHECK(n <= N_REQUESTS);
     for (int i = 0; i < n; i++)
         CHECK(pthread_create(&threads[i], NULL, shot_main, &shots[i]) == 0);
     for (int i = 0; i < n; i++)
@@ -214,6 +216,93 @@ static void test_posts_share_inserts(void)
         e2e_resp_free(&shots[i].resp);
 }
 
+/* Integer ids (stored as int32 by another tool, or as odmd writes them) and a soft-delete model
+ * in one volley: each model's GETs share finds; a soft-deleted member is 404 as it is alone. */
+#define N_WIDGETS 12
+#define N_MEMBERS 8
+
+static void test_other_models(void)
+{
+    e2e_client_t c;
+    e2e_client_init(&c, odmd.url);
+    e2e_resp_t r = {0};
+    for (int i = 1; i <= N_WIDGETS; i++) {
+        if (i % 2 == 0) {
+            CHECK(e2e_mongo_insert(
+                e2e_db_uri(db), odmd.db_name, "widgets",
+                F("{\"_id\": {\"$numberInt\": \"%d\"}, \"label\": \"w%d\", \"__v\": 1}", i, i)));
+        } else {
+            e2e_post(&c, &r, "/api/widgets", F("{\"_id\": %d, \"label\": \"w%d\"}", i, i));
+            EXPECT_STATUS(r, 201);
+        }
+    }
+    static char member_ids[N_MEMBERS][32];
+    for (int i = 0; i < N_MEMBERS; i++) {
+        e2e_post(&c, &r, "/api/members",
+                 F("{\"name\": \"m%d\", \"email\": \"m%d@example.com\"}", i, i));
+        EXPECT_STATUS(r, 201);
+        const char *id = e2e_str(&r, "_id");
+        snprintf(member_ids[i], sizeof member_ids[i], "%s", id ? id : "");
+        if (i % 3 == 1) {
+            e2e_delete(&c, &r, F("/api/members/%s", member_ids[i]), NULL);
+            EXPECT_STATUS(r, 204);
+        }
+    }
+    e2e_resp_free(&r);
+    e2e_client_release(&c);
+
+    enum { N = 2 * (N_WIDGETS + 2) + 2 * N_MEMBERS };
+    static shot_t shots[N];
+    int n = 0;
+    for (int k = 0; k < 2; k++) {
+        for (int i = 1; i <= N_WIDGETS + 2; i++) /* ids past N_WIDGETS: 404 */
+            shots[n++] = (shot_t){.method = "GET"};
+        for (int i = 0; i < N_MEMBERS; i++)
+            shots[n++] = (shot_t){.method = "GET"};
+    }
+    n = 0;
+    for (int k = 0; k < 2; k++) {
+        for (int i = 1; i <= N_WIDGETS + 2; i++)
+            snprintf(shots[n++].path, sizeof shots[0].path, "/api/widgets/%d", i);
+        for (int i = 0; i < N_MEMBERS; i++)
+            snprintf(shots[n++].path, sizeof shots[0].path, "/api/members/%.31s", member_ids[i]);
+    }
+    odm_test_cmdcount_reset(proxy);
+    odm_test_cmdcount_delay(proxy, "find", HOLD_MS);
+    fire(shots, N);
+    odm_test_cmdcount_delay(proxy, "find", 0);
+    long finds = odm_test_cmdcount_get(proxy, "find");
+    CHECK_MSG(finds > 0 && finds <= N / 3, "%d GETs cost %ld finds", N, finds);
+
+    n = 0;
+    for (int k = 0; k < 2; k++) {
+        for (int i = 1; i <= N_WIDGETS + 2; i++) {
+            e2e_resp_t *w = &shots[n++].resp;
+            if (i > N_WIDGETS) {
+                EXPECT_STATUS(*w, 404);
+                continue;
+            }
+            EXPECT_STATUS(*w, 200);
+            const char *label = e2e_str(w, "label");
+            CHECK_MSG(label && strcmp(label, F("w%d", i)) == 0, "%s: label %s", w->path,
+                      label ? label : "(none)");
+        }
+        for (int i = 0; i < N_MEMBERS; i++) {
+            e2e_resp_t *m = &shots[n++].resp;
+            if (i % 3 == 1) {
+                EXPECT_STATUS(*m, 404);
+                continue;
+            }
+            EXPECT_STATUS(*m, 200);
+            const char *name = e2e_str(m, "name");
+            CHECK_MSG(name && strcmp(name, F("m%d", i)) == 0, "%s: name %s", m->path,
+                      name ? name : "(none)");
+        }
+    }
+    for (int i = 0; i < N; i++)
+        e2e_resp_free(&shots[i].resp);
+}
+
 /* One request at a time: one command each, as before (no batch waits to fill). */
 static void test_alone_costs_one(void)
 {
@@ -241,6 +330,7 @@ int main(void)
         test_alone_costs_one();
         test_gets_share_finds();
         test_posts_share_inserts();
+        test_other_models();
     }
     int status = odmd.pid > 0 ? e2e_odmd_stop(&odmd, 20000) : 0;
     CHECK_INT(status, 0);
