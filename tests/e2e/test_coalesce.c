@@ -66,6 +66,8 @@ static void seed(void)
 /* One request on its own connection, sent from its own thread. */
 typedef struct {
     const char *method;
+    const char *base;    /* NULL: odmd.url */
+    const char *api_key; /* NULL: none */
     char path[96];
     char header[64]; /* "" for none */
     char body[160];  /* POST only */
@@ -76,7 +78,8 @@ static void *shot_main(void *arg)
 {
     shot_t *s = arg;
     e2e_client_t c;
-    e2e_client_init(&c, odmd.url);
+    e2e_client_init(&c, s->base ? s->base : odmd.url);
+    c.api_key = s->api_key;
     const char *json[] = {"Content-Type: application/json", NULL};
     const char *extra[] = {s->header, NULL};
     if (strcmp(s->method, "POST") == 0)
@@ -303,6 +306,99 @@ static void test_other_models(void)
         e2e_resp_free(&shots[i].resp);
 }
 
+/* x-owner (tests/e2e/schemas/diaries.json) on an odmd with API keys: alice's and bob's GETs of
+ * every diary at once. GETs of one owner share finds, never another owner's: each sees its own
+ * diaries and a 404 for the other's, batched or not. */
+#define N_DIARIES 6
+
+static char *key_hash(const char *dir, const char *key)
+{
+    static char hash[2][65];
+    static int next;
+    char *out = hash[next++ % 2], cmd[1024];
+    e2e_write_file(dir, "k.txt", key);
+    snprintf(cmd, sizeof cmd, "%s key-hash < %s/k.txt", e2e_odmd_bin(), dir);
+    FILE *p = popen(cmd, "r");
+    out[0] = '\0';
+    if (p == NULL || fgets(out, 65, p) == NULL)
+        out[0] = '\0';
+    if (p != NULL)
+        pclose(p);
+    out[strcspn(out, "\n")] = '\0';
+    return out;
+}
+
+static void test_owners_apart(void)
+{
+    static const char *keys[] = {"alice-key-5c1e", "bob-key-93fa"};
+    const char *dir = e2e_temp_dir("keys");
+    const char *text =
+        F("{\"keys\": [{\"name\": \"alice\", \"sha256\": \"%s\", \"scopes\": [\"read:*\", "
+          "\"write:*\"]}, {\"name\": \"bob\", \"sha256\": \"%s\", \"scopes\": [\"read:*\", "
+          "\"write:*\"]}]}",
+          key_hash(dir, keys[0]), key_hash(dir, keys[1]));
+    CHECK(e2e_write_file(dir, "keys.json", text));
+    char uri[64], keys_path[512];
+    snprintf(uri, sizeof uri, "mongodb://127.0.0.1:%d/", odm_test_cmdcount_port(proxy));
+    snprintf(keys_path, sizeof keys_path, "%s/keys.json", dir);
+    e2e_odmd_t owned;
+    e2e_odmd_opts_t opts = {.mongo_uri = uri,
+                            .schemas = e2e_schemas_with_extras(),
+                            .args = {"--workers", "2", "--keys", keys_path, NULL}};
+    if (!e2e_odmd_start(&owned, &opts)) {
+        CHECK_MSG(false, "odmd with --keys did not start");
+        return;
+    }
+    static char ids[2][N_DIARIES][32];
+    e2e_resp_t r = {0};
+    for (int o = 0; o < 2; o++) {
+        e2e_client_t c;
+        e2e_client_init(&c, owned.url);
+        c.api_key = keys[o];
+        for (int i = 0; i < N_DIARIES; i++) {
+            e2e_post(&c, &r, "/api/diaries", F("{\"title\": \"d%d-%d\"}", o, i));
+            EXPECT_STATUS(r, 201);
+            const char *id = e2e_str(&r, "_id");
+            snprintf(ids[o][i], sizeof ids[o][i], "%s", id ? id : "");
+        }
+        e2e_client_release(&c);
+    }
+    e2e_resp_free(&r);
+
+    enum { N = 2 * 2 * N_DIARIES };
+    static shot_t shots[N];
+    int n = 0;
+    for (int caller = 0; caller < 2; caller++)
+        for (int o = 0; o < 2; o++)
+            for (int i = 0; i < N_DIARIES; i++) {
+                shots[n] = (shot_t){.method = "GET", .base = owned.url, .api_key = keys[caller]};
+                snprintf(shots[n++].path, sizeof shots[0].path, "/api/diaries/%.31s", ids[o][i]);
+            }
+    odm_test_cmdcount_reset(proxy);
+    odm_test_cmdcount_delay(proxy, "find", HOLD_MS);
+    fire(shots, N);
+    odm_test_cmdcount_delay(proxy, "find", 0);
+    long finds = odm_test_cmdcount_get(proxy, "find");
+    CHECK_MSG(finds > 0 && finds <= N / 3, "%d GETs cost %ld finds", N, finds);
+    n = 0;
+    for (int caller = 0; caller < 2; caller++)
+        for (int o = 0; o < 2; o++)
+            for (int i = 0; i < N_DIARIES; i++) {
+                e2e_resp_t *d = &shots[n++].resp;
+                if (o != caller) {
+                    EXPECT_STATUS(*d, 404);
+                    continue;
+                }
+                EXPECT_STATUS(*d, 200);
+                const char *title = e2e_str(d, "title");
+                CHECK_MSG(title && strcmp(title, F("d%d-%d", o, i)) == 0, "%s: title %s", d->path,
+                          title ? title : "(none)");
+            }
+    for (int i = 0; i < N; i++)
+        e2e_resp_free(&shots[i].resp);
+    CHECK_INT(e2e_odmd_stop(&owned, 20000), 0);
+}
+
 /* One request at a time: one command each, as before (no batch waits to fill). */
 static void test_alone_costs_one(void)
 {
@@ -331,6 +427,7 @@ int main(void)
         test_gets_share_finds();
         test_posts_share_inserts();
         test_other_models();
+        test_owners_apart();
     }
     int status = odmd.pid > 0 ? e2e_odmd_stop(&odmd, 20000) : 0;
     CHECK_INT(status, 0);
