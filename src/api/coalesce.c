@@ -93,10 +93,19 @@ static int64_t batch_deadline(api_call_t **calls, size_t n)
     return deadline;
 }
 
-/* Resumes the batch's requests but the first (its run() resumes it). */
-static void resume_others(api_call_t **calls, size_t n)
+/* The batch is answered in the order 1, 2, ..., n - 1, 0: each taken call is resumed as soon as
+ * it is answered, so that its answer leaves before the rest of the batch is written, and the
+ * running call last, just before its run() resumes it. */
+static size_t answer_order(size_t k, size_t n)
 {
-    for (size_t i = 1; i < n; i++)
+    return (k + 1) % n;
+}
+
+/* Resumes calls[i] once answered, but not the running call (its run() resumes it). The call's
+ * last touch. */
+static void resume_answered(api_call_t **calls, size_t i)
+{
+    if (i > 0)
         odm_request_resume(calls[i]->req);
 }
 
@@ -192,15 +201,16 @@ bool api__coalesce_get(api_call_t *call)
     bool ok = odm_store_find(call->app->store, call->model->collection, &filter, NULL, NULL, 0,
                              (int64_t)ids, keep_found, &b, batch_deadline(calls, n), &err);
     bson_destroy(&filter);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t k = 0; k < n; k++) {
+        size_t i = answer_order(k, n);
         if (!ok)
             api__fail(calls[i]->req, &err, NULL);
         else
             api__answer_get(calls[i], b.has[i] ? &b.found[i] : NULL);
         if (b.has[i])
             bson_destroy(&b.found[i]);
+        resume_answered(calls, i);
     }
-    resume_others(calls, n);
     return true;
 }
 
@@ -220,14 +230,15 @@ bool api__coalesce_create(api_call_t *call)
     odm_error_t err;
     bool ok = odm_store_insert_many(call->app->store, call->model->collection, docs, n, false,
                                     items, batch_deadline(calls, n), &err);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t k = 0; k < n; k++) {
+        size_t i = answer_order(k, n);
         if (!ok)
             api__fail(calls[i]->req, &err, NULL);
         else if (items[i].status != ODM_STORE_INSERTED)
             api__fail(calls[i]->req, &items[i].err, NULL);
         else
             api__answer_created(calls[i]);
+        resume_answered(calls, i);
     }
-    resume_others(calls, n);
     return true;
 }
