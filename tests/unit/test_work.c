@@ -187,68 +187,6 @@ static void test_stats_busy(void)
     odm_work_pool_free(pool);
 }
 
-/* odm_work_take_matching: jobs of the kind asked for, in queue order, up to the bound; never a
- * job of a fan-out or one past its start_by; the taken ones are never run nor expired by the
- * pool, the others are. */
-struct tagged {
-    struct counted c;
-    int tag;
-};
-
-static bool tag_matches(const odm_job_t *job, const void *key)
-{
-    return ((const struct tagged *)(const void *)job)->tag == *(const int *)key;
-}
-
-static atomic_int take_fan_done;
-
-static void take_fan_joined(odm_fanout_t *f)
-{
-    (void)f;
-    atomic_fetch_add(&take_fan_done, 1);
-}
-
-static void test_take_matching(void)
-{
-    enum { N = 6 };
-    static const int tags[N] = {1, 2, 1, 1, 1, 1};
-    struct tagged jobs[N], fan_job;
-    odm_work_pool_t *pool = odm_work_pool_new(1, 16, NULL);
-    block_one_worker(pool);
-    for (int i = 0; i < N; i++) {
-        counted_init(&jobs[i].c, i == 2 ? odm_now_ms() - 1 : 0); /* 2: past its start_by */
-        jobs[i].tag = tags[i];
-        CHECK(odm_work_submit(pool, &jobs[i].c.job));
-    }
-    counted_init(&fan_job.c, 0);
-    fan_job.tag = 1;
-    odm_fanout_t fan;
-    odm_job_t *fan_jobs[] = {&fan_job.c.job};
-    atomic_store(&take_fan_done, 0);
-    odm_work_fanout(pool, &fan, fan_jobs, 1, take_fan_joined);
-
-    int one = 1, three = 3;
-    odm_job_t *out[N + 1];
-    CHECK_INT(odm_work_take_matching(pool, tag_matches, &three, out, N), 0);
-    CHECK_INT(odm_work_take_matching(pool, tag_matches, &one, out, 2), 2);
-    CHECK(out[0] == &jobs[0].c.job && out[1] == &jobs[3].c.job);
-    CHECK_INT(odm_work_take_matching(pool, tag_matches, &one, out, N), 2);
-    CHECK(out[0] == &jobs[4].c.job && out[1] == &jobs[5].c.job);
-    CHECK_INT(odm_work_take_matching(pool, tag_matches, &one, out, N), 0);
-
-    atomic_store(&blocker_release, true);
-    odm_work_pool_free(pool);
-    static const int runs[N] = {0, 1, 0, 0, 0, 0};
-    for (int i = 0; i < N; i++) {
-        CHECK_MSG(atomic_load(&jobs[i].c.runs) == runs[i], "job %d ran %d times", i,
-                  atomic_load(&jobs[i].c.runs));
-        CHECK_MSG(atomic_load(&jobs[i].c.expires) == (i == 2), "job %d expired %d times", i,
-                  atomic_load(&jobs[i].c.expires));
-    }
-    CHECK_INT(atomic_load(&fan_job.c.runs), 1);
-    CHECK_INT(atomic_load(&take_fan_done), 1);
-}
-
 /* One worker held for 500 ms; a job queued behind it with start_by now+50ms is expired by the
  * reaper well before the worker is free, and never run. */
 static void test_reaper_expires_stuck_job(void)
@@ -356,6 +294,68 @@ static void check_join(struct join *j, int want_runs, int want_expires)
     CHECK_INT(runs, want_runs);
     CHECK_INT(expires, want_expires);
     CHECK_INT(pending, 0);
+}
+
+/* odm_work_take_matching: jobs of the kind asked for, in queue order, up to the bound; never a
+ * job of a fan-out or one past its start_by; the taken ones are never run nor expired by the
+ * pool, the others are. */
+struct tagged {
+    struct counted c;
+    int tag;
+};
+
+static bool tag_matches(const odm_job_t *job, const void *key)
+{
+    return ((const struct tagged *)(const void *)job)->tag == *(const int *)key;
+}
+
+static atomic_int take_fan_done;
+
+static void take_fan_joined(odm_fanout_t *f)
+{
+    (void)f;
+    atomic_fetch_add(&take_fan_done, 1);
+}
+
+static void test_take_matching(void)
+{
+    enum { N = 6 };
+    static const int tags[N] = {1, 2, 1, 1, 1, 1};
+    struct tagged jobs[N], fan_job;
+    odm_work_pool_t *pool = odm_work_pool_new(1, 16, NULL);
+    block_one_worker(pool);
+    for (int i = 0; i < N; i++) {
+        counted_init(&jobs[i].c, i == 2 ? odm_now_ms() - 1 : 0); /* 2: past its start_by */
+        jobs[i].tag = tags[i];
+        CHECK(odm_work_submit(pool, &jobs[i].c.job));
+    }
+    counted_init(&fan_job.c, 0);
+    fan_job.tag = 1;
+    odm_fanout_t fan;
+    odm_job_t *fan_jobs[] = {&fan_job.c.job};
+    atomic_store(&take_fan_done, 0);
+    odm_work_fanout(pool, &fan, fan_jobs, 1, take_fan_joined);
+
+    int one = 1, three = 3;
+    odm_job_t *out[N + 1];
+    CHECK_INT(odm_work_take_matching(pool, tag_matches, &three, out, N), 0);
+    CHECK_INT(odm_work_take_matching(pool, tag_matches, &one, out, 2), 2);
+    CHECK(out[0] == &jobs[0].c.job && out[1] == &jobs[3].c.job);
+    CHECK_INT(odm_work_take_matching(pool, tag_matches, &one, out, N), 2);
+    CHECK(out[0] == &jobs[4].c.job && out[1] == &jobs[5].c.job);
+    CHECK_INT(odm_work_take_matching(pool, tag_matches, &one, out, N), 0);
+
+    atomic_store(&blocker_release, true);
+    odm_work_pool_free(pool);
+    static const int runs[N] = {0, 1, 0, 0, 0, 0};
+    for (int i = 0; i < N; i++) {
+        CHECK_MSG(atomic_load(&jobs[i].c.runs) == runs[i], "job %d ran %d times", i,
+                  atomic_load(&jobs[i].c.runs));
+        CHECK_MSG(atomic_load(&jobs[i].c.expires) == (i == 2), "job %d expired %d times", i,
+                  atomic_load(&jobs[i].c.expires));
+    }
+    CHECK_INT(atomic_load(&fan_job.c.runs), 1);
+    CHECK_INT(atomic_load(&take_fan_done), 1);
 }
 
 static void test_fanout(size_t n)
