@@ -75,7 +75,8 @@ typedef struct {
     size_t threads;
     size_t queued; /* jobs waiting now */
     size_t queue_max;
-    uint64_t jobs;    /* jobs a worker has taken (run or expired) */
+    uint64_t jobs;    /* jobs a worker has taken (run or expired, or taken with another's
+                         through odm_work_take_matching) */
     uint64_t busy_us; /* workers' time in jobs, summed over the workers */
 } odm_work_stats_t;
 

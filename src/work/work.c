@@ -36,6 +36,7 @@ struct odm_work_pool {
     bool reaper_started;
     struct worker *workers;
     pthread_t reaper;
+    uint64_t taken; /* jobs handed over by odm_work_take_matching, under the lock */
 };
 
 static _Thread_local size_t current_worker = SIZE_MAX;
@@ -155,6 +156,7 @@ size_t odm_work_take_matching(odm_work_pool_t *pool,
         }
         job = next;
     }
+    pool->taken += taken;
     pthread_mutex_unlock(&pool->lock);
     return taken;
 }
@@ -172,9 +174,10 @@ void odm_work_stats(odm_work_pool_t *pool, odm_work_stats_t *out)
     pthread_mutex_lock(&pool->lock);
     out->queued = pool->queued;
     out->queue_max = pool->queue_max;
+    out->jobs = pool->taken;
     pthread_mutex_unlock(&pool->lock);
     out->threads = pool->nworkers;
-    out->jobs = out->busy_us = 0;
+    out->busy_us = 0;
     for (size_t i = 0; i < pool->nworkers; i++) {
         out->jobs += atomic_load_explicit(&pool->workers[i].jobs, memory_order_relaxed);
         out->busy_us += atomic_load_explicit(&pool->workers[i].busy_us, memory_order_relaxed);

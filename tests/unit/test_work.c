@@ -344,6 +344,9 @@ static void test_take_matching(void)
     CHECK_INT(odm_work_take_matching(pool, tag_matches, &one, out, N), 2);
     CHECK(out[0] == &jobs[4].c.job && out[1] == &jobs[5].c.job);
     CHECK_INT(odm_work_take_matching(pool, tag_matches, &one, out, N), 0);
+    odm_work_stats_t stats;
+    odm_work_stats(pool, &stats);
+    CHECK_INT(stats.jobs, 1 + 4); /* the blocker, and the four taken */
 
     atomic_store(&blocker_release, true);
     odm_work_pool_free(pool);
