@@ -111,8 +111,9 @@ def interleaved_table(res):
         return []
     lines = [f"{inter['rounds']} rounds × {inter['duration_s']} s at {inter['connections']} connections, every system "
              "running at once and measured back to back in a rotating order; medians (the runs' req/s in brackets).", "",
-             "| system | workload | req/s | × odmd | CPU µs/req | × odmd | p99 ms | DB CPU µs/req | peak RSS MB | valid | runs |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: | --- |"]
+             "| system | workload | req/s | × odmd | CPU µs/req | × odmd | p99 ms | DB CPU µs/req | DB cmds/req | peak RSS MB "
+             "| valid | runs |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: | --- |"]
     for w in ORDER:
         base = rows.get("odmd", {}).get(w)
         for k, per in rows.items():
@@ -123,7 +124,8 @@ def interleaved_table(res):
             cr = ratio(r["service_cpu_us_per_req"], base["service_cpu_us_per_req"]) if base else None
             lines.append(f"| {k} | {SHORT[w]} | {fmt(float(r['rps']), 0)} | {fmt(rr, 2)} | "
                          f"{fmt(float(r['service_cpu_us_per_req']))} | {fmt(cr, 2)} | {fmt(float(r['p99_ms']), 2)} | "
-                         f"{fmt(float(r['db_cpu_us_per_req']))} | {fmt(float(r['peak_rss_mb']))} | "
+                         f"{fmt(float(r['db_cpu_us_per_req']))} | {fmt(r.get('db_commands_per_req'), 2)} | "
+                         f"{fmt(float(r['peak_rss_mb']))} | "
                          f"{'yes' if r['valid'] else '**NO**'} | {', '.join(f'{v:.0f}' for v in r['rps_runs'])} |")
     return lines
 
@@ -131,9 +133,9 @@ def interleaved_table(res):
 def workload_table(res, w, conns):
     by = systems_by_key(res)
     base = row_at(by["odmd"], w, conns) if "odmd" in by else None
-    lines = ["| system | req/s | × odmd | p50 ms | p99 ms | CPU µs/req | × odmd | DB CPU µs/req | peak RSS MB | "
-             "other CPU s | errors | valid |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: |"]
+    lines = ["| system | req/s | × odmd | p50 ms | p99 ms | CPU µs/req | × odmd | DB CPU µs/req | DB cmds/req | "
+             "peak RSS MB | other CPU s | errors | valid |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: |"]
     for s in res["systems"]:
         r = row_at(s, w, conns)
         if r is None:
@@ -146,6 +148,7 @@ def workload_table(res, w, conns):
             errors = f"{errors} + {r['stalled_connections']} stalled"
         lines.append(f"| {name} | {fmt(r['rps'], 0)} | {fmt(rr, 2)} | {fmt(r['p50_ms'], 2)} | {fmt(r['p99_ms'], 2)} | "
                      f"{fmt(r['service_cpu_us_per_req'])} | {fmt(cr, 2)} | {fmt(r['db_cpu_us_per_req'])} | "
+                     f"{fmt(r.get('db_commands_per_req'), 2)} | "
                      f"{fmt(r['peak_rss_mb'])} | {fmt(r.get('other_cpu_s'), 1)} | {errors} | {'yes' if r['valid'] else '**NO**'} |")
     return lines
 

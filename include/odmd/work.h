@@ -52,6 +52,21 @@ bool odm_work_submit(odm_work_pool_t *pool, odm_job_t *job);
 void odm_work_fanout(odm_work_pool_t *pool, odm_fanout_t *f, odm_job_t **jobs, size_t n,
                      void (*done)(odm_fanout_t *f));
 
+/* How many queued jobs odm_work_take_matching looks at, at most, per call. */
+#define ODM_WORK_TAKE_SCAN 256
+
+/* Takes out of the queue, in queue order, up to `max` queued jobs for which match(job, key) is
+ * true, looking at no more than ODM_WORK_TAKE_SCAN of them. Jobs joined to a fan-out and jobs
+ * whose start_by has passed are never taken (a worker or the reaper expires those). Never waits:
+ * only jobs already queued are taken. `match` runs under the pool's lock: it must be quick, read
+ * nothing but the job and `key`, and call nothing of the pool.
+ * Returns: how many jobs were put in out[0..max). Side effects: the caller owns the taken jobs
+ * from then on: the pool neither runs, expires nor touches them again (the caller does their
+ * work, and may call their run() itself). Any thread, a job's run() included. */
+size_t odm_work_take_matching(odm_work_pool_t *pool,
+                              bool (*match)(const odm_job_t *job, const void *key), const void *key,
+                              odm_job_t **out, size_t max);
+
 /* Jobs queued now (for metrics and tests). */
 size_t odm_work_queued(odm_work_pool_t *pool);
 
@@ -60,7 +75,8 @@ typedef struct {
     size_t threads;
     size_t queued; /* jobs waiting now */
     size_t queue_max;
-    uint64_t jobs;    /* jobs a worker has taken (run or expired) */
+    uint64_t jobs;    /* jobs a worker has taken (run or expired, or taken with another's
+                         through odm_work_take_matching) */
     uint64_t busy_us; /* workers' time in jobs, summed over the workers */
 } odm_work_stats_t;
 

@@ -366,6 +366,11 @@ static bool create_run(api_call_t *call)
     if (!odm_store_insert(call->app->store, call->model->collection, &call->doc,
                           odm_request_deadline_ms(call->req), &err))
         return api__fail(call->req, &err, NULL);
+    return api__answer_created(call);
+}
+
+bool api__answer_created(api_call_t *call)
+{
     odm_buf_t location;
     odm_buf_init(&location, 4096);
     bool ok = odm_buf_puts(&location, "/api/") && odm_buf_puts(&location, call->model->name) &&
@@ -380,6 +385,8 @@ static bool create_run(api_call_t *call)
  * a refused body claims none, whatever its size. */
 static bool create_work(api_call_t *call)
 {
+    if (call->coalesce && api__coalesce_create(call))
+        return true;
     if (!call->body_ready && refuse_create_body(call))
         return true;
     return api__idempotent(call, create_run);
@@ -392,6 +399,7 @@ void api__create(api_call_t *call)
     if (len <= call->app->inline_body_max &&
         (refuse_create_body(call) || (json_is_array(call->body) && api__refuse_bulk_create(call))))
         return;
+    call->coalesce = api__coalescible_create(call);
     call->work = create_work;
     api__submit(call);
 }

@@ -111,8 +111,17 @@ static void submit(api_call_t *call, bool (*refuse_body)(api_call_t *call),
 
 /* GET and HEAD */
 
+bool api__answer_get(api_call_t *call, const bson_t *doc)
+{
+    if (doc == NULL)
+        return api__failf(call->req, ODM_ERR_NOT_FOUND, "no such document");
+    return refuse_preconditions(call, doc) || api__reply_document(call, 200, doc);
+}
+
 static bool get_work(api_call_t *call)
 {
+    if (call->coalesce && api__coalesce_get(call))
+        return true;
     bson_t doc;
     bool answered = refuse_missing(call, &doc) ||
                     (call->expand != NULL ? api__expand_document(call, &doc)
@@ -127,6 +136,7 @@ void api__get_document(api_call_t *call)
     const char *expand = odm_request_query(call->req, "expand");
     if (expand != NULL && api__refuse_expand(call, expand, NULL, NULL))
         return;
+    call->coalesce = api__coalescible_get(call);
     submit(call, NULL, get_work);
 }
 

@@ -83,11 +83,44 @@ typedef struct api_call {
     api_list_t *list;          /* lists only (owned, may be NULL) */
     struct api_expand *expand; /* ?expand= only (owned, may be NULL) */
     odm_principal_t caller;    /* who sent the request (access.c); /healthz, /readyz: none */
+
+    /* set before the call is submitted: its work may run in one database command with the
+     * waiting calls like it (coalesce.c) */
+    bool coalesce;
 } api_call_t;
 
 /* metrics.c: GET /metrics on the API's listener (404 when the metrics are off or served on
  * their own listener). */
 void api__metrics(api_call_t *call);
+
+/* coalesce.c: requests that share one database command. At most this many per command. */
+#define ODM_API_COALESCE_MAX 64
+
+/* Whether a GET or HEAD by id may share its find: no expand=. It shares it only with GETs of the
+ * same model whose id filters have the same conditions besides the _id (x-softDelete's scope,
+ * x-owner's owner). The per-request rules (If-None-Match, If-Match, writeOnly fields) stay each
+ * request's. Polling thread. */
+bool api__coalescible_get(const api_call_t *call);
+
+/* Whether a POST may share its insert: one document, checked and converted on arrival (the
+ * body was small), without an Idempotency-Key. Polling thread. */
+bool api__coalescible_create(const api_call_t *call);
+
+/* Worker, from the work of a coalescible GET (or POST): takes the coalescible calls of the same
+ * work and model already queued (never waiting for more), runs one find({_id: {$in}}) (or one
+ * unordered insertMany) for them all, answers each through api__answer_get (or
+ * api__answer_created, or its own error: a 409 for its duplicate key) and resumes every one but
+ * `call`. Returns: true when it did (call answered, not resumed), false when nothing was waiting
+ * (nothing done: the request runs alone). */
+bool api__coalesce_get(api_call_t *call);
+bool api__coalesce_create(api_call_t *call);
+
+/* documents.c: answers a GET or HEAD by id from the stored document (borrowed; NULL: 404):
+ * preconditions (412, 304), then 200 with the document. Returns: true (answered). */
+bool api__answer_get(api_call_t *call, const bson_t *doc);
+
+/* collection.c: answers 201 for call->doc, inserted, with its Location. Returns: true. */
+bool api__answer_created(api_call_t *call);
 
 /* idempotency.c: runs work (a POST's) under the request's Idempotency-Key, if any: 400 for a
  * malformed key; a key already used replays its response (same request), or answers 422 (a

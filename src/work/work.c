@@ -36,6 +36,7 @@ struct odm_work_pool {
     bool reaper_started;
     struct worker *workers;
     pthread_t reaper;
+    uint64_t taken; /* jobs handed over by odm_work_take_matching, under the lock */
 };
 
 static _Thread_local size_t current_worker = SIZE_MAX;
@@ -139,6 +140,27 @@ void odm_work_fanout(odm_work_pool_t *pool, odm_fanout_t *f, odm_job_t **jobs, s
     }
 }
 
+size_t odm_work_take_matching(odm_work_pool_t *pool,
+                              bool (*match)(const odm_job_t *job, const void *key), const void *key,
+                              odm_job_t **out, size_t max)
+{
+    size_t taken = 0, seen = 0;
+    int64_t now = odm_now_ms();
+    pthread_mutex_lock(&pool->lock);
+    odm_job_t *job = pool->head;
+    while (job != NULL && taken < max && seen++ < ODM_WORK_TAKE_SCAN) {
+        odm_job_t *next = job->next;
+        if (job->fanout == NULL && !past_deadline(job, now) && match(job, key)) {
+            queue_unlink(pool, job);
+            out[taken++] = job;
+        }
+        job = next;
+    }
+    pool->taken += taken;
+    pthread_mutex_unlock(&pool->lock);
+    return taken;
+}
+
 size_t odm_work_queued(odm_work_pool_t *pool)
 {
     pthread_mutex_lock(&pool->lock);
@@ -152,9 +174,10 @@ void odm_work_stats(odm_work_pool_t *pool, odm_work_stats_t *out)
     pthread_mutex_lock(&pool->lock);
     out->queued = pool->queued;
     out->queue_max = pool->queue_max;
+    out->jobs = pool->taken;
     pthread_mutex_unlock(&pool->lock);
     out->threads = pool->nworkers;
-    out->jobs = out->busy_us = 0;
+    out->busy_us = 0;
     for (size_t i = 0; i < pool->nworkers; i++) {
         out->jobs += atomic_load_explicit(&pool->workers[i].jobs, memory_order_relaxed);
         out->busy_us += atomic_load_explicit(&pool->workers[i].busy_us, memory_order_relaxed);

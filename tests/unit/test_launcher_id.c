@@ -544,16 +544,75 @@ static int run_cost(bool h2)
     return check_done("launcher cost");
 }
 
+/* The launcher's command counts: {odmdCommandCounts: 1}'s commands.NAME (0 when absent), -1
+ * when the command fails. */
+static int64_t command_count(mongoc_client_t *client, const char *name)
+{
+    bson_t cmd = BSON_INITIALIZER, reply;
+    BSON_APPEND_INT32(&cmd, "odmdCommandCounts", 1);
+    bson_error_t err;
+    int64_t n = -1;
+    if (mongoc_client_command_simple(client, "admin", &cmd, NULL, &reply, &err)) {
+        bson_iter_t it, sub;
+        n = 0;
+        if (bson_iter_init_find(&it, &reply, "commands") && bson_iter_recurse(&it, &sub) &&
+            bson_iter_find(&sub, name))
+            n = bson_iter_as_int64(&sub);
+    }
+    bson_destroy(&reply);
+    bson_destroy(&cmd);
+    return n;
+}
+
+/* Each backend counts the commands it receives, by name, and answers the counts. */
+static void check_counts(const launcher_t *l)
+{
+    mongoc_client_t *client = mongoc_client_new(l->uri);
+    mongoc_collection_t *c = mongoc_client_get_collection(client, "launcher", "counted");
+    bson_t *doc = json("{\"_id\": 1}");
+    CHECK(mongoc_collection_insert_one(c, doc, NULL, NULL, NULL)); /* connects */
+    int64_t finds = command_count(client, "find"), inserts = command_count(client, "insert");
+    CHECK_MSG(finds >= 0 && inserts >= 1, "counts: find %lld, insert %lld", (long long)finds,
+              (long long)inserts);
+    bson_free(find_all(c, doc));
+    bson_free(find_all(c, doc));
+    bson_t *other = json("{\"_id\": 2}");
+    CHECK(mongoc_collection_insert_one(c, other, NULL, NULL, NULL));
+    CHECK_INT(command_count(client, "find") - finds, 2);
+    CHECK_INT(command_count(client, "insert") - inserts, 1);
+    CHECK_INT(command_count(client, "odmdCommandCounts"), 0); /* not counted itself */
+    bson_destroy(other);
+    bson_destroy(doc);
+    mongoc_collection_destroy(c);
+    mongoc_client_destroy(client);
+}
+
+static int run_counts(void)
+{
+    for (int h2 = 0; h2 <= 1; h2++) {
+        launcher_t l = {0};
+        CHECK(launcher_start(&l, h2 == 1));
+        if (l.pid > 0)
+            check_counts(&l);
+        launcher_stop(&l);
+        launcher_remove(&l);
+    }
+    return check_done("launcher counts");
+}
+
 int main(int argc, char **argv)
 {
     const char *part = argc == 2 ? argv[1] : "";
-    if (strcmp(part, "filters") != 0 && strcmp(part, "cost") != 0 && strcmp(part, "cost_h2") != 0) {
-        fprintf(stderr, "usage: test_launcher_id filters|cost|cost_h2\n");
+    if (strcmp(part, "filters") != 0 && strcmp(part, "cost") != 0 && strcmp(part, "cost_h2") != 0 &&
+        strcmp(part, "counts") != 0) {
+        fprintf(stderr, "usage: test_launcher_id filters|cost|cost_h2|counts\n");
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
     mongoc_init();
-    int rc = strcmp(part, "filters") == 0 ? run_filters() : run_cost(strcmp(part, "cost_h2") == 0);
+    int rc = strcmp(part, "filters") == 0  ? run_filters()
+             : strcmp(part, "counts") == 0 ? run_counts()
+                                           : run_cost(strcmp(part, "cost_h2") == 0);
     mongoc_cleanup();
     return rc;
 }

@@ -296,6 +296,71 @@ static void check_join(struct join *j, int want_runs, int want_expires)
     CHECK_INT(pending, 0);
 }
 
+/* odm_work_take_matching: jobs of the kind asked for, in queue order, up to the bound; never a
+ * job of a fan-out or one past its start_by; the taken ones are never run nor expired by the
+ * pool, the others are. */
+struct tagged {
+    struct counted c;
+    int tag;
+};
+
+static bool tag_matches(const odm_job_t *job, const void *key)
+{
+    return ((const struct tagged *)(const void *)job)->tag == *(const int *)key;
+}
+
+static atomic_int take_fan_done;
+
+static void take_fan_joined(odm_fanout_t *f)
+{
+    (void)f;
+    atomic_fetch_add(&take_fan_done, 1);
+}
+
+static void test_take_matching(void)
+{
+    enum { N = 6 };
+    static const int tags[N] = {1, 2, 1, 1, 1, 1};
+    struct tagged jobs[N], fan_job;
+    odm_work_pool_t *pool = odm_work_pool_new(1, 16, NULL);
+    block_one_worker(pool);
+    for (int i = 0; i < N; i++) {
+        counted_init(&jobs[i].c, i == 2 ? odm_now_ms() - 1 : 0); /* 2: past its start_by */
+        jobs[i].tag = tags[i];
+        CHECK(odm_work_submit(pool, &jobs[i].c.job));
+    }
+    counted_init(&fan_job.c, 0);
+    fan_job.tag = 1;
+    odm_fanout_t fan;
+    odm_job_t *fan_jobs[] = {&fan_job.c.job};
+    atomic_store(&take_fan_done, 0);
+    odm_work_fanout(pool, &fan, fan_jobs, 1, take_fan_joined);
+
+    int one = 1, three = 3;
+    odm_job_t *out[N + 1];
+    CHECK_INT(odm_work_take_matching(pool, tag_matches, &three, out, N), 0);
+    CHECK_INT(odm_work_take_matching(pool, tag_matches, &one, out, 2), 2);
+    CHECK(out[0] == &jobs[0].c.job && out[1] == &jobs[3].c.job);
+    CHECK_INT(odm_work_take_matching(pool, tag_matches, &one, out, N), 2);
+    CHECK(out[0] == &jobs[4].c.job && out[1] == &jobs[5].c.job);
+    CHECK_INT(odm_work_take_matching(pool, tag_matches, &one, out, N), 0);
+    odm_work_stats_t stats;
+    odm_work_stats(pool, &stats);
+    CHECK_INT(stats.jobs, 1 + 4); /* the blocker, and the four taken */
+
+    atomic_store(&blocker_release, true);
+    odm_work_pool_free(pool);
+    static const int runs[N] = {0, 1, 0, 0, 0, 0};
+    for (int i = 0; i < N; i++) {
+        CHECK_MSG(atomic_load(&jobs[i].c.runs) == runs[i], "job %d ran %d times", i,
+                  atomic_load(&jobs[i].c.runs));
+        CHECK_MSG(atomic_load(&jobs[i].c.expires) == (i == 2), "job %d expired %d times", i,
+                  atomic_load(&jobs[i].c.expires));
+    }
+    CHECK_INT(atomic_load(&fan_job.c.runs), 1);
+    CHECK_INT(atomic_load(&take_fan_done), 1);
+}
+
 static void test_fanout(size_t n)
 {
     struct counted subs[64];
@@ -521,6 +586,7 @@ int main(void)
     test_bad_sizes();
     test_run_once();
     test_queue_full();
+    test_take_matching();
     test_reaper_expires_stuck_job();
     test_reaper_earliest_deadline();
     test_fanout(2);

@@ -99,6 +99,10 @@ final class DurableH2Backend extends H2Backend {
 
     @Override
     public Document handleCommand(Channel channel, String database, String command, Document query) {
+        Document counts = CommandCounts.count(command);
+        if (counts != null) {
+            return counts;
+        }
         boolean write = WRITES.contains(command.toLowerCase(java.util.Locale.ROOT));
         try {
             return super.handleCommand(channel, database, command, query);

@@ -9,9 +9,16 @@ import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
 import de.bwaldvogel.mongo.backend.memory.MemoryCollection;
 import de.bwaldvogel.mongo.backend.memory.MemoryDatabase;
 import de.bwaldvogel.mongo.bson.Document;
+import io.netty.channel.Channel;
 
-/** mongo-java-server's MemoryBackend, its collections narrowed by {@link IdLookup}. */
+/** mongo-java-server's MemoryBackend, its collections narrowed by {@link IdLookup}, its commands counted ({@link CommandCounts}). */
 final class IdIndexedMemoryBackend extends MemoryBackend {
+    @Override
+    public Document handleCommand(Channel channel, String database, String command, Document query) {
+        Document counts = CommandCounts.count(command);
+        return counts != null ? counts : super.handleCommand(channel, database, command, query);
+    }
+
     @Override
     public MemoryDatabase openOrCreateDatabase(String databaseName) {
         return new Database(databaseName, getCursorRegistry());
