@@ -317,6 +317,11 @@ bool api__refuse_patch_body(api_call_t *call);
  * 413); any thread. Returns: true after answering. */
 bool api__refuse_bulk_create(api_call_t *call);
 
+/* The query of any POST to /api/NAME: ordered=true|false and nothing else (ordered applies to
+ * an array; a single document's POST is held to the same query). Returns: true after answering
+ * 400. */
+bool api__refuse_create_query(api_call_t *call);
+
 /* POST of an array, on a worker once the body is parsed: api__refuse_bulk_create, then each
  * item checked and the valid ones inserted. Returns: true (answered). */
 bool api__bulk_create(api_call_t *call);
