@@ -228,13 +228,15 @@ static bool refuse_route(const odm_app_t *app, const odm_models_t *models, odm_r
 }
 
 /* The checks of the request as a whole after the route: 413, then 415 (for PATCH with
- * Accept-Patch, RFC 5789 2.2). Returns: true after answering. */
-static bool refuse_body(odm_request_t *req)
+ * Accept-Patch, RFC 5789 2.2). A restore reads no body: it needs no Content-Type. Returns: true
+ * after answering. */
+static bool refuse_body(odm_request_t *req, api_route_kind_t kind)
 {
     if (odm_request_body_too_large(req))
         return api__failf(req, ODM_ERR_TOO_LARGE, "request body larger than the limit");
     odm_method_t method = odm_request_method(req);
-    bool takes_body = method & (ODM_METHOD_POST | ODM_METHOD_PUT | ODM_METHOD_PATCH);
+    bool takes_body =
+        (method & (ODM_METHOD_POST | ODM_METHOD_PUT | ODM_METHOD_PATCH)) && kind != API_RESTORE;
     if (!(takes_body || odm_request_has_body(req)) ||
         api__acceptable_media_type(odm_request_header(req, "Content-Type"), method))
         return false;
@@ -264,7 +266,7 @@ void odm_api_handle(odm_request_t *req, void *arg)
     odm_model_set_t *set = odm_api_models_acquire(app->models);
     api_route_t r;
     odm_principal_t who;
-    if (refuse_route(app, odm_model_set_models(set), req, &r, &who) || refuse_body(req)) {
+    if (refuse_route(app, odm_model_set_models(set), req, &r, &who) || refuse_body(req, r.kind)) {
         odm_model_set_release(set);
         return;
     }
