@@ -315,7 +315,8 @@ static json_t *create_schema(const odm_model_t *model)
 {
     if (model->id_generated)
         return model_ref(model);
-    return json_pack("{s:[o, {s:[s]}]}", "allOf", model_ref(model), "required", "_id");
+    return json_pack("{s:[o], s:{s:{}}, s:[s]}", "allOf", model_ref(model), "properties", "_id",
+                     "required", "_id");
 }
 
 json_t *api__describe_create(const api_doc_t *d)
