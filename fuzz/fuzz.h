@@ -69,7 +69,7 @@ static inline void fuzz_check_error(const odm_error_t *err, bool to_client, cons
 /* odm_json_parse against jansson alone: what it returns is the tree json_loadb
  * (JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL) builds, members in the same order;
  * what it refuses and jansson takes, it refuses for its own rules (nesting, and '$' or '.' in
- * document keys). */
+ * document keys, or an empty one). */
 static inline void fuzz_check_parse(const uint8_t *data, size_t size, const json_t *parsed,
                                     const odm_error_t *err)
 {

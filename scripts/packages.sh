@@ -19,8 +19,10 @@ ODMD_DATABASE_PACKAGES=(default-jre-headless default-jdk-headless maven)
 # tests check odmd against (tests/support/jwtmint.c, tests/support/jwt_mint.py), and the
 # certificate e2e.tls serves HTTPS with; nginx is the load balancer in front of two odmd processes
 # in e2e.replicas (run from a temp folder, never as a service); prometheus for its promtool
-# (e2e.metrics_promtool checks a scrape of /metrics with it; the package's server is not started).
-ODMD_CHECK_PACKAGES=(docker-compose curl python3 python3-requests wrk clang-format
+# (e2e.metrics_promtool checks a scrape of /metrics with it; the package's server is not started);
+# python3-venv for the venv schemathesis is installed into (tests/checkers; Node.js for the
+# OpenAPI linters must be 20.19 or later, newer than bookworm's nodejs: scripts/setup says so).
+ODMD_CHECK_PACKAGES=(docker-compose curl python3 python3-requests python3-venv wrk clang-format
     openssl python3-cryptography nginx prometheus)
 # Node's own fetch drives e2e.cors as a browser page's script would (tests/e2e/clients), and npm
 # installs the OpenAPI checkers: Debian's, only when no `node` is on the PATH (this machine kind

@@ -213,6 +213,7 @@ static int serve(odm_config_t *cfg, sigset_t *signals)
         .auth = auth,
         .metrics = metrics,
         .metrics_elsewhere = cfg->metrics_listen != NULL,
+        .rate_limit = (unsigned)cfg->rate_limit,
     };
     odm_http_options_t hopts = {
         .listen = cfg->listen,
@@ -304,6 +305,60 @@ static int check(int argc, char **argv)
     return 0;
 }
 
+/* The credentials `cfg` configures, as serve() puts them in force (the document describes
+ * them). Returns: false with err set. */
+static bool openapi_auth(const odm_config_t *cfg, odm_jwt_verifier_t **jwt, odm_auth_t **auth,
+                         odm_error_t *err)
+{
+    if (!start_jwt(cfg, jwt, err))
+        return false;
+    odm_auth_options_t o = {.keys_path = cfg->keys_file,
+                            .api_key = cfg->api_key,
+                            .verify_token = *jwt ? odm_jwt_identify : NULL,
+                            .verifier = *jwt};
+    return (*auth = odm_auth_new(&o, err)) != NULL;
+}
+
+/* `odmd openapi [options]`: the document GET /openapi.json serves with the same options (only
+ * those that change it matter: --schemas, the credentials, --bulk-max, --metrics,
+ * --metrics-listen and --rate-limit), on stdout. */
+static int openapi(int argc, char **argv)
+{
+    odm_config_t cfg;
+    odm_error_t err;
+    if (!odm_config_parse(&cfg, argc, argv, NULL, &err)) {
+        fprintf(stderr, "odmd openapi: %s\nusage: odmd openapi [--schemas DIR] [options]\n",
+                err.message);
+        return EXIT_USAGE;
+    }
+    odm_jwt_verifier_t *jwt = NULL;
+    odm_auth_t *auth = NULL;
+    odm_models_t *models = NULL;
+    int status = EXIT_USAGE;
+    if (openapi_auth(&cfg, &jwt, &auth, &err) &&
+        (models = odm_models_load(cfg.schemas_dir, &err)) != NULL) {
+        odm_metrics_t *metrics = cfg.metrics ? odm_api_metrics_new() : NULL;
+        odm_app_t app = {.bulk_max = cfg.bulk_max,
+                         .auth = auth,
+                         .metrics = metrics,
+                         .metrics_elsewhere = cfg.metrics_listen != NULL,
+                         .rate_limit = (unsigned)cfg.rate_limit};
+        json_t *doc = odm_api_openapi(models, &app);
+        odm_metrics_free(metrics);
+        status = doc != NULL && json_dumpf(doc, stdout, JSON_INDENT(2)) == 0 ? 0 : 1;
+        if (status == 0)
+            putchar('\n');
+        json_decref(doc);
+    } else {
+        fail_startup(&err);
+    }
+    odm_models_free(models);
+    odm_auth_free(auth);
+    odm_jwt_verifier_free(jwt);
+    odm_config_release(&cfg);
+    return status;
+}
+
 static int health(int argc, char **argv)
 {
     if (argc != 2) {
@@ -387,6 +442,8 @@ int main(int argc, char **argv)
         return health(argc - 1, argv + 1);
     if (strcmp(sub, "key-hash") == 0)
         return key_hash(argc - 1, argv + 1);
+    if (strcmp(sub, "openapi") == 0)
+        return openapi(argc - 2, argv + 2);
     if (strcmp(sub, "serve") == 0)
         return run_server(argc - 2, argv + 2);
     return run_server(argc - 1, argv + 1);

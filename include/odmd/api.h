@@ -65,6 +65,8 @@ typedef struct {
                                  caller is ODM_AUTH_ANONYMOUS with admin) */
     odm_metrics_t *metrics;   /* borrowed; NULL: no metrics (GET /metrics is 404) */
     bool metrics_elsewhere;   /* /metrics is served on its own listener only (404 here) */
+    unsigned rate_limit;      /* --rate-limit in force (the HTTP layer applies it; 0: none):
+                                 what /openapi.json says of 429 */
 } odm_app_t;
 
 /* A set holding `models` (stolen) with one reference, the caller's. Returns: NULL when out of
@@ -125,5 +127,11 @@ void odm_api_indexes_add(odm_api_indexes_t *ix, odm_model_set_t *set);
 /* True once every index of a set was created; false for NULL. */
 bool odm_api_indexes_done(odm_api_indexes_t *ix);
 void odm_api_indexes_stop(odm_api_indexes_t *ix);
+
+/* The OpenAPI 3.1 document of `models` (borrowed) as `app` (borrowed, may be NULL: no options
+ * in force) serves them: every route and method, the models as components/schemas, the
+ * security scheme when credentials are required (docs/openapi.md). Returns: a new object, NULL
+ * on out of memory. */
+json_t *odm_api_openapi(const odm_models_t *models, const odm_app_t *app);
 
 #endif

@@ -55,8 +55,8 @@ bool api__refuse_caller(const odm_app_t *app, odm_request_t *req, const api_rout
     odm_error_t err;
     const char *authorization = odm_request_header(req, "Authorization");
     switch (odm_auth_identify(app->auth, authorization, who, &err)) {
-    case ODM_AUTH_OK:
-        return api__refuse_scope(req, who, route_access(r, req), r->model);
+    case ODM_AUTH_OK: /* a route without a model (/openapi.json) needs a caller, no scope */
+        return r->model != NULL && api__refuse_scope(req, who, route_access(r, req), r->model);
     case ODM_AUTH_NONE:
         odm_request_add_header(req, "WWW-Authenticate", REALM);
         break;

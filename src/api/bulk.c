@@ -231,7 +231,7 @@ static json_t *collect_results(bulk_insert_t *b)
     return results;
 }
 
-bool api__refuse_bulk_create(api_call_t *call)
+bool api__refuse_create_query(api_call_t *call)
 {
     if (refuse_other_params(call, "ordered"))
         return true;
@@ -239,6 +239,13 @@ bool api__refuse_bulk_create(api_call_t *call)
     if (v != NULL && strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
         return api__failf(call->req, ODM_ERR_BAD_QUERY, "ordered must be true or false, not '%s'",
                           v);
+    return false;
+}
+
+bool api__refuse_bulk_create(api_call_t *call)
+{
+    if (api__refuse_create_query(call))
+        return true;
     size_t n = json_array_size(call->body);
     if (n > bulk_max(call))
         return api__failf(call->req, ODM_ERR_TOO_LARGE,

@@ -396,6 +396,8 @@ void api__create(api_call_t *call)
 {
     size_t len;
     odm_request_body(call->req, &len);
+    if (api__refuse_create_query(call))
+        return;
     if (len <= call->app->inline_body_max &&
         (refuse_create_body(call) || (json_is_array(call->body) && api__refuse_bulk_create(call))))
         return;

@@ -17,6 +17,7 @@ typedef enum {
     API_DISTINCT, /* /api/NAME/_distinct/FIELD: id is the FIELD segment */
     API_RESTORE,  /* /api/NAME/ID/restore of an x-softDelete model: id is the ID segment */
     API_METRICS,  /* /metrics (metrics.c) */
+    API_OPENAPI,  /* /openapi.json */
 } api_route_kind_t;
 
 /* The label a route kind counts under in the metrics (odm_request_set_metrics_labels). */
@@ -317,6 +318,11 @@ bool api__refuse_patch_body(api_call_t *call);
  * 413); any thread. Returns: true after answering. */
 bool api__refuse_bulk_create(api_call_t *call);
 
+/* The query of any POST to /api/NAME: ordered=true|false and nothing else (ordered applies to
+ * an array; a single document's POST is held to the same query). Returns: true after answering
+ * 400. */
+bool api__refuse_create_query(api_call_t *call);
+
 /* POST of an array, on a worker once the body is parsed: api__refuse_bulk_create, then each
  * item checked and the valid ones inserted. Returns: true (answered). */
 bool api__bulk_create(api_call_t *call);
@@ -404,5 +410,41 @@ bool api__owner_keep(const api_call_t *call, const bson_t *stored, json_t *doc);
  * when `who` may not do `access` on `model`. Returns: true after answering. */
 bool api__refuse_scope(odm_request_t *req, const odm_principal_t *who, odm_access_t access,
                        const odm_model_t *model);
+
+/* openapi.c: the OpenAPI document. A route's description is a function of the router's table
+ * (its describe column): it returns a new Operation Object for the route and method of `doc`
+ * (and its model), with the answers particular to it; the statuses every route shares (401,
+ * 429, 5xx) are added by the caller. */
+typedef struct api_doc api_doc_t;
+typedef json_t *(*api_describe_fn)(const api_doc_t *doc);
+
+/* router.c: row `i` of the route table (its kind, method, method name and description; the
+ * description may be NULL: the route is left out of the document). Returns: false past the
+ * last row. */
+bool api__route_row(size_t i, api_route_kind_t *kind, odm_method_t *method, const char **name,
+                    api_describe_fn *describe);
+/* Whether the table has a row for `kind` and `method`. */
+bool api__route_allows(api_route_kind_t kind, odm_method_t method);
+/* Whether a route checks the credentials (--api-key). */
+bool api__route_needs_key(api_route_kind_t kind);
+
+json_t *api__describe_healthz(const api_doc_t *doc);
+json_t *api__describe_readyz(const api_doc_t *doc);
+json_t *api__describe_openapi(const api_doc_t *doc);
+json_t *api__describe_options(const api_doc_t *doc);
+json_t *api__describe_metrics(const api_doc_t *doc);
+json_t *api__describe_list(const api_doc_t *doc); /* GET and HEAD /api/NAME */
+json_t *api__describe_create(const api_doc_t *doc);
+json_t *api__describe_bulk_patch(const api_doc_t *doc);
+json_t *api__describe_bulk_delete(const api_doc_t *doc);
+json_t *api__describe_get(const api_doc_t *doc); /* GET and HEAD /api/NAME/ID */
+json_t *api__describe_put(const api_doc_t *doc);
+json_t *api__describe_patch(const api_doc_t *doc);
+json_t *api__describe_delete(const api_doc_t *doc);
+json_t *api__describe_distinct(const api_doc_t *doc);
+json_t *api__describe_restore(const api_doc_t *doc);
+
+/* GET and HEAD /openapi.json (polling thread, no database). */
+void api__openapi(api_call_t *call);
 
 #endif

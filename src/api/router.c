@@ -18,38 +18,43 @@ typedef void (*handler_fn)(api_call_t *call);
 static void reply_healthz(api_call_t *call);
 static void reply_options(api_call_t *call);
 
-/* What each route answers, one row per method, in the order Allow lists them. */
+/* What each route answers, one row per method, in the order Allow lists them, and how
+ * /openapi.json describes it (openapi.c). */
 static const struct {
     api_route_kind_t kind;
     odm_method_t method;
     const char *name;
     handler_fn fn;
+    api_describe_fn describe; /* NULL: not in the document */
 } handlers[] = {
-    {API_HEALTHZ, ODM_METHOD_GET, "GET", reply_healthz},
-    {API_HEALTHZ, ODM_METHOD_HEAD, "HEAD", reply_healthz},
-    {API_HEALTHZ, ODM_METHOD_OPTIONS, "OPTIONS", reply_options},
-    {API_READYZ, ODM_METHOD_GET, "GET", api__readyz},
-    {API_READYZ, ODM_METHOD_HEAD, "HEAD", api__readyz},
-    {API_READYZ, ODM_METHOD_OPTIONS, "OPTIONS", reply_options},
-    {API_COLLECTION, ODM_METHOD_GET, "GET", api__list},
-    {API_COLLECTION, ODM_METHOD_HEAD, "HEAD", api__list},
-    {API_COLLECTION, ODM_METHOD_POST, "POST", api__create},
-    {API_COLLECTION, ODM_METHOD_PATCH, "PATCH", api__bulk_patch},
-    {API_COLLECTION, ODM_METHOD_DELETE, "DELETE", api__bulk_delete},
-    {API_COLLECTION, ODM_METHOD_OPTIONS, "OPTIONS", reply_options},
-    {API_DOCUMENT, ODM_METHOD_GET, "GET", api__get_document},
-    {API_DOCUMENT, ODM_METHOD_HEAD, "HEAD", api__get_document},
-    {API_DOCUMENT, ODM_METHOD_PUT, "PUT", api__put_document},
-    {API_DOCUMENT, ODM_METHOD_PATCH, "PATCH", api__patch_document},
-    {API_DOCUMENT, ODM_METHOD_DELETE, "DELETE", api__delete_document},
-    {API_DOCUMENT, ODM_METHOD_OPTIONS, "OPTIONS", reply_options},
-    {API_DISTINCT, ODM_METHOD_GET, "GET", api__distinct},
-    {API_DISTINCT, ODM_METHOD_HEAD, "HEAD", api__distinct},
-    {API_DISTINCT, ODM_METHOD_OPTIONS, "OPTIONS", reply_options},
-    {API_RESTORE, ODM_METHOD_POST, "POST", api__restore_document},
-    {API_RESTORE, ODM_METHOD_OPTIONS, "OPTIONS", reply_options},
-    {API_METRICS, ODM_METHOD_GET, "GET", api__metrics},
-    {API_METRICS, ODM_METHOD_HEAD, "HEAD", api__metrics},
+    {API_HEALTHZ, ODM_METHOD_GET, "GET", reply_healthz, api__describe_healthz},
+    {API_HEALTHZ, ODM_METHOD_HEAD, "HEAD", reply_healthz, api__describe_healthz},
+    {API_HEALTHZ, ODM_METHOD_OPTIONS, "OPTIONS", reply_options, api__describe_options},
+    {API_READYZ, ODM_METHOD_GET, "GET", api__readyz, api__describe_readyz},
+    {API_READYZ, ODM_METHOD_HEAD, "HEAD", api__readyz, api__describe_readyz},
+    {API_READYZ, ODM_METHOD_OPTIONS, "OPTIONS", reply_options, api__describe_options},
+    {API_COLLECTION, ODM_METHOD_GET, "GET", api__list, api__describe_list},
+    {API_COLLECTION, ODM_METHOD_HEAD, "HEAD", api__list, api__describe_list},
+    {API_COLLECTION, ODM_METHOD_POST, "POST", api__create, api__describe_create},
+    {API_COLLECTION, ODM_METHOD_PATCH, "PATCH", api__bulk_patch, api__describe_bulk_patch},
+    {API_COLLECTION, ODM_METHOD_DELETE, "DELETE", api__bulk_delete, api__describe_bulk_delete},
+    {API_COLLECTION, ODM_METHOD_OPTIONS, "OPTIONS", reply_options, api__describe_options},
+    {API_DOCUMENT, ODM_METHOD_GET, "GET", api__get_document, api__describe_get},
+    {API_DOCUMENT, ODM_METHOD_HEAD, "HEAD", api__get_document, api__describe_get},
+    {API_DOCUMENT, ODM_METHOD_PUT, "PUT", api__put_document, api__describe_put},
+    {API_DOCUMENT, ODM_METHOD_PATCH, "PATCH", api__patch_document, api__describe_patch},
+    {API_DOCUMENT, ODM_METHOD_DELETE, "DELETE", api__delete_document, api__describe_delete},
+    {API_DOCUMENT, ODM_METHOD_OPTIONS, "OPTIONS", reply_options, api__describe_options},
+    {API_DISTINCT, ODM_METHOD_GET, "GET", api__distinct, api__describe_distinct},
+    {API_DISTINCT, ODM_METHOD_HEAD, "HEAD", api__distinct, api__describe_distinct},
+    {API_DISTINCT, ODM_METHOD_OPTIONS, "OPTIONS", reply_options, api__describe_options},
+    {API_RESTORE, ODM_METHOD_POST, "POST", api__restore_document, api__describe_restore},
+    {API_RESTORE, ODM_METHOD_OPTIONS, "OPTIONS", reply_options, api__describe_options},
+    {API_METRICS, ODM_METHOD_GET, "GET", api__metrics, api__describe_metrics},
+    {API_METRICS, ODM_METHOD_HEAD, "HEAD", api__metrics, api__describe_metrics},
+    {API_OPENAPI, ODM_METHOD_GET, "GET", api__openapi, api__describe_openapi},
+    {API_OPENAPI, ODM_METHOD_HEAD, "HEAD", api__openapi, api__describe_openapi},
+    {API_OPENAPI, ODM_METHOD_OPTIONS, "OPTIONS", reply_options, api__describe_options},
 };
 
 /* Accept-Patch (RFC 5789 3.1): the bodies PATCH reads, each a JSON merge patch (RFC 7396). */
@@ -58,7 +63,7 @@ static const struct {
 /* Whether a route needs a caller (access.c): the /api/ routes. */
 static const bool needs_key[] = {
     [API_HEALTHZ] = false, [API_READYZ] = false, [API_COLLECTION] = true, [API_DOCUMENT] = true,
-    [API_DISTINCT] = true, [API_RESTORE] = true, [API_METRICS] = false,
+    [API_DISTINCT] = true, [API_RESTORE] = true, [API_METRICS] = false,   [API_OPENAPI] = true,
 };
 
 bool api__match_route(const odm_models_t *models, const char *path, api_route_t *r)
@@ -74,6 +79,10 @@ bool api__match_route(const odm_models_t *models, const char *path, api_route_t 
     }
     if (strcmp(path, "/metrics") == 0) {
         r->kind = API_METRICS;
+        return true;
+    }
+    if (strcmp(path, "/openapi.json") == 0) {
+        r->kind = API_OPENAPI;
         return true;
     }
     if (strncmp(path, API_PREFIX, strlen(API_PREFIX)) != 0)
@@ -170,6 +179,28 @@ static handler_fn find_handler(api_route_kind_t kind, odm_method_t method)
     return NULL;
 }
 
+bool api__route_row(size_t i, api_route_kind_t *kind, odm_method_t *method, const char **name,
+                    api_describe_fn *describe)
+{
+    if (i >= sizeof handlers / sizeof handlers[0])
+        return false;
+    *kind = handlers[i].kind;
+    *method = handlers[i].method;
+    *name = handlers[i].name;
+    *describe = handlers[i].describe;
+    return true;
+}
+
+bool api__route_allows(api_route_kind_t kind, odm_method_t method)
+{
+    return find_handler(kind, method) != NULL;
+}
+
+bool api__route_needs_key(api_route_kind_t kind)
+{
+    return needs_key[kind];
+}
+
 /* Adds Allow (the route's methods) and, where PATCH is allowed, Accept-Patch. */
 static void add_allow(odm_request_t *req, api_route_kind_t kind)
 {
@@ -228,13 +259,15 @@ static bool refuse_route(const odm_app_t *app, const odm_models_t *models, odm_r
 }
 
 /* The checks of the request as a whole after the route: 413, then 415 (for PATCH with
- * Accept-Patch, RFC 5789 2.2). Returns: true after answering. */
-static bool refuse_body(odm_request_t *req)
+ * Accept-Patch, RFC 5789 2.2). A restore reads no body: it needs no Content-Type. Returns: true
+ * after answering. */
+static bool refuse_body(odm_request_t *req, api_route_kind_t kind)
 {
     if (odm_request_body_too_large(req))
         return api__failf(req, ODM_ERR_TOO_LARGE, "request body larger than the limit");
     odm_method_t method = odm_request_method(req);
-    bool takes_body = method & (ODM_METHOD_POST | ODM_METHOD_PUT | ODM_METHOD_PATCH);
+    bool takes_body =
+        (method & (ODM_METHOD_POST | ODM_METHOD_PUT | ODM_METHOD_PATCH)) && kind != API_RESTORE;
     if (!(takes_body || odm_request_has_body(req)) ||
         api__acceptable_media_type(odm_request_header(req, "Content-Type"), method))
         return false;
@@ -264,7 +297,7 @@ void odm_api_handle(odm_request_t *req, void *arg)
     odm_model_set_t *set = odm_api_models_acquire(app->models);
     api_route_t r;
     odm_principal_t who;
-    if (refuse_route(app, odm_model_set_models(set), req, &r, &who) || refuse_body(req)) {
+    if (refuse_route(app, odm_model_set_models(set), req, &r, &who) || refuse_body(req, r.kind)) {
         odm_model_set_release(set);
         return;
     }

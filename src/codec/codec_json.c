@@ -84,7 +84,8 @@ static bool report_syntax(const json_error_t *jerr, odm_error_t *err)
     }
 }
 
-/* Refuses keys MongoDB would take for operators or paths, at any depth. */
+/* Refuses keys MongoDB would take for operators or paths, and empty ones (no dotted path names
+ * them, and MongoDB-wire servers differ on storing them), at any depth. */
 static bool check_keys(const json_t *v, odm_pointer_t *ptr, odm_error_t *err)
 {
     if (json_is_array(v)) {
@@ -106,6 +107,10 @@ static bool check_keys(const json_t *v, odm_pointer_t *ptr, odm_error_t *err)
         size_t klen = strlen(key);
         size_t mark = odm_pointer_push(ptr, key, klen);
         char quoted[CODEC__QUOTE_MAX], at[CODEC__QUOTE_MAX];
+        if (klen == 0)
+            return odm_error_set(err, ODM_ERR_MALFORMED_JSON,
+                                 "field name '' at '%s' must not be empty: no path names it",
+                                 codec__quote(ptr->buf, ptr->len, at));
         if (key[0] == '$')
             return odm_error_set(
                 err, ODM_ERR_MALFORMED_JSON, "field name '%s' at '%s' must not start with '$'",

@@ -10,8 +10,8 @@
  * with the escapes \" \\ \/ \b \f \n \r \t and \uXXXX (surrogates only in pairs, never
  * \u0000); numbers in JSON's grammar, integers of at most 18 digits, reals that strtod reads
  * whole and without a range error; no duplicate keys; at most ODM_JSON_MAX_DEPTH levels; and,
- * for documents, no key starting with '$' or containing '.'. Anything else, or running out of
- * memory, makes it return NULL and the caller parses again the slow way. */
+ * for documents, no key empty, starting with '$' or containing '.'. Anything else, or running out
+ * of memory, makes it return NULL and the caller parses again the slow way. */
 #include "codec/codec_int.h"
 #include "odmd/codec.h"
 
@@ -283,7 +283,7 @@ static bool scan_key(fast_t *f, const char **key, size_t *klen, char **copy)
     *copy = NULL;
     if (f->p >= f->end || *f->p != '"' || !scan_string(f, key, klen))
         return false;
-    if (f->document && ((*klen > 0 && (*key)[0] == '$') || memchr(*key, '.', *klen) != NULL))
+    if (f->document && (*klen == 0 || (*key)[0] == '$' || memchr(*key, '.', *klen) != NULL))
         return false;
     if (*key == odm_buf_cstr(&f->scratch)) {
         *copy = malloc(*klen + 1);

@@ -151,6 +151,13 @@ static void test_post_ordered(void)
     EXPECT_PROBLEM(r, 400);
     e2e_post(C, &r, "/api/users?orderd=true", "[]");
     EXPECT_PROBLEM(r, 400);
+    /* a single document's POST is held to the same query (both were ignored, 201) */
+    e2e_post(C, &r, "/api/users?ordered=yes", Q("{'email':'o6@example.com','name':'O6'}"));
+    EXPECT_PROBLEM(r, 400);
+    e2e_post(C, &r, "/api/users?orderd=true", Q("{'email':'o6@example.com','name':'O6'}"));
+    EXPECT_PROBLEM(r, 400);
+    e2e_post(C, &r, "/api/users?ordered=true", Q("{'email':'o6@example.com','name':'O6'}"));
+    EXPECT_STATUS(r, 201);
     e2e_resp_free(&r);
 }
 

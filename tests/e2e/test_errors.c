@@ -244,6 +244,11 @@ static void test_malformed_bodies(void)
         "{'list':[[{'x.y':1}]]}",
         "{'$':1}",
         "{'.':1}",
+        /* empty field names at any depth: no path names them (a 500 from the store before) */
+        "{'':1}",
+        "{'meta':{'':1}}",
+        "{'list':[{'':null}]}",
+        "[{'':null}]",
         /* numbers that cannot be stored exactly */
         "{'n':18446744073709551616}",
         "{'ratio':1e999}",
