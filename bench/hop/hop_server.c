@@ -3,7 +3,8 @@
  * prepares the same answer with no other work, and resumed. The difference in CPU per request
  * between the two is what the suspend -> worker -> resume hop costs.
  *
- *   hop_server PORT [WORKERS]     serves until SIGTERM or SIGINT, then drains as odmd does */
+ *   hop_server PORT [WORKERS [batch]]   serves until SIGTERM or SIGINT, then drains as odmd
+ *                                       does; `batch`: the workers run as SCHED_BATCH */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -69,7 +70,7 @@ static void handle(odm_request_t *req, void *app)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: hop_server PORT [WORKERS]\n");
+        fprintf(stderr, "usage: hop_server PORT [WORKERS [batch]]\n");
         return 2;
     }
     sigset_t sigs;
@@ -83,6 +84,17 @@ int main(int argc, char **argv)
     if (pool == NULL) {
         fprintf(stderr, "hop_server: %s\n", err.message);
         return 1;
+    }
+    if (argc > 3 && strcmp(argv[3], "batch") == 0) {
+#ifdef HOP_SET_BATCH /* a pool with odm_work_pool_set_batch (bench/hop/run defines it) */
+        if (!odm_work_pool_set_batch(pool, true, &err)) {
+            fprintf(stderr, "hop_server: %s\n", err.message);
+            return 1;
+        }
+#else
+        fprintf(stderr, "hop_server: this pool has no batch policy\n");
+        return 1;
+#endif
     }
     struct sockaddr_in addr = {.sin_family = AF_INET,
                                .sin_port = htons((uint16_t)strtoul(argv[1], NULL, 10))};
