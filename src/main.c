@@ -194,6 +194,8 @@ static int serve(odm_config_t *cfg, sigset_t *signals)
     odm_work_pool_t *pool = odm_work_pool_new(cfg->workers, cfg->queue_max, &err);
     if (pool == NULL)
         goto fail_store;
+    if (cfg->worker_batch && !odm_work_pool_set_batch(pool, true, &err))
+        odm_warn("--worker-sched batch: %s; the workers keep the normal policy", err.message);
     odm_api_indexes_t *indexes = odm_api_indexes_start(set, store, (int)cfg->request_timeout_ms,
                                                        (int64_t)cfg->idempotency_ttl_s);
     odm_app_t app = {

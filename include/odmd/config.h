@@ -80,6 +80,7 @@ typedef struct {
     size_t rate_window_s; /* ... per this many seconds (1, 60 or 3600) */
     size_t rate_burst;    /* --rate-burst: bucket size (defaults to rate_limit) */
     size_t rate_table;    /* --rate-table: clients tracked at once (least recently seen go) */
+    bool worker_batch;    /* --worker-sched batch: workers run as SCHED_BATCH */
 } odm_config_t;
 
 /* Fills cfg from defaults, then the environment, then argv (the options after the subcommand,

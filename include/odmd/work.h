@@ -87,6 +87,14 @@ void odm_work_stats(odm_work_pool_t *pool, odm_work_stats_t *out);
  * client, regex match data); SIZE_MAX on any other thread (the reaper, a submitter, main). */
 size_t odm_work_thread_index(void);
 
+/* Sets every worker's scheduling policy: SCHED_BATCH when batch (Linux), else the default
+ * SCHED_OTHER. A batch worker woken while every core is busy waits for the running thread's turn
+ * to end instead of preempting it, so that the polling thread which submits the jobs is not
+ * switched out for each one: less CPU per request (fewer context switches), more latency when
+ * the cores are busy (bench/README.md, "The hop"). Returns: false with ODM_ERR_INTERNAL when the
+ * system refuses it (the workers that were set keep the policy). Any thread. */
+bool odm_work_pool_set_batch(odm_work_pool_t *pool, bool batch, odm_error_t *err);
+
 /* Stops accepting, lets the workers finish every queued job (jobs past their start_by expire
  * instead), joins the workers and the reaper, frees. NULL does nothing. Must not be called from
  * a job. Threads inherit the creating thread's signal mask; the pool never changes it. */

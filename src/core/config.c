@@ -50,6 +50,8 @@ static bool parse_origins(const struct option *opt, const char *value, odm_confi
                           odm_error_t *err);
 static bool parse_rate(const struct option *opt, const char *value, odm_config_t *cfg,
                        odm_error_t *err);
+static bool parse_sched(const struct option *opt, const char *value, odm_config_t *cfg,
+                        odm_error_t *err);
 
 #define FIELD(f) offsetof(odm_config_t, f)
 
@@ -106,6 +108,7 @@ static const struct option options[] = {
      "requests"},
     {"rate-table", "ODMD_RATE_TABLE", parse_count, FIELD(rate_table), ODM_CONFIG_RATE_TABLE_MIN,
      ODM_CONFIG_RATE_TABLE_MAX, "clients"},
+    {"worker-sched", "ODMD_WORKER_SCHED", parse_sched, FIELD(worker_batch), 0, 0, NULL},
 };
 
 #define OPTION_COUNT (sizeof options / sizeof options[0])
@@ -310,6 +313,19 @@ static bool parse_rate(const struct option *opt, const char *value, odm_config_t
     return odm_error_set(err, ODM_ERR_CONFIG,
                          "'%.*s' is not N/s, N/m or N/h with N a whole number from %zu to %zu",
                          ECHO_MAX, value, opt->min, opt->max);
+}
+
+/* The workers' scheduling policy: "normal" or "batch" (a bool field: batch). */
+static bool parse_sched(const struct option *opt, const char *value, odm_config_t *cfg,
+                        odm_error_t *err)
+{
+    bool *batch = field(cfg, opt);
+    if (strcmp(value, "normal") == 0 || strcmp(value, "batch") == 0) {
+        *batch = value[0] == 'b';
+        return true;
+    }
+    return odm_error_set(err, ODM_ERR_CONFIG, "'%.*s' is not one of normal, batch", ECHO_MAX,
+                         value);
 }
 
 /* Fills the socket address for host (no brackets) and port. */
@@ -596,6 +612,10 @@ const char *odm_config_usage(void)
            "      IPv4 or [IPv6] address and port 0-65535 (default " DEFAULT_LISTEN ")\n"
            "  --workers N, ODMD_WORKERS\n"
            "      worker threads, 1-256 (default 2 per online core, at least 4)\n"
+           "  --worker-sched POLICY, ODMD_WORKER_SCHED\n"
+           "      normal, or batch: a woken worker waits for a busy core's turn instead of\n"
+           "      preempting it (less CPU per request, more latency on busy cores;\n"
+           "      Linux) (default normal)\n"
            "  --max-body BYTES, ODMD_MAX_BODY\n"
            "      request body cap, up to 64MiB; KiB or MiB may follow the number\n"
            "      (default 1048576)\n"

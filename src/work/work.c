@@ -1,8 +1,17 @@
 /* The worker pool: N threads on one bounded intrusive job queue, a reaper that expires jobs
- * still queued past their start_by, and fan-in where the last sub-job to arrive calls done(). */
+ * still queued past their start_by, and fan-in where the last sub-job to arrive calls done().
+ *
+ * Hand-off: a worker that finishes a job takes the next one before it may sleep; a submit wakes
+ * a sleeping worker only when the queue holds more jobs than the workers already on their way
+ * to it (between two jobs, or signalled and not yet running), so the submitter (the polling
+ * thread, which every request passes through) makes no futex call for a job one of them will
+ * take, while a burst still wakes one sleeper per job and jobs that block on the database run
+ * side by side. Workers may run as SCHED_BATCH (odm_work_pool_set_batch); bench/README.md, "The
+ * hop", has the figures. */
 #include "odmd/work.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -28,6 +37,11 @@ struct odm_work_pool {
     pthread_cond_t reaper_wake; /* reaper: an earlier deadline was queued, or reaper_stop */
     odm_job_t *head, *tail;     /* FIFO, linked through job->prev/next */
     size_t queued, queue_max;
+    /* Workers between the end of a job and taking the lock to look for the next: each of them
+     * takes a queued job, if there is one, before it may sleep. */
+    atomic_size_t looking;
+    size_t idle;            /* workers waiting on job_ready */
+    size_t wakes;           /* signals sent to job_ready that no waiter has returned from */
     bool stopping;          /* refuse submissions; workers exit once the queue is empty */
     bool reaper_stop;       /* set after the workers are joined */
     int64_t reaper_wake_ms; /* when the reaper's current sleep ends */
@@ -92,8 +106,10 @@ static void queue_unlink(odm_work_pool_t *pool, odm_job_t *job)
     pool->queued--;
 }
 
-/* Queues job unless the pool is stopping or full; wakes a worker, and the reaper when the job's
- * deadline comes before the reaper's next wake-up. */
+/* Queues job unless the pool is stopping or full; wakes a worker when more jobs wait than
+ * workers look for one (a worker that is looking takes the job under the lock before it may
+ * sleep, so none is left behind), and the reaper when the job's deadline comes before the
+ * reaper's next wake-up. */
 static bool enqueue(odm_work_pool_t *pool, odm_job_t *job)
 {
     pthread_mutex_lock(&pool->lock);
@@ -102,9 +118,14 @@ static bool enqueue(odm_work_pool_t *pool, odm_job_t *job)
         return false;
     }
     queue_append(pool, job);
+    bool wake_worker =
+        pool->idle > pool->wakes && pool->queued > atomic_load(&pool->looking) + pool->wakes;
+    if (wake_worker)
+        pool->wakes++;
     bool wake_reaper = job->start_by_ms != 0 && job->start_by_ms < pool->reaper_wake_ms;
     pthread_mutex_unlock(&pool->lock);
-    pthread_cond_signal(&pool->job_ready);
+    if (wake_worker)
+        pthread_cond_signal(&pool->job_ready);
     if (wake_reaper)
         pthread_cond_signal(&pool->reaper_wake);
     return true;
@@ -184,19 +205,35 @@ void odm_work_stats(odm_work_pool_t *pool, odm_work_stats_t *out)
     }
 }
 
+/* The next job for a worker counted in `looking`: taken at once, or after sleeping until a
+ * submit or the stop wakes it. Returns: the job, out of the queue; NULL when the pool is
+ * stopping and drained. */
+static odm_job_t *take_job(odm_work_pool_t *pool)
+{
+    pthread_mutex_lock(&pool->lock);
+    atomic_fetch_sub(&pool->looking, 1); /* under the lock from here: it looks now */
+    while (pool->head == NULL && !pool->stopping) {
+        pool->idle++;
+        pthread_cond_wait(&pool->job_ready, &pool->lock);
+        pool->idle--;
+        if (pool->wakes > 0) /* a spurious return may take another's: one more signal later */
+            pool->wakes--;
+    }
+    odm_job_t *job = pool->head;
+    if (job != NULL)
+        queue_unlink(pool, job);
+    pthread_mutex_unlock(&pool->lock);
+    return job;
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *self = arg;
     odm_work_pool_t *pool = self->pool;
     current_worker = self->index;
     for (;;) {
-        pthread_mutex_lock(&pool->lock);
-        while (pool->head == NULL && !pool->stopping)
-            pthread_cond_wait(&pool->job_ready, &pool->lock);
-        odm_job_t *job = pool->head;
-        if (job != NULL)
-            queue_unlink(pool, job);
-        pthread_mutex_unlock(&pool->lock);
+        atomic_fetch_add(&pool->looking, 1);
+        odm_job_t *job = take_job(pool);
         if (job == NULL)
             return NULL; /* stopping and drained */
         /* counted before it runs: the job may answer its request before it returns */
@@ -371,6 +408,23 @@ fail_alloc:
     free(workers);
     free(pool);
     return NULL;
+}
+
+bool odm_work_pool_set_batch(odm_work_pool_t *pool, bool batch, odm_error_t *err)
+{
+#ifdef SCHED_BATCH
+    struct sched_param param = {.sched_priority = 0};
+    for (size_t i = 0; i < pool->started; i++) {
+        int rc = pthread_setschedparam(pool->workers[i].thread, batch ? SCHED_BATCH : SCHED_OTHER,
+                                       &param);
+        if (rc != 0)
+            return odm_error_set(err, ODM_ERR_INTERNAL, "cannot set worker %zu's policy: %s", i,
+                                 strerror(rc));
+    }
+    return true;
+#else
+    return !batch || odm_error_set(err, ODM_ERR_INTERNAL, "SCHED_BATCH is not available here");
+#endif
 }
 
 void odm_work_pool_free(odm_work_pool_t *pool)

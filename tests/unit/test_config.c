@@ -71,6 +71,7 @@ static void test_defaults(void)
     CHECK(cfg.cors_origin == NULL); /* no CORS fields */
     CHECK_INT(cfg.rate_limit, 0);   /* no rate limit */
     CHECK_INT(cfg.rate_table, 4096);
+    CHECK(!cfg.worker_batch);
     CHECK(!cfg.help && !cfg.version);
     odm_config_release(&cfg);
     CHECK(cfg.mongo_uri == NULL && cfg.db == NULL && cfg.listen == NULL);
@@ -183,6 +184,23 @@ static void test_precedence_details(void)
     /* a value that looks like an option is still the value */
     CHECK(parse(&cfg, ARGS("--schemas", "--odd-dir"), NO_ENV, &err));
     CHECK_STR(cfg.schemas_dir, "--odd-dir");
+    odm_config_release(&cfg);
+}
+
+/* --worker-sched: normal or batch, from the flag or the variable; the flag wins. */
+static void test_worker_sched(void)
+{
+    odm_config_t cfg;
+    odm_error_t err;
+    char *batch_env[] = {"ODMD_WORKER_SCHED=batch", NULL};
+    CHECK(parse(&cfg, NO_ARGS, batch_env, &err));
+    CHECK(cfg.worker_batch);
+    odm_config_release(&cfg);
+    CHECK(parse(&cfg, ARGS("--worker-sched", "normal"), batch_env, &err));
+    CHECK(!cfg.worker_batch);
+    odm_config_release(&cfg);
+    CHECK(parse(&cfg, ARGS("--worker-sched=batch"), NO_ENV, &err));
+    CHECK(cfg.worker_batch);
     odm_config_release(&cfg);
 }
 
@@ -355,6 +373,8 @@ static void test_malformed(void)
         {"request-timeout", "ODMD_REQUEST_TIMEOUT", "5s"},
         {"log-level", "ODMD_LOG_LEVEL", "verbose"},
         {"log-level", "ODMD_LOG_LEVEL", "INFO"},
+        {"worker-sched", "ODMD_WORKER_SCHED", "BATCH"},
+        {"worker-sched", "ODMD_WORKER_SCHED", "idle"},
         {"queue-max", "ODMD_QUEUE_MAX", "0"},
         {"queue-max", "ODMD_QUEUE_MAX", "1048577"},
         {"max-connections", "ODMD_MAX_CONNECTIONS", "0"},
@@ -549,6 +569,8 @@ static void test_usage(void)
         "ODMD_MAX_CONNECTIONS",
         "--idle-timeout",
         "ODMD_IDLE_TIMEOUT",
+        "--worker-sched",
+        "ODMD_WORKER_SCHED",
         "--help",
         "--version",
         "odmd [serve] [options]",
@@ -737,6 +759,7 @@ int main(void)
     test_flags_win();
     test_precedence_details();
     test_getenv();
+    test_worker_sched();
     test_db_raw();
     test_edges();
     test_malformed();

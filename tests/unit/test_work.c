@@ -581,6 +581,149 @@ static void test_stress(void)
     free(stress_jobs);
 }
 
+/* ---- the hand-off: a submit wakes a sleeping worker only when more jobs wait than workers
+ * look for one, and one worker at a time spins for the next job. No job may be left in the
+ * queue while workers sleep: each check below waits for the jobs to run with the pool still
+ * up (odm_work_pool_free would run them anyway) and without deadlines (no reaper rescue). */
+
+static bool all_ran(struct counted *jobs, size_t n, int ms)
+{
+    int64_t until = odm_now_ms() + ms;
+    for (;;) {
+        size_t ran = 0;
+        for (size_t i = 0; i < n; i++)
+            ran += atomic_load(&jobs[i].runs);
+        if (ran == n)
+            return true;
+        if (odm_now_ms() > until)
+            return false;
+        sched_yield();
+    }
+}
+
+/* Holds its worker until hold_release is set (or 5 s pass). */
+static atomic_bool hold_release;
+static atomic_int hold_started, hold_done;
+
+static void hold_run(odm_job_t *job)
+{
+    (void)job;
+    atomic_fetch_add(&hold_started, 1);
+    int64_t give_up = odm_now_ms() + 5000;
+    while (!atomic_load(&hold_release) && odm_now_ms() < give_up)
+        sleep_ms(1);
+    atomic_fetch_add(&hold_done, 1);
+}
+
+/* Single jobs and small bursts, with pauses from none to longer than the spin, so that the
+ * submits meet a spinning worker, workers going to sleep, and sleeping ones. */
+static void test_handoff_no_job_left(void)
+{
+    enum { ROUNDS = 3000, BURST = 6 };
+    odm_work_pool_t *pool = odm_work_pool_new(4, 64, NULL);
+    struct counted jobs[BURST];
+    int late = 0;
+    for (int r = 0; r < ROUNDS; r++) {
+        size_t n = 1 + (size_t)(r % BURST);
+        for (size_t i = 0; i < n; i++) {
+            counted_init(&jobs[i], 0);
+            CHECK(odm_work_submit(pool, &jobs[i].job));
+        }
+        late += !all_ran(jobs, n, 2000);
+        struct timespec pause = {0, (r % 7) * 10000L}; /* 0 to 60 us */
+        nanosleep(&pause, NULL);
+    }
+    CHECK_INT(late, 0);
+    odm_work_pool_free(pool);
+}
+
+/* Every worker busy, so a burst wakes nobody; the workers take it as their jobs end. Then, all
+ * asleep, one more job must still wake one. */
+static void test_handoff_all_busy(void)
+{
+    enum { WORKERS = 4, BURST = 16 };
+    odm_work_pool_t *pool = odm_work_pool_new(WORKERS, 64, NULL);
+    for (int round = 0; round < 20; round++) {
+        odm_job_t holds[WORKERS];
+        struct counted burst[BURST], single;
+        atomic_store(&hold_release, false);
+        atomic_store(&hold_started, 0);
+        atomic_store(&hold_done, 0);
+        for (int i = 0; i < WORKERS; i++) {
+            holds[i] = (odm_job_t){.run = hold_run};
+            CHECK(odm_work_submit(pool, &holds[i]));
+        }
+        WAIT_FOR(atomic_load(&hold_started) == WORKERS, 2000);
+        CHECK_INT(atomic_load(&hold_started), WORKERS);
+        for (int i = 0; i < BURST; i++) {
+            counted_init(&burst[i], 0);
+            CHECK(odm_work_submit(pool, &burst[i].job));
+        }
+        atomic_store(&hold_release, true);
+        CHECK(all_ran(burst, BURST, 2000));
+        WAIT_FOR(atomic_load(&hold_done) == WORKERS, 2000);
+        sleep_ms(round % 3); /* some rounds let every worker fall asleep */
+        counted_init(&single, 0);
+        CHECK(odm_work_submit(pool, &single.job));
+        CHECK(all_ran(&single, 1, 2000));
+    }
+    odm_work_pool_free(pool);
+}
+
+/* Freeing a pool right after submits, while a worker may be spinning or waking: every job runs
+ * exactly once and the free returns. */
+static void test_handoff_free_races(void)
+{
+    enum { ROUNDS = 300, N = 12 };
+    int wrong = 0;
+    for (int r = 0; r < ROUNDS; r++) {
+        odm_work_pool_t *pool = odm_work_pool_new(1 + (size_t)(r % 4), N, NULL);
+        struct counted jobs[N];
+        size_t n = (size_t)(r % (N + 1));
+        for (size_t i = 0; i < n; i++) {
+            counted_init(&jobs[i], 0);
+            CHECK(odm_work_submit(pool, &jobs[i].job));
+        }
+        odm_work_pool_free(pool);
+        for (size_t i = 0; i < n; i++)
+            wrong += atomic_load(&jobs[i].runs) != 1;
+    }
+    CHECK_INT(wrong, 0);
+}
+
+/* odm_work_pool_set_batch: the policy a job sees on its worker. */
+static atomic_int policy_seen;
+
+static void policy_run(odm_job_t *job)
+{
+    (void)job;
+    int policy;
+    struct sched_param param;
+    pthread_getschedparam(pthread_self(), &policy, &param);
+    atomic_store(&policy_seen, policy);
+}
+
+static int policy_of_a_worker(odm_work_pool_t *pool)
+{
+    odm_job_t job = {.run = policy_run};
+    atomic_store(&policy_seen, -1);
+    CHECK(odm_work_submit(pool, &job));
+    WAIT_FOR(atomic_load(&policy_seen) != -1, 2000);
+    return atomic_load(&policy_seen);
+}
+
+static void test_set_batch(void)
+{
+    odm_error_t err;
+    odm_work_pool_t *pool = odm_work_pool_new(1, 4, NULL);
+    CHECK_INT(policy_of_a_worker(pool), SCHED_OTHER);
+    CHECK(odm_work_pool_set_batch(pool, true, &err));
+    CHECK_INT(policy_of_a_worker(pool), SCHED_BATCH);
+    CHECK(odm_work_pool_set_batch(pool, false, &err));
+    CHECK_INT(policy_of_a_worker(pool), SCHED_OTHER);
+    odm_work_pool_free(pool);
+}
+
 int main(void)
 {
     test_bad_sizes();
@@ -605,5 +748,9 @@ int main(void)
     test_stress();
     test_stats();
     test_stats_busy();
+    test_handoff_no_job_left();
+    test_handoff_all_busy();
+    test_handoff_free_races();
+    test_set_batch();
     return check_done("test_work");
 }
