@@ -83,11 +83,11 @@ typedef struct api_call {
 
     api_list_t *list;          /* lists only (owned, may be NULL) */
     struct api_expand *expand; /* ?expand= only (owned, may be NULL) */
-    odm_principal_t caller;    /* who sent the request (access.c); /healthz, /readyz: none */
-
     /* set before the call is submitted: its work may run in one database command with the
      * waiting calls like it (coalesce.c) */
     bool coalesce;
+    odm_principal_t caller; /* who sent the request (access.c); /healthz, /readyz: none;
+                             * stays last: a reused call is zeroed up to it (call.c) */
 } api_call_t;
 
 /* metrics.c: GET /metrics on the API's listener (404 when the metrics are off or served on

@@ -73,9 +73,45 @@ static void read_only_value(read_only_walk_t *w, const odm_field_t *field, const
     odm_pointer_pop(&w->keyword, kmark);
 }
 
+static bool any_read_only(const odm_field_t *field, const json_t *value, bool skip_id);
+
+/* Whether `obj` holds a read-only field (not `_id` with skip_id): the common answer, no, found
+ * without the locations and allocations of the report. */
+static bool any_read_only_member(const odm_field_t *field, const json_t *obj, bool skip_id)
+{
+    const char *key;
+    const json_t *value;
+    json_object_foreach((json_t *)obj, key, value)
+    {
+        size_t klen = strlen(key);
+        const odm_field_t *child = odm_field_child(field, key, klen);
+        if (child == NULL || (skip_id && klen == 3 && memcmp(key, "_id", 3) == 0))
+            continue;
+        if (child->read_only || any_read_only(child, value, false))
+            return true;
+    }
+    return false;
+}
+
+static bool any_read_only(const odm_field_t *field, const json_t *value, bool skip_id)
+{
+    if (json_is_object(value))
+        return any_read_only_member(field, value, skip_id);
+    if (!json_is_array(value) || field->items == NULL)
+        return false;
+    if (field->items->read_only)
+        return json_array_size(value) > 0;
+    size_t i;
+    const json_t *item;
+    json_array_foreach(value, i, item) if (any_read_only(field->items, item, false)) return true;
+    return false;
+}
+
 bool odm_model_check_read_only(const odm_model_t *model, const json_t *doc, bool skip_id,
                                json_t *errors)
 {
+    if (!json_is_object(doc) || !any_read_only_member(&model->root, doc, skip_id))
+        return true;
     read_only_walk_t w = {.errors = errors};
     odm_pointer_init(&w.instance);
     odm_pointer_init(&w.keyword);

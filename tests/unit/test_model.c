@@ -358,6 +358,43 @@ static void test_cross_ref(void)
     odm_models_free(models);
 }
 
+/* Read-only fields are found at any depth, in objects and arrays, and only there: a document
+ * without one passes, one with several gets every location. */
+static void test_read_only_depth(void)
+{
+    const char *dir = make_dir(
+        "ro", "boxes.json",
+        "{\"type\": \"object\", \"properties\": {\"name\": {\"type\": \"string\"}, "
+        "\"parts\": {\"type\": \"array\", \"items\": {\"type\": \"object\", \"properties\": "
+        "{\"serial\": {\"type\": \"string\", \"readOnly\": true}, \"n\": {\"type\": "
+        "\"integer\"}}}}, \"seals\": {\"type\": \"array\", \"items\": {\"type\": "
+        "\"string\", \"readOnly\": true}}}}",
+        NULL);
+    odm_error_t err = {0};
+    odm_models_t *models = odm_models_load(dir, &err);
+    CHECK_MSG(models != NULL, "%s", err.message);
+    if (models == NULL)
+        return;
+    const odm_model_t *boxes = odm_models_find(models, "boxes", 5);
+    json_t *ok = json_pack("{s:s, s:[{s:i}, {s:i}], s:[], s:i}", "name", "b", "parts", "n", 1, "n",
+                           2, "seals", "other", 3);
+    json_t *errors = json_array();
+    CHECK(odm_model_check_read_only(boxes, ok, false, errors));
+    CHECK_INT(json_array_size(errors), 0);
+    json_t *bad = json_pack("{s:[{s:i}, {s:s}], s:[s, s]}", "parts", "n", 1, "serial", "x", "seals",
+                            "a", "b");
+    CHECK(!odm_model_check_read_only(boxes, bad, false, errors));
+    CHECK_INT(json_array_size(errors), 3);
+    CHECK_STR(json_string_value(json_object_get(json_array_get(errors, 0), "instanceLocation")),
+              "/parts/1/serial");
+    CHECK_STR(json_string_value(json_object_get(json_array_get(errors, 2), "instanceLocation")),
+              "/seals/1");
+    json_decref(errors);
+    json_decref(bad);
+    json_decref(ok);
+    odm_models_free(models);
+}
+
 /* The _id rule: generated when readOnly (an ObjectId, whatever the declared type says about
  * strings), refused when it can be neither supplied nor generated, or named by no URL. */
 static void test_id_rule(void)
@@ -607,6 +644,7 @@ int main(void)
     test_bad_dirs();
     test_cross_ref();
     test_id_rule();
+    test_read_only_depth();
     test_lifecycle_keywords();
     test_soft_delete_keyword();
     test_owner_keyword();
