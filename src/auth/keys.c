@@ -11,6 +11,7 @@
 
 #include "odmd/auth.h"
 #include "odmd/pointer.h"
+#include "odmd/text.h"
 
 #define HASH_BYTES 32
 
@@ -53,24 +54,13 @@ void odm_auth_key_hash(const char *key, size_t len, char out[ODM_AUTH_HASH_HEX +
     out[ODM_AUTH_HASH_HEX] = '\0';
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static bool read_hash(parse_t *p, const json_t *v, unsigned char out[HASH_BYTES])
 {
     const char *s = json_string_value(v);
     if (s == NULL || json_string_length(v) != ODM_AUTH_HASH_HEX)
         return fail(p, "must be a SHA-256 as 64 hex digits");
     for (size_t i = 0; i < HASH_BYTES; i++) {
-        int hi = hex_value(s[2 * i]), lo = hex_value(s[2 * i + 1]);
+        int hi = odm_text_hex_digit(s[2 * i]), lo = odm_text_hex_digit(s[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return fail(p, "must be a SHA-256 as 64 hex digits");
         out[i] = (unsigned char)(hi << 4 | lo);
