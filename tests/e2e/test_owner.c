@@ -118,12 +118,16 @@ static void test_reads(void)
     e2e_get(&bob, &r, "/api/diaries?count=true");
     EXPECT_HEADER(r, "X-Total-Count", "3");
 
-    /* distinct */
-    e2e_get(&alice, &r, "/api/diaries/_distinct/ownerId");
-    EXPECT_STATUS(r, 200);
-    CHECK_MSG(r.body && strcmp(r.body, "[\"alice\"]") == 0, "distinct: %s", r.body);
-    e2e_get(&bob, &r, F("/api/diaries/_distinct/title?filter=%s", U("{\"n\":{\"$lte\":2}}")));
-    CHECK_MSG(r.body && strcmp(r.body, "[\"b1\",\"b2\"]") == 0, "distinct: %s", r.body);
+    /* distinct (FerretDB v1.24.2 refuses maxTimeMS on distinct, which MongoDB accepts) */
+    if (e2e_is_ferretdb()) {
+        printf("owner: distinct skipped on FerretDB (it refuses maxTimeMS on distinct)\n");
+    } else {
+        e2e_get(&alice, &r, "/api/diaries/_distinct/ownerId");
+        EXPECT_STATUS(r, 200);
+        CHECK_MSG(r.body && strcmp(r.body, "[\"alice\"]") == 0, "distinct: %s", r.body);
+        e2e_get(&bob, &r, F("/api/diaries/_distinct/title?filter=%s", U("{\"n\":{\"$lte\":2}}")));
+        CHECK_MSG(r.body && strcmp(r.body, "[\"b1\",\"b2\"]") == 0, "distinct: %s", r.body);
+    }
 
     /* export */
     const char *ndjson[] = {"Accept: application/x-ndjson", NULL};
@@ -228,6 +232,14 @@ static void test_writes(void)
     stored = e2e_mongo_find(DBURI, DBNAME, "e2e_diaries", F("{\"title\": \"a2\"}"));
     CHECK_MSG(json_object_get(stored, "mood") == NULL, "bob's bulk PATCH reached alice's a2");
     json_decref(stored);
+    /* a bulk DELETE of an x-softDelete model is an update command with maxTimeMS, which MongoDB
+     * accepts and FerretDB v1.24.2 refuses: the rest needs it */
+    if (e2e_is_ferretdb()) {
+        printf("owner: bulk DELETE and soft-deleted documents skipped on FerretDB (it refuses "
+               "maxTimeMS on update)\n");
+        e2e_resp_free(&r);
+        return;
+    }
     e2e_delete(&alice, &r, F("/api/diaries?filter=%s", U("{\"n\":{\"$gte\":2}}")), NULL);
     EXPECT_STATUS(r, 200);
     CHECK_MSG(json_integer_value(json_object_get(r.json, "deleted")) == 1, "bulk delete: %s",
