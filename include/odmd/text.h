@@ -3,6 +3,7 @@
 #ifndef ODMD_TEXT_H
 #define ODMD_TEXT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define ODM_TEXT_INT_MAX 24    /* bytes for any long long in decimal, with its sign and NUL */
@@ -20,5 +21,20 @@ size_t odm_text_double(double d, char *out);
 
 /* Returns: the value of the hexadecimal digit c (either case), or -1 when c is not one. */
 int odm_text_hex_digit(int c);
+
+/* Base64url (RFC 4648 5) without padding, as list cursors and JWTs (RFC 7515 2) write it. */
+
+/* Returns: the value of base64url digit c, or -1 when c is not one. */
+int odm_text_b64url_digit(int c);
+
+/* Writes n bytes of in as base64url into out, which holds at least (n * 4 + 2) / 3 + 1 bytes,
+ * NUL-terminated. */
+void odm_text_b64url_encode(const unsigned char *in, size_t n, char *out);
+
+/* Decodes len characters of in into out (cap bytes), *out_len the bytes written. Strict: no
+ * padding, no stray character, no length of 1 mod 4, unused trailing bits zero (one text per
+ * byte string). Returns: false when malformed or larger than cap. */
+bool odm_text_b64url_decode(const char *in, size_t len, unsigned char *out, size_t cap,
+                            size_t *out_len);
 
 #endif

@@ -11,6 +11,8 @@
 
 #include "api/cursor.h"
 #include "api/internal.h"
+#include "odmd/text.h"
+#include "odmd/text.h"
 
 #define TOKEN_VERSION 1
 #define MAC_LEN 32    /* HMAC-SHA256 */
@@ -204,63 +206,13 @@ static bool sign(const odm_app_t *app, const api_cursor_t *c, const uint8_t *val
            len == MAC_LEN;
 }
 
-static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/* Base64url without padding (RFC 4648 §5) into out (at least (n * 4 + 2) / 3 + 1 bytes). */
-static void encode_b64url(const unsigned char *in, size_t n, char *out)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16;
-        if (i + 1 < n)
-            v |= (uint32_t)in[i + 1] << 8;
-        if (i + 2 < n)
-            v |= in[i + 2];
-        size_t chars = n - i >= 3 ? 4 : n - i + 1;
-        for (size_t k = 0; k < chars; k++)
-            out[o++] = b64url[(v >> (18 - 6 * k)) & 63];
-    }
-    out[o] = '\0';
-}
-
-static int b64url_digit(char ch)
-{
-    const char *p = ch != '\0' ? strchr(b64url, ch) : NULL;
-    return p ? (int)(p - b64url) : -1;
-}
-
-/* Decodes canonical base64url (no padding, zero spare bits) into out (`max` bytes). */
-static bool decode_b64url(const char *in, size_t n, unsigned char *out, size_t max, size_t *len)
-{
-    size_t o = 0;
-    if (n % 4 == 1 || n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0) > max)
-        return false;
-    for (size_t i = 0; i < n; i += 4) {
-        size_t chars = n - i >= 4 ? 4 : n - i;
-        uint32_t v = 0;
-        for (size_t k = 0; k < 4; k++) {
-            int d = k < chars ? b64url_digit(in[i + k]) : 0;
-            if (d < 0)
-                return false;
-            v = v << 6 | (uint32_t)d;
-        }
-        size_t bytes = chars - 1;
-        if (bytes < 3 && (v & ((1u << (8 * (3 - bytes))) - 1)) != 0)
-            return false;
-        for (size_t k = 0; k < bytes; k++)
-            out[o++] = (unsigned char)(v >> (16 - 8 * k));
-    }
-    *len = o;
-    return true;
-}
-
 /* Checks `text` against the list's digest; `values` (static over raw) gets the sort values. */
 static bool read_token(const odm_app_t *app, const api_cursor_t *c, const char *text,
                        unsigned char *raw, bson_t *values, odm_error_t *err)
 {
     size_t n = strlen(text), len = 0;
     unsigned char mac[MAC_LEN];
-    if (n > TOKEN_MAX_TEXT || !decode_b64url(text, n, raw, TOKEN_MAX_BYTES, &len) ||
+    if (n > TOKEN_MAX_TEXT || !odm_text_b64url_decode(text, n, raw, TOKEN_MAX_BYTES, &len) ||
         len < TOKEN_MIN_BYTES || raw[0] != TOKEN_VERSION)
         return odm_error_set(err, ODM_ERR_BAD_QUERY, "'after' is not a cursor token of odmd");
     size_t n_values = len - 1 - MAC_LEN;
@@ -568,7 +520,7 @@ static bool make_token(const api_call_t *call, char *out, odm_error_t *err)
     if (ok) {
         raw[0] = TOKEN_VERSION;
         memcpy(raw + 1, bson_get_data(&values), values.len);
-        encode_b64url(raw, 1 + values.len + MAC_LEN, out);
+        odm_text_b64url_encode(raw, 1 + values.len + MAC_LEN, out);
     }
     bson_destroy(&values);
     return ok;

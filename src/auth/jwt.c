@@ -1,6 +1,7 @@
 /* JWT verification: base64url, the header's algorithm against the one key, HMAC or EVP
  * signature checks, then the claims (exp, nbf, iss, aud, sub, scope). */
 #include "odmd/jwt.h"
+#include "odmd/text.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,47 +53,6 @@ static bool refuse(odm_error_t *err, const char *why)
 
 /* ---- base64url (RFC 4648 5, without padding, as RFC 7515 2 asks) ---- */
 
-static int b64url_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '-')
-        return 62;
-    if (c == '_')
-        return 63;
-    return -1;
-}
-
-/* Decodes in (len chars) into out (cap bytes). Strict: no padding, no stray character, no
- * length of 1 mod 4, unused trailing bits zero (one text per byte string).
- * Returns: false when malformed or larger than cap. */
-static bool b64url_decode(const char *in, size_t len, unsigned char *out, size_t cap,
-                          size_t *out_len)
-{
-    if (len % 4 == 1 || len / 4 * 3 + (len % 4 ? len % 4 - 1 : 0) > cap)
-        return false;
-    uint32_t acc = 0;
-    int bits = 0;
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++) {
-        int v = b64url_value((unsigned char)in[i]);
-        if (v < 0)
-            return false;
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[n++] = (unsigned char)(acc >> bits);
-        }
-    }
-    *out_len = n;
-    return (acc & ((1u << bits) - 1)) == 0;
-}
-
 bool odm_jwt_is_token(const char *value, size_t len)
 {
     size_t dots = 0, run = 0;
@@ -102,7 +62,7 @@ bool odm_jwt_is_token(const char *value, size_t len)
                 return false;
             dots++;
             run = 0;
-        } else if (b64url_value((unsigned char)value[i]) < 0) {
+        } else if (odm_text_b64url_digit((unsigned char)value[i]) < 0) {
             return false;
         } else {
             run++;
@@ -132,7 +92,7 @@ static json_t *decode_object(const char *text, size_t len)
 {
     unsigned char buf[ODM_JWT_TOKEN_MAX];
     size_t n;
-    if (!b64url_decode(text, len, buf, sizeof buf, &n))
+    if (!odm_text_b64url_decode(text, len, buf, sizeof buf, &n))
         return NULL;
     json_error_t jerr;
     json_t *v = json_loadb((const char *)buf, n, JSON_REJECT_DUPLICATES, &jerr);
@@ -223,7 +183,7 @@ static bool check_signature(const odm_jwt_verifier_t *v, const segments_t *s, od
 {
     unsigned char sig[SIG_MAX];
     size_t sig_len;
-    if (!b64url_decode(s->part[2], s->len[2], sig, sizeof sig, &sig_len))
+    if (!odm_text_b64url_decode(s->part[2], s->len[2], sig, sizeof sig, &sig_len))
         return refuse(err, "malformed token signature");
     const unsigned char *signed_part = (const unsigned char *)s->part[0];
     size_t signed_len = s->len[0] + 1 + s->len[1]; /* header.payload, as sent */

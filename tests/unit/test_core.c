@@ -323,6 +323,28 @@ static void test_text(void)
         int want_value = at ? (int)(at - digits) : up ? (int)(up - upper) : -1;
         CHECK_MSG(odm_text_hex_digit(c) == want_value, "byte 0x%02x", c);
     }
+    /* base64url: RFC 4648's vectors without padding, round trips, and the strict refusals */
+    static const struct {
+        const char *bytes, *text;
+    } b64[] = {
+        {"", ""},           {"f", "Zg"},          {"fo", "Zm8"},          {"foo", "Zm9v"},
+        {"foob", "Zm9vYg"}, {"fooba", "Zm9vYmE"}, {"foobar", "Zm9vYmFy"}, {"\xfb\xff", "-_8"}};
+    for (size_t i = 0; i < sizeof b64 / sizeof b64[0]; i++) {
+        char enc[16];
+        unsigned char dec[16];
+        size_t n = strlen(b64[i].bytes), got = 99;
+        odm_text_b64url_encode((const unsigned char *)b64[i].bytes, n, enc);
+        CHECK_STR(enc, b64[i].text);
+        CHECK(odm_text_b64url_decode(b64[i].text, strlen(b64[i].text), dec, sizeof dec, &got));
+        CHECK(got == n && memcmp(dec, b64[i].bytes, n) == 0);
+    }
+    unsigned char dec[4];
+    size_t got;
+    CHECK(!odm_text_b64url_decode("Zg==", 4, dec, sizeof dec, &got));     /* padding */
+    CHECK(!odm_text_b64url_decode("Zh", 2, dec, sizeof dec, &got));       /* spare bits set */
+    CHECK(!odm_text_b64url_decode("Z", 1, dec, sizeof dec, &got));        /* 1 mod 4 */
+    CHECK(!odm_text_b64url_decode("Zm+v", 4, dec, sizeof dec, &got));     /* base64, not -url */
+    CHECK(!odm_text_b64url_decode("Zm9vYmFy", 8, dec, sizeof dec, &got)); /* past cap */
 }
 
 /* The one token escaper and decoder: into a capped buffer, cut only between escapes. */
