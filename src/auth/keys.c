@@ -175,6 +175,11 @@ static bool read_keys(parse_t *p, const json_t *root)
     return true;
 }
 
+static int by_hash(const void *a, const void *b)
+{
+    return memcmp(((const key_t_ *)a)->hash, ((const key_t_ *)b)->hash, HASH_BYTES);
+}
+
 odm_auth_keys_t *odm_auth_keys_parse(const char *text, size_t len, const char *path,
                                      odm_error_t *err)
 {
@@ -192,6 +197,7 @@ odm_auth_keys_t *odm_auth_keys_parse(const char *text, size_t len, const char *p
         odm_auth_keys_free(p.out);
         return NULL;
     }
+    qsort(p.out->items, p.out->n, sizeof *p.out->items, by_hash); /* for odm_auth_keys_find */
     return p.out;
 }
 
@@ -223,22 +229,31 @@ size_t odm_auth_keys_count(const odm_auth_keys_t *keys)
     return keys != NULL ? keys->n : 0;
 }
 
-/* Every stored hash is compared in full (CRYPTO_memcmp) and the loop never stops early. */
+/* A binary search over the hashes (sorted at parse), so that a request costs log2(n)
+ * comparisons on the polling thread, not one per key: what its timing can reveal is where the
+ * SHA-256 of the presented value falls among the stored hashes, which says nothing of a key
+ * (finding a value whose hash lands near a stored one is a preimage search). The candidate is
+ * then compared in full, in constant time. */
 bool odm_auth_keys_find(const odm_auth_keys_t *keys, const char *key, size_t len,
                         odm_principal_t *out)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
-    if (keys == NULL || EVP_Digest(key, len, md, &n, EVP_sha256(), NULL) != 1 || n != HASH_BYTES)
+    if (keys == NULL || keys->n == 0 || EVP_Digest(key, len, md, &n, EVP_sha256(), NULL) != 1 ||
+        n != HASH_BYTES)
         return false;
-    const key_t_ *found = NULL;
-    for (size_t i = 0; i < keys->n; i++) {
-        bool same = CRYPTO_memcmp(keys->items[i].hash, md, HASH_BYTES) == 0;
-        found = same ? &keys->items[i] : found;
+    size_t lo = 0, hi = keys->n - 1; /* the candidate is in [lo, hi] */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (memcmp(keys->items[mid].hash, md, HASH_BYTES) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    if (found != NULL)
-        *out = found->who;
-    return found != NULL;
+    if (CRYPTO_memcmp(keys->items[lo].hash, md, HASH_BYTES) != 0)
+        return false;
+    *out = keys->items[lo].who;
+    return true;
 }
 
 void odm_auth_keys_free(odm_auth_keys_t *keys)

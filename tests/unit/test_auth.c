@@ -77,6 +77,41 @@ static void test_parse_and_find(void)
 
 /* Each bad file is refused with a message holding `want` (the place and the reason), and never
  * the hash. */
+/* Many keys: each found under its own name (the lookup is a search over sorted hashes), and
+ * values that are no key are not. */
+static void test_find_among_many(void)
+{
+    enum { N = 300 };
+    static char doc[N * 160 + 32];
+    size_t len = (size_t)snprintf(doc, sizeof doc, "{\"keys\": [");
+    for (int i = 0; i < N; i++) {
+        char key[16], hex[65];
+        int n = snprintf(key, sizeof key, "key-%d", i);
+        odm_auth_key_hash(key, (size_t)n, hex);
+        len += (size_t)snprintf(doc + len, sizeof doc - len,
+                                "%s{\"name\": \"n%d\", \"sha256\": \"%s\", \"scopes\": []}",
+                                i ? "," : "", i, hex);
+    }
+    len += (size_t)snprintf(doc + len, sizeof doc - len, "]}");
+    odm_error_t err;
+    odm_auth_keys_t *keys = odm_auth_keys_parse(doc, len, "many.json", &err);
+    CHECK_MSG(keys != NULL, "%s", keys ? "" : err.message);
+    if (keys == NULL)
+        return;
+    CHECK_INT(odm_auth_keys_count(keys), N);
+    for (int i = 0; i < N; i++) {
+        char key[16], name[16];
+        int n = snprintf(key, sizeof key, "key-%d", i);
+        snprintf(name, sizeof name, "n%d", i);
+        odm_principal_t p;
+        CHECK_MSG(odm_auth_keys_find(keys, key, (size_t)n, &p) && strcmp(p.name, name) == 0, "%s",
+                  key);
+        n = snprintf(key, sizeof key, "key-%d", i + N);
+        CHECK_MSG(!odm_auth_keys_find(keys, key, (size_t)n, &p), "%s", key);
+    }
+    odm_auth_keys_free(keys);
+}
+
 static void test_parse_refusals(void)
 {
     static const struct {
@@ -270,6 +305,7 @@ int main(void)
     make_hashes();
     test_hash();
     test_parse_and_find();
+    test_find_among_many();
     test_parse_refusals();
     test_scopes();
     test_identify();
