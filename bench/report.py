@@ -54,19 +54,21 @@ def peers(res):
 
 def issue12_targets(res):
     """Issue 12's targets, each a ratio of two systems' figures taken from one source: the interleaved
-    medians when both systems have one there (64 connections), else the sequential runs (16
-    connections always: the interleaved rounds run at 64 only)."""
+    medians when both systems have one there (64 connections; GET by id of odmd and odmd-before at
+    16 too), else the sequential runs."""
     by = systems_by_key(res)
-    inter_conns = (res.get("interleaved") or {}).get("connections")
-    inter = (res.get("interleaved") or {}).get("rows") or {}
-    if "odmd" not in by and "odmd" not in inter:
+    inter_all = res.get("interleaved") or {}
+    sources = [inter_all, inter_all.get("low") or {}]
+    if "odmd" not in by and "odmd" not in (inter_all.get("rows") or {}):
         return []
     out = []
 
     def pair(a, b, w, wb, conns):
         """(row of a, row of b, source) for workload w of a and wb of b at conns, from one source."""
-        if conns == inter_conns and inter.get(a, {}).get(w) and inter.get(b, {}).get(wb):
-            return inter[a][w], inter[b][wb], "interleaved"
+        for src in sources:
+            rows = src.get("rows") or {}
+            if conns == src.get("connections") and rows.get(a, {}).get(w) and rows.get(b, {}).get(wb):
+                return rows[a][w], rows[b][wb], "interleaved"
         ra = row_at(by[a], w, conns) if a in by else None
         rb = row_at(by[b], wb, conns) if b in by else None
         return ra, rb, "sequential"
@@ -157,11 +159,21 @@ def interleaved_table(res):
     rows = inter.get("rows") or {}
     if not rows:
         return []
+    low = inter.get("low") or {}
     lines = [f"{inter['rounds']} rounds × {inter['duration_s']} s at {inter['connections']} connections, every system "
-             "running at once and measured back to back in a rotating order; medians (the runs' req/s in brackets).", "",
+             "running at once and measured back to back in a rotating order; medians (the runs' req/s in brackets)"
+             + (f"; GET by id of odmd and odmd-before at {low['connections']} connections too" if low else "") + ".", "",
              "| system | workload | req/s | × odmd | CPU µs/req | × odmd | p99 ms | DB CPU µs/req | DB cmds/req | peak RSS MB "
              "| valid | runs |",
              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: | --- |"]
+    lines += interleaved_rows(rows, "")
+    if low:
+        lines += interleaved_rows(low.get("rows") or {}, f" ({low['connections']} conns)")
+    return lines
+
+
+def interleaved_rows(rows, suffix):
+    lines = []
     for w in ORDER:
         base = rows.get("odmd", {}).get(w)
         for k, per in rows.items():
@@ -170,7 +182,7 @@ def interleaved_table(res):
                 continue
             rr = ratio(r["rps"], base["rps"]) if base else None
             cr = ratio(r["service_cpu_us_per_req"], base["service_cpu_us_per_req"]) if base else None
-            lines.append(f"| {k} | {SHORT[w]} | {fmt(float(r['rps']), 0)} | {fmt(rr, 2)} | "
+            lines.append(f"| {k} | {SHORT[w]}{suffix} | {fmt(float(r['rps']), 0)} | {fmt(rr, 2)} | "
                          f"{fmt(float(r['service_cpu_us_per_req']))} | {fmt(cr, 2)} | {fmt(float(r['p99_ms']), 2)} | "
                          f"{fmt(float(r['db_cpu_us_per_req']))} | {fmt(r.get('db_commands_per_req'), 2)} | "
                          f"{fmt(float(r['peak_rss_mb']))} | "
@@ -225,8 +237,8 @@ def issue12_table(res):
         return ["(odmd was not measured in this run)"]
     lines = ["Each a ratio of odmd's figure to another system's in this run; \"odmd before\" is odmd at "
              f"{res['versions'].get('odmd_baseline_commit') or '(not measured: bench/run --baseline)'}, "
-             "before issue 12's work. From the interleaved medians where both systems have one, else from "
-             "the sequential runs.", "",
+             "before issue 12's work. From the interleaved medians where both systems have one (at 64 "
+             "connections, and GET by id of odmd and odmd before at 16), else from the sequential runs.", "",
              "| target | connections | measured | goal | met | from |", "| --- | ---: | ---: | ---: | :---: | --- |"]
     for t in ts:
         met = "–" if t["met"] is None else ("yes" if t["met"] else "**no**")
