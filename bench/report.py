@@ -1,6 +1,10 @@
 #!/usr/bin/env python3
 """Turns bench/run's results.json into results.md (tables, ratios to odmd, the targets) and chart.svg (gnuplot).
 
+The targets are issue 12's, ratios within the run to the architecture floor, to the peers and to odmd
+as it was before issue 12's work (the system "odmd-before", bench/run --baseline), and, under their own
+heading, the benchmark's first targets (odmd against the floor and the peers).
+
     python3 bench/report.py [RESULTS_DIR]      (default bench/results)
 
 When RESULTS_DIR is bench/results itself, the summary in bench/README.md (between its results markers) is
@@ -16,6 +20,7 @@ ORDER = ["get", "list", "post", "post_invalid", "patch", "healthz"]
 SHORT = {"get": "GET by id", "list": "list", "post": "POST valid", "post_invalid": "POST invalid",
          "patch": "PATCH", "healthz": "healthz"}
 HEADLINE_CONNS = 64
+BASELINE = "odmd-before"
 
 
 def fmt(v, digits=1):
@@ -47,8 +52,53 @@ def peers(res):
     return [s for s in res["systems"] if s["kind"] == "peer"]
 
 
+def issue12_targets(res):
+    """Issue 12's targets, each a ratio of two systems' figures taken from one source: the interleaved
+    medians when both systems have one there (64 connections; GET by id of odmd and odmd-before at
+    16 too), else the sequential runs."""
+    by = systems_by_key(res)
+    inter_all = res.get("interleaved") or {}
+    sources = [inter_all, inter_all.get("low") or {}]
+    if "odmd" not in by and "odmd" not in (inter_all.get("rows") or {}):
+        return []
+    out = []
+
+    def pair(a, b, w, wb, conns):
+        """(row of a, row of b, source) for workload w of a and wb of b at conns, from one source."""
+        for src in sources:
+            rows = src.get("rows") or {}
+            if conns == src.get("connections") and rows.get(a, {}).get(w) and rows.get(b, {}).get(wb):
+                return rows[a][w], rows[b][wb], "interleaved"
+        ra = row_at(by[a], w, conns) if a in by else None
+        rb = row_at(by[b], wb, conns) if b in by else None
+        return ra, rb, "sequential"
+
+    def add(name, conns, b, w, field, op, limit, wb=None, unit="req/s"):
+        ra, rb, source = pair("odmd", b, w, wb or w, conns)
+        va, vb = (ra or {}).get(field), (rb or {}).get(field)
+        got = ratio(va, vb)
+        ok = None if got is None else (got >= limit if op == ">=" else got <= limit)
+        detail = f"odmd {fmt(va, 1)} ÷ {b} {fmt(vb, 1)} {unit}" if got is not None else f"no {b} row"
+        out.append({"target": name, "connections": conns, "measured": got, "op": op, "limit": limit, "met": ok,
+                    "detail": detail, "source": source if got is not None else "–"})
+
+    c = HEADLINE_CONNS
+    add("GET by id req/s vs architecture floor", c, "floor", "get", "rps", ">=", 1.5)
+    add("GET by id CPU/request vs floor", c, "floor", "get", "service_cpu_us_per_req", "<=", 0.7, unit="µs")
+    add("GET by id p99 vs floor", c, "floor", "get", "p99_ms", "<=", 1.0, unit="ms")
+    add("GET by id req/s vs odmd before", 16, BASELINE, "get", "rps", ">=", 1.0)
+    add("GET by id p99 vs odmd before", 16, BASELINE, "get", "p99_ms", "<=", 1.0, unit="ms")
+    add("valid POST req/s vs odmd before", c, BASELINE, "post", "rps", ">=", 2)
+    add("valid POST req/s vs Fastify", c, "fastify", "post", "rps", ">=", 5)
+    add("422 (POST invalid) req/s vs Elysia", c, "elysia", "post_invalid", "rps", ">=", 2)
+    add("422 (POST invalid) req/s vs nginx static", c, "nginx", "post_invalid", "rps", ">=", 0.5, wb="healthz")
+    add("PATCH req/s vs Fastify", c, "fastify", "patch", "rps", ">=", 2)
+    add("PATCH req/s vs Elysia", c, "elysia", "patch", "rps", ">=", 1)
+    return out
+
+
 def targets(res):
-    """The issue's targets for odmd at 64 connections, each with its measured value: from the
+    """The benchmark's first targets for odmd at 64 connections, each with its measured value: from the
     interleaved medians when the run has them, else from the sequential runs."""
     by = systems_by_key(res)
     inter = (res.get("interleaved") or {}).get("rows") or {}
@@ -109,11 +159,21 @@ def interleaved_table(res):
     rows = inter.get("rows") or {}
     if not rows:
         return []
+    low = inter.get("low") or {}
     lines = [f"{inter['rounds']} rounds × {inter['duration_s']} s at {inter['connections']} connections, every system "
-             "running at once and measured back to back in a rotating order; medians (the runs' req/s in brackets).", "",
+             "running at once and measured back to back in a rotating order; medians (the runs' req/s in brackets)"
+             + (f"; GET by id of odmd and odmd-before at {low['connections']} connections too" if low else "") + ".", "",
              "| system | workload | req/s | × odmd | CPU µs/req | × odmd | p99 ms | DB CPU µs/req | DB cmds/req | peak RSS MB "
              "| valid | runs |",
              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: | --- |"]
+    lines += interleaved_rows(rows, "")
+    if low:
+        lines += interleaved_rows(low.get("rows") or {}, f" ({low['connections']} conns)")
+    return lines
+
+
+def interleaved_rows(rows, suffix):
+    lines = []
     for w in ORDER:
         base = rows.get("odmd", {}).get(w)
         for k, per in rows.items():
@@ -122,7 +182,7 @@ def interleaved_table(res):
                 continue
             rr = ratio(r["rps"], base["rps"]) if base else None
             cr = ratio(r["service_cpu_us_per_req"], base["service_cpu_us_per_req"]) if base else None
-            lines.append(f"| {k} | {SHORT[w]} | {fmt(float(r['rps']), 0)} | {fmt(rr, 2)} | "
+            lines.append(f"| {k} | {SHORT[w]}{suffix} | {fmt(float(r['rps']), 0)} | {fmt(rr, 2)} | "
                          f"{fmt(float(r['service_cpu_us_per_req']))} | {fmt(cr, 2)} | {fmt(float(r['p99_ms']), 2)} | "
                          f"{fmt(float(r['db_cpu_us_per_req']))} | {fmt(r.get('db_commands_per_req'), 2)} | "
                          f"{fmt(float(r['peak_rss_mb']))} | "
@@ -171,6 +231,22 @@ def summary_table(res, conns=HEADLINE_CONNS):
     return lines
 
 
+def issue12_table(res):
+    ts = issue12_targets(res)
+    if not ts:
+        return ["(odmd was not measured in this run)"]
+    lines = ["Each a ratio of odmd's figure to another system's in this run; \"odmd before\" is odmd at "
+             f"{res['versions'].get('odmd_baseline_commit') or '(not measured: bench/run --baseline)'}, "
+             "before issue 12's work. From the interleaved medians where both systems have one (at 64 "
+             "connections, and GET by id of odmd and odmd before at 16), else from the sequential runs.", "",
+             "| target | connections | measured | goal | met | from |", "| --- | ---: | ---: | ---: | :---: | --- |"]
+    for t in ts:
+        met = "–" if t["met"] is None else ("yes" if t["met"] else "**no**")
+        lines.append(f"| {t['target']} ({t['detail']}) | {t['connections']} | {fmt(t['measured'], 2)} | "
+                     f"{t['op']} {t['limit']} | {met} | {t['source']} |")
+    return lines
+
+
 def targets_table(res):
     ts = targets(res)
     if not ts:
@@ -209,7 +285,8 @@ def markdown(res):
             "Requests/s; ⚠ marks an invalid row: unexpected statuses, socket errors, responses later than wrk's 2 s "
             "timeout, or connections the server left unread (stalled); the per-workload tables below say which.", ""]
     out += summary_table(res)
-    out += ["", "## odmd's targets", ""] + targets_table(res)
+    out += ["", "## Issue 12's targets", ""] + issue12_table(res)
+    out += ["", "## The benchmark's first targets", ""] + targets_table(res)
     il = interleaved_table(res)
     if il:
         out += ["", "## Headline workloads, interleaved", ""] + il
@@ -248,7 +325,7 @@ def chart(res, out_dir):
     """Two panels at the headline connection count: requests/s and service CPU µs/request per system and
     workload (log scale), ceilings drawn as lines over the workloads they bound."""
     c = HEADLINE_CONNS
-    contenders = [s for s in res["systems"] if s["kind"] != "ceiling"]
+    contenders = [s for s in res["systems"] if s["kind"] not in ("ceiling", "baseline")]
     ws = [w for w in ORDER if any(row_at(s, w, c) for s in contenders)]
     if not ws or not contenders:
         return None
@@ -362,7 +439,8 @@ def update_readme(res, out_dir):
             "![requests/s and CPU per request at 64 connections](results/chart.svg)", "",
             f"Requests/s at {HEADLINE_CONNS} connections (⚠: an invalid row, see results.md):", ""]
     body += summary_table(res)
-    body += ["", "odmd's targets:", ""] + targets_table(res)
+    body += ["", "Issue 12's targets:", ""] + issue12_table(res)
+    body += ["", "The benchmark's first targets:", ""] + targets_table(res)
     il = interleaved_table(res)
     if il:
         body += ["", "The headline workloads measured interleaved (what the targets use):", ""] + il
@@ -381,9 +459,12 @@ def main():
     chart(res, out_dir)
     if out_dir == os.path.join(BENCH, "results") and res["mode"] == "full":
         update_readme(res, out_dir)
-    for t in targets(res):
-        met = "?" if t["met"] is None else ("met" if t["met"] else "missed")
-        print(f"  {t['target']}: {fmt(t['measured'], 2)} ({t['op']} {t['limit']}) {met}")
+    for title, ts in (("issue 12's targets", issue12_targets(res)), ("the first targets", targets(res))):
+        print(f"{title}:")
+        for t in ts:
+            met = "?" if t["met"] is None else ("met" if t["met"] else "missed")
+            where = f" at {t['connections']}, {t['source']}" if "connections" in t else ""
+            print(f"  {t['target']}{where}: {fmt(t['measured'], 2)} ({t['op']} {t['limit']}) {met}")
     return 0
 
 

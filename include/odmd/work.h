@@ -59,7 +59,8 @@ void odm_work_fanout(odm_work_pool_t *pool, odm_fanout_t *f, odm_job_t **jobs, s
  * true, looking at no more than ODM_WORK_TAKE_SCAN of them. Jobs joined to a fan-out and jobs
  * whose start_by has passed are never taken (a worker or the reaper expires those). Never waits:
  * only jobs already queued are taken. `match` runs under the pool's lock: it must be quick, read
- * nothing but the job and `key`, and call nothing of the pool.
+ * nothing but the job and `key`, and call nothing of the pool. It is asked only about jobs it may
+ * take, and every job it accepts is taken, so it may count what it accepted in `key`.
  * Returns: how many jobs were put in out[0..max). Side effects: the caller owns the taken jobs
  * from then on: the pool neither runs, expires nor touches them again (the caller does their
  * work, and may call their run() itself). Any thread, a job's run() included. */

@@ -1,6 +1,8 @@
 /* ?expand=PATH,...: references replaced by the documents they name. One {_id: {$in: [...]}}
- * find per expanded path and level, the paths of one level fetched concurrently (a fan-out
- * whose last sub-job carries on), and fields= split between the models it names. */
+ * find per expanded path and level, the paths of one level fetched concurrently (jobs whose
+ * last to finish carries on), lookups of concurrent requests on one collection shared (one
+ * find for them all, as coalesce.c does for GETs by id), and fields= split between the models
+ * it names. */
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +44,7 @@ typedef struct node {
     odm_buf_t spec; /* the fields= items this node's model projects */
     bool named_whole, named_part;
     bson_t projection;
+    bson_t conds;      /* the lookup's conditions besides the _id: x-softDelete's, x-owner's */
     ref_slot_t *slots; /* the distinct ids, then what they name */
     size_t n_slots;    /* a power of two, at least twice the ids allowed */
     size_t n_ids;
@@ -56,12 +59,12 @@ struct api_expand {
     api_call_t *call;
     node_t nodes[MAX_NODES];
     size_t n;
-    int level;  /* the level fetched last */
-    int levels; /* the deepest level */
-    odm_fanout_t fan;
-    atomic_size_t pending;    /* arrivals before the answer is composed */
-    atomic_size_t fetched;    /* referenced documents fetched for this answer */
-    atomic_size_t kept_bytes; /* BSON kept for this answer, every node's */
+    int level;                   /* the level fetched last */
+    int levels;                  /* the deepest level */
+    atomic_size_t level_pending; /* lookups of the level being fetched not yet finished */
+    atomic_size_t pending;       /* arrivals before the answer is composed */
+    atomic_size_t fetched;       /* referenced documents fetched for this answer */
+    atomic_size_t kept_bytes;    /* BSON kept for this answer, every node's */
     void (*compose)(api_call_t *call);
 };
 
@@ -189,6 +192,7 @@ static size_t child_node(api_expand_t *x, size_t parent, const odm_field_t *fiel
     memcpy(c->path, path, len);
     odm_buf_init(&c->spec, MAX_SPEC);
     bson_init(&c->projection);
+    bson_init(&c->conds);
     p->children[p->n_children] = i;
     p->child_fields[p->n_children++] = at;
     if (c->level > x->levels)
@@ -306,6 +310,7 @@ bool api__refuse_expand(api_call_t *call, const char *expand, const char *fields
     x->nodes[0] = (node_t){.x = x, .model = call->model, .ok = true};
     odm_buf_init(&x->nodes[0].spec, MAX_SPEC);
     bson_init(&x->nodes[0].projection);
+    bson_init(&x->nodes[0].conds);
     odm_error_t err;
     for (const char *p = expand;; p++) {
         size_t n = strcspn(p, ",");
@@ -350,60 +355,172 @@ bool api__expand_add(api_expand_t *x, const bson_t *doc, odm_error_t *err)
     return keep_doc(&x->nodes[0], doc, err);
 }
 
-/* A referenced document: kept under its _id. */
-static bool keep_referenced(const bson_t *doc, void *arg, odm_error_t *err)
+/* Lookups that share one find: nodes of concurrent requests (one each) on the same model with
+ * the same conditions and projection, their ids at most one $in's bound together. */
+typedef struct {
+    node_t *nodes[ODM_API_COALESCE_MAX];
+    size_t n;
+    size_t ids;     /* the nodes' ids summed: the union's length at most */
+    size_t max_ids; /* the bound of one $in (--expand-max-ids) */
+} lookup_batch_t;
+
+/* A referenced document for `node`: counted against its answer's bound, kept under its _id.
+ * Past a bound: node->ok false, node->err set. */
+static void keep_referenced(node_t *node, ref_slot_t *slot, const bson_t *doc)
 {
-    node_t *node = arg;
-    bson_iter_t it;
-    ref_key_t k;
     size_t max_docs = api__expand_max_docs(node->x->call->app);
-    if (atomic_fetch_add(&node->x->fetched, 1) >= max_docs)
-        return odm_error_set(err, ODM_ERR_BAD_QUERY,
-                             "expand refers to more than %zu documents in one answer", max_docs);
-    if (!bson_iter_init_find(&it, doc, "_id") || !key_of(&it, &k))
-        return true;
-    ref_slot_t *slot = slot_of(node, &k);
-    if (slot == NULL || !slot->used || slot->doc != NULL)
-        return true;
-    if (!keep_doc(node, doc, err))
-        return false;
+    if (atomic_fetch_add(&node->x->fetched, 1) >= max_docs) {
+        node->ok =
+            odm_error_set(&node->err, ODM_ERR_BAD_QUERY,
+                          "expand refers to more than %zu documents in one answer", max_docs);
+        return;
+    }
+    if (!keep_doc(node, doc, &node->err)) {
+        node->ok = false;
+        return;
+    }
     slot->doc = node->docs[node->n_docs - 1];
-    return true;
 }
 
-static void fetch(node_t *node)
+/* Hands a fetched document to every node of the batch that asked for its _id
+ * (odm_store_each_fn). Stops the find (false) only once every node has failed. */
+static bool keep_for_batch(const bson_t *doc, void *arg, odm_error_t *err)
 {
-    api_call_t *call = node->x->call;
-    bson_t filter, in, array;
-    bson_init(&filter);
-    BSON_APPEND_DOCUMENT_BEGIN(&filter, "_id", &in);
-    BSON_APPEND_ARRAY_BEGIN(&in, "$in", &array);
-    for (size_t i = 0, n = 0; i < node->n_slots; i++)
-        if (node->slots[i].used)
-            append_key(&array, n++, &node->slots[i].key);
-    bson_append_array_end(&in, &array);
-    bson_append_document_end(&filter, &in);
-    api__scope_filter(node->model, API_SCOPE_LIVE, &filter); /* soft-deleted: missing */
-    api__owner_filter(call, node->model, &filter);           /* another owner's: missing */
-    node->ok = odm_store_find(call->app->store, node->model->collection, &filter, NULL,
-                              bson_empty(&node->projection) ? NULL : &node->projection, 0,
-                              (int64_t)node->n_ids, keep_referenced, node,
-                              odm_request_deadline_ms(call->req), &node->err);
-    bson_destroy(&filter);
+    lookup_batch_t *b = arg;
+    bson_iter_t it;
+    ref_key_t k;
+    bool any_ok = false;
+    bool keyed = bson_iter_init_find(&it, doc, "_id") && key_of(&it, &k);
+    for (size_t i = 0; i < b->n; i++) {
+        node_t *node = b->nodes[i];
+        ref_slot_t *slot = node->ok && keyed ? slot_of(node, &k) : NULL;
+        if (slot != NULL && slot->used && slot->doc == NULL)
+            keep_referenced(node, slot, doc);
+        any_ok = any_ok || node->ok;
+    }
+    if (!any_ok)
+        *err = b->nodes[b->n - 1]->err;
+    return any_ok;
 }
+
+/* {_id: {$in: [the distinct ids of every node]}} and the conditions they share. Returns: how
+ * many ids went in. */
+static size_t batch_filter(const lookup_batch_t *b, bson_t *filter)
+{
+    bson_t in, array;
+    size_t n = 0;
+    bson_init(filter);
+    BSON_APPEND_DOCUMENT_BEGIN(filter, "_id", &in);
+    BSON_APPEND_ARRAY_BEGIN(&in, "$in", &array);
+    for (size_t j = 0; j < b->n; j++) {
+        const node_t *node = b->nodes[j];
+        for (size_t i = 0; i < node->n_slots; i++) {
+            const ref_slot_t *s = &node->slots[i];
+            bool seen = false;
+            for (size_t e = 0; s->used && e < j && !seen; e++) {
+                const ref_slot_t *other = slot_of(b->nodes[e], &s->key);
+                seen = other != NULL && other->used;
+            }
+            if (s->used && !seen)
+                append_key(&array, n++, &s->key);
+        }
+    }
+    bson_append_array_end(&in, &array);
+    bson_append_document_end(filter, &in);
+    bson_concat(filter, &b->nodes[0]->conds);
+    return n;
+}
+
+static void fetch_job_run(odm_job_t *job);
 
 #define NODE_OF(j) ((node_t *)((char *)(j)-offsetof(node_t, job)))
 
+/* Whether a node of the request x is in the batch already. */
+static bool batch_has(const lookup_batch_t *b, const api_expand_t *x)
+{
+    for (size_t i = 0; i < b->n; i++)
+        if (b->nodes[i]->x == x)
+            return true;
+    return false;
+}
+
+/* A queued lookup that may share the batch's find: another request's (a request's own paths
+ * keep a find each), the same model, conditions (the same x-softDelete scope, the same owner)
+ * and projection, and room left in the $in. Under the pool's lock; every job it accepts is
+ * taken (odm_work_take_matching), so it adds itself to the batch. */
+static bool same_lookup(const odm_job_t *job, const void *key)
+{
+    lookup_batch_t *b = (lookup_batch_t *)key; /* the batch being filled, by this thread only */
+    if (job->run != fetch_job_run)
+        return false;
+    const node_t *node = NODE_OF(job), *first = b->nodes[0];
+    if (node->model != first->model || b->ids + node->n_ids > b->max_ids ||
+        !bson_equal(&node->conds, &first->conds) ||
+        !bson_equal(&node->projection, &first->projection) || batch_has(b, node->x))
+        return false;
+    b->ids += node->n_ids;
+    b->nodes[b->n++] = (node_t *)node;
+    return true;
+}
+
+/* The earliest deadline of the batch's requests: the find fits every one of them. */
+static int64_t batch_deadline(const lookup_batch_t *b)
+{
+    int64_t deadline = odm_request_deadline_ms(b->nodes[0]->x->call->req);
+    for (size_t i = 1; i < b->n; i++) {
+        int64_t d = odm_request_deadline_ms(b->nodes[i]->x->call->req);
+        if (d < deadline)
+            deadline = d;
+    }
+    return deadline;
+}
+
+static void level_arrive(api_expand_t *x);
+
+/* Fetches what `node` refers to, with the waiting lookups like it (taken out of the queue, at
+ * most ODM_API_COALESCE_MAX in all) in one find; each node keeps the documents of its own ids,
+ * under its own answer's bounds. The taken lookups then arrive (each may answer its request);
+ * `node` does not: its caller goes on with it. */
+static void fetch(node_t *node)
+{
+    api_call_t *call = node->x->call;
+    lookup_batch_t b = {.nodes = {node}, .n = 1, .ids = node->n_ids};
+    b.max_ids = api__expand_max_ids(call->app);
+    odm_job_t *taken[ODM_API_COALESCE_MAX - 1];
+    size_t n =
+        odm_work_take_matching(call->app->pool, same_lookup, &b, taken, ODM_API_COALESCE_MAX - 1);
+    (void)n; /* same_lookup added each taken job's node to b */
+    bson_t filter;
+    size_t ids = batch_filter(&b, &filter);
+    odm_error_t err;
+    bool ok = odm_store_find(call->app->store, node->model->collection, &filter, NULL,
+                             bson_empty(&node->projection) ? NULL : &node->projection, 0,
+                             (int64_t)ids, keep_for_batch, &b, batch_deadline(&b), &err);
+    bson_destroy(&filter);
+    for (size_t i = 0; i < b.n; i++)
+        if (!ok && b.nodes[i]->ok) {
+            b.nodes[i]->ok = false;
+            b.nodes[i]->err = err;
+        }
+    for (size_t i = 1; i < b.n; i++)
+        level_arrive(b.nodes[i]->x); /* the last touch of that node */
+}
+
 static void fetch_job_run(odm_job_t *job)
 {
-    fetch(NODE_OF(job));
+    node_t *node = NODE_OF(job);
+    api_expand_t *x = node->x;
+    fetch(node);
+    level_arrive(x);
 }
 
 static void fetch_job_expire(odm_job_t *job)
 {
     node_t *node = NODE_OF(job);
+    api_expand_t *x = node->x;
     node->ok = false;
     odm_error_set(&node->err, ODM_ERR_TIMEOUT, "request waited too long for a worker");
+    level_arrive(x);
 }
 
 /* Records one id found in a parent's document (odm_codec_each_fn). */
@@ -438,8 +555,9 @@ static void collect_id(void *arg, size_t i, const bson_iter_t *value)
     node->n_ids++;
 }
 
-/* Collects the ids of every node of `level` from its parent's documents. Returns: how many
- * nodes have ids to fetch (their jobs in `jobs`); false in *ok when one failed. */
+/* Collects the ids of every node of `level` from its parent's documents, and the conditions of
+ * its lookup. Returns: how many nodes have ids to fetch (their jobs in `jobs`); false in *ok
+ * when one failed. */
 static size_t prepare_level(api_expand_t *x, int level, odm_job_t **jobs, bool *ok)
 {
     size_t n = 0;
@@ -453,6 +571,9 @@ static size_t prepare_level(api_expand_t *x, int level, odm_job_t **jobs, bool *
             odm_codec_each_at(parent->model, parent->docs[d], &node->field, 1, collect_id, node);
         *ok = *ok && node->ok;
         if (node->n_ids > 0) {
+            api__scope_filter(node->model, API_SCOPE_LIVE,
+                              &node->conds);                       /* soft-deleted: missing */
+            api__owner_filter(x->call, node->model, &node->conds); /* another owner's: missing */
             node->job = (odm_job_t){
                 .run = fetch_job_run, .expire = fetch_job_expire, .start_by_ms = start_by};
             jobs[n++] = &node->job;
@@ -480,26 +601,36 @@ void api__expand_arrive(api_expand_t *x)
 
 static void run_levels(api_expand_t *x);
 
-static void level_joined(odm_fanout_t *f)
+/* One lookup of the level finished; the last carries on with the next level. */
+static void level_arrive(api_expand_t *x)
 {
-    run_levels((api_expand_t *)((char *)f - offsetof(api_expand_t, fan)));
+    if (atomic_fetch_sub_explicit(&x->level_pending, 1, memory_order_acq_rel) == 1)
+        run_levels(x);
 }
 
-/* Fetches the levels after x->level, one fan-out per level (a single fetch runs here), then
- * arrives. A failed level ends the walk: nothing more reaches the database. */
+/* Fetches the levels after x->level, then arrives. A level's lookups go to the pool as jobs,
+ * where a worker fetching one takes the waiting ones like it; a level of one lookup runs here
+ * when nothing waits in the queue (no hop, and nothing to share it with). A failed level ends
+ * the walk: nothing more reaches the database. */
 static void run_levels(api_expand_t *x)
 {
+    odm_work_pool_t *pool = x->call->app->pool;
     while (x->level < x->levels && level_ok(x, x->level)) {
         odm_job_t *jobs[MAX_NODES];
         bool ok = true;
         size_t n = prepare_level(x, ++x->level, jobs, &ok);
         if (!ok || n == 0)
             continue;
-        if (n == 1) {
+        if (n == 1 && odm_work_queued(pool) == 0) {
             fetch(NODE_OF(jobs[0]));
             continue;
         }
-        odm_work_fanout(x->call->app->pool, &x->fan, jobs, n, level_joined);
+        /* Once the last job is handed over, its arrival may have answered and freed x: only
+         * the local array is read after that. */
+        atomic_store_explicit(&x->level_pending, n, memory_order_release);
+        for (size_t i = 0; i < n; i++)
+            if (!odm_work_submit(pool, jobs[i]))
+                fetch_job_run(jobs[i]); /* the queue is full: here */
         return;
     }
     api__expand_arrive(x);
@@ -616,6 +747,7 @@ void api__expand_free(api_expand_t *x)
         free(node->slots);
         odm_buf_release(&node->spec);
         bson_destroy(&node->projection);
+        bson_destroy(&node->conds);
     }
     free(x);
 }

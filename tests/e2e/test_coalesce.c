@@ -1,8 +1,9 @@
 /* End-to-end: concurrent GETs by id and valid POSTs on one model share database commands (one
- * find with $in, one unordered insertMany), counted on the wire (tests/support/cmdcount), while
- * every request gets its own answer: the document of its id, 404 for a missing id, writeOnly
- * fields hidden, If-None-Match answered 304, 201 or 409 for its own duplicate key. The
- * database's commands are held a moment so that requests wait in the queue meanwhile. */
+ * find with $in, one unordered insertMany), and so do the $in lookups of concurrent expands,
+ * counted on the wire (tests/support/cmdcount), while every request gets its own answer: the
+ * document of its id, 404 for a missing id, writeOnly fields hidden, If-None-Match answered 304,
+ * 201 or 409 for its own duplicate key, null for a soft-deleted or another owner's reference.
+ * The database's commands are held a moment so that requests wait in the queue meanwhile. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,9 @@ static odm_test_cmdcount_t *proxy;
 #define N_PRODUCTS 40
 #define N_REQUESTS 64
 #define HOLD_MS 300
+#define EXPAND_HOLD_MS                                                                             \
+    25 /* a GET with expand= runs its own find first: 64 of them, 2 at a time                      \
+        */
 #define MISSING_ID "0123456789abcdef01234567" /* an ObjectId no document has */
 
 static char product_ids[N_PRODUCTS][32], product_etags[N_PRODUCTS][32];
@@ -328,6 +332,84 @@ static char *key_hash(const char *dir, const char *key)
     return out;
 }
 
+/* Whether an expanded reference is null (id NULL) or the document with `id` and that name. */
+static void expect_expanded(const e2e_resp_t *r, const char *field, const char *id,
+                            const char *name)
+{
+    json_t *v = r->json ? json_object_get(r->json, field) : NULL;
+    if (id == NULL) {
+        CHECK_MSG(json_is_null(v), "%s: %s should be null", r->path, field);
+        return;
+    }
+    const char *got_id = json_string_value(json_object_get(v, "_id"));
+    const char *got_name = json_string_value(json_object_get(v, "name"));
+    if (got_name == NULL)
+        got_name = json_string_value(json_object_get(v, "title"));
+    CHECK_MSG(json_is_object(v) && got_id && strcmp(got_id, id) == 0 && got_name &&
+                  strcmp(got_name, name) == 0,
+              "%s: %s expanded as %s/%s, expected %s/%s", r->path, field,
+              got_id ? got_id : "(none)", got_name ? got_name : "(none)", id, name);
+}
+
+/* Each owner's diaries whose parentId names a diary of either owner (ids[owner][i]), the first
+ * of alice's soft-deleted, all read with expand=parentId at once by their owners: the lookups
+ * of one owner share finds, never another's; a parent of the other owner, or soft-deleted, is
+ * null, batched or not. */
+static void expand_owners_apart(const e2e_odmd_t *owned, const char *const keys[2],
+                                char ids[2][N_DIARIES][32])
+{
+    enum { N = 2 * 2 * N_DIARIES };
+    static char children[N][32];
+    static shot_t shots[N];
+    e2e_resp_t r = {0};
+    e2e_client_t c;
+    e2e_client_init(&c, owned->url);
+    c.api_key = keys[0];
+    e2e_delete(&c, &r, F("/api/diaries/%s", ids[0][0]), NULL);
+    EXPECT_STATUS(r, 204);
+    e2e_client_release(&c);
+    int n = 0;
+    for (int caller = 0; caller < 2; caller++) {
+        e2e_client_init(&c, owned->url);
+        c.api_key = keys[caller];
+        for (int o = 0; o < 2; o++)
+            for (int i = 0; i < N_DIARIES; i++, n++) {
+                e2e_post(&c, &r, "/api/diaries",
+                         F("{\"title\": \"c%d\", \"parentId\": \"%s\"}", n, ids[o][i]));
+                EXPECT_STATUS(r, 201);
+                const char *id = e2e_str(&r, "_id");
+                snprintf(children[n], sizeof children[n], "%s", id ? id : "");
+                shots[n] = (shot_t){.method = "GET", .base = owned->url, .api_key = keys[caller]};
+                snprintf(shots[n].path, sizeof shots[n].path, "/api/diaries/%.31s?expand=parentId",
+                         children[n]);
+            }
+        e2e_client_release(&c);
+    }
+    e2e_resp_free(&r);
+    odm_test_cmdcount_reset(proxy);
+    odm_test_cmdcount_delay(proxy, "find", EXPAND_HOLD_MS);
+    fire(shots, N);
+    odm_test_cmdcount_delay(proxy, "find", 0);
+    long lookups = odm_test_cmdcount_get(proxy, "find") - N;
+    printf("coalesce: %d GETs with expand= of two owners: %ld lookups\n", N, lookups);
+    CHECK_MSG(lookups >= 2 && lookups <= N / 2, "%d lookups of two owners cost %ld finds", N,
+              lookups);
+    n = 0;
+    for (int caller = 0; caller < 2; caller++)
+        for (int o = 0; o < 2; o++)
+            for (int i = 0; i < N_DIARIES; i++, n++) {
+                e2e_resp_t *d = &shots[n].resp;
+                EXPECT_STATUS(*d, 200);
+                const char *title = e2e_str(d, "title");
+                CHECK_MSG(title && strcmp(title, F("c%d", n)) == 0, "%s: title %s", d->path,
+                          title ? title : "(none)");
+                bool gone = o != caller || (o == 0 && i == 0);
+                expect_expanded(d, "parentId", gone ? NULL : ids[o][i],
+                                gone ? "" : F("d%d-%d", o, i));
+                e2e_resp_free(d);
+            }
+}
+
 static void test_owners_apart(void)
 {
     static const char *keys[] = {"alice-key-5c1e", "bob-key-93fa"};
@@ -396,7 +478,104 @@ static void test_owners_apart(void)
             }
     for (int i = 0; i < N; i++)
         e2e_resp_free(&shots[i].resp);
+    expand_owners_apart(&owned, keys, ids);
     CHECK_INT(e2e_odmd_stop(&owned, 20000), 0);
+}
+
+/* Member i of the expand test: its buddy (buddy index), or -1 for an id no member has. */
+#define N_BUDDIES 12
+static int buddy_of(int i)
+{
+    return i % 9 == 4 ? -1 : (i * 5) % N_BUDDIES;
+}
+
+/* 64 GETs with expand= at once, each naming one buddy (soft-deleted ones and a missing id
+ * among them): every GET's own find, and far fewer lookups than requests, each answer with its
+ * own buddy (null for a soft-deleted or missing one, as when it runs alone). */
+static void test_expand_lookups_share_finds(void)
+{
+    static char buddies[N_BUDDIES][32], members[N_REQUESTS][32];
+    e2e_client_t c;
+    e2e_client_init(&c, odmd.url);
+    e2e_resp_t r = {0};
+    for (int i = 0; i < N_BUDDIES; i++) {
+        e2e_post(&c, &r, "/api/members",
+                 F("{\"name\": \"b%d\", \"email\": \"b%d@example.com\"}", i, i));
+        EXPECT_STATUS(r, 201);
+        const char *id = e2e_str(&r, "_id");
+        snprintf(buddies[i], sizeof buddies[i], "%s", id ? id : "");
+        if (i % 4 == 1) {
+            e2e_delete(&c, &r, F("/api/members/%s", buddies[i]), NULL);
+            EXPECT_STATUS(r, 204);
+        }
+    }
+    for (int i = 0; i < N_REQUESTS; i++) {
+        int b = buddy_of(i);
+        e2e_post(&c, &r, "/api/members",
+                 F("{\"name\": \"p%d\", \"email\": \"p%d@example.com\", \"buddyId\": \"%s\"}", i, i,
+                   b < 0 ? MISSING_ID : buddies[b]));
+        EXPECT_STATUS(r, 201);
+        const char *id = e2e_str(&r, "_id");
+        snprintf(members[i], sizeof members[i], "%s", id ? id : "");
+    }
+    e2e_resp_free(&r);
+    e2e_client_release(&c);
+
+    static shot_t shots[N_REQUESTS];
+    for (int i = 0; i < N_REQUESTS; i++) {
+        shots[i] = (shot_t){.method = "GET"};
+        snprintf(shots[i].path, sizeof shots[i].path, "/api/members/%.31s?expand=buddyId",
+                 members[i]);
+    }
+    odm_test_cmdcount_reset(proxy);
+    odm_test_cmdcount_delay(proxy, "find", EXPAND_HOLD_MS);
+    fire(shots, N_REQUESTS);
+    odm_test_cmdcount_delay(proxy, "find", 0);
+    long finds = odm_test_cmdcount_get(proxy, "find");
+    /* each GET's own find (GETs with expand= run alone), then the lookups: one per GET alone */
+    long lookups = finds - N_REQUESTS;
+    printf("coalesce: %d GETs with expand= cost %ld finds: %d their own, %ld lookups\n", N_REQUESTS,
+           finds, N_REQUESTS, lookups);
+    CHECK_MSG(lookups > 0 && lookups <= N_REQUESTS / 4, "%d lookups cost %ld finds (%ld in all)",
+              N_REQUESTS, lookups, finds);
+    for (int i = 0; i < N_REQUESTS; i++) {
+        e2e_resp_t *m = &shots[i].resp;
+        int b = buddy_of(i);
+        EXPECT_STATUS(*m, 200);
+        const char *name = e2e_str(m, "name"), *id = e2e_str(m, "_id");
+        CHECK_MSG(name && strcmp(name, F("p%d", i)) == 0 && id && strcmp(id, members[i]) == 0,
+                  "%s: name %s", m->path, name ? name : "(none)");
+        bool gone = b < 0 || b % 4 == 1;
+        expect_expanded(m, "buddyId", gone ? NULL : buddies[b], gone ? "" : F("b%d", b));
+        e2e_resp_free(m);
+    }
+}
+
+/* One request with expand= at a time: two finds each, as before. */
+static void test_expand_alone(void)
+{
+    e2e_client_t c;
+    e2e_client_init(&c, odmd.url);
+    e2e_resp_t r = {0};
+    e2e_post(&c, &r, "/api/members", "{\"name\": \"solo\", \"email\": \"solo@example.com\"}");
+    EXPECT_STATUS(r, 201);
+    char buddy[32];
+    snprintf(buddy, sizeof buddy, "%s", e2e_str(&r, "_id") ? e2e_str(&r, "_id") : "");
+    e2e_post(&c, &r, "/api/members",
+             F("{\"name\": \"pal\", \"email\": \"pal@example.com\", \"buddyId\": \"%s\"}", buddy));
+    EXPECT_STATUS(r, 201);
+    char pal[32];
+    snprintf(pal, sizeof pal, "%s", e2e_str(&r, "_id") ? e2e_str(&r, "_id") : "");
+    odm_test_cmdcount_reset(proxy);
+    for (int i = 0; i < 3; i++) {
+        e2e_get(&c, &r, F("/api/members/%s?expand=buddyId", pal));
+        EXPECT_STATUS(r, 200);
+        expect_expanded(&r, "buddyId", buddy, "solo");
+    }
+    CHECK_MSG(odm_test_cmdcount_get(proxy, "find") == 6, "3 expands in turn: %ld finds",
+              odm_test_cmdcount_get(proxy, "find"));
+    e2e_resp_free(&r);
+    e2e_client_release(&c);
 }
 
 /* One request at a time: one command each, as before (no batch waits to fill). */
@@ -428,6 +607,8 @@ int main(void)
         test_posts_share_inserts();
         test_other_models();
         test_owners_apart();
+        test_expand_alone();
+        test_expand_lookups_share_finds();
     }
     int status = odmd.pid > 0 ? e2e_odmd_stop(&odmd, 20000) : 0;
     CHECK_INT(status, 0);
