@@ -13,6 +13,7 @@
 #include "odmd/http.h"
 #include "odmd/jwt.h"
 #include "odmd/http_tls.h"
+#include "odmd/jarena.h"
 #include "odmd/log.h"
 #include "odmd/metrics.h"
 #include "odmd/model.h"
@@ -421,6 +422,7 @@ static int run_server(int argc, char **argv)
     } else {
         odm_log_set_level(cfg.log_level);
         json_object_seed(0);
+        odm_jarena_install(); /* without its region, the heap serves every jansson value */
         odm_store_global_init();
         status = serve(&cfg, &signals);
         odm_store_global_cleanup();
