@@ -243,6 +243,7 @@ static int serve(odm_config_t *cfg, sigset_t *signals)
          * value is answered 401 (and spends its address's bucket of failures); without one
          * nothing checks the value */
         .rate_by_credential = odm_auth_enabled(auth),
+        .connection_memory = cfg->connection_memory,
     };
     odm_http_server_t *http = odm_http_start(&hopts, &err);
     if (http == NULL)
