@@ -11,7 +11,7 @@
 #include <stddef.h>
 
 #define ODM_JARENA_SLOT_SIZE (32u * 1024u) /* bytes of one scope; past them, the heap */
-#define ODM_JARENA_SLOTS 512u              /* scopes whose blocks are alive at once */
+#define ODM_JARENA_SLOTS 2048u /* scopes whose blocks are alive at once (64 MiB reserved) */
 
 /* One scope (the caller's, on its stack): what odm_jarena_begin took. */
 typedef struct {
