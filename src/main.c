@@ -13,6 +13,7 @@
 #include "odmd/http.h"
 #include "odmd/jwt.h"
 #include "odmd/http_tls.h"
+#include "odmd/jarena.h"
 #include "odmd/log.h"
 #include "odmd/metrics.h"
 #include "odmd/model.h"
@@ -242,6 +243,7 @@ static int serve(odm_config_t *cfg, sigset_t *signals)
          * value is answered 401 (and spends its address's bucket of failures); without one
          * nothing checks the value */
         .rate_by_credential = odm_auth_enabled(auth),
+        .connection_memory = cfg->connection_memory,
     };
     odm_http_server_t *http = odm_http_start(&hopts, &err);
     if (http == NULL)
@@ -421,6 +423,7 @@ static int run_server(int argc, char **argv)
     } else {
         odm_log_set_level(cfg.log_level);
         json_object_seed(0);
+        odm_jarena_install(); /* without its region, the heap serves every jansson value */
         odm_store_global_init();
         status = serve(&cfg, &signals);
         odm_store_global_cleanup();

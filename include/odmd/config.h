@@ -30,6 +30,9 @@
 #define ODM_CONFIG_RATE_MAX 1000000            /* --rate-limit N and --rate-burst */
 #define ODM_CONFIG_RATE_TABLE_MIN 16           /* --rate-table */
 #define ODM_CONFIG_RATE_TABLE_MAX 1048576
+#define ODM_CONFIG_CONN_MEMORY_MIN (8u * 1024) /* bytes of --connection-memory */
+#define ODM_CONFIG_CONN_MEMORY_MAX (1024u * 1024)
+#define ODM_CONFIG_CONN_MEMORY_DEFAULT (32u * 1024)
 
 typedef struct {
     char *mongo_uri;   /* --mongo-uri: mongodb:// or mongodb+srv:// connection string */
@@ -81,6 +84,9 @@ typedef struct {
     size_t rate_burst;    /* --rate-burst: bucket size (defaults to rate_limit) */
     size_t rate_table;    /* --rate-table: clients tracked at once (least recently seen go) */
     bool worker_batch;    /* --worker-sched batch: workers run as SCHED_BATCH */
+    /* --connection-memory: bytes of one connection's request line, header fields and answer's
+     * header fields (libmicrohttpd's pool) */
+    size_t connection_memory;
 } odm_config_t;
 
 /* Fills cfg from defaults, then the environment, then argv (the options after the subcommand,

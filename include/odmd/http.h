@@ -73,7 +73,13 @@ typedef struct {
      * credentials (else anyone could send a new value with each request to get a new bucket,
      * and every request counts against its address). */
     bool rate_by_credential;
+    /* libmicrohttpd's memory per connection (MHD_OPTION_CONNECTION_MEMORY_LIMIT): it holds the
+     * request line, the header fields and the answer's header fields, and all of it is zeroed
+     * after every request. 0: libmicrohttpd's default, 32 KiB. */
+    size_t connection_memory;
 } odm_http_options_t;
+
+#define ODM_HTTP_CONN_MEMORY_DEFAULT (32u * 1024) /* libmicrohttpd 0.9.75's own */
 
 /* Binds opts->listen_addr (never shared with another process: a second server on the same
  * address fails) and starts the daemon and its polling thread, serving HTTPS when

@@ -9,6 +9,7 @@
 
 #include "api/internal.h"
 #include "odmd/clock.h"
+#include "odmd/jarena.h"
 #include "odmd/log.h"
 
 /* One freed call kept per thread for the next request on it: a call is 2 KiB, past malloc's
@@ -120,7 +121,10 @@ bool api__refuse_body(api_call_t *call, bool document)
     size_t len;
     const char *body = odm_request_body(call->req, &len);
     odm_error_t err;
+    odm_jarena_t arena; /* the tree's blocks in one slot, given back when the tree is freed */
+    odm_jarena_begin(&arena);
     call->body = odm_json_parse(body, len, document ? ODM_JSON_DOCUMENT : 0, &err);
+    odm_jarena_end(&arena);
     return call->body == NULL && api__fail(call->req, &err, NULL);
 }
 

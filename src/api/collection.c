@@ -7,6 +7,7 @@
 
 #include "api/internal.h"
 #include "odmd/clock.h"
+#include "odmd/jarena.h"
 
 /* A whole decimal number within [min, max]. */
 static bool parse_bounded(const char *s, long long min, long long max, long long *out)
@@ -346,7 +347,10 @@ static bool refuse_create_body(api_call_t *call)
     }
     if (api__refuse_read_only(call, false))
         return true;
+    odm_jarena_t arena; /* the document's blocks beside the body's, freed with it */
+    odm_jarena_begin(&arena);
     call->body = api__build_create(call->model, call->body);
+    odm_jarena_end(&arena);
     if (call->body == NULL || !api__owner_stamp(call, call->body))
         return api__failf(call->req, ODM_ERR_INTERNAL, "out of memory");
     if (api__refuse_invalid(call, call->body) || refuse_missing_id(call) ||

@@ -109,6 +109,8 @@ static const struct option options[] = {
     {"rate-table", "ODMD_RATE_TABLE", parse_count, FIELD(rate_table), ODM_CONFIG_RATE_TABLE_MIN,
      ODM_CONFIG_RATE_TABLE_MAX, "clients"},
     {"worker-sched", "ODMD_WORKER_SCHED", parse_sched, FIELD(worker_batch), 0, 0, NULL},
+    {"connection-memory", "ODMD_CONNECTION_MEMORY", parse_bytes, FIELD(connection_memory),
+     ODM_CONFIG_CONN_MEMORY_MIN, ODM_CONFIG_CONN_MEMORY_MAX, "bytes"},
 };
 
 #define OPTION_COUNT (sizeof options / sizeof options[0])
@@ -442,6 +444,7 @@ static bool set_defaults(odm_config_t *cfg, odm_error_t *err)
     cfg->jwt_leeway_s = 30;
     cfg->metrics = true;
     cfg->rate_table = 4096;
+    cfg->connection_memory = ODM_CONFIG_CONN_MEMORY_DEFAULT;
     return set_string(&cfg->mongo_uri, DEFAULT_MONGO_URI, err) &&
            set_string(&cfg->schemas_dir, DEFAULT_SCHEMAS, err) &&
            parse_listen(NULL, DEFAULT_LISTEN, cfg, err);
@@ -619,6 +622,10 @@ const char *odm_config_usage(void)
            "  --max-body BYTES, ODMD_MAX_BODY\n"
            "      request body cap, up to 64MiB; KiB or MiB may follow the number\n"
            "      (default 1048576)\n"
+           "  --connection-memory BYTES, ODMD_CONNECTION_MEMORY\n"
+           "      memory of one connection for its request line, header fields and the\n"
+           "      answer's header fields, zeroed after every request; a longer request head\n"
+           "      is refused (414/431), 8KiB-1MiB (default 32KiB)\n"
            "  --request-timeout MS, ODMD_REQUEST_TIMEOUT\n"
            "      milliseconds from a complete request to its answer, 100-600000\n"
            "      (default 5000)\n"

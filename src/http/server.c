@@ -398,7 +398,9 @@ static struct MHD_Daemon *start_daemon(odm_http_server_t *server, int listen_fd)
         opts->max_connections + HTTP__CONNS_SLACK, MHD_OPTION_CONNECTION_TIMEOUT,
         opts->idle_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, server,
         MHD_OPTION_NOTIFY_CONNECTION, http__conns_on_notify, server, MHD_OPTION_URI_LOG_CALLBACK,
-        on_uri, server, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
+        on_uri, server, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        opts->connection_memory ? opts->connection_memory : (size_t)ODM_HTTP_CONN_MEMORY_DEFAULT,
+        MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
 }
 
 odm_http_server_t *odm_http_start(const odm_http_options_t *opts, odm_error_t *err)

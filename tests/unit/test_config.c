@@ -68,8 +68,9 @@ static void test_defaults(void)
     CHECK_INT(cfg.expand_max_docs, 5000);
     CHECK_INT(cfg.max_client_connections, 500); /* half of --max-connections */
     CHECK_INT(cfg.export_timeout_s, 600);
-    CHECK(cfg.cors_origin == NULL); /* no CORS fields */
-    CHECK_INT(cfg.rate_limit, 0);   /* no rate limit */
+    CHECK_INT(cfg.connection_memory, 32768); /* libmicrohttpd's own */
+    CHECK(cfg.cors_origin == NULL);          /* no CORS fields */
+    CHECK_INT(cfg.rate_limit, 0);            /* no rate limit */
     CHECK_INT(cfg.rate_table, 4096);
     CHECK(!cfg.worker_batch);
     CHECK(!cfg.help && !cfg.version);
@@ -291,6 +292,9 @@ static void test_edges(void)
         {"--rate-burst=1000000", offsetof(odm_config_t, rate_burst), 1000000},
         {"--rate-table=16", offsetof(odm_config_t, rate_table), 16},
         {"--rate-table=1048576", offsetof(odm_config_t, rate_table), 1048576},
+        {"--connection-memory=8KiB", offsetof(odm_config_t, connection_memory), 8192},
+        {"--connection-memory=65536", offsetof(odm_config_t, connection_memory), 65536},
+        {"--connection-memory=1MiB", offsetof(odm_config_t, connection_memory), 1048576},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         odm_config_t cfg;
@@ -416,6 +420,9 @@ static void test_malformed(void)
         {"rate-burst", "ODMD_RATE_BURST", "1000001"},
         {"rate-table", "ODMD_RATE_TABLE", "15"},
         {"rate-table", "ODMD_RATE_TABLE", "1048577"},
+        {"connection-memory", "ODMD_CONNECTION_MEMORY", "8191"},
+        {"connection-memory", "ODMD_CONNECTION_MEMORY", "1048577"},
+        {"connection-memory", "ODMD_CONNECTION_MEMORY", "32k"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         odm_config_t cfg;
@@ -571,6 +578,8 @@ static void test_usage(void)
         "ODMD_IDLE_TIMEOUT",
         "--worker-sched",
         "ODMD_WORKER_SCHED",
+        "--connection-memory",
+        "ODMD_CONNECTION_MEMORY",
         "--help",
         "--version",
         "odmd [serve] [options]",

@@ -1,0 +1,1 @@
+odm_unit_test(test_jarena odm_core)
