@@ -274,6 +274,7 @@ typedef struct {
     schema__prop_t *slots;
     uint64_t required; /* every bit of "required" the table covers */
     bool all_required; /* "required" has at most 64 entries: the bits decide it alone */
+    size_t n_required; /* distinct names among those entries */
     size_t n_names;    /* entries of "properties" and "required" together */
     size_t n_props;    /* entries with a subschema, in "properties" order in `order` */
     const schema__prop_t **order;
@@ -339,6 +340,10 @@ struct schema__node {
     const schema__node_t *ref_only;
     schema__kw_t *kws;
     size_t n_kws;
+    /* The same keywords in the order a verdict alone runs them (errors NULL; see
+     * compile_keywords): "required" after the member walks. `kws` when no keyword moves. */
+    schema__kw_t *verdict_kws;
+    size_t n_verdict_kws;
 };
 
 struct odm_schema {

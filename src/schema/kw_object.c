@@ -50,6 +50,8 @@ bool schema__compile_props(schema__cctx_t *c, schema__node_t *node)
             names_put(t, json_string_value(name), json_string_length(name))->required |= (uint64_t)1
                                                                                          << i;
     }
+    for (size_t i = 0; i < cap; i++)
+        t->n_required += t->slots[i].required != 0;
     t->n_names = n;
     t->all_required = n_required <= 64;
     t->required = n_required >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << n_required) - 1;
@@ -392,6 +394,13 @@ SCHEMA_KV(required)
     if (by_bits == 0) /* every member looked up: the bits they lack are the names missing */
         return report_missing(v, kw->data, v->node->props->required & ~v->members->required);
     return all_present(v, "required", NULL, kw->data, inst);
+}
+
+SCHEMA_KV(required_count)
+{
+    (void)kw;
+    (void)ev;
+    return json_object_size(inst) >= v->node->props->n_required;
 }
 
 SCHEMA_KC(dependent_required)
