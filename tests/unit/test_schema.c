@@ -471,6 +471,52 @@ static void test_required_last(void)
     odm_schema_registry_free(reg);
 }
 
+/* A string whose subschema's keywords can all judge bytes gets its verdict from them when no
+ * error is wanted: the verdict must be the one the full evaluation gives. */
+static void test_strings_as_bytes(void)
+{
+    odm_schema_registry_t *reg = odm_schema_registry_new();
+    odm_error_t err = {0};
+    odm_schema_t *s =
+        compile_in(reg, "urn:t:strings-as-bytes",
+                   "{\"properties\":{\"t\":{\"type\":\"string\",\"minLength\":2,\"maxLength\":3},"
+                   "\"e\":{\"enum\":[\"x\",1]},\"c\":{\"const\":\"k\"},"
+                   "\"p\":{\"pattern\":\"^a+$\",\"format\":\"email\"},\"f\":{\"format\":\"date\"},"
+                   "\"n\":{\"type\":[\"integer\",\"string\"],\"maxLength\":1},\"z\":{}},"
+                   "\"items\":{\"type\":\"number\"}}",
+                   ODM_FORMAT_ASSERT, &err);
+    CHECK_MSG(s != NULL, "%s", err.message);
+    static const struct {
+        const char *doc;
+        bool valid;
+    } cases[] = {
+        {"{\"t\":\"ab\",\"e\":\"x\",\"c\":\"k\",\"f\":\"2024-02-29\",\"n\":\"1\",\"z\":\"\"}",
+         true},
+        {"{\"t\":\"a\"}", false},
+        {"{\"t\":\"\u00e9\u00e9\u00e9\"}", true}, /* characters, not bytes */
+        {"{\"t\":\"abcd\"}", false},
+        {"{\"t\":12}", false},
+        {"{\"e\":\"y\"}", false},
+        {"{\"e\":1}", true},
+        {"{\"c\":\"kk\"}", false},
+        {"{\"p\":\"aaa\"}", false}, /* the pattern holds, the format does not */
+        {"{\"f\":\"2023-02-29\"}", false},
+        {"{\"n\":\"12\"}", false},
+        {"{\"n\":12}", true},
+        {"\"abc\"", true},
+        {"[\"abc\"]", false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *errors = NULL;
+        CHECK_MSG(valid(s, cases[i].doc) == cases[i].valid, "case %zu", i);
+        CHECK_MSG(check_json(s, cases[i].doc, &errors) == cases[i].valid, "case %zu", i);
+        CHECK((errors == NULL) == cases[i].valid);
+        json_decref(errors);
+    }
+    odm_schema_free(s);
+    odm_schema_registry_free(reg);
+}
+
 /* Property names are judged as bytes when only the verdict counts; both modes must agree. */
 static void test_property_names(void)
 {
@@ -965,6 +1011,7 @@ int main(void)
     test_large_objects();
     test_properties_by_name();
     test_required_last();
+    test_strings_as_bytes();
     test_simple_patterns();
     test_property_names();
     test_compile_errors();
