@@ -308,43 +308,33 @@ const schema__regex_t *schema__compile_regex(schema__cctx_t *c, const schema__no
 
 /* Returns the index of the node's "required" when a keyword that walks the object's members
  * comes after it, else n_kws. */
-static size_t required_before_walk(const schema__node_t *node)
-{
-    size_t r = node->n_kws;
-    for (size_t i = 0; i < node->n_kws; i++) {
-        if (node->kws[i].validate == schema__kv_required)
-            r = i;
-        else if (r < node->n_kws && node->kws[i].def->walks)
-            return r;
-    }
-    return node->n_kws;
-}
-
 /* The order in which a verdict alone (no errors wanted) runs the node's keywords. Any order
  * gives the same verdict, and members are looked up once whichever keyword looks first; but
  * "required" looks up members until it has seen every name it lists, so when a member's value
- * fails, running it first looks up the members past that one for nothing. It moves after the
- * member walks, and in its place goes a count of the members (fewer members than names: one
- * is missing), which keeps an object short of members as cheap to reject as before. */
+ * fails, running it first looks up the members past that one for nothing. It moves to just
+ * after the first keyword that walks the members ("properties" when present), before the
+ * others, so that a missing name still stops patternProperties, additionalProperties and
+ * unevaluatedProperties from running. */
 static bool verdict_order(schema__cctx_t *c, schema__node_t *node)
 {
     node->verdict_kws = node->kws;
     node->n_verdict_kws = node->n_kws;
-    size_t r = required_before_walk(node);
-    if (r == node->n_kws)
+    size_t r = node->n_kws, w = node->n_kws;
+    for (size_t i = 0; i < node->n_kws && w == node->n_kws; i++) {
+        if (node->kws[i].validate == schema__kv_required)
+            r = i;
+        else if (r < node->n_kws && node->kws[i].def->walks)
+            w = i;
+    }
+    if (w == node->n_kws)
         return true;
-    bool count = node->props != NULL && node->props->all_required;
-    size_t n = node->n_kws + count;
-    schema__kw_t *kws = schema__compile_alloc(c, n * sizeof(*kws));
+    schema__kw_t *kws = schema__compile_alloc(c, node->n_kws * sizeof(*kws));
     if (kws == NULL)
         return false;
-    memcpy(kws, node->kws, r * sizeof(*kws));
-    if (count)
-        kws[r] = (schema__kw_t){node->kws[r].def, NULL, SCHEMA_T_OBJECT, schema__kv_required_count};
-    memcpy(kws + r + count, node->kws + r + 1, (node->n_kws - r - 1) * sizeof(*kws));
-    kws[n - 1] = node->kws[r];
+    memcpy(kws, node->kws, node->n_kws * sizeof(*kws));
+    memmove(kws + r, kws + r + 1, (w - r) * sizeof(*kws));
+    kws[w] = node->kws[r];
     node->verdict_kws = kws;
-    node->n_verdict_kws = n;
     return true;
 }
 

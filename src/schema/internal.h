@@ -274,7 +274,6 @@ typedef struct {
     schema__prop_t *slots;
     uint64_t required; /* every bit of "required" the table covers */
     bool all_required; /* "required" has at most 64 entries: the bits decide it alone */
-    size_t n_required; /* distinct names among those entries */
     size_t n_names;    /* entries of "properties" and "required" together */
     size_t n_props;    /* entries with a subschema, in "properties" order in `order` */
     const schema__prop_t **order;
@@ -582,6 +581,20 @@ bool schema__eval_ref(const schema__vctx_t *v, const schema__node_t *target, con
 /* Whether a string given as bytes passes every keyword of a node whose on_strings is set. */
 bool schema__string_ok(const odm_schema_t *schema, const schema__node_t *node, const char *s,
                        size_t len);
+
+/* schema__eval for a member's or an item's value, no evaluated locations wanted: when no error
+ * is wanted either, a string whose subschema's keywords can all judge bytes (on_strings, never
+ * set for a boolean schema) gets its verdict from them, given room for the level it takes. */
+static inline bool schema__eval_value(const schema__vctx_t *v, const schema__node_t *node,
+                                      const json_t *instance, const schema__seg_t *kseg,
+                                      const schema__seg_t *iseg)
+{
+    if (v->errors == NULL && node->on_strings && json_is_string(instance) &&
+        v->depth < SCHEMA_MAX_DEPTH)
+        return schema__string_ok(v->schema, node, json_string_value(instance),
+                                 json_string_length(instance));
+    return schema__eval(v, node, instance, kseg, iseg, NULL);
+}
 
 /* Whether errors are being collected and there is still room for more. */
 static inline bool schema__collecting(const schema__vctx_t *v)

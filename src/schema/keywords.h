@@ -45,8 +45,6 @@ SCHEMA_KV(property_names);
 SCHEMA_KV(unevaluated_properties);
 SCHEMA_KC(required);
 SCHEMA_KV(required);
-/* Whether the object has at least as many members as "required" names (all_required only). */
-SCHEMA_KV(required_count);
 SCHEMA_KC(dependent_required);
 SCHEMA_KV(dependent_required);
 SCHEMA_KC(count);

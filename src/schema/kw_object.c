@@ -50,8 +50,6 @@ bool schema__compile_props(schema__cctx_t *c, schema__node_t *node)
             names_put(t, json_string_value(name), json_string_length(name))->required |= (uint64_t)1
                                                                                          << i;
     }
-    for (size_t i = 0; i < cap; i++)
-        t->n_required += t->slots[i].required != 0;
     t->n_names = n;
     t->all_required = n_required <= 64;
     t->required = n_required >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << n_required) - 1;
@@ -88,7 +86,7 @@ static bool member(const schema__vctx_t *v, const schema__node_t *sub, const jso
                    const schema__seg_t *kseg, const char *key, size_t len)
 {
     schema__seg_t iseg = {v->ipath, key, len};
-    return schema__eval(v, sub, val, kseg, &iseg, NULL);
+    return schema__eval_value(v, sub, val, kseg, &iseg);
 }
 
 /* Whether a member has a "properties" subschema in its node. */
@@ -394,13 +392,6 @@ SCHEMA_KV(required)
     if (by_bits == 0) /* every member looked up: the bits they lack are the names missing */
         return report_missing(v, kw->data, v->node->props->required & ~v->members->required);
     return all_present(v, "required", NULL, kw->data, inst);
-}
-
-SCHEMA_KV(required_count)
-{
-    (void)kw;
-    (void)ev;
-    return json_object_size(inst) >= v->node->props->n_required;
 }
 
 SCHEMA_KC(dependent_required)

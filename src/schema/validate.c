@@ -160,22 +160,9 @@ static bool run_ref_only(schema__vctx_t *sub, const schema__node_t *node, const 
     return run_node(sub, target, instance, ev);
 }
 
-/* Whether a verdict alone (no errors wanted) on `instance` may come from the node's keywords
- * judging its bytes: no evaluated locations wanted, a string, a node whose keywords all can
- * (on_strings, never set for a boolean schema), and room for the level it would take. */
-static bool judged_as_bytes(const schema__vctx_t *v, const schema__node_t *node,
-                            const json_t *instance, const schema__eval_t *ev)
-{
-    return node->on_strings && ev == NULL && json_is_string(instance) &&
-           v->depth < SCHEMA_MAX_DEPTH;
-}
-
 bool schema__eval(const schema__vctx_t *v, const schema__node_t *node, const json_t *instance,
                   const schema__seg_t *kseg, const schema__seg_t *iseg, schema__eval_t *ev)
 {
-    if (v->errors == NULL && judged_as_bytes(v, node, instance, ev))
-        return schema__string_ok(v->schema, node, json_string_value(instance),
-                                 json_string_length(instance));
     schema__vctx_t sub = *v;
     if (kseg != NULL)
         sub.kpath = kseg;

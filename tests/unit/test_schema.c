@@ -428,9 +428,9 @@ static void test_properties_by_name(void)
     odm_schema_registry_free(reg);
 }
 
-/* A verdict alone runs "required" after the member walks, with a count of the members in
- * its place: the verdict must be the one the errors give, duplicate names in "required"
- * counted once, evaluated members still seen by unevaluatedProperties. */
+/* A verdict alone runs "required" just after "properties": the verdict must be the one the
+ * errors give, with duplicate names in "required", additionalProperties after it and
+ * evaluated members still seen by unevaluatedProperties. */
 static void test_required_last(void)
 {
     odm_schema_registry_t *reg = odm_schema_registry_new();
