@@ -306,7 +306,40 @@ const schema__regex_t *schema__compile_regex(schema__cctx_t *c, const schema__no
     return re;
 }
 
-/* Compiles the keywords of one node, in table order (which is also evaluation order). */
+/* Returns the index of the node's "required" when a keyword that walks the object's members
+ * comes after it, else n_kws. */
+/* The order in which a verdict alone (no errors wanted) runs the node's keywords. Any order
+ * gives the same verdict, and members are looked up once whichever keyword looks first; but
+ * "required" looks up members until it has seen every name it lists, so when a member's value
+ * fails, running it first looks up the members past that one for nothing. It moves to just
+ * after the first keyword that walks the members ("properties" when present), before the
+ * others, so that a missing name still stops patternProperties, additionalProperties and
+ * unevaluatedProperties from running. */
+static bool verdict_order(schema__cctx_t *c, schema__node_t *node)
+{
+    node->verdict_kws = node->kws;
+    node->n_verdict_kws = node->n_kws;
+    size_t r = node->n_kws, w = node->n_kws;
+    for (size_t i = 0; i < node->n_kws && w == node->n_kws; i++) {
+        if (node->kws[i].validate == schema__kv_required)
+            r = i;
+        else if (r < node->n_kws && node->kws[i].def->walks)
+            w = i;
+    }
+    if (w == node->n_kws)
+        return true;
+    schema__kw_t *kws = schema__compile_alloc(c, node->n_kws * sizeof(*kws));
+    if (kws == NULL)
+        return false;
+    memcpy(kws, node->kws, node->n_kws * sizeof(*kws));
+    memmove(kws + r, kws + r + 1, (w - r) * sizeof(*kws));
+    kws[w] = node->kws[r];
+    node->verdict_kws = kws;
+    return true;
+}
+
+/* Compiles the keywords of one node, in table order (which is also evaluation order when
+ * errors are wanted; verdict_order gives the order without). */
 static bool compile_keywords(schema__cctx_t *c, schema__node_t *node)
 {
     if (node->boolean >= 0)
@@ -348,7 +381,7 @@ static bool compile_keywords(schema__cctx_t *c, schema__node_t *node)
     if (node->kws == NULL)
         return false;
     memcpy(node->kws, kws, node->n_kws * sizeof(*kws));
-    return true;
+    return verdict_order(c, node);
 }
 
 static bool compile_all(schema__cctx_t *c, const char *uri)

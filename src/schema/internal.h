@@ -339,6 +339,10 @@ struct schema__node {
     const schema__node_t *ref_only;
     schema__kw_t *kws;
     size_t n_kws;
+    /* The same keywords in the order a verdict alone runs them (errors NULL; see
+     * compile_keywords): "required" after the member walks. `kws` when no keyword moves. */
+    schema__kw_t *verdict_kws;
+    size_t n_verdict_kws;
 };
 
 struct odm_schema {
@@ -577,6 +581,20 @@ bool schema__eval_ref(const schema__vctx_t *v, const schema__node_t *target, con
 /* Whether a string given as bytes passes every keyword of a node whose on_strings is set. */
 bool schema__string_ok(const odm_schema_t *schema, const schema__node_t *node, const char *s,
                        size_t len);
+
+/* schema__eval for a member's or an item's value, no evaluated locations wanted: when no error
+ * is wanted either, a string whose subschema's keywords can all judge bytes (on_strings, never
+ * set for a boolean schema) gets its verdict from them, given room for the level it takes. */
+static inline bool schema__eval_value(const schema__vctx_t *v, const schema__node_t *node,
+                                      const json_t *instance, const schema__seg_t *kseg,
+                                      const schema__seg_t *iseg)
+{
+    if (v->errors == NULL && node->on_strings && json_is_string(instance) &&
+        v->depth < SCHEMA_MAX_DEPTH)
+        return schema__string_ok(v->schema, node, json_string_value(instance),
+                                 json_string_length(instance));
+    return schema__eval(v, node, instance, kseg, iseg, NULL);
+}
 
 /* Whether errors are being collected and there is still room for more. */
 static inline bool schema__collecting(const schema__vctx_t *v)

@@ -19,7 +19,7 @@ static bool item(const schema__vctx_t *v, const schema__node_t *sub, const json_
         at.kpath = kseg->up;
         return schema__report(&at, kseg->name, NULL, "item %zu is not allowed", i);
     }
-    return schema__eval(v, sub, json_array_get(inst, i), kseg, &iseg, NULL);
+    return schema__eval_value(v, sub, json_array_get(inst, i), kseg, &iseg);
 }
 
 SCHEMA_KV(prefix_items)

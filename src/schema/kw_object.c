@@ -86,7 +86,7 @@ static bool member(const schema__vctx_t *v, const schema__node_t *sub, const jso
                    const schema__seg_t *kseg, const char *key, size_t len)
 {
     schema__seg_t iseg = {v->ipath, key, len};
-    return schema__eval(v, sub, val, kseg, &iseg, NULL);
+    return schema__eval_value(v, sub, val, kseg, &iseg);
 }
 
 /* Whether a member has a "properties" subschema in its node. */

@@ -51,8 +51,10 @@ static inline __attribute__((always_inline)) bool run_keywords(const schema__vct
     bool ok = true;
     /* a "type" that holds is checked here rather than through its keyword */
     size_t first = node->type_mask != 0 && (v->types & node->type_mask) ? 1 : 0;
-    for (size_t i = first; i < node->n_kws; i++) {
-        const schema__kw_t *kw = &node->kws[i];
+    const schema__kw_t *kws = v->errors != NULL ? node->kws : node->verdict_kws;
+    size_t n = v->errors != NULL ? node->n_kws : node->n_verdict_kws;
+    for (size_t i = first; i < n; i++) {
+        const schema__kw_t *kw = &kws[i];
         if ((kw->types & v->types) && !kw->validate(v, kw, instance, use)) {
             ok = false;
             if (schema__stop(v))

@@ -428,6 +428,95 @@ static void test_properties_by_name(void)
     odm_schema_registry_free(reg);
 }
 
+/* A verdict alone runs "required" just after "properties": the verdict must be the one the
+ * errors give, with duplicate names in "required", additionalProperties after it and
+ * evaluated members still seen by unevaluatedProperties. */
+static void test_required_last(void)
+{
+    odm_schema_registry_t *reg = odm_schema_registry_new();
+    odm_error_t err = {0};
+    odm_schema_t *s =
+        compile_in(reg, "urn:t:required-last",
+                   "{\"type\":\"object\",\"required\":[\"a\",\"a\",\"b\"],"
+                   "\"properties\":{\"a\":{\"type\":\"integer\"},\"b\":{\"maxLength\":2}},"
+                   "\"additionalProperties\":{\"type\":\"boolean\"},"
+                   "\"anyOf\":[{\"required\":[\"c\"],\"properties\":{\"c\":true}},"
+                   "{\"unevaluatedProperties\":false,\"required\":[\"a\"],"
+                   "\"properties\":{\"a\":{\"minimum\":0},\"b\":true}}]}",
+                   ODM_FORMAT_ASSERT, &err);
+    CHECK_MSG(s != NULL, "%s", err.message);
+    static const struct {
+        const char *doc;
+        bool valid;
+    } cases[] = {
+        {"{\"a\":1,\"b\":\"x\"}", true},   /* two members, three entries of "required" */
+        {"{\"a\":-1,\"b\":\"x\"}", false}, /* no branch of anyOf holds */
+        {"{\"a\":-1,\"b\":\"x\",\"c\":true}", true},
+        {"{\"a\":1}", false},            /* "b" missing, fewer members than names */
+        {"{\"a\":1,\"c\":true}", false}, /* "b" missing, as many members as names */
+        {"{\"a\":1,\"c\":true,\"d\":true}", false},
+        {"{\"a\":\"1\",\"b\":\"x\"}", false},
+        {"{\"a\":1,\"b\":\"xyz\"}", false},
+        {"{\"b\":\"x\",\"c\":1}", false},
+        {"{\"b\":\"x\",\"a\":2,\"c\":false}", true},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *errors = NULL;
+        CHECK_MSG(valid(s, cases[i].doc) == cases[i].valid, "case %zu", i);
+        CHECK_MSG(check_json(s, cases[i].doc, &errors) == cases[i].valid, "case %zu", i);
+        CHECK((errors == NULL) == cases[i].valid);
+        json_decref(errors);
+    }
+    odm_schema_free(s);
+    odm_schema_registry_free(reg);
+}
+
+/* A string whose subschema's keywords can all judge bytes gets its verdict from them when no
+ * error is wanted: the verdict must be the one the full evaluation gives. */
+static void test_strings_as_bytes(void)
+{
+    odm_schema_registry_t *reg = odm_schema_registry_new();
+    odm_error_t err = {0};
+    odm_schema_t *s =
+        compile_in(reg, "urn:t:strings-as-bytes",
+                   "{\"properties\":{\"t\":{\"type\":\"string\",\"minLength\":2,\"maxLength\":3},"
+                   "\"e\":{\"enum\":[\"x\",1]},\"c\":{\"const\":\"k\"},"
+                   "\"p\":{\"pattern\":\"^a+$\",\"format\":\"email\"},\"f\":{\"format\":\"date\"},"
+                   "\"n\":{\"type\":[\"integer\",\"string\"],\"maxLength\":1},\"z\":{}},"
+                   "\"items\":{\"type\":\"number\"}}",
+                   ODM_FORMAT_ASSERT, &err);
+    CHECK_MSG(s != NULL, "%s", err.message);
+    static const struct {
+        const char *doc;
+        bool valid;
+    } cases[] = {
+        {"{\"t\":\"ab\",\"e\":\"x\",\"c\":\"k\",\"f\":\"2024-02-29\",\"n\":\"1\",\"z\":\"\"}",
+         true},
+        {"{\"t\":\"a\"}", false},
+        {"{\"t\":\"\u00e9\u00e9\u00e9\"}", true}, /* characters, not bytes */
+        {"{\"t\":\"abcd\"}", false},
+        {"{\"t\":12}", false},
+        {"{\"e\":\"y\"}", false},
+        {"{\"e\":1}", true},
+        {"{\"c\":\"kk\"}", false},
+        {"{\"p\":\"aaa\"}", false}, /* the pattern holds, the format does not */
+        {"{\"f\":\"2023-02-29\"}", false},
+        {"{\"n\":\"12\"}", false},
+        {"{\"n\":12}", true},
+        {"\"abc\"", true},
+        {"[\"abc\"]", false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *errors = NULL;
+        CHECK_MSG(valid(s, cases[i].doc) == cases[i].valid, "case %zu", i);
+        CHECK_MSG(check_json(s, cases[i].doc, &errors) == cases[i].valid, "case %zu", i);
+        CHECK((errors == NULL) == cases[i].valid);
+        json_decref(errors);
+    }
+    odm_schema_free(s);
+    odm_schema_registry_free(reg);
+}
+
 /* Property names are judged as bytes when only the verdict counts; both modes must agree. */
 static void test_property_names(void)
 {
@@ -921,6 +1010,8 @@ int main(void)
     test_output_messages();
     test_large_objects();
     test_properties_by_name();
+    test_required_last();
+    test_strings_as_bytes();
     test_simple_patterns();
     test_property_names();
     test_compile_errors();
