@@ -257,7 +257,8 @@ static bool written_as_dumped(const odm_schema_t *s, const char *text)
     bool same = dumped != NULL && odm_schema_errors_write(list, &written) &&
                 strcmp(odm_buf_cstr(&written), dumped) == 0;
     if (!same)
-        fprintf(stderr, "  written %s\n  dumped  %s\n", odm_buf_cstr(&written), dumped);
+        fprintf(stderr, "  written %s\n  dumped  %s\n", odm_buf_cstr(&written),
+                dumped != NULL ? dumped : "(nothing)");
     odm_buf_release(&written);
     free(dumped);
     json_decref(units);
