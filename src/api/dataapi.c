@@ -17,6 +17,22 @@ static const api_dataapi_action_t actions[] = {
          API_DATAAPI_SKIP,
      NULL, api__dataapi_find, "Find documents",
      "{\"documents\": the matching documents, at most limit (1000 at most)}", 200},
+    {"insertOne", ODM_ACCESS_WRITE, API_DATAAPI_DOCUMENT, api__dataapi_check_insert_one,
+     api__dataapi_insert_one, "Insert one document", "{\"insertedId\": its _id}", 201},
+    {"insertMany", ODM_ACCESS_WRITE, API_DATAAPI_DOCUMENTS, api__dataapi_check_insert_many,
+     api__dataapi_insert_many, "Insert documents (ordered)",
+     "{\"insertedIds\": their _ids, in order}", 201},
+    {"replaceOne", ODM_ACCESS_WRITE,
+     API_DATAAPI_FILTER | API_DATAAPI_REPLACEMENT | API_DATAAPI_UPSERT,
+     api__dataapi_check_replace_one, api__dataapi_replace_one,
+     "Replace the first document matching filter",
+     "{\"matchedCount\", \"modifiedCount\"[, \"upsertedId\"]}", 200},
+    {"deleteOne", ODM_ACCESS_WRITE, API_DATAAPI_FILTER, api__dataapi_check_delete,
+     api__dataapi_delete_one, "Delete the first document matching filter",
+     "{\"deletedCount\": 0 or 1}", 200},
+    {"deleteMany", ODM_ACCESS_WRITE, API_DATAAPI_FILTER, api__dataapi_check_delete,
+     api__dataapi_delete_many, "Delete every document matching filter",
+     "{\"deletedCount\": how many}", 200},
 };
 
 /* ---- the error shape ---- */
@@ -90,6 +106,8 @@ void api__dataapi_free(api_dataapi_t *d)
     bson_destroy(&d->filter_bson);
     bson_destroy(&d->sort_bson);
     bson_destroy(&d->projection_bson);
+    if (d->state_free != NULL)
+        d->state_free(d->state);
     free(d);
 }
 

@@ -76,6 +76,9 @@ typedef struct api_dataapi {
     bson_t filter_bson;     /* filter through odm_codec_filter, scoped (soft-delete, owner) */
     bson_t sort_bson;       /* empty when absent */
     bson_t projection_bson; /* empty when absent (with the version field when present) */
+    /* an action's own state, made by its check or work, freed with the call */
+    void *state;
+    void (*state_free)(void *state);
 } api_dataapi_t;
 
 /* router.c: POST /data/v1/action/ACTION (polling thread): call->id holds ACTION, decoded. */
@@ -141,7 +144,7 @@ bool api__dataapi_reply(api_call_t *call, odm_buf_t *body, bool ok, const odm_er
 bool api__dataapi_reply_counts(api_call_t *call, int64_t matched, int64_t modified,
                                const bson_t *upserted);
 
-/* The actions (dataapi_read.c, dataapi_write.c). */
+/* The actions (dataapi_read.c, dataapi_write.c) and their checks. */
 bool api__dataapi_find_one(api_call_t *call);
 bool api__dataapi_find(api_call_t *call);
 bool api__dataapi_insert_one(api_call_t *call);
@@ -152,5 +155,6 @@ bool api__dataapi_delete_many(api_call_t *call);
 bool api__dataapi_check_insert_one(api_call_t *call);
 bool api__dataapi_check_insert_many(api_call_t *call);
 bool api__dataapi_check_replace_one(api_call_t *call);
+bool api__dataapi_check_delete(api_call_t *call);
 
 #endif
