@@ -39,6 +39,13 @@ enum {
     API_DATAAPI_PIPELINE = 1 << 10,
 };
 
+/* The OpenAPI schema of {"matchedCount", "modifiedCount", "upsertedId"?} (replaceOne,
+ * updateOne, updateMany: api__dataapi_reply_counts). */
+#define API_DATAAPI_COUNTS_SCHEMA                                                                  \
+    "{\"type\": \"object\", \"required\": [\"matchedCount\", \"modifiedCount\"], "                 \
+    "\"properties\": {\"matchedCount\": {\"type\": \"integer\", \"minimum\": 0}, "                 \
+    "\"modifiedCount\": {\"type\": \"integer\", \"minimum\": 0}, \"upsertedId\": {}}}"
+
 /* One row of the action table. */
 typedef struct api_dataapi_action {
     const char *name;    /* the ACTION segment: "findOne" */
@@ -50,9 +57,10 @@ typedef struct api_dataapi_action {
     /* the action itself, on a worker: true (answered), or false when the request was handed
      * on (a fan-out answers and resumes it), as api_call_t's work */
     bool (*work)(api_call_t *call);
-    const char *summary; /* OpenAPI: the operation's summary */
-    const char *answer;  /* OpenAPI: the 200 (or 201) answer's description */
-    int status;          /* the status of its answer: 200, or 201 for the inserts */
+    const char *summary;       /* OpenAPI: the operation's summary */
+    const char *answer;        /* OpenAPI: the 200 (or 201) answer's description */
+    const char *answer_schema; /* OpenAPI: its JSON Schema, as JSON text */
+    int status;                /* the status of its answer: 200, or 201 for the inserts */
 } api_dataapi_action_t;
 
 /* The request of a Data API call (call->dataapi), made by the framework. Every json_t is

@@ -546,6 +546,36 @@ static void test_owner(void)
     e2e_resp_free(&r);
 }
 
+/* The OpenAPI document lists each action, its body and its error shape. */
+static void test_openapi(void)
+{
+    e2e_resp_t r = {0};
+    e2e_get(&reader, &r, "/openapi.json");
+    EXPECT_STATUS(r, 200);
+    const json_t *paths = json_object_get(r.json, "paths");
+    const char *actions[] = {"findOne",    "find",      "insertOne", "insertMany",
+                             "replaceOne", "deleteOne", "deleteMany"};
+    for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++) {
+        const json_t *post =
+            json_object_get(json_object_get(paths, F("/data/v1/action/%s", actions[i])), "post");
+        CHECK_MSG(post != NULL, "no POST /data/v1/action/%s", actions[i]);
+        const json_t *schema = json_object_get(
+            json_object_get(
+                json_object_get(json_object_get(json_object_get(post, "requestBody"), "content"),
+                                "application/json"),
+                "schema"),
+            "required");
+        CHECK_MSG(json_array_size(schema) >= 3, "%s: required %zu", actions[i],
+                  json_array_size(schema));
+        const json_t *e400 = json_object_get(json_object_get(post, "responses"), "400");
+        const json_t *shape = json_object_get(
+            json_object_get(json_object_get(e400, "content"), "application/json"), "schema");
+        CHECK_STR(json_string_value(json_object_get(shape, "$ref")),
+                  "#/components/schemas/DataApiError");
+    }
+    e2e_resp_free(&r);
+}
+
 /* ---- set-up ---- */
 
 /* A key file: admin, reader (read:users), writer (write:users, read:users), and two owners of
@@ -612,6 +642,7 @@ int main(void)
     test_replace_one();
     test_delete();
     test_owner();
+    test_openapi();
     for (int i = 0; i < 5; i++)
         e2e_client_release(clients[i]);
     CHECK_INT(e2e_env_down(&env), 0);
