@@ -2,9 +2,14 @@
  * action's answer, Extended JSON in filters and documents and out (Accept: application/ejson),
  * keys by api-key header and by Bearer with their scopes, the Data API's error shape (with the
  * violations' pointers), writeOnly fields hidden, x-owner and x-softDelete as REST applies
- * them, and models written the plain JSON Schema way. */
+ * them, and models written the plain JSON Schema way. With the argument --client, a client
+ * library written for the Atlas Data API (npm's mongodb-data-api, installed pinned under
+ * var/dataapi-client by scripts/setup) drives odmd instead (clients/dataapi_client.mjs asserts;
+ * skipped with 77 when node or the library is missing, failed then when CI is set). */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "check.h"
 #include "harness.h"
@@ -576,6 +581,37 @@ static void test_openapi(void)
     e2e_resp_free(&r);
 }
 
+/* ---- a client library of the old service ---- */
+
+/* Where scripts/setup installs the library (var/dataapi-client), when it is there. */
+static const char *client_dir(void)
+{
+    static char dir[1024];
+    struct stat st;
+    snprintf(dir, sizeof dir, "%s/var/dataapi-client", e2e_source_dir());
+    char lib[1100];
+    snprintf(lib, sizeof lib, "%s/node_modules/mongodb-data-api/package.json", dir);
+    if (system("node --version >/dev/null 2>&1") != 0 || stat(lib, &st) != 0)
+        return NULL;
+    return dir;
+}
+
+static void run_client(const char *installed)
+{
+    const char *dir = e2e_temp_dir("client");
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "timeout 120 node '%s/tests/e2e/clients/dataapi_client.mjs' '%s' '%s' '%s' '%s' "
+             ">'%s/out.txt' 2>&1",
+             e2e_source_dir(), env.odmd.url, "writer-key-9b44", DBNAME, installed, dir);
+    int status = system(cmd);
+    char *out = e2e_read_file(F("%s/out.txt", dir));
+    CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "client: status %d: %s", status,
+              out ? out : "(no output)");
+    CHECK_MSG(out && strstr(out, "dataapi client ok") != NULL, "client: %s", out ? out : "");
+    free(out);
+}
+
 /* ---- set-up ---- */
 
 /* A key file: admin, reader (read:users), writer (write:users, read:users), and two owners of
@@ -611,9 +647,20 @@ static bool write_keys(const char *dir, char *path, size_t size)
     return e2e_write_file(dir, "keys.json", text);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-    e2e_init("dataapi");
+    bool client = argc > 1 && strcmp(argv[1], "--client") == 0;
+    const char *name = client ? "e2e.dataapi_client" : "e2e_dataapi";
+    e2e_init(client ? "dataapi_client" : "dataapi");
+    const char *installed = client ? client_dir() : NULL;
+    if (client && installed == NULL) {
+        if (getenv("CI") == NULL) {
+            printf("SKIP: node or var/dataapi-client (mongodb-data-api) missing: scripts/setup\n");
+            return e2e_finish(77);
+        }
+        CHECK_MSG(false, "node or var/dataapi-client missing, and CI is set");
+        return e2e_finish(check_done(name));
+    }
     char keys[512];
     CHECK(write_keys(e2e_temp_dir("keys"), keys, sizeof keys));
     CHECK(e2e_write_file(e2e_schemas_with_extras(), "gadgets.json", gadgets_model));
@@ -622,7 +669,7 @@ int main(void)
     if (!e2e_env_up(&env, args)) {
         CHECK_MSG(false, "environment did not start");
         e2e_env_down(&env);
-        return e2e_finish(check_done("e2e_dataapi"));
+        return e2e_finish(check_done(name));
     }
     e2e_client_t *clients[] = {&admin, &reader, &writer, &alice, &bob};
     const char *bearer[] = {"admin-key-0d3a", "reader-key-71c2", "writer-key-9b44",
@@ -632,6 +679,10 @@ int main(void)
         clients[i]->api_key = bearer[i];
     }
     seed();
+    if (client) {
+        run_client(installed);
+        goto done;
+    }
     test_find_one();
     test_ejson_out();
     test_find();
@@ -643,8 +694,9 @@ int main(void)
     test_delete();
     test_owner();
     test_openapi();
+done:
     for (int i = 0; i < 5; i++)
         e2e_client_release(clients[i]);
     CHECK_INT(e2e_env_down(&env), 0);
-    return e2e_finish(check_done("e2e_dataapi"));
+    return e2e_finish(check_done(name));
 }
