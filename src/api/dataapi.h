@@ -81,6 +81,7 @@ typedef struct api_dataapi {
     bool has_limit;
     int64_t skip;           /* 0 when absent; at most ODM_API_MAX_SKIP */
     bool ejson;             /* the answer in canonical Extended JSON (Accept: application/ejson) */
+    bool hide_id;           /* projection {"_id": 0}: documents answered without _id */
     bson_t filter_bson;     /* filter through odm_codec_filter, scoped (soft-delete, owner) */
     bson_t sort_bson;       /* empty when absent */
     bson_t projection_bson; /* empty when absent (with the version field when present) */
@@ -121,7 +122,8 @@ bool api__dataapi_filter(const api_call_t *call, const json_t *filter, bson_t *o
 
 /* Writes a stored document of call->model (borrowed) as the answer shows it: plain JSON as the
  * REST API writes it, or canonical Extended JSON when asked; writeOnly fields and the version
- * field left out. Returns: false when `out` passes its cap. */
+ * field left out, and _id after a projection {"_id": 0}. Returns: false when `out` passes its
+ * cap. */
 bool api__dataapi_put_document(const api_call_t *call, const bson_t *doc, odm_buf_t *out,
                                odm_error_t *err);
 
