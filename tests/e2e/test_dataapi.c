@@ -253,6 +253,8 @@ static void test_auth(void)
     e2e_client_init(&anon, env.odmd.url);
     act(&anon, &r, "findOne", "users", "", NULL);
     expect_error(&r, 401, "InvalidSession");
+    CHECK_MSG(strstr(r.body, "api-key") != NULL, "%s", r.body);
+    CHECK_MSG(e2e_header(&r, "WWW-Authenticate") != NULL, "no WWW-Authenticate");
     act(&anon, &r, "findOne", "users", "", "api-key: wrong-key");
     expect_error(&r, 401, "InvalidSession");
     /* the api-key header, with Access-Control-Request-Headers as clients send it */
