@@ -7,7 +7,8 @@
  * through api__dataapi_reply (or fails through api__fail / api__failf, which answer in the Data
  * API's error shape on these routes), returning true; declare it at the end of this header; add
  * one row to the `actions` table of dataapi.c (its name, the scope it needs, the body members it
- * reads, an optional check, its work, its OpenAPI text). Before the work runs, the framework has
+ * reads, an optional check, its work, its OpenAPI summary and answer schema, its status).
+ * Before the work runs, the framework has
  * parsed the body (Extended JSON values unwrapped into the plain JSON the codec types by the
  * model, except in `pipeline`), refused members the action does not read, named the model
  * (call->model, from `collection`), checked `database` and the caller's scope (read:MODEL or
@@ -51,8 +52,9 @@ typedef struct api_dataapi_action {
     const char *name;    /* the ACTION segment: "findOne" */
     odm_access_t access; /* the scope it needs on the model: read:MODEL or write:MODEL */
     unsigned members;    /* API_DATAAPI_* it reads */
-    /* more checks that need no database (any thread, before the work is submitted; the request
-     * is parsed as above): true after answering (400). NULL: none */
+    /* more checks that need no database, after the framework's (on the polling thread for a
+     * small body, first thing on the worker for a large one): true after answering. It may keep
+     * what it made in the request's state (api_dataapi_t's state). NULL: none */
     bool (*check)(api_call_t *call);
     /* the action itself, on a worker: true (answered), or false when the request was handed
      * on (a fan-out answers and resumes it), as api_call_t's work */
