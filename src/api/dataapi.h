@@ -6,15 +6,14 @@
  * api__dataapi_NAME(api_call_t *call)`, run on a worker: it does the database work and answers
  * through api__dataapi_reply (or fails through api__fail / api__failf, which answer in the Data
  * API's error shape on these routes), returning true; declare it at the end of this header; add
- * one row to the `actions` table of dataapi.c (its name, the scope it needs, the body members it
- * reads, an optional check, its work, its OpenAPI summary and answer schema, its status).
- * Before the work runs, the framework has
- * parsed the body (Extended JSON values unwrapped into the plain JSON the codec types by the
- * model, except in `pipeline`), refused members the action does not read, named the model
- * (call->model, from `collection`), checked `database` and the caller's scope (read:MODEL or
- * write:MODEL), converted `filter` through the REST API's allow-list (scoped to live documents
- * of an x-softDelete model and to the caller's own of an x-owner model), `sort`, `projection`,
- * `limit` and `skip`, and run the row's check. */
+ * one row to the `actions` table of dataapi.c (its name, the scope it needs, the body members
+ * it reads, an optional check, its work, its OpenAPI summary and answer schema, its status).
+ * Before the work runs, the framework has parsed the body (Extended JSON values unwrapped into
+ * the plain JSON the codec types by the model, except in `pipeline`), refused members the
+ * action does not read, named the model (call->model, from `collection`), checked `database`
+ * and the caller's scope (read:MODEL or write:MODEL), converted `filter` through the REST API's
+ * allow-list (scoped to live documents of an x-softDelete model and to the caller's own of an
+ * x-owner model), `sort`, `projection`, `limit` and `skip`, and run the row's check. */
 #ifndef ODMD_API_DATAAPI_H
 #define ODMD_API_DATAAPI_H
 
