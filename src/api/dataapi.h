@@ -115,9 +115,10 @@ bool api__dataapi_action_row(size_t i, const api_dataapi_action_t **row);
  * does not store: $binary, $regularExpression, $timestamp, ...). */
 bool api__dataapi_unwrap(json_t **v, odm_error_t *err);
 
-/* Converts a filter (an object, borrowed) of call->model as the REST API's ?filter= is, then
- * scopes it (live documents, the caller's own), appending to `out`. Returns: false with
- * ODM_ERR_BAD_QUERY. */
+/* Converts a filter (an object, borrowed; NULL: none) of call->model as the REST API's
+ * ?filter= is, then scopes it (live documents, the caller's own), appending to `out`; with no
+ * filter, `out` gets the scope alone (what an aggregate's pipeline starts with, as a $match).
+ * Any thread. Returns: false with ODM_ERR_BAD_QUERY. */
 bool api__dataapi_filter(const api_call_t *call, const json_t *filter, bson_t *out,
                          odm_error_t *err);
 
