@@ -27,7 +27,9 @@ bool odm_jarena_install(void);
 
 /* Starts a scope on this thread: until odm_jarena_end, jansson's allocations on this thread
  * are taken from a free slot (the heap when there is none, the block is too large, or the
- * slot is full). Scopes do not nest: a second begin on the thread gets no slot. */
+ * slot is full). Scopes do not nest: a second begin on the thread gets no slot. Text jansson
+ * hands out inside a scope (json_dumps) is in the slot too: keep json_dumps out of scopes, or
+ * release its text through jansson's free function (json_get_alloc_funcs), never free(). */
 void odm_jarena_begin(odm_jarena_t *a);
 
 /* Ends the scope. The slot returns to use when its last block is freed (now, if none is
