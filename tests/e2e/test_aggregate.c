@@ -6,7 +6,8 @@
  * `odmd check` refusing a bad model file.
  *
  * mongo-java-server 1.46 lacks the $set stage (it has $addFields): no test model uses it.
- * FerretDB v1.24 lacks $lookup, $facet and $sortByCount: those parts are skipped there. */
+ * FerretDB v1.24 lacks $lookup, $facet and $sortByCount: those parts are skipped there; it
+ * computes only the first $sum of a $group (ferretdb_sums_once). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,14 @@
 
 static e2e_env_t env;
 static e2e_client_t alice, bob, root, stranger;
+
+/* FerretDB v1.24 computes the first $sum of a $group only: the others come back 0 (seen here:
+ * {total: {$sum: "$n"}, count: {$sum: 1}} gave count 0, and count first gave total 0). MongoDB
+ * and mongo-java-server compute every one. */
+static bool ferretdb_sums_once(void)
+{
+    return e2e_is_ferretdb();
+}
 
 static void post_ok(e2e_client_t *c, const char *path, const char *body)
 {
@@ -75,7 +84,8 @@ static void test_pipelines(void)
     CHECK_INT(json_array_size(d), 2);
     CHECK_STR(str_at(d, 0, "_id"), "a");
     CHECK_INT(int_at(d, 0, "total"), 4);
-    CHECK_INT(int_at(d, 0, "count"), 2);
+    if (!ferretdb_sums_once())
+        CHECK_INT(int_at(d, 0, "count"), 2);
     CHECK_STR(str_at(d, 1, "_id"), "b");
     json_decref(d);
     /* $skip by a parameter */
@@ -111,7 +121,14 @@ static void test_pipelines(void)
 static void test_lookup_and_facet(void)
 {
     if (e2e_is_ferretdb()) {
-        printf("e2e_aggregate: FerretDB v1.24 lacks $lookup, $facet and $sortByCount: skipped\n");
+        printf("e2e_aggregate: FerretDB v1.24 lacks $lookup, $facet and $sortByCount: its "
+               "refusal is a 400\n");
+        e2e_resp_t r = {0};
+        e2e_get(&root, &r, "/api/events/_agg/withPlace?kind=a");
+        EXPECT_PROBLEM(r, 400);
+        e2e_get(&root, &r, "/api/events/_agg/facets");
+        EXPECT_PROBLEM(r, 400);
+        e2e_resp_free(&r);
         return;
     }
     json_t *d = agg(&root, "/api/events/_agg/withPlace?kind=a");
@@ -194,7 +211,8 @@ static void test_owner_and_soft_delete(void)
     post_ok(&bob, "/api/ledgers", "{'title':'b1','amount':100}");
     json_t *d = agg(&alice, "/api/ledgers/_agg/total");
     CHECK_INT(int_at(d, 0, "sum"), 30);
-    CHECK_INT(int_at(d, 0, "count"), 2);
+    if (!ferretdb_sums_once())
+        CHECK_INT(int_at(d, 0, "count"), 2);
     json_decref(d);
     d = agg(&bob, "/api/ledgers/_agg/total");
     CHECK_INT(int_at(d, 0, "sum"), 100);
@@ -212,7 +230,8 @@ static void test_owner_and_soft_delete(void)
     EXPECT_STATUS(r, 204);
     d = agg(&alice, "/api/ledgers/_agg/total");
     CHECK_INT(int_at(d, 0, "sum"), 10);
-    CHECK_INT(int_at(d, 0, "count"), 1);
+    if (!ferretdb_sums_once())
+        CHECK_INT(int_at(d, 0, "count"), 1);
     json_decref(d);
     d = agg(&root, "/api/ledgers/_agg/total");
     CHECK_INT(int_at(d, 0, "sum"), 110);
