@@ -15,14 +15,32 @@ typedef struct {
     const odm_aggregation_t *agg;
     json_t *values;     /* P -> typed value */
     json_t *violations; /* {instanceLocation, keywordLocation, error} */
+    size_t faults;      /* counted apart: a violation that cannot be written still refuses */
 } params_t;
+
+/* The JSON Pointer of parameter `name` (escaped) followed by `rest` (already a pointer). */
+static void param_pointer(odm_pointer_t *at, const char *name, const char *rest)
+{
+    odm_pointer_init(at);
+    odm_pointer_push(at, name, strlen(name));
+    size_t n = strlen(rest);
+    if (at->len + n < sizeof at->buf) {
+        memcpy(at->buf + at->len, rest, n + 1);
+        at->len += n;
+    }
+}
 
 static void violation(params_t *p, const char *name, const char *keyword, const char *error)
 {
-    char at[96];
-    snprintf(at, sizeof at, "/%s", name);
-    json_array_append_new(p->violations, json_pack("{s:s, s:s, s:s}", "instanceLocation", at,
-                                                   "keywordLocation", keyword, "error", error));
+    odm_pointer_t at;
+    param_pointer(&at, name, "");
+    p->faults++;
+    json_t *v = json_pack("{s:s, s:s, s:s}", "instanceLocation", at.buf, "keywordLocation", keyword,
+                          "error", error);
+    if (v == NULL) /* a name that is not UTF-8 */
+        v = json_pack("{s:s, s:s, s:s}", "instanceLocation", "", "keywordLocation", keyword,
+                      "error", error);
+    json_array_append_new(p->violations, v);
 }
 
 static const odm_agg_param_t *param_named(const odm_aggregation_t *agg, const char *name)
@@ -64,11 +82,11 @@ static void add_schema_violations(params_t *p, const char *name, const json_t *u
     const json_t *u;
     json_array_foreach(units, i, u)
     {
-        char at[ODM_POINTER_MAX];
-        snprintf(at, sizeof at, "/%s%s", name,
-                 json_string_value(json_object_get(u, "instanceLocation")));
+        odm_pointer_t at;
+        const char *rest = json_string_value(json_object_get(u, "instanceLocation"));
+        param_pointer(&at, name, rest ? rest : "");
         json_t *copy = json_copy((json_t *)u);
-        json_object_set_new(copy, "instanceLocation", json_string(at));
+        json_object_set_new(copy, "instanceLocation", json_string(at.buf));
         json_array_append_new(p->violations, copy);
     }
 }
@@ -109,11 +127,12 @@ static void check_params(params_t *p)
             json_object_set(p->values, param->name, (json_t *)param->default_value);
             continue;
         }
-        if (units != NULL && !odm_schema_validate(param->compiled, value, units)) {
-            json_t *list = odm_schema_errors_json(units);
-            add_schema_violations(p, param->name, list);
-            json_decref(list);
-        }
+        if (odm_schema_validate(param->compiled, value, units))
+            continue;
+        p->faults++;
+        json_t *list = units ? odm_schema_errors_json(units) : NULL;
+        add_schema_violations(p, param->name, list);
+        json_decref(list);
     }
     odm_schema_errors_free(units);
 }
@@ -128,7 +147,7 @@ static bool refuse_params(api_call_t *call, params_t *p)
         return api__failf(call->req, ODM_ERR_INTERNAL, "out of memory");
     odm_request_each_query(call->req, take_param, p);
     check_params(p);
-    if (json_array_size(p->violations) == 0)
+    if (p->faults == 0)
         return false;
     odm_error_t err;
     odm_error_set(&err, ODM_ERR_BAD_QUERY, "invalid parameters of aggregation '%s'", p->agg->name);

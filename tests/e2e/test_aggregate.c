@@ -191,6 +191,12 @@ static void test_parameters(void)
     e2e_get(&root, &r, "/api/events/_agg/byKind?x=1");
     EXPECT_PROBLEM(r, 400);
     CHECK(violation_at(&r, "/x") != NULL);
+    /* a name that is not UTF-8 is refused all the same; one with '/' and '~' is escaped */
+    e2e_get(&root, &r, "/api/events/_agg/byKind?%FF=1");
+    EXPECT_PROBLEM(r, 400);
+    e2e_get(&root, &r, "/api/events/_agg/byKind?a%2Fb~c=1");
+    EXPECT_PROBLEM(r, 400);
+    CHECK(violation_at(&r, "/a~1b~0c") != NULL);
     /* a date a BSON date cannot hold */
     e2e_get(&root, &r, F("/api/events/_agg/since?from=%s", U("0000-01-01T00:00:00Z")));
     EXPECT_PROBLEM(r, 400);
