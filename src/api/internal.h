@@ -18,6 +18,7 @@ typedef enum {
     API_RESTORE,   /* /api/NAME/ID/restore of an x-softDelete model: id is the ID segment */
     API_METRICS,   /* /metrics (metrics.c) */
     API_OPENAPI,   /* /openapi.json */
+    API_DATAAPI,   /* /data/v1/action/ACTION (dataapi.c): id is the ACTION segment */
     API_AGGREGATE, /* /api/NAME/_agg/AGG: id is the AGG segment (aggregate.c) */
 } api_route_kind_t;
 
@@ -87,8 +88,9 @@ typedef struct api_call {
     /* set before the call is submitted: its work may run in one database command with the
      * waiting calls like it (coalesce.c) */
     bool coalesce;
-    odm_principal_t caller; /* who sent the request (access.c); /healthz, /readyz: none;
-                             * stays last: a reused call is zeroed up to it (call.c) */
+    struct api_dataapi *dataapi; /* the Data API's request (dataapi.h; owned, may be NULL) */
+    odm_principal_t caller;      /* who sent the request (access.c); /healthz, /readyz: none;
+                                  * stays last: a reused call is zeroed up to it (call.c) */
 } api_call_t;
 
 /* metrics.c: GET /metrics on the API's listener (404 when the metrics are off or served on
@@ -307,6 +309,11 @@ void api__write_release(api_write_t *w);
 /* Runs the write of `w` (worker thread). */
 api_write_status_t api__write_guarded(api_call_t *call, api_write_t *w);
 
+/* PUT's new document: `body` (borrowed, an object) with the stored document's _id and readOnly
+ * values, then defaults. Returns: a new tree, or NULL with err set. */
+json_t *api__build_replace(const odm_model_t *model, const json_t *body, const bson_t *stored,
+                           odm_error_t *err);
+
 /* PATCH: the RFC 7396 merge of call->body into the stored document. An api_build_fn. */
 json_t *api__build_patch(api_call_t *call, const bson_t *stored, odm_error_t *err);
 
@@ -318,6 +325,13 @@ bool api__refuse_patch_body(api_call_t *call);
  * that need no database (ordered=true|false and nothing else, at most --bulk-max items: 400,
  * 413); any thread. Returns: true after answering. */
 bool api__refuse_bulk_create(api_call_t *call);
+
+/* Checks and converts one document to insert in call->model (`item`, borrowed) as a POST does:
+ * readOnly fields refused, _id made when left out, defaults, x-timestamps, the x-owner stamp,
+ * validation, conversion into `out` (appended; the caller's) with a first version; *id: the
+ * document's _id (new reference). Any thread. Returns: false with `v` filled. */
+bool api__check_create(const api_call_t *call, json_t *item, bson_t *out, json_t **id,
+                       api_verdict_t *v);
 
 /* The query of any POST to /api/NAME: ordered=true|false and nothing else (ordered applies to
  * an array; a single document's POST is held to the same query). Returns: true after answering
@@ -470,6 +484,7 @@ json_t *api__describe_delete(const api_doc_t *doc);
 json_t *api__describe_distinct(const api_doc_t *doc);
 json_t *api__describe_restore(const api_doc_t *doc);
 json_t *api__describe_aggregate(const api_doc_t *doc);
+json_t *api__describe_dataapi(const api_doc_t *doc); /* POST /data/v1/action/ACTION */
 
 /* GET and HEAD /openapi.json (polling thread, no database). */
 void api__openapi(api_call_t *call);
