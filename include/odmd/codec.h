@@ -157,4 +157,13 @@ bool odm_codec_projection(const odm_model_t *model, const char *spec, size_t len
 bool odm_codec_pipeline(const odm_aggregation_t *agg, const json_t *values, uint32_t first,
                         bson_t *out, odm_error_t *err);
 
+/* Appends the stages of a client's pipeline (a JSON array, borrowed, already checked by
+ * odm_model_check_pipeline) to `out`, an array document, at indexes first, first + 1, ...:
+ * Extended JSON values become their BSON types ({"$oid": hex} an ObjectId, {"$date": ...} a
+ * date, {"$numberLong": text} an int64, {"$numberDecimal": text} a Decimal128, relaxed or
+ * canonical), the rest as JSON maps to BSON. Returns: false with ODM_ERR_BAD_QUERY (a malformed
+ * Extended JSON value, with libbson's reason) or ODM_ERR_TOO_LARGE; `out` then holds a part. */
+bool odm_codec_ejson_pipeline(const json_t *pipeline, uint32_t first, bson_t *out,
+                              odm_error_t *err);
+
 #endif

@@ -173,6 +173,52 @@ uint32_t api__aggregate_prefix(const api_call_t *call, bson_t *pipeline)
     return next;
 }
 
+/* Appends the dotted path of every writeOnly field under `field` (a writeOnly field's
+ * descendants are writeOnly with it: the field alone is named), looking through arrays, to
+ * `project` as PATH: 0. */
+static void exclude_write_only(const odm_field_t *field, char *path, size_t len, size_t size,
+                               bson_t *project, int depth)
+{
+    for (size_t i = 0; depth < 32 && i < field->n_children; i++) {
+        const odm_field_t *child = &field->children[i];
+        size_t n = len + (len ? 1 : 0) + child->name_len;
+        if (n >= size)
+            continue; /* a path past the bound: no field of a model is this deep */
+        if (len)
+            path[len] = '.';
+        memcpy(path + len + (len ? 1 : 0), child->name, child->name_len);
+        path[n] = '\0';
+        if (child->write_only)
+            bson_append_int32(project, path, (int)n, 0);
+        else
+            exclude_write_only(child, path, n, size, project, depth + 1);
+        path[len] = '\0';
+    }
+    if (field->items != NULL && !field->items->write_only)
+        exclude_write_only(field->items, path, len, size, project, depth + 1);
+}
+
+uint32_t api__aggregate_hide_write_only(const odm_model_t *model, bson_t *pipeline, uint32_t index)
+{
+    bson_t project = BSON_INITIALIZER;
+    char path[ODM_POINTER_MAX];
+    path[0] = '\0';
+    exclude_write_only(&model->root, path, 0, sizeof path, &project, 0);
+    if (bson_empty(&project)) {
+        bson_destroy(&project);
+        return index;
+    }
+    char key[16];
+    const char *k;
+    size_t len = bson_uint32_to_string(index, &k, key, sizeof key);
+    bson_t stage;
+    bson_append_document_begin(pipeline, k, (int)len, &stage);
+    BSON_APPEND_DOCUMENT(&stage, "$project", &project);
+    bson_append_document_end(pipeline, &stage);
+    bson_destroy(&project);
+    return index + 1;
+}
+
 void api__aggregate_cap(bson_t *pipeline, uint32_t index)
 {
     char key[16];

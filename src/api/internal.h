@@ -410,6 +410,12 @@ void api__aggregate(api_call_t *call);
  * applies. Returns: the index of the next stage (0 or 1). */
 uint32_t api__aggregate_prefix(const api_call_t *call, bson_t *pipeline);
 
+/* Appends at `index` the stage {$project: {PATH: 0, ...}} leaving out every writeOnly field of
+ * `model` (dotted paths, through arrays), when it has any, so that no later stage of a
+ * client's pipeline can read them (a $project or $group could rename them past the writer).
+ * Returns: the index of the next stage. */
+uint32_t api__aggregate_hide_write_only(const odm_model_t *model, bson_t *pipeline, uint32_t index);
+
 /* Appends {$limit: ODM_API_AGG_MAX_DOCS + 1} at `index`: the server stops one past the cap. */
 void api__aggregate_cap(bson_t *pipeline, uint32_t index);
 

@@ -1,7 +1,8 @@
-/* A named aggregation's pipeline to BSON: the stages as written, each {"$param": "P"} replaced
- * by the parameter's value typed by its schema (a date-time string a date, an ObjectId string
- * an ObjectId, x-bson as for fields). */
+/* Pipelines to BSON: a named aggregation's stages as written, each {"$param": "P"} replaced by
+ * the parameter's value typed by its schema (a date-time string a date, an ObjectId string an
+ * ObjectId, x-bson as for fields); a client's stages (the Data API) in Extended JSON. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "codec/codec_int.h"
@@ -108,4 +109,29 @@ bool odm_codec_pipeline(const odm_aggregation_t *agg, const json_t *values, uint
             return false;
     }
     return true;
+}
+
+bool odm_codec_ejson_pipeline(const json_t *pipeline, uint32_t first, bson_t *out, odm_error_t *err)
+{
+    json_t *wrapper = json_pack("{s:O}", "p", pipeline);
+    char *text = wrapper ? json_dumps(wrapper, JSON_COMPACT) : NULL;
+    json_decref(wrapper);
+    if (text == NULL)
+        return odm_error_set(err, ODM_ERR_INTERNAL, "out of memory");
+    bson_t doc;
+    bson_error_t error;
+    bool ok = bson_init_from_json(&doc, text, -1, &error);
+    free(text);
+    if (!ok)
+        return odm_error_set(err, ODM_ERR_BAD_QUERY, "pipeline: %s", error.message);
+    bson_iter_t it, stages;
+    ok = bson_iter_init_find(&it, &doc, "p") && bson_iter_recurse(&it, &stages);
+    for (uint32_t i = first; ok && bson_iter_next(&stages); i++) {
+        char index[16];
+        const char *key;
+        size_t len = bson_uint32_to_string(i, &key, index, sizeof index);
+        ok = bson_append_iter(out, key, (int)len, &stages);
+    }
+    bson_destroy(&doc);
+    return ok || odm_error_set(err, ODM_ERR_TOO_LARGE, "the pipeline passes BSON's size limit");
 }
