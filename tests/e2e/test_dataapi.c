@@ -317,6 +317,14 @@ static void test_insert_one(void)
     CHECK_STR(member_str(json_object_get(json_object_get(doc, "madeAt"), "$date"), "$numberLong"),
               "1700000000000");
     CHECK_STR(member_str(json_object_get(doc, "price"), "$numberDouble"), "9.5");
+    /* $numberLong in a filter, exact past 2^53 */
+    act(&writer, &r, "find", "e2e_gadgets",
+        "'filter':{'serial':{'$numberLong':'9007199254740993'}}", NULL);
+    EXPECT_STATUS(r, 200);
+    CHECK_INT(json_array_size(json_object_get(r.json, "documents")), 1);
+    act(&writer, &r, "find", "e2e_gadgets",
+        "'filter':{'serial':{'$numberLong':'9007199254740992'}}", NULL);
+    CHECK_INT(json_array_size(json_object_get(r.json, "documents")), 0);
     act(&writer, &r, "findOne", "e2e_gadgets", "'filter':{'name':'g1'}", NULL);
     doc = json_object_get(r.json, "document");
     CHECK(json_object_get(doc, "pin") == NULL);
@@ -581,6 +589,74 @@ static void test_openapi(void)
     e2e_resp_free(&r);
 }
 
+/* A browser's preflight before a Data API call with its api-key header. */
+static void test_cors(void)
+{
+    e2e_resp_t r = {0};
+    e2e_client_t anon;
+    e2e_client_init(&anon, env.odmd.url);
+    const char *headers[] = {"Origin: http://app.example", "Access-Control-Request-Method: POST",
+                             "Access-Control-Request-Headers: api-key,content-type", NULL};
+    e2e_request(&anon, &r, "OPTIONS", "/data/v1/action/find", headers, NULL, 0);
+    EXPECT_STATUS(r, 204);
+    const char *allowed = e2e_header(&r, "Access-Control-Allow-Headers");
+    CHECK_MSG(allowed != NULL && strstr(allowed, "api-key") != NULL, "allowed: %s",
+              allowed ? allowed : "(none)");
+    e2e_client_release(&anon);
+    e2e_resp_free(&r);
+}
+
+/* x-requireIfMatch: the Data API sends no If-Match, so its writes of stored documents are
+ * refused (428); inserts are not such writes. */
+static void test_require_if_match(void)
+{
+    e2e_resp_t r = {0};
+    act(&admin, &r, "insertOne", "locks", "'document':{'name':'l1'}", NULL);
+    CHECK_MSG(r.status == 201 || r.status == 400, "%ld %s", r.status, r.body);
+    act(&admin, &r, "replaceOne", "locks", "'filter':{},'replacement':{'name':'l2'}", NULL);
+    expect_error(&r, 428, "PreconditionRequired");
+    act(&admin, &r, "deleteMany", "locks", "", NULL);
+    expect_error(&r, 428, "PreconditionRequired");
+    e2e_resp_free(&r);
+}
+
+/* find answers at most 1000 documents: without a limit, more matches is a 413 (page with
+ * limit and skip), never a silently cut list. */
+static void test_find_cap(void)
+{
+    e2e_resp_t r = {0};
+    /* bodies of ~15 KB: above the size checked on arrival, so checked on a worker */
+    for (int batch = 0; batch < 2; batch++) {
+        char docs[40000];
+        size_t len = 0;
+        for (int i = 0; i < 501; i++)
+            len += (size_t)snprintf(docs + len, sizeof docs - len, "%s{'name':'c%d','qty':%d}",
+                                    i ? "," : "", batch * 501 + i, batch * 501 + i);
+        act(&writer, &r, "insertMany", "plain", F("'documents':[%s]", docs), NULL);
+        EXPECT_STATUS(r, 201);
+    }
+    {
+        char docs[40000];
+        size_t len = 0;
+        for (int i = 0; i < 400; i++)
+            len += (size_t)snprintf(docs + len, sizeof docs - len, "{'name':'w%d'},", i);
+        act(&writer, &r, "insertMany", "plain", F("'documents':[%s{'qty':-2}]", docs), NULL);
+        expect_error(&r, 400, "SchemaValidationFailedWrite");
+        CHECK_MSG(strstr(r.body, "/documents/400") != NULL, "%.300s", r.body);
+    }
+    act(&writer, &r, "find", "plain", "'filter':{'name':{'$regex':'^c'}}", NULL);
+    expect_error(&r, 413, "RequestTooLarge");
+    act(&writer, &r, "find", "plain", "'filter':{'name':{'$regex':'^c'}},'limit':1000", NULL);
+    EXPECT_STATUS(r, 200);
+    CHECK_INT(json_array_size(json_object_get(r.json, "documents")), 1000);
+    act(&writer, &r, "find", "plain",
+        "'filter':{'name':{'$regex':'^c'}},'sort':{'qty':1},'skip':1000,'limit':1000", NULL);
+    CHECK_INT(json_array_size(json_object_get(r.json, "documents")), 2);
+    act(&writer, &r, "deleteMany", "plain", "'filter':{'name':{'$regex':'^c'}}", NULL);
+    CHECK_INT(json_integer_value(json_object_get(r.json, "deletedCount")), 1002);
+    e2e_resp_free(&r);
+}
+
 /* ---- a client library of the old service ---- */
 
 /* Where scripts/setup installs the library (var/dataapi-client), when it is there. */
@@ -665,7 +741,7 @@ int main(int argc, char **argv)
     CHECK(write_keys(e2e_temp_dir("keys"), keys, sizeof keys));
     CHECK(e2e_write_file(e2e_schemas_with_extras(), "gadgets.json", gadgets_model));
     CHECK(e2e_write_file(e2e_schemas_with_extras(), "plain.json", plain_model));
-    const char *args[] = {"--keys", keys, NULL};
+    const char *args[] = {"--keys", keys, "--cors-origin", "http://app.example", NULL};
     if (!e2e_env_up(&env, args)) {
         CHECK_MSG(false, "environment did not start");
         e2e_env_down(&env);
@@ -694,6 +770,9 @@ int main(int argc, char **argv)
     test_delete();
     test_owner();
     test_openapi();
+    test_cors();
+    test_require_if_match();
+    test_find_cap();
 done:
     for (int i = 0; i < 5; i++)
         e2e_client_release(clients[i]);
