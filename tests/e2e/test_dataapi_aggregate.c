@@ -226,6 +226,26 @@ static void test_cap(void)
     aggregate(&root, &r, "e2e_events",
               "[{'$unwind': '$tags'}, {'$project': {'tags': 1}}, {'$limit': 1000}]", NULL);
     CHECK_INT(json_array_size(documents(&r)), 1000);
+    /* more than 16 MiB of JSON in fewer documents (FerretDB v1.24's $unwind keeps only _id and
+     * the unwound field: MongoDB and mongo-java-server only) */
+    size_t big = 600 * 1024;
+    char *text = e2e_is_ferretdb() ? NULL : malloc(big + 512);
+    if (text == NULL) {
+        e2e_resp_free(&r);
+        return;
+    }
+    len = (size_t)snprintf(text, 64, "{\"kind\":\"big\",\"place\":\"");
+    memset(text + len, 'x', big);
+    len += big;
+    len += (size_t)snprintf(text + len, 512 - 64, "\",\"tags\":[");
+    for (int i = 0; i < 30; i++)
+        len += (size_t)snprintf(text + len, 16, "%s\"t%d\"", i ? "," : "", i);
+    snprintf(text + len, 8, "]}");
+    e2e_post(&root, &r, "/api/events", text);
+    EXPECT_STATUS(r, 201);
+    free(text);
+    aggregate(&root, &r, "e2e_events", "[{'$match': {'kind': 'big'}}, {'$unwind': '$tags'}]", NULL);
+    expect_error(&r, 413, "bytes");
     e2e_resp_free(&r);
 }
 
