@@ -32,6 +32,8 @@
 #define ODM_API_BULK_MAX_BYTES (32u << 20) /* the documents a bulk PATCH reads, together */
 #define ODM_API_MAX_DISTINCT (16u << 20)   /* distinct values answered: JSON bytes */
 #define ODM_API_MERGE_PATCH "application/merge-patch+json" /* RFC 7396 */
+#define ODM_API_AGG_MAX_DOCS 1000         /* documents one aggregation answers (more: 413) */
+#define ODM_API_AGG_MAX_BYTES (16u << 20) /* its answer in JSON bytes (more: 413) */
 
 typedef struct odm_api_indexes odm_api_indexes_t;
 

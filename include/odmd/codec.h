@@ -145,4 +145,25 @@ bool odm_codec_sort(const odm_model_t *model, const char *spec, size_t len, bson
 bool odm_codec_projection(const odm_model_t *model, const char *spec, size_t len, bson_t *out,
                           odm_error_t *err);
 
+/* Appends the stages of a named aggregation's pipeline (agg->pipeline, checked at load) to
+ * `out`, an array document, at indexes first, first + 1, ...: each {"$param": "P"} replaced by
+ * the value of P in `values` (a JSON object, borrowed: every parameter's value, validated
+ * against its schema, read from the query string or its default) stored as the parameter's
+ * bson type says (a date-time string as a BSON date, an ObjectId string as an ObjectId, an
+ * x-bson "long" as int64); every other value as JSON maps to BSON (integers int32 or int64 by
+ * size). Returns: false with ODM_ERR_BAD_QUERY (a value its type cannot hold, such as a date
+ * outside years 0001-9999, or a parameter without a value) or ODM_ERR_TOO_LARGE (BSON's size
+ * limit); `out` then holds a part: discard it. */
+bool odm_codec_pipeline(const odm_aggregation_t *agg, const json_t *values, uint32_t first,
+                        bson_t *out, odm_error_t *err);
+
+/* Appends the stages of a client's pipeline (a JSON array, borrowed, already checked by
+ * odm_model_check_pipeline) to `out`, an array document, at indexes first, first + 1, ...:
+ * Extended JSON values become their BSON types ({"$oid": hex} an ObjectId, {"$date": ...} a
+ * date, {"$numberLong": text} an int64, {"$numberDecimal": text} a Decimal128, relaxed or
+ * canonical), the rest as JSON maps to BSON. Returns: false with ODM_ERR_BAD_QUERY (a malformed
+ * Extended JSON value, with libbson's reason) or ODM_ERR_TOO_LARGE; `out` then holds a part. */
+bool odm_codec_ejson_pipeline(const json_t *pipeline, uint32_t first, bson_t *out,
+                              odm_error_t *err);
+
 #endif

@@ -52,6 +52,31 @@ typedef struct {
 
 typedef enum { ODM_ID_OBJECTID, ODM_ID_STRING, ODM_ID_INT } odm_id_kind_t;
 
+#define ODM_AGG_MAX_STAGES 64 /* stages of one pipeline, sub-pipelines counted apart */
+#define ODM_AGG_MAX_DEPTH 32  /* nesting of objects and arrays within a pipeline */
+#define ODM_AGG_MAX_PARAMS 32 /* parameters of one named aggregation */
+
+/* A parameter of a named aggregation ("x-aggregations": docs/aggregations.md). */
+typedef struct {
+    const char *name;            /* borrowed from the model document */
+    const json_t *schema;        /* its JSON Schema (borrowed) */
+    odm_schema_t *compiled;      /* owned: the schema compiled with formats asserted */
+    const char *type;            /* what a query-string value is read as: "string",
+                                    "integer", "number" or "boolean" */
+    odm_bson_type_t bson;        /* how its value is stored: a date-time string a date, an
+                                    ObjectId string an ObjectId, "x-bson" as for fields */
+    const json_t *default_value; /* borrowed; NULL: the parameter is required */
+} odm_agg_param_t;
+
+/* A named aggregation of a model: GET /api/NAME/_agg/AGG?P=... */
+typedef struct {
+    const char *name;        /* borrowed from the model document */
+    const char *description; /* borrowed, or NULL */
+    const json_t *pipeline;  /* the stages as written, {"$param": "P"} included (borrowed) */
+    odm_agg_param_t *params; /* owned */
+    size_t n_params;
+} odm_aggregation_t;
+
 typedef struct {
     char *name;           /* NAME of schemas/NAME.json: the URL segment */
     char *collection;     /* "x-collection", else name */
@@ -73,6 +98,8 @@ typedef struct {
                                the document's owner (borrowed from doc), or NULL */
     unsigned metrics_label; /* its model label in odmd's metrics (0: none); set once, before
                                the models are shared (odm_api_metrics_label) */
+    odm_aggregation_t *aggregations; /* "x-aggregations", in the file's order (owned) */
+    size_t n_aggregations;
 } odm_model_t;
 
 typedef struct {
@@ -104,6 +131,23 @@ const odm_field_t *odm_model_field(const odm_model_t *model, const char *dotted,
 
 /* Returns: the child named `name` of `parent`, or NULL. */
 const odm_field_t *odm_field_child(const odm_field_t *parent, const char *name, size_t len);
+
+/* Returns: the named aggregation `name` (len bytes) of the model, or NULL. */
+const odm_aggregation_t *odm_model_aggregation(const odm_model_t *model, const char *name,
+                                               size_t len);
+
+/* Checks a pipeline (a JSON array of stages, borrowed) against odmd's stage allow-list: $match,
+ * $project, $addFields, $set, $unset, $group, $sort, $limit, $skip, $unwind, $count, $facet (its
+ * sub-pipelines checked alike), $bucket, $sortByCount, and $lookup whose "from" is the
+ * collection of a model in `models` without x-owner, x-softDelete or writeOnly fields (its
+ * "pipeline", if any, checked alike). No "$where", "$function", "$accumulator", "$out" or
+ * "$merge" key at any depth; at most ODM_AGG_MAX_STAGES stages per pipeline and
+ * ODM_AGG_MAX_DEPTH levels of nesting. Every {"$param": "P"} must name a member of `params` (an
+ * object, borrowed); with `params` NULL none may appear. Returns: false with ODM_ERR_BAD_QUERY
+ * and the message "POINTER: reason", POINTER locating the fault within the pipeline
+ * ("/0/$out"). */
+bool odm_model_check_pipeline(const odm_models_t *models, const json_t *pipeline,
+                              const json_t *params, odm_error_t *err);
 
 /* Model rules on client input (a parsed body, before validation). */
 

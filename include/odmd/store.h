@@ -187,6 +187,14 @@ bool odm_store_create_ttl_index(odm_store_t *store, const char *collection, cons
 bool odm_store_aggregate(odm_store_t *store, const char *collection, const bson_t *pipeline,
                          odm_store_each_fn each, void *arg, int64_t deadline_ms, odm_error_t *err);
 
+/* odm_store_aggregate for a pipeline a client shaped (a named aggregation's parameters, a Data
+ * API pipeline): a command error from the server without a kind of its own (not a time limit,
+ * not unavailability) is the pipeline's fault, ODM_ERR_BAD_QUERY with the server's message,
+ * instead of ODM_ERR_INTERNAL. */
+bool odm_store_aggregate_client(odm_store_t *store, const char *collection, const bson_t *pipeline,
+                                odm_store_each_fn each, void *arg, int64_t deadline_ms,
+                                odm_error_t *err);
+
 /* Hands up to n documents of the collection to `each`: a random sample through the $sample
  * stage (*random set), or, when the server refuses that stage before any document (a MongoDB
  * stand-in without it), the first n in natural order (*random false). */

@@ -48,6 +48,12 @@ static const api_dataapi_action_t actions[] = {
     {"deleteMany", ODM_ACCESS_WRITE, API_DATAAPI_FILTER, api__dataapi_check_delete,
      api__dataapi_delete_many, "Delete every document matching filter",
      "{\"deletedCount\": how many}", API_DATAAPI_DELETED_SCHEMA, 200},
+    {"aggregate", ODM_ACCESS_READ, API_DATAAPI_PIPELINE, api__dataapi_check_aggregate,
+     api__dataapi_aggregate, "Run an aggregation pipeline (docs/aggregations.md's stages)",
+     "{\"documents\": the results, at most 1000}",
+     "{\"type\": \"object\", \"required\": [\"documents\"], \"properties\": {\"documents\": "
+     "{\"type\": \"array\", \"items\": {\"type\": \"object\"}}}}",
+     200},
 };
 
 /* ---- the error shape ---- */

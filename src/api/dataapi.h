@@ -169,4 +169,10 @@ bool api__dataapi_check_insert_many(api_call_t *call);
 bool api__dataapi_check_replace_one(api_call_t *call);
 bool api__dataapi_check_delete(api_call_t *call);
 
+/* dataapi_aggregate.c: the pipeline checked against the stage allow-list (400 naming the stage
+ * and its pointer), converted from Extended JSON and put after the model's filters and its
+ * writeOnly fields' exclusion into call->doc; then run, answering {"documents": [...]}. */
+bool api__dataapi_check_aggregate(api_call_t *call);
+bool api__dataapi_aggregate(api_call_t *call);
+
 #endif

@@ -14,11 +14,12 @@ typedef enum {
     API_READYZ,
     API_COLLECTION,
     API_DOCUMENT,
-    API_DISTINCT, /* /api/NAME/_distinct/FIELD: id is the FIELD segment */
-    API_RESTORE,  /* /api/NAME/ID/restore of an x-softDelete model: id is the ID segment */
-    API_METRICS,  /* /metrics (metrics.c) */
-    API_OPENAPI,  /* /openapi.json */
-    API_DATAAPI,  /* /data/v1/action/ACTION (dataapi.c): id is the ACTION segment */
+    API_DISTINCT,  /* /api/NAME/_distinct/FIELD: id is the FIELD segment */
+    API_RESTORE,   /* /api/NAME/ID/restore of an x-softDelete model: id is the ID segment */
+    API_METRICS,   /* /metrics (metrics.c) */
+    API_OPENAPI,   /* /openapi.json */
+    API_DATAAPI,   /* /data/v1/action/ACTION (dataapi.c): id is the ACTION segment */
+    API_AGGREGATE, /* /api/NAME/_agg/AGG: id is the AGG segment (aggregate.c) */
 } api_route_kind_t;
 
 /* The label a route kind counts under in the metrics (odm_request_set_metrics_labels). */
@@ -396,6 +397,37 @@ void api__restore_document(api_call_t *call);
 /* GET /api/NAME/_distinct/FIELD (distinct.c); call->id holds FIELD, decoded. */
 void api__distinct(api_call_t *call);
 
+/* aggregate.c: GET /api/NAME/_agg/AGG?P=... (call->id holds AGG, decoded): 404 for an
+ * aggregation the model does not declare, 400 with a violation per parameter at fault
+ * (instanceLocation "/P": unknown, given twice, missing without a default, refused by its
+ * schema), then the pipeline after api__aggregate_prefix, capped by api__aggregate_cap, run on a
+ * worker: 200 with a JSON array of the results written as the model's documents (writeOnly
+ * fields and the version left out), 413 past ODM_API_AGG_MAX_DOCS or ODM_API_AGG_MAX_BYTES. */
+void api__aggregate(api_call_t *call);
+
+/* Appends to `pipeline` (an array document) the stage "0": {$match: ...} of call->model's
+ * soft-delete (live documents) and owner (the caller's, unless admin) filters when either
+ * applies. Returns: the index of the next stage (0 or 1). */
+uint32_t api__aggregate_prefix(const api_call_t *call, bson_t *pipeline);
+
+/* Appends at `index` the stage {$project: {PATH: 0, ...}} leaving out every writeOnly field of
+ * `model` (dotted paths, through arrays), when it has any, so that no later stage of a
+ * client's pipeline can read them (a $project or $group could rename them past the writer).
+ * Returns: the index of the next stage. */
+uint32_t api__aggregate_hide_write_only(const odm_model_t *model, bson_t *pipeline, uint32_t index);
+
+/* Appends {$limit: ODM_API_AGG_MAX_DOCS + 1} at `index`: the server stops one past the cap. */
+void api__aggregate_cap(bson_t *pipeline, uint32_t index);
+
+/* Called with each result document (borrowed) and its index; false stops with err set. */
+typedef bool (*api_aggregate_each_fn)(void *arg, const bson_t *doc, size_t i, odm_error_t *err);
+
+/* Worker: runs `pipeline` on call->model's collection (maxTimeMS and the deadline as for every
+ * store operation), handing each result to `each`; more than ODM_API_AGG_MAX_DOCS results is
+ * ODM_ERR_TOO_LARGE, a pipeline the server refuses ODM_ERR_BAD_QUERY. Returns: false with err. */
+bool api__aggregate_run(const api_call_t *call, const bson_t *pipeline, api_aggregate_each_fn each,
+                        void *arg, odm_error_t *err);
+
 /* access.c: the caller of a request on an /api/ route, from its Authorization header
  * (app->auth): 401 with WWW-Authenticate: Bearer realm="odmd" when it has no credential, and
  * error="invalid_token" when its credential is refused; then the scope the route needs on
@@ -457,6 +489,7 @@ json_t *api__describe_patch(const api_doc_t *doc);
 json_t *api__describe_delete(const api_doc_t *doc);
 json_t *api__describe_distinct(const api_doc_t *doc);
 json_t *api__describe_restore(const api_doc_t *doc);
+json_t *api__describe_aggregate(const api_doc_t *doc);
 json_t *api__describe_dataapi(const api_doc_t *doc); /* POST /data/v1/action/ACTION */
 
 /* GET and HEAD /openapi.json (polling thread, no database). */

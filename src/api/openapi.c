@@ -27,8 +27,9 @@ struct api_doc {
     odm_method_t method;
     const char *method_name; /* "GET" */
     size_t bulk_max;
-    const api_dataapi_action_t *action; /* API_DATAAPI: the action of the path */
-    const odm_models_t *models;         /* every model in the document */
+    const odm_aggregation_t *aggregation; /* API_AGGREGATE: the one described */
+    const api_dataapi_action_t *action;   /* API_DATAAPI: the action of the path */
+    const odm_models_t *models;           /* every model in the document */
 };
 
 /* ---- what is in force: one small function each, so that new options extend them ---- */
@@ -542,6 +543,32 @@ json_t *api__describe_restore(const api_doc_t *d)
     return op;
 }
 
+static void adapt_schema(json_t *s, const char *name, const odm_models_t *models);
+
+/* A named aggregation: its parameters as query parameters, each with its schema. */
+json_t *api__describe_aggregate(const api_doc_t *d)
+{
+    const odm_aggregation_t *a = d->aggregation;
+    json_t *op = operation(d, "Named aggregation",
+                           a->description ? a->description
+                                          : "A pipeline of the model file (x-aggregations).");
+    for (size_t i = 0; i < a->n_params; i++) {
+        json_t *schema = json_deep_copy(a->params[i].schema);
+        adapt_schema(schema, d->model->name, d->models);
+        add_param(op, param(a->params[i].name, "query", a->params[i].default_value == NULL,
+                            "a parameter of the pipeline", schema));
+    }
+    set_response(
+        op, 200,
+        response("the results, at most 1000 documents",
+                 json_content("application/json", json_pack("{s:s, s:o}", "type", "array", "items",
+                                                            ref("schemas", "Storable"))),
+                 NULL));
+    problem(op, 400, "a parameter unknown, missing or refused by its schema");
+    problem(op, 413, "more than 1000 documents or 16 MiB of results");
+    return op;
+}
+
 /* ---- the Data API (dataapi.c's action table: one path per action) ---- */
 
 /* The members of a Data API body, each with its schema (JSON text; %d: a bound). */
@@ -925,16 +952,20 @@ static const struct {
     [API_RESTORE] = {"/api/%s/{id}/restore", true},
     [API_METRICS] = {"/metrics", false},
     [API_DATAAPI] = {"/data/v1/action/%s", false},
+    [API_AGGREGATE] = {"/api/%s/_agg/%s", true},
 };
 
 static const char *const op_names[] = {
     [API_HEALTHZ] = "healthz", [API_READYZ] = "readyz",     [API_OPENAPI] = "openapi",
     [API_COLLECTION] = "list", [API_DOCUMENT] = "document", [API_DISTINCT] = "distinct",
     [API_RESTORE] = "restore", [API_METRICS] = "metrics",   [API_DATAAPI] = "dataapi",
+    [API_AGGREGATE] = "agg",
 };
 
 static bool route_applies(api_route_kind_t kind, const odm_model_t *model)
 {
+    if (kind == API_AGGREGATE)
+        return model->n_aggregations > 0;
     return kind != API_RESTORE || model->deleted_at != NULL;
 }
 
@@ -977,10 +1008,12 @@ static void add_path_params(json_t *op, const api_doc_t *d)
 static void add_operation(json_t *paths, api_doc_t *d, api_describe_fn describe)
 {
     char path[256], method[16], id[192];
+    const char *agg = d->kind == API_AGGREGATE ? d->aggregation->name : "";
     snprintf(path, sizeof path, routes_at[d->kind].path,
              d->model    ? d->model->name
              : d->action ? d->action->name
-                         : "");
+                         : "",
+             agg);
     snprintf(method, sizeof method, "%s", d->method_name);
     lowercase(method);
     json_t *item = json_object_get(paths, path);
@@ -995,7 +1028,9 @@ static void add_operation(json_t *paths, api_doc_t *d, api_describe_fn describe)
     add_common(op, d);
     if (d->kind == API_DATAAPI)
         dataapi_error_shape(op);
-    if (d->action != NULL)
+    if (d->kind == API_AGGREGATE)
+        snprintf(id, sizeof id, "%s_%s_agg_%s", method, d->model->name, agg);
+    else if (d->action != NULL)
         snprintf(id, sizeof id, "%s_%s_%s", method, op_names[d->kind], d->action->name);
     else if (d->model != NULL)
         snprintf(id, sizeof id, "%s_%s_%s", method, d->model->name, op_names[d->kind]);
@@ -1027,8 +1062,13 @@ static void add_paths(json_t *paths, const odm_models_t *models, api_doc_t *d)
         }
         for (size_t m = 0; m < models->n; m++) {
             d->model = models->items[m];
-            if (route_applies(d->kind, d->model))
+            if (!route_applies(d->kind, d->model))
+                continue;
+            size_t n = d->kind == API_AGGREGATE ? d->model->n_aggregations : 1;
+            for (size_t a = 0; a < n; a++) {
+                d->aggregation = d->kind == API_AGGREGATE ? &d->model->aggregations[a] : NULL;
                 add_operation(paths, d, describe);
+            }
         }
     }
 }

@@ -49,6 +49,9 @@ static const struct {
     {API_DISTINCT, ODM_METHOD_GET, "GET", api__distinct, api__describe_distinct},
     {API_DISTINCT, ODM_METHOD_HEAD, "HEAD", api__distinct, api__describe_distinct},
     {API_DISTINCT, ODM_METHOD_OPTIONS, "OPTIONS", reply_options, api__describe_options},
+    {API_AGGREGATE, ODM_METHOD_GET, "GET", api__aggregate, api__describe_aggregate},
+    {API_AGGREGATE, ODM_METHOD_HEAD, "HEAD", api__aggregate, api__describe_aggregate},
+    {API_AGGREGATE, ODM_METHOD_OPTIONS, "OPTIONS", reply_options, api__describe_options},
     {API_RESTORE, ODM_METHOD_POST, "POST", api__restore_document, api__describe_restore},
     {API_RESTORE, ODM_METHOD_OPTIONS, "OPTIONS", reply_options, api__describe_options},
     {API_METRICS, ODM_METHOD_GET, "GET", api__metrics, api__describe_metrics},
@@ -65,9 +68,9 @@ static const struct {
 
 /* Whether a route needs a caller (access.c): the /api/ routes. */
 static const bool needs_key[] = {
-    [API_HEALTHZ] = false, [API_READYZ] = false,  [API_COLLECTION] = true,
-    [API_DOCUMENT] = true, [API_DISTINCT] = true, [API_RESTORE] = true,
-    [API_METRICS] = false, [API_OPENAPI] = true,  [API_DATAAPI] = true,
+    [API_HEALTHZ] = false, [API_READYZ] = false,   [API_COLLECTION] = true, [API_DOCUMENT] = true,
+    [API_DISTINCT] = true, [API_RESTORE] = true,   [API_METRICS] = false,   [API_OPENAPI] = true,
+    [API_DATAAPI] = true,  [API_AGGREGATE] = true,
 };
 
 bool api__match_route(const odm_models_t *models, const char *path, api_route_t *r)
@@ -115,6 +118,12 @@ bool api__match_route(const odm_models_t *models, const char *path, api_route_t 
         r->id += sizeof distinct - 1; /* the FIELD segment */
         r->id_len -= sizeof distinct - 1;
         r->kind = API_DISTINCT;
+    }
+    static const char agg[] = "_agg/";
+    if (strncmp(r->id, agg, sizeof agg - 1) == 0) {
+        r->id += sizeof agg - 1; /* the AGG segment */
+        r->id_len -= sizeof agg - 1;
+        r->kind = API_AGGREGATE;
     }
     static const char restore[] = "/restore";
     size_t n = sizeof restore - 1;

@@ -88,7 +88,7 @@ static bool is_type(const json_t *node, const char *type)
     return false;
 }
 
-static odm_bson_type_t bson_of(const char *x_bson)
+odm_bson_type_t model__bson_of(const char *x_bson)
 {
     static const struct {
         const char *name;
@@ -152,7 +152,7 @@ static bool read_attributes(build_t *b, odm_field_t *field, const schema_set_t *
         if (json_is_false(v) || json_is_false(json_object_get(node, "unevaluatedProperties")))
             field->any_children = false;
     }
-    field->bson = x_bson ? bson_of(x_bson) : date_time ? ODM_BSON_DATE : ODM_BSON_AUTO;
+    field->bson = x_bson ? model__bson_of(x_bson) : date_time ? ODM_BSON_DATE : ODM_BSON_AUTO;
     field->bson_keyword = x_bson ? "x-bson" : date_time ? "format" : NULL;
     if (!unique || b->path[0] == '\0')
         return true;

@@ -69,6 +69,26 @@ bool model__soft_delete_indexes(odm_model_t *model, odm_error_t *err);
  * "FILE: /x-owner: reason". */
 bool model__add_owner(odm_model_t *model, const char *owner, odm_error_t *err);
 
+/* x-aggregations (model_aggregations.c), the keyword's value at the root of a model file: an
+ * object of NAME ([A-Za-z0-9_-], 1 to 64 bytes) -> {"pipeline": [...], "params": {P: schema},
+ * "description": text}, P matching [A-Za-z_][A-Za-z0-9_]* (at most 64 bytes, ODM_AGG_MAX_PARAMS
+ * of them). Checks that shape only; the pipelines are checked by model__add_aggregations once
+ * every model is loaded. Returns false with err set to the reason (the caller adds where). */
+bool model__check_aggregations_shape(const json_t *value, odm_pointer_t *ptr, odm_error_t *err);
+
+/* x-aggregations once every model is registered and compiled: each pipeline checked
+ * (odm_model_check_pipeline, with the model's params), each parameter's schema compiled from
+ * `registry` at `uri` (the model's) and typed; fills model->aggregations. Returns false with
+ * ODM_ERR_CONFIG "FILE: /x-aggregations/NAME/...: reason". */
+bool model__add_aggregations(const odm_models_t *models, odm_model_t *model,
+                             odm_schema_registry_t *registry, const char *uri, odm_error_t *err);
+
+/* Frees model->aggregations. */
+void model__aggregations_release(odm_model_t *model);
+
+/* The BSON type an "x-bson" value names (ODM_BSON_AUTO for an unknown one). */
+odm_bson_type_t model__bson_of(const char *x_bson);
+
 /* Frees what a field owns (not the field itself). */
 void model__field_release(odm_field_t *field);
 

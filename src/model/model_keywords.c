@@ -217,6 +217,17 @@ static bool read_owner(walk_t *w, const char *key, const json_t *value)
     return true;
 }
 
+/* x-aggregations: the shape here, the pipelines once every model is loaded
+ * (model_aggregations.c). */
+static bool read_aggregations(walk_t *w, const char *key, const json_t *value)
+{
+    (void)key;
+    if (model__check_aggregations_shape(value, &w->ptr, w->err))
+        return true;
+    odm_error_prefix(w->err, "%s: %s", w->path, w->ptr.buf);
+    return false;
+}
+
 /* Where an x- keyword may stand. */
 enum { X_ROOT = 1, X_ANY_SCHEMA = 2 };
 
@@ -231,7 +242,7 @@ static const struct {
     {"x-bson", X_ANY_SCHEMA, check_bson},      {"x-unique", X_ANY_SCHEMA, check_unique},
     {"x-ref", X_ANY_SCHEMA, read_ref},         {"x-requireIfMatch", X_ROOT, read_require_if_match},
     {"x-timestamps", X_ROOT, read_timestamps}, {"x-softDelete", X_ROOT, read_soft_delete},
-    {"x-owner", X_ROOT, read_owner},
+    {"x-owner", X_ROOT, read_owner},           {"x-aggregations", X_ROOT, read_aggregations},
 };
 
 /* One x- keyword at the current pointer (which already names it). */

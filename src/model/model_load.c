@@ -111,6 +111,7 @@ static void model_free(odm_model_t *model)
     free(model->path);
     free(model->created_at);
     free(model->updated_at);
+    model__aggregations_release(model);
     free(model);
 }
 
@@ -240,6 +241,11 @@ static bool models_finish(odm_models_t *models, json_t *uris, json_t *refs, odm_
     for (size_t i = 0; i < models->n; i++)
         if (!check_refs(models, models->items[i], json_array_get(refs, i), err))
             return false;
+    for (size_t i = 0; i < models->n; i++) {
+        const char *uri = json_string_value(json_array_get(uris, i));
+        if (!model__add_aggregations(models, models->items[i], models->registry, uri, err))
+            return false;
+    }
     return true;
 }
 

@@ -12,12 +12,13 @@ typedef struct {
     const bson_t *pipeline;
     odm_store_each_fn each;
     void *arg;
+    bool refused; /* the server answered the command with an error */
 } cursor_args_t;
 
 static bool aggregate_attempt(store__op_t *op, mongoc_client_t *client, bson_t *reply,
                               bson_error_t *error, odm_error_t *err)
 {
-    const cursor_args_t *a = op->arg;
+    cursor_args_t *a = op->arg;
     bson_t opts = BSON_INITIALIZER;
     store__append_max_time(op->store, &opts);
     mongoc_collection_t *owned;
@@ -25,8 +26,26 @@ static bool aggregate_attempt(store__op_t *op, mongoc_client_t *client, bson_t *
     mongoc_cursor_t *cursor =
         mongoc_collection_aggregate(coll, MONGOC_QUERY_NONE, a->pipeline, &opts, NULL);
     bool ok = store__drain(op, cursor, a->each, a->arg, reply, error, err);
+    a->refused =
+        !ok && (error->domain == MONGOC_ERROR_SERVER || error->domain == MONGOC_ERROR_QUERY);
     mongoc_collection_destroy(owned);
     bson_destroy(&opts);
+    return ok;
+}
+
+bool odm_store_aggregate_client(odm_store_t *store, const char *collection, const bson_t *pipeline,
+                                odm_store_each_fn each, void *arg, int64_t deadline_ms,
+                                odm_error_t *err)
+{
+    cursor_args_t a = {.pipeline = pipeline, .each = each, .arg = arg};
+    store__op_t op = {.what = "aggregate in",
+                      .collection = collection,
+                      .read = true,
+                      .attempt = aggregate_attempt,
+                      .arg = &a};
+    bool ok = store__run(store, &op, deadline_ms, err);
+    if (!ok && a.refused && err->kind == ODM_ERR_INTERNAL)
+        err->kind = ODM_ERR_BAD_QUERY; /* the pipeline's fault, in the server's words */
     return ok;
 }
 

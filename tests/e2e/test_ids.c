@@ -38,6 +38,9 @@ static const struct {
     {"journals", "{'title':'ids'}"},
     {"members", "{'name':'ids','email':'ids@example.com'}"},
     {"diaries", "{'title':'ids'}"},
+    {"events", "{'kind':'ids'}"},
+    {"places", "{'code':'ids'}"},
+    {"ledgers", "{'title':'ids'}"},
 };
 
 /* The models whose writes need If-Match (x-requireIfMatch). */
