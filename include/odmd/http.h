@@ -146,6 +146,20 @@ void odm_request_fail(odm_request_t *req, const odm_error_t *err, const json_t *
 void odm_request_fail_with(odm_request_t *req, const odm_error_t *err, odm_problem_errors_fn *write,
                            const void *errors);
 
+/* Writes a failure's body in another shape than application/problem+json (an API that clients
+ * of another service read, such as the Data API's): from the request (borrowed: its id), the
+ * error (borrowed, already told as the client sees it) and its violations (`write` from
+ * `errors`, as odm_problem_body_with takes them), sets *status (preset to the kind's) and
+ * *content_type (static), and returns a new body (caller frees; NULL on out of memory) with
+ * *len its length. */
+typedef char *odm_fail_body_fn(const odm_request_t *req, const odm_error_t *err,
+                               odm_problem_errors_fn *write, const void *errors, int *status,
+                               const char **content_type, size_t *len);
+/* The writer odm_request_fail and odm_request_fail_with use for this request's failures from
+ * now on (NULL: application/problem+json). Every other rule of the one failure path (the 500's
+ * message kept to the log, Retry-After, WWW-Authenticate) holds whatever the writer. */
+void odm_request_set_fail_body(odm_request_t *req, odm_fail_body_fn *fn);
+
 /* The response prepared so far (the worker holding the request, before resuming it): its
  * status (0: none yet), content type (static, may be NULL) and body (borrowed, may be NULL with
  * len 0; NULL for a streamed reply). */

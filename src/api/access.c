@@ -6,7 +6,8 @@
 #include "api/internal.h"
 
 #define REALM "Bearer realm=\"odmd\""
-#define CHALLENGE_MAX 512 /* the realm, the error and a scope (a model name: 255 bytes) */
+#define CHALLENGE_MAX 512       /* the realm, the error and a scope (a model name: 255 bytes) */
+#define API_KEY_HEADER_MAX 1024 /* "Bearer " and an api-key header's key */
 
 /* What a request on route `r` does to its model: reads (GET, HEAD, OPTIONS) unless it asks for
  * soft-deleted documents (?deleted=) or restores one; everything else writes. */
@@ -49,11 +50,28 @@ static void add_invalid_challenge(odm_request_t *req, const char *reason)
     odm_request_add_header(req, "WWW-Authenticate", challenge);
 }
 
+/* The Data API's routes also take a key as its clients send it, in an api-key header, when no
+ * Authorization header is sent: read as "Bearer KEY" (a key too long for `buf` is sent as
+ * none, and refused). Returns: the Authorization value to identify (borrowed, or `buf`). */
+static const char *authorization_of(const api_route_t *r, odm_request_t *req, char *buf,
+                                    size_t size)
+{
+    const char *authorization = odm_request_header(req, "Authorization");
+    const char *key = odm_request_header(req, "api-key");
+    if (authorization != NULL || key == NULL || r->kind != API_DATAAPI)
+        return authorization;
+    int n = snprintf(buf, size, "Bearer %s", key);
+    if (n < 0 || (size_t)n >= size)
+        snprintf(buf, size, "Bearer ");
+    return buf;
+}
+
 bool api__refuse_caller(const odm_app_t *app, odm_request_t *req, const api_route_t *r,
                         odm_principal_t *who)
 {
     odm_error_t err;
-    const char *authorization = odm_request_header(req, "Authorization");
+    char bearer[API_KEY_HEADER_MAX];
+    const char *authorization = authorization_of(r, req, bearer, sizeof bearer);
     switch (odm_auth_identify(app->auth, authorization, who, &err)) {
     case ODM_AUTH_OK: /* a route without a model (/openapi.json) needs a caller, no scope */
         return r->model != NULL && api__refuse_scope(req, who, route_access(r, req), r->model);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/dataapi.h"
 #include "api/internal.h"
 #include "odmd/clock.h"
 #include "odmd/log.h"
@@ -54,6 +55,7 @@ static void call_free(void *p)
     bson_destroy(&call->id_filter);
     bson_destroy(&call->doc);
     api__expand_free(call->expand);
+    api__dataapi_free(call->dataapi);
     bson_destroy(&call->filter);
     api_list_t *list = call->list;
     if (list != NULL) {

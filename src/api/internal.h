@@ -18,6 +18,7 @@ typedef enum {
     API_RESTORE,  /* /api/NAME/ID/restore of an x-softDelete model: id is the ID segment */
     API_METRICS,  /* /metrics (metrics.c) */
     API_OPENAPI,  /* /openapi.json */
+    API_DATAAPI,  /* /data/v1/action/ACTION (dataapi.c): id is the ACTION segment */
 } api_route_kind_t;
 
 /* The label a route kind counts under in the metrics (odm_request_set_metrics_labels). */
@@ -86,8 +87,9 @@ typedef struct api_call {
     /* set before the call is submitted: its work may run in one database command with the
      * waiting calls like it (coalesce.c) */
     bool coalesce;
-    odm_principal_t caller; /* who sent the request (access.c); /healthz, /readyz: none;
-                             * stays last: a reused call is zeroed up to it (call.c) */
+    struct api_dataapi *dataapi; /* the Data API's request (dataapi.h; owned, may be NULL) */
+    odm_principal_t caller;      /* who sent the request (access.c); /healthz, /readyz: none;
+                                  * stays last: a reused call is zeroed up to it (call.c) */
 } api_call_t;
 
 /* metrics.c: GET /metrics on the API's listener (404 when the metrics are off or served on
@@ -443,6 +445,7 @@ json_t *api__describe_patch(const api_doc_t *doc);
 json_t *api__describe_delete(const api_doc_t *doc);
 json_t *api__describe_distinct(const api_doc_t *doc);
 json_t *api__describe_restore(const api_doc_t *doc);
+json_t *api__describe_dataapi(const api_doc_t *doc); /* POST /data/v1/action/ACTION */
 
 /* GET and HEAD /openapi.json (polling thread, no database). */
 void api__openapi(api_call_t *call);

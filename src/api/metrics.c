@@ -16,6 +16,7 @@ static const char *const route_names[ODM_METRICS_MAX_ROUTES] = {
     [API_METRICS_ROUTE(API_DISTINCT)] = "distinct",
     [API_METRICS_ROUTE(API_RESTORE)] = "restore",
     [API_METRICS_ROUTE(API_METRICS)] = "metrics",
+    [API_METRICS_ROUTE(API_DATAAPI)] = "dataapi",
 };
 
 /* The store's error kinds as labels; a kind not named here is written as "other". */

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "api/dataapi.h"
 #include "api/internal.h"
 #include "odmd/log.h"
 
@@ -55,6 +56,8 @@ static const struct {
     {API_OPENAPI, ODM_METHOD_GET, "GET", api__openapi, api__describe_openapi},
     {API_OPENAPI, ODM_METHOD_HEAD, "HEAD", api__openapi, api__describe_openapi},
     {API_OPENAPI, ODM_METHOD_OPTIONS, "OPTIONS", reply_options, api__describe_options},
+    {API_DATAAPI, ODM_METHOD_POST, "POST", api__dataapi, NULL},
+    {API_DATAAPI, ODM_METHOD_OPTIONS, "OPTIONS", reply_options, NULL},
 };
 
 /* Accept-Patch (RFC 5789 3.1): the bodies PATCH reads, each a JSON merge patch (RFC 7396). */
@@ -62,8 +65,9 @@ static const struct {
 
 /* Whether a route needs a caller (access.c): the /api/ routes. */
 static const bool needs_key[] = {
-    [API_HEALTHZ] = false, [API_READYZ] = false, [API_COLLECTION] = true, [API_DOCUMENT] = true,
-    [API_DISTINCT] = true, [API_RESTORE] = true, [API_METRICS] = false,   [API_OPENAPI] = true,
+    [API_HEALTHZ] = false, [API_READYZ] = false,  [API_COLLECTION] = true,
+    [API_DOCUMENT] = true, [API_DISTINCT] = true, [API_RESTORE] = true,
+    [API_METRICS] = false, [API_OPENAPI] = true,  [API_DATAAPI] = true,
 };
 
 bool api__match_route(const odm_models_t *models, const char *path, api_route_t *r)
@@ -84,6 +88,12 @@ bool api__match_route(const odm_models_t *models, const char *path, api_route_t 
     if (strcmp(path, "/openapi.json") == 0) {
         r->kind = API_OPENAPI;
         return true;
+    }
+    if (strncmp(path, API_DATAAPI_PREFIX, strlen(API_DATAAPI_PREFIX)) == 0) {
+        r->kind = API_DATAAPI; /* an unknown ACTION is the handler's 404 */
+        r->id = path + strlen(API_DATAAPI_PREFIX);
+        r->id_len = strlen(r->id);
+        return r->id_len > 0 && memchr(r->id, '/', r->id_len) == NULL;
     }
     if (strncmp(path, API_PREFIX, strlen(API_PREFIX)) != 0)
         return false;
@@ -243,6 +253,8 @@ static bool refuse_route(const odm_app_t *app, const odm_models_t *models, odm_r
         return api__failf(req, ODM_ERR_NOT_FOUND, "no such route");
     odm_request_set_metrics_labels(req, r->model ? r->model->metrics_label : 0,
                                    API_METRICS_ROUTE(r->kind));
+    if (r->kind == API_DATAAPI)
+        api__dataapi_shape(req);
     if (find_handler(r->kind, odm_request_method(req)) == NULL) {
         add_allow(req, r->kind);
         return api__failf(req, ODM_ERR_METHOD_NOT_ALLOWED, "method not allowed on this route");
@@ -268,8 +280,12 @@ static bool refuse_body(odm_request_t *req, api_route_kind_t kind)
     odm_method_t method = odm_request_method(req);
     bool takes_body =
         (method & (ODM_METHOD_POST | ODM_METHOD_PUT | ODM_METHOD_PATCH)) && kind != API_RESTORE;
+    const char *content_type = odm_request_header(req, "Content-Type");
     if (!(takes_body || odm_request_has_body(req)) ||
-        api__acceptable_media_type(odm_request_header(req, "Content-Type"), method))
+        api__acceptable_media_type(content_type, method) ||
+        (kind == API_DATAAPI && content_type != NULL &&
+         strncasecmp(content_type, API_DATAAPI_EJSON, strlen(API_DATAAPI_EJSON)) == 0 &&
+         strchr("; ", content_type[strlen(API_DATAAPI_EJSON)]) != NULL))
         return false;
     if (method == ODM_METHOD_PATCH) {
         odm_request_add_header(req, "Accept-Patch", ACCEPT_PATCH);

@@ -174,6 +174,7 @@ struct odm_request {
 
     void *state;
     void (*state_free)(void *);
+    odm_fail_body_fn *fail_body; /* odm_request_set_fail_body; NULL: problem+json */
 
     /* metrics (observe.c) */
     int64_t started_us;

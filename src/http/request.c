@@ -158,13 +158,21 @@ void odm_request_fail_with(odm_request_t *req, const odm_error_t *err, odm_probl
                       req->request_id);
         err = &hidden;
     }
-    char *body = odm_problem_body_with(err, write, errors, &len);
+    const char *content_type = "application/problem+json";
+    char *body = req->fail_body != NULL
+                     ? req->fail_body(req, err, write, errors, &status, &content_type, &len)
+                     : odm_problem_body_with(err, write, errors, &len);
     if (err->kind == ODM_ERR_UNAVAILABLE)
         odm_request_add_header(req, MHD_HTTP_HEADER_RETRY_AFTER, "1");
     if (err->kind == ODM_ERR_UNAUTHORIZED &&
         odm_request_response_header(req, MHD_HTTP_HEADER_WWW_AUTHENTICATE) == NULL)
         odm_request_add_header(req, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
-    odm_request_reply(req, status, "application/problem+json", body, body ? len : 0);
+    odm_request_reply(req, status, content_type, body, body ? len : 0);
+}
+
+void odm_request_set_fail_body(odm_request_t *req, odm_fail_body_fn *fn)
+{
+    req->fail_body = fn;
 }
 
 void odm_request_fail(odm_request_t *req, const odm_error_t *err, const json_t *errors)
