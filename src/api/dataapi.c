@@ -17,6 +17,12 @@ static const api_dataapi_action_t actions[] = {
          API_DATAAPI_SKIP,
      NULL, api__dataapi_find, "Find documents",
      "{\"documents\": the matching documents, at most limit (1000 at most)}", 200},
+    {"updateOne", ODM_ACCESS_WRITE, API_DATAAPI_FILTER | API_DATAAPI_UPDATE | API_DATAAPI_UPSERT,
+     api__dataapi_check_update, api__dataapi_update_one, "Update one document",
+     "{\"matchedCount\", \"modifiedCount\"[, \"upsertedId\"]}", 200},
+    {"updateMany", ODM_ACCESS_WRITE, API_DATAAPI_FILTER | API_DATAAPI_UPDATE | API_DATAAPI_UPSERT,
+     api__dataapi_check_update, api__dataapi_update_many, "Update documents",
+     "{\"matchedCount\", \"modifiedCount\"[, \"upsertedId\"]}", 200},
 };
 
 /* ---- the error shape ---- */
