@@ -49,9 +49,11 @@ typedef struct odm_update odm_update_t;
  * (an array is an update pipeline), an empty one, a member that is not an operator (a
  * replacement document), an operator outside the allowed set, an operator's argument of the
  * wrong shape, a $each of more than ODM_UPDATE_MAX_EACH items, an empty, '$'-prefixed (positional)
- * or overlong path component, an _id changed (outside $setOnInsert), more than ODM_UPDATE_MAX_PATHS
- * paths, and two paths of which one is the other or its prefix ("updating the path 'a.b' would
- * create a conflict at 'a'"). Returns: a new compiled update (odm_codec_update_free), or NULL. */
+ * or overlong path component, an _id changed (outside $setOnInsert), a path through a writeOnly
+ * field of the model, an operator that reads a writeOnly value (any but $set, $unset, $setOnInsert,
+ * $currentDate and a $rename's target), more than ODM_UPDATE_MAX_PATHS paths, and two paths of
+ * which one is the other or its prefix ("updating the path 'a.b' would create a conflict at 'a'").
+ * Returns: a new compiled update (odm_codec_update_free), or NULL. */
 odm_update_t *odm_codec_update_compile(const odm_model_t *model, const json_t *update,
                                        const char *base, odm_pointer_t *where, odm_error_t *err);
 
@@ -59,6 +61,11 @@ void odm_codec_update_free(odm_update_t *u);
 
 /* Whether the update holds $setOnInsert (it changes nothing but an upsert's insert). */
 bool odm_codec_update_has_set_on_insert(const odm_update_t *u);
+
+/* Whether the update writes a writeOnly field of the model (or a value holding one): then a
+ * caller must not tell whether the write changed the document (a count of modified documents
+ * would say whether the value was already the one written). */
+bool odm_codec_update_writes_write_only(const odm_update_t *u);
 
 /* Applies the update to `doc` (an object, borrowed, changed in place), $setOnInsert only when
  * `inserting`; $currentDate writes `now_ms`. Refused with ODM_ERR_BAD_REQUEST and "POINTER:

@@ -213,16 +213,19 @@ static void guard_filter(const api_call_t *call, const bson_t *doc, bson_t *out)
     bson_append_array_end(out, &and);
 }
 
-/* Writes the update to one matched document with the compare-and-set of a PATCH. Returns: its
- * status; API_WRITE_REFUSED with v filled. */
-static api_write_status_t write_one(api_call_t *call, const bson_t *doc, api_verdict_t *v)
+/* Writes the update to one matched document with the compare-and-set of a PATCH. An update
+ * that leaves the document as it was writes nothing, unless it writes a writeOnly field (whose
+ * value the count of modified documents would otherwise betray). Returns: its status;
+ * API_WRITE_REFUSED with v filled. */
+static api_write_status_t write_one(api_call_t *call, const odm_update_t *u, const bson_t *doc,
+                                    api_verdict_t *v)
 {
     bson_t guard;
     api_write_t w;
     guard_filter(call, doc, &guard);
     api__write_init(&w, &guard);
     w.build = build_updated;
-    w.skip_same = true;
+    w.skip_same = !odm_codec_update_writes_write_only(u);
     w.first = doc;
     api_write_status_t status = api__write_guarded(call, &w);
     if (status == API_WRITE_REFUSED) {
@@ -237,12 +240,12 @@ static api_write_status_t write_one(api_call_t *call, const bson_t *doc, api_ver
 /* Writes every match (all checked) and answers the counts; a refusal (a database failure, or a
  * document a concurrent write changed so that the update no longer fits it) stops the writes
  * and is answered, saying how many were written. Returns: true (answered). */
-static bool write_matches(api_call_t *call, matched_t *m)
+static bool write_matches(api_call_t *call, const odm_update_t *u, matched_t *m)
 {
     int64_t matched = (int64_t)m->n, modified = 0;
     for (size_t i = 0; i < m->n; i++) {
         api_verdict_t v = {0};
-        api_write_status_t status = write_one(call, &m->docs[i], &v);
+        api_write_status_t status = write_one(call, u, &m->docs[i], &v);
         if (status == API_WRITE_DONE)
             modified++;
         else if (status == API_WRITE_GONE)
@@ -386,7 +389,7 @@ static bool update_work(api_call_t *call, bool many)
         if (!check_one(call, u, &m.docs[i], &v))
             answered = fail_verdict(call, &v);
     if (!answered)
-        answered = write_matches(call, &m);
+        answered = write_matches(call, u, &m);
     matches_release(&m);
     odm_codec_update_free(u);
     return answered;

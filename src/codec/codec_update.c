@@ -40,6 +40,7 @@ struct odm_update {
     op_t *ops;
     size_t n;
     bool has_set_on_insert;
+    bool writes_write_only; /* a path holds a writeOnly field */
 };
 
 typedef struct {
@@ -52,6 +53,7 @@ typedef struct {
 
 typedef struct op_def {
     const char *name;
+    bool reads; /* it reads the current value (so never a writeOnly one) */
     bool (*compile)(op_t *op, odm_pointer_t *where, odm_error_t *err); /* NULL: any argument */
     bool (*apply)(apply_t *a, const op_t *op);
 } op_def_t;
@@ -212,15 +214,14 @@ static bool put(apply_t *a, const op_t *op, json_t *c, const path_t *p, size_t i
 {
     size_t n, index;
     const char *s = comp(p, i, &n);
-    char shown[96];
     if (v == NULL)
         return out_of_memory(a->err);
     if (json_is_object(c))
         return json_object_setn_new(c, s, n, v) == 0 || out_of_memory(a->err);
     if (!is_index(s, n, &index)) {
         json_decref(v);
-        return fail_at(op->pointer, a->where, a->err, "cannot create field '%.*s' in element %s",
-                       (int)n, s, quote_value(c, shown, sizeof shown));
+        return fail_at(op->pointer, a->where, a->err, "cannot create field '%.*s' in an array",
+                       (int)n, s);
     }
     if (index >= ODM_UPDATE_MAX_INDEX) {
         json_decref(v);
@@ -243,7 +244,6 @@ static bool put(apply_t *a, const op_t *op, json_t *c, const path_t *p, size_t i
 static json_t *parent_for_write(apply_t *a, const op_t *op, const path_t *p)
 {
     json_t *c = a->doc;
-    char shown[96];
     for (size_t i = 0; i + 1 < p->n; i++) {
         json_t *next = child(c, p, i);
         if (next == NULL) {
@@ -254,8 +254,8 @@ static json_t *parent_for_write(apply_t *a, const op_t *op, const path_t *p)
             size_t n, m;
             const char *s = comp(p, i + 1, &n), *at = comp(p, i, &m);
             fail_at(op->pointer, a->where, a->err,
-                    "cannot create field '%.*s' in element {%.*s: %s}", (int)n, s, (int)m, at,
-                    quote_value(next, shown, sizeof shown));
+                    "cannot create field '%.*s' in '%.*s', a value of type %s", (int)n, s, (int)m,
+                    at, type_name(next));
             return NULL;
         }
         c = next;
@@ -336,7 +336,6 @@ static bool apply_arith(apply_t *a, const op_t *op, bool multiply)
         return false;
     json_t *cur = child(parent, &op->path, op->path.n - 1), *result;
     const char *name = op->def->name;
-    char shown[96];
     if (cur == NULL) /* $inc: the argument; $mul: zero of the argument's type */
         return put(a, op, parent, &op->path, op->path.n - 1,
                    !multiply                  ? json_deep_copy(op->arg)
@@ -347,12 +346,11 @@ static bool apply_arith(apply_t *a, const op_t *op, bool multiply)
                        "cannot apply %s to a value of non-numeric type: field '%s' is of type %s",
                        name, op->path.text, type_name(cur));
     if (!arith(cur, op->arg, multiply, &result))
-        return fail_at(op->pointer, a->where, a->err,
-                       "failed to apply %s to the current value %s: the result %s", name,
-                       quote_value(cur, shown, sizeof shown),
-                       json_is_integer(cur) && json_is_integer(op->arg)
-                           ? "overflows a 64-bit integer"
-                           : "is not a finite number");
+        return fail_at(
+            op->pointer, a->where, a->err,
+            "failed to apply %s to the current value of '%s': the result %s", name, op->path.text,
+            json_is_integer(cur) && json_is_integer(op->arg) ? "overflows a 64-bit integer"
+                                                             : "is not a finite number");
     return put(a, op, parent, &op->path, op->path.n - 1, result);
 }
 
@@ -692,19 +690,19 @@ static bool compile_current_date(op_t *op, odm_pointer_t *where, odm_error_t *er
 }
 
 static const op_def_t op_defs[] = {
-    {"$addToSet", compile_add_to_set, apply_add_to_set},
-    {"$currentDate", compile_current_date, apply_current_date},
-    {"$inc", compile_number, apply_inc},
-    {"$max", NULL, apply_max},
-    {"$min", NULL, apply_min},
-    {"$mul", compile_number, apply_mul},
-    {"$pop", compile_pop, apply_pop},
-    {"$pull", compile_pull, apply_pull},
-    {"$push", compile_push, apply_push},
-    {"$rename", compile_rename, apply_rename},
-    {"$set", NULL, apply_set},
-    {"$setOnInsert", NULL, apply_set_on_insert},
-    {"$unset", NULL, apply_unset},
+    {"$addToSet", true, compile_add_to_set, apply_add_to_set},
+    {"$currentDate", false, compile_current_date, apply_current_date},
+    {"$inc", true, compile_number, apply_inc},
+    {"$max", true, NULL, apply_max},
+    {"$min", true, NULL, apply_min},
+    {"$mul", true, compile_number, apply_mul},
+    {"$pop", true, compile_pop, apply_pop},
+    {"$pull", true, compile_pull, apply_pull},
+    {"$push", true, compile_push, apply_push},
+    {"$rename", true, compile_rename, apply_rename},
+    {"$set", false, NULL, apply_set},
+    {"$setOnInsert", false, NULL, apply_set_on_insert},
+    {"$unset", false, NULL, apply_unset},
 };
 
 static const op_def_t *find_op(const char *name)
@@ -743,6 +741,52 @@ bool odm_codec_update_has_set_on_insert(const odm_update_t *u)
     return u->has_set_on_insert;
 }
 
+bool odm_codec_update_writes_write_only(const odm_update_t *u)
+{
+    return u->writes_write_only;
+}
+
+/* Whether a field or one of its descendants is writeOnly. */
+static bool holds_write_only(const odm_field_t *f, int depth)
+{
+    if (f == NULL || depth > ODM_UPDATE_MAX_COMPONENTS)
+        return false;
+    if (f->write_only)
+        return true;
+    for (size_t i = 0; i < f->n_children; i++)
+        if (holds_write_only(&f->children[i], depth + 1))
+            return true;
+    return holds_write_only(f->items, depth + 1);
+}
+
+/* A writeOnly value is never read back, not even through an update's effects (a comparison, a
+ * type error, a count of documents modified): an update may only set or unset it as a whole
+ * ($set, $unset, $setOnInsert, $currentDate, a $rename's target). Paths of `p` through a
+ * writeOnly field, and reading operators on one (or on a value holding one), are refused. */
+static bool check_write_only(odm_update_t *u, const op_t *op, const path_t *p, bool reads,
+                             odm_pointer_t *where, odm_error_t *err)
+{
+    if (u->model == NULL)
+        return true;
+    for (size_t i = 0; i + 1 < p->n; i++) {
+        const odm_field_t *f = odm_model_field(u->model, p->text, p->off[i] + p->clen[i]);
+        if (f != NULL && f->write_only)
+            return fail_at(op->pointer, where, err,
+                           "'%.*s' is write-only: an update sets or unsets it as a whole",
+                           (int)(p->off[i] + p->clen[i]), p->text);
+    }
+    const odm_field_t *f = odm_model_field(u->model, p->text, p->len);
+    if (!holds_write_only(f, 0))
+        return true;
+    if (reads)
+        return fail_at(op->pointer, where, err,
+                       "'%s' is or holds a write-only field, which %s would read: an update "
+                       "sets or unsets it as a whole",
+                       p->text, op->def->name);
+    u->writes_write_only = true;
+    return true;
+}
+
 /* Adds the operation of `def` on `key` (its pointer in `where`) with `arg`. */
 static bool add_op(odm_update_t *u, const op_def_t *def, const char *key, const json_t *arg,
                    odm_pointer_t *where, odm_error_t *err)
@@ -767,7 +811,10 @@ static bool add_op(odm_update_t *u, const op_def_t *def, const char *key, const 
                        key);
     if (u->model != NULL)
         op->field = odm_model_field(u->model, op->path.text, op->path.len);
-    return def->compile == NULL || def->compile(op, where, err);
+    if (!(def->compile == NULL || def->compile(op, where, err)))
+        return false;
+    return check_write_only(u, op, &op->path, def->reads, where, err) &&
+           (op->to == NULL || check_write_only(u, op, op->to, false, where, err));
 }
 
 /* Compiles one operator's member (`name`: `fields`). */

@@ -245,6 +245,8 @@ static void test_refusals(void)
          "/update/$pull/tags/$regex"},
         {"{'$currentDate':{'lastLogin':{'$type':'timestamp'}}}", "timestamp",
          "/update/$currentDate/lastLogin"},
+        {"{'$max':{'password':'zzzzzzzz'}}", "write-only", "/update/$max/password"},
+        {"{'$rename':{'password':'name'}}", "write-only", "/update/$rename/password"},
     };
     e2e_resp_t r = {0};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -324,6 +326,17 @@ static void test_upsert(void)
     CHECK_INT(json_integer_value(json_object_get(doc, "size")), 1);
     json_decref(doc);
     e2e_resp_free(&r);
+}
+
+/* A writeOnly field is set whole, and the count does not tell whether it held that value. */
+static void test_write_only(void)
+{
+    update_user(bea, "{'$set':{'password':'correct-horse'}}", 1);
+    update_user(bea, "{'$set':{'password':'correct-horse'}}", 1);
+    json_t *stored = e2e_mongo_find(DBURI, DBNAME, "users", F("{\"_id\":{\"$oid\":\"%s\"}}", bea));
+    CHECK_STR(json_string_value(json_object_get(stored, "password")), "correct-horse");
+    json_decref(stored);
+    update_user(bea, "{'$set':{'name':'Bea'}}", 0); /* no writeOnly field: nothing written */
 }
 
 /* x-timestamps: updatedAt moves, createdAt is read-only. */
@@ -503,6 +516,7 @@ int main(void)
     test_invalid_results();
     test_refusals();
     test_update_many();
+    test_write_only();
     test_upsert();
     test_timestamps();
     test_owner();

@@ -24,6 +24,8 @@ static const char things_model[] =
     "  \"meta\": {\"type\": \"object\", \"properties\": {\n"
     "    \"created\": {\"type\": \"string\", \"readOnly\": true},\n"
     "    \"note\": {\"type\": \"string\"}}},\n"
+    "  \"secret\": {\"type\": \"object\", \"writeOnly\": true, \"properties\": {\"pin\": {}}},\n"
+    "  \"box\": {\"type\": \"object\", \"properties\": {\"key\": {\"writeOnly\": true}}},\n"
     "  \"any\": {}}}";
 
 static bool setup(void)
@@ -102,9 +104,9 @@ static void test_set(void)
     CHECK_STR(run("{\"a\":[]}", "{\"$set\":{\"a.1.b\":4}}"), "{\"a\":[null,{\"b\":4}]}");
     /* a scalar on the way, a field name into an array */
     CHECK_ERROR(run("{\"a\":1}", "{\"$set\":{\"a.b\":2}}"), "/update/$set/a.b",
-                "cannot create field 'b' in element {a: 1}");
+                "cannot create field 'b' in 'a', a value of type int");
     CHECK_ERROR(run("{\"a\":[1]}", "{\"$set\":{\"a.x\":1}}"), "/update/$set/a.x",
-                "cannot create field 'x' in element [1]");
+                "cannot create field 'x' in an array");
     CHECK_ERROR(run("{\"a\":[]}", "{\"$set\":{\"a.100000\":1}}"), "/update/$set/a.100000",
                 "past the limit");
     /* a value is copied, never shared with the update */
@@ -390,6 +392,40 @@ static void test_refusals(void)
     CHECK_STR(run("{\"a\":1}", "{\"$set\":{}}"), "{\"a\":1}");
 }
 
+/* Whether `update` compiles for things and writes a writeOnly field. */
+static bool writes_write_only(const char *update)
+{
+    odm_error_t err = {0};
+    json_t *u = json_loads(update, 0, NULL);
+    odm_update_t *c = u ? odm_codec_update_compile(things, u, "/update", &where, &err) : NULL;
+    bool yes = c != NULL && odm_codec_update_writes_write_only(c);
+    odm_codec_update_free(c);
+    json_decref(u);
+    return yes;
+}
+
+/* A writeOnly value is set or unset as a whole, never read through an operator. */
+static void test_write_only(void)
+{
+    CHECK_STR(
+        run_as(things, "{\"secret\":{\"pin\":1}}", "{\"$set\":{\"secret\":{\"pin\":2}}}", false),
+        "{\"secret\":{\"pin\":2}}");
+    CHECK(writes_write_only("{\"$set\":{\"secret\":{\"pin\":2}}}"));
+    CHECK(writes_write_only("{\"$rename\":{\"any\":\"secret\"}}"));
+    CHECK(writes_write_only("{\"$unset\":{\"box\":1}}"));
+    CHECK(!writes_write_only("{\"$set\":{\"any\":1},\"$max\":{\"when\":\"x\"}}"));
+    CHECK_ERROR(run_as(things, "{}", "{\"$max\":{\"secret\":{\"pin\":9}}}", false),
+                "/update/$max/secret", "'secret' is or holds a write-only field, which $max");
+    CHECK_ERROR(run_as(things, "{}", "{\"$addToSet\":{\"box\":1}}", false), "/update/$addToSet/box",
+                "write-only");
+    CHECK_ERROR(run_as(things, "{}", "{\"$rename\":{\"secret\":\"any\"}}", false),
+                "/update/$rename/secret", "write-only");
+    CHECK_ERROR(run_as(things, "{}", "{\"$set\":{\"secret.pin\":1}}", false),
+                "/update/$set/secret.pin", "'secret' is write-only");
+    CHECK_ERROR(run_as(things, "{}", "{\"$inc\":{\"box.key\":1}}", false), "/update/$inc/box.key",
+                "write-only");
+}
+
 static void test_read_only(void)
 {
     json_t *before =
@@ -430,6 +466,7 @@ int main(void)
         test_pull();
         test_current_date_and_set_on_insert();
         test_refusals();
+        test_write_only();
         test_read_only();
     }
     odm_models_free(models);
