@@ -262,16 +262,21 @@ static bool write_matches(api_call_t *call, const odm_update_t *u, matched_t *m)
 
 /* ---- upsert ---- */
 
-static bool add_equalities(const json_t *filter, json_t *eq, int depth);
+static bool add_equalities(const json_t *filter, json_t *eq, int depth, odm_error_t *err);
 
 /* The equalities of one filter member (`key`: `v`) into eq: {f: v}, {f: {$eq: v}}, and those of
- * each member of $and. */
-static bool add_equality(const char *key, const json_t *v, json_t *eq, int depth)
+ * each member of $and. A field named twice is refused, as MongoDB refuses it (which value would
+ * the document get?). Returns: false with err set. */
+static bool add_equality(const char *key, const json_t *v, json_t *eq, int depth, odm_error_t *err)
 {
     if (strcmp(key, "$and") == 0) {
         size_t i;
         const json_t *q;
-        json_array_foreach(v, i, q) if (!add_equalities(q, eq, depth + 1)) return false;
+        json_array_foreach(v, i, q)
+        {
+            if (!add_equalities(q, eq, depth + 1, err))
+                return false;
+        }
         return true;
     }
     if (key[0] == '$')
@@ -282,18 +287,60 @@ static bool add_equality(const char *key, const json_t *v, json_t *eq, int depth
         if (first != NULL && first[0] == '$')
             want = json_object_get(v, "$eq"); /* other operators say no value */
     }
-    return want == NULL || json_object_set(eq, key, (json_t *)want) == 0;
+    if (want == NULL)
+        return true;
+    if (json_object_get(eq, key) != NULL)
+        return odm_error_set(err, ODM_ERR_BAD_REQUEST,
+                             "cannot infer the upserted document's fields: the filter matches "
+                             "'%.200s' twice",
+                             key);
+    return json_object_set(eq, key, (json_t *)want) == 0 ||
+           odm_error_set(err, ODM_ERR_INTERNAL, "out of memory");
 }
 
-static bool add_equalities(const json_t *filter, json_t *eq, int depth)
+static bool add_equalities(const json_t *filter, json_t *eq, int depth, odm_error_t *err)
 {
     const char *key;
     const json_t *v;
     if (!json_is_object(filter) || depth > ODM_JSON_MAX_DEPTH)
         return true;
-    json_object_foreach((json_t *)filter, key,
-                        v) if (!add_equality(key, v, eq, depth)) return false;
+    json_object_foreach((json_t *)filter, key, v)
+    {
+        if (!add_equality(key, v, eq, depth, err))
+            return false;
+    }
     return true;
+}
+
+/* Sets the filter's equalities in `doc`, as $setOnInsert would. Returns: false with v's err set
+ * and `where` naming the filter (a field matched twice, or on overlapping paths). */
+static bool seed_equalities(const api_call_t *call, json_t *doc, api_verdict_t *v,
+                            odm_pointer_t *where)
+{
+    json_t *eq = json_object();
+    json_t *set = eq ? json_pack("{s:O}", "$setOnInsert", eq) : NULL;
+    odm_update_t *seed = NULL;
+    bool ok = set != NULL || odm_error_set(&v->err, ODM_ERR_INTERNAL, "out of memory");
+    ok = ok && add_equalities(call->dataapi->filter, eq, 0, &v->err);
+    if (ok && json_object_size(eq) > 0) {
+        seed = odm_codec_update_compile(call->model, set, NULL, where, &v->err);
+        ok = seed != NULL && odm_codec_update_apply(seed, doc, true, 0, where, &v->err);
+        if (!ok && v->err.kind == ODM_ERR_BAD_REQUEST) { /* "POINTER: reason": the reason */
+            const char *reason = strstr(v->err.message, ": ");
+            char told[ODM_ERROR_MSG_MAX];
+            snprintf(told, sizeof told, "%s", reason ? reason + 2 : v->err.message);
+            odm_error_set(&v->err, ODM_ERR_BAD_REQUEST,
+                          "the filter's equalities make no document: %s", told);
+        }
+    }
+    if (!ok) {
+        odm_pointer_init(where);
+        odm_pointer_push(where, "filter", 6);
+    }
+    odm_codec_update_free(seed);
+    json_decref(set);
+    json_decref(eq);
+    return ok;
 }
 
 /* The upserted document before odmd's own fields: the filter's equalities, then the update
@@ -302,28 +349,12 @@ static bool add_equalities(const json_t *filter, json_t *eq, int depth)
 static json_t *upsert_seed(const api_call_t *call, const odm_update_t *u, api_verdict_t *v)
 {
     odm_pointer_t where;
-    json_t *doc = json_object(), *eq = json_object();
-    json_t *set = eq ? json_pack("{s:O}", "$setOnInsert", eq) : NULL;
-    bool ok = doc != NULL && set != NULL && add_equalities(call->dataapi->filter, eq, 0);
-    if (!ok)
-        odm_error_set(&v->err, ODM_ERR_INTERNAL, "out of memory");
-    odm_update_t *seed = NULL;
-    if (ok && json_object_size(eq) > 0) {
-        seed = odm_codec_update_compile(call->model, set, NULL, &where, &v->err);
-        ok = seed != NULL && odm_codec_update_apply(seed, doc, true, 0, &where, &v->err);
-        if (!ok && v->err.kind == ODM_ERR_BAD_REQUEST) { /* equalities on overlapping paths */
-            odm_error_prefix(&v->err, "the filter's equalities make no document");
-            odm_pointer_init(&where);
-            odm_pointer_push(&where, "filter", 6);
-        }
-    }
-    if (ok)
-        ok = odm_codec_update_apply(u, doc, true, odm_model_wall_ms(), &where, &v->err);
+    json_t *doc = json_object();
+    bool ok = doc != NULL || odm_error_set(&v->err, ODM_ERR_INTERNAL, "out of memory");
+    ok = ok && seed_equalities(call, doc, v, &where) &&
+         odm_codec_update_apply(u, doc, true, odm_model_wall_ms(), &where, &v->err);
     if (!ok && v->err.kind == ODM_ERR_BAD_REQUEST)
         v->errors = violation(&where, &v->err);
-    odm_codec_update_free(seed);
-    json_decref(set);
-    json_decref(eq);
     if (!ok) {
         json_decref(doc);
         return NULL;

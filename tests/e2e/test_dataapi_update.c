@@ -315,6 +315,18 @@ static void test_upsert(void)
         NULL);
     expect_error(&r, 400, "SchemaValidationFailedWrite", "");
     CHECK_INT(e2e_mongo_count(DBURI, DBNAME, "users"), before + 1);
+    /* equalities that make no document */
+    act(&writer, &r, "updateOne", "users",
+        "'filter':{'name':'A','$and':[{'name':'B'}]},'update':{'$set':{'age':1}},'upsert':true",
+        NULL);
+    expect_error(&r, 400, "InvalidParameter", "the filter matches 'name' twice");
+    CHECK_STR(first_location(&r), "/filter");
+    act(&writer, &r, "updateOne", "users",
+        "'filter':{'tags':'a','tags.0':'b'},'update':{'$set':{'age':1}},'upsert':true", NULL);
+    expect_error(&r, 400, "InvalidParameter",
+                 "the filter's equalities make no document: updating the path 'tags.0' would "
+                 "create a conflict at 'tags'");
+    CHECK_INT(e2e_mongo_count(DBURI, DBNAME, "users"), before + 1);
     /* a client-given _id from the filter ($eq), answered as Extended JSON when asked */
     act(&admin, &r, "updateMany", "widgets",
         "'filter':{'_id':{'$eq':7}},'update':{'$set':{'label':'seven'}},'upsert':true",
