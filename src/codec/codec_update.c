@@ -638,14 +638,21 @@ static bool compile_push_modifier(op_t *op, const char *key, const json_t *v, od
 
 static bool compile_push(op_t *op, odm_pointer_t *where, odm_error_t *err)
 {
+    static const char *const modifiers[] = {"$slice", "$sort", "$position"};
     if (!take_items(op, err))
         return false;
+    for (size_t i = 0; op->one != NULL && json_is_object(op->arg) && i < 3; i++)
+        if (json_object_get(op->arg, modifiers[i]) != NULL)
+            return fail_at(op->pointer, where, err, "%s in $push needs $each", modifiers[i]);
     if (op->one != NULL)
         return true;
     const char *key;
     const json_t *v;
-    json_object_foreach((json_t *)op->arg, key,
-                        v) if (!compile_push_modifier(op, key, v, where, err)) return false;
+    json_object_foreach((json_t *)op->arg, key, v)
+    {
+        if (!compile_push_modifier(op, key, v, where, err))
+            return false;
+    }
     return true;
 }
 

@@ -134,6 +134,9 @@ static void test_inc(void)
               "\"ratings\":3.5}}");
     /* a missing field is created with the increment; a double makes a double */
     CHECK_STR(run("{}", "{\"$inc\":{\"a.b\":5}}"), "{\"a\":{\"b\":5}}");
+    CHECK_STR(run("{\"a\":[1,2]}", "{\"$inc\":{\"a.1\":5}}"), "{\"a\":[1,7]}");
+    CHECK_STR(run("{\"a\":[{\"n\":1}]}", "{\"$inc\":{\"a.0.n\":1,\"a.2.n\":1}}"),
+              "{\"a\":[{\"n\":2},null,{\"n\":1}]}");
     CHECK_STR(run("{\"a\":1}", "{\"$inc\":{\"a\":0.5}}"), "{\"a\":1.5}");
     CHECK_STR(run("{\"a\":1.5}", "{\"$inc\":{\"a\":1}}"), "{\"a\":2.5}");
     /* an int32 overflows into an int64; an int64 overflow is an error */
@@ -253,6 +256,8 @@ static void test_push(void)
                 "non-array field: field 's' is of type int");
     CHECK_ERROR(run("{}", "{\"$push\":{\"s\":{\"$each\":[1],\"$top\":1}}}"), "/update/$push/s",
                 "unrecognized clause in $push: $top");
+    CHECK_ERROR(run("{}", "{\"$push\":{\"s\":{\"$slice\":1}}}"), "/update/$push/s",
+                "$slice in $push needs $each");
     CHECK_ERROR(run("{}", "{\"$push\":{\"s\":{\"$each\":1}}}"), "/update/$push/s",
                 "must be an array");
     char big[8192];
