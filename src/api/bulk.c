@@ -140,9 +140,8 @@ static bool check_id(const odm_model_t *model, json_t *doc, api_verdict_t *v)
     return odm_codec_new_id(model, doc, v->errors, &v->err);
 }
 
-/* Checks and converts one item (borrowed) as a single POST does, into it->doc and it->id.
- * Returns: false with v filled. */
-static bool check_item(const api_call_t *call, json_t *item, bulk_item_t *it, api_verdict_t *v)
+bool api__check_create(const api_call_t *call, json_t *item, bson_t *out, json_t **id,
+                       api_verdict_t *v)
 {
     const odm_model_t *model = call->model;
     json_t *doc = json_incref(item);
@@ -158,11 +157,18 @@ static bool check_item(const api_call_t *call, json_t *item, bulk_item_t *it, ap
         }
     }
     bool ok = api__check_valid(model, doc, v) && check_id(model, doc, v) &&
-              api__check_convertible(model, doc, odm_codec_first_version(), &it->doc, v);
+              api__check_convertible(model, doc, odm_codec_first_version(), out, v);
     if (ok)
-        it->id = json_incref(json_object_get(doc, "_id"));
+        *id = json_incref(json_object_get(doc, "_id"));
     json_decref(doc);
     return ok;
+}
+
+/* Checks and converts one item (borrowed) as a single POST does, into it->doc and it->id.
+ * Returns: false with v filled. */
+static bool check_item(const api_call_t *call, json_t *item, bulk_item_t *it, api_verdict_t *v)
+{
+    return api__check_create(call, item, &it->doc, &it->id, v);
 }
 
 static json_t *not_tried(void)

@@ -7,22 +7,55 @@
 
 #include "api/dataapi.h"
 
+#define API_DATAAPI_DELETED_SCHEMA                                                                 \
+    "{\"type\": \"object\", \"required\": [\"deletedCount\"], \"properties\": "                    \
+    "{\"deletedCount\": {\"type\": \"integer\", \"minimum\": 0}}}"
+
 /* One row per action (dataapi.h says how to add one). */
 static const api_dataapi_action_t actions[] = {
     {"findOne", ODM_ACCESS_READ, API_DATAAPI_FILTER | API_DATAAPI_PROJECTION, NULL,
      api__dataapi_find_one, "Find one document",
-     "{\"document\": the first document matching filter, or null}", 200},
+     "{\"document\": the first document matching filter, or null}",
+     "{\"type\": \"object\", \"required\": [\"document\"], \"properties\": {\"document\": "
+     "{\"type\": [\"object\", \"null\"]}}}",
+     200},
     {"find", ODM_ACCESS_READ,
      API_DATAAPI_FILTER | API_DATAAPI_PROJECTION | API_DATAAPI_SORT | API_DATAAPI_LIMIT |
          API_DATAAPI_SKIP,
      NULL, api__dataapi_find, "Find documents",
-     "{\"documents\": the matching documents, at most limit (1000 at most)}", 200},
+     "{\"documents\": the matching documents, at most limit (1000 at most)}",
+     "{\"type\": \"object\", \"required\": [\"documents\"], \"properties\": {\"documents\": "
+     "{\"type\": \"array\", \"items\": {\"type\": \"object\"}}}}",
+     200},
+    {"insertOne", ODM_ACCESS_WRITE, API_DATAAPI_DOCUMENT, api__dataapi_check_insert_one,
+     api__dataapi_insert_one, "Insert one document", "{\"insertedId\": its _id}",
+     "{\"type\": \"object\", \"required\": [\"insertedId\"], \"properties\": {\"insertedId\": {}}}",
+     201},
+    {"insertMany", ODM_ACCESS_WRITE, API_DATAAPI_DOCUMENTS, api__dataapi_check_insert_many,
+     api__dataapi_insert_many, "Insert documents (ordered)",
+     "{\"insertedIds\": their _ids, in order}",
+     "{\"type\": \"object\", \"required\": [\"insertedIds\"], \"properties\": {\"insertedIds\": "
+     "{\"type\": \"array\", \"items\": {}}}}",
+     201},
+    {"replaceOne", ODM_ACCESS_WRITE,
+     API_DATAAPI_FILTER | API_DATAAPI_REPLACEMENT | API_DATAAPI_UPSERT,
+     api__dataapi_check_replace_one, api__dataapi_replace_one,
+     "Replace the first document matching filter",
+     "{\"matchedCount\", \"modifiedCount\"[, \"upsertedId\"]}", API_DATAAPI_COUNTS_SCHEMA, 200},
+    {"deleteOne", ODM_ACCESS_WRITE, API_DATAAPI_FILTER, api__dataapi_check_delete,
+     api__dataapi_delete_one, "Delete the first document matching filter",
+     "{\"deletedCount\": 0 or 1}", API_DATAAPI_DELETED_SCHEMA, 200},
+    {"deleteMany", ODM_ACCESS_WRITE, API_DATAAPI_FILTER, api__dataapi_check_delete,
+     api__dataapi_delete_many, "Delete every document matching filter",
+     "{\"deletedCount\": how many}", API_DATAAPI_DELETED_SCHEMA, 200},
     {"updateOne", ODM_ACCESS_WRITE, API_DATAAPI_FILTER | API_DATAAPI_UPDATE | API_DATAAPI_UPSERT,
-     api__dataapi_check_update, api__dataapi_update_one, "Update one document",
-     "{\"matchedCount\", \"modifiedCount\"[, \"upsertedId\"]}", 200},
+     api__dataapi_check_update, api__dataapi_update_one,
+     "Update the first document matching filter with update operators",
+     "{\"matchedCount\", \"modifiedCount\"[, \"upsertedId\"]}", API_DATAAPI_COUNTS_SCHEMA, 200},
     {"updateMany", ODM_ACCESS_WRITE, API_DATAAPI_FILTER | API_DATAAPI_UPDATE | API_DATAAPI_UPSERT,
-     api__dataapi_check_update, api__dataapi_update_many, "Update documents",
-     "{\"matchedCount\", \"modifiedCount\"[, \"upsertedId\"]}", 200},
+     api__dataapi_check_update, api__dataapi_update_many,
+     "Update every document matching filter with update operators",
+     "{\"matchedCount\", \"modifiedCount\"[, \"upsertedId\"]}", API_DATAAPI_COUNTS_SCHEMA, 200},
 };
 
 /* ---- the error shape ---- */
@@ -96,6 +129,8 @@ void api__dataapi_free(api_dataapi_t *d)
     bson_destroy(&d->filter_bson);
     bson_destroy(&d->sort_bson);
     bson_destroy(&d->projection_bson);
+    if (d->state_free != NULL)
+        d->state_free(d->state);
     free(d);
 }
 

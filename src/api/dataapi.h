@@ -39,6 +39,13 @@ enum {
     API_DATAAPI_PIPELINE = 1 << 10,
 };
 
+/* The OpenAPI schema of {"matchedCount", "modifiedCount", "upsertedId"?} (replaceOne,
+ * updateOne, updateMany: api__dataapi_reply_counts). */
+#define API_DATAAPI_COUNTS_SCHEMA                                                                  \
+    "{\"type\": \"object\", \"required\": [\"matchedCount\", \"modifiedCount\"], "                 \
+    "\"properties\": {\"matchedCount\": {\"type\": \"integer\", \"minimum\": 0}, "                 \
+    "\"modifiedCount\": {\"type\": \"integer\", \"minimum\": 0}, \"upsertedId\": {}}}"
+
 /* One row of the action table. */
 typedef struct api_dataapi_action {
     const char *name;    /* the ACTION segment: "findOne" */
@@ -50,9 +57,10 @@ typedef struct api_dataapi_action {
     /* the action itself, on a worker: true (answered), or false when the request was handed
      * on (a fan-out answers and resumes it), as api_call_t's work */
     bool (*work)(api_call_t *call);
-    const char *summary; /* OpenAPI: the operation's summary */
-    const char *answer;  /* OpenAPI: the 200 (or 201) answer's description */
-    int status;          /* the status of its answer: 200, or 201 for the inserts */
+    const char *summary;       /* OpenAPI: the operation's summary */
+    const char *answer;        /* OpenAPI: the 200 (or 201) answer's description */
+    const char *answer_schema; /* OpenAPI: its JSON Schema, as JSON text */
+    int status;                /* the status of its answer: 200, or 201 for the inserts */
 } api_dataapi_action_t;
 
 /* The request of a Data API call (call->dataapi), made by the framework. Every json_t is
@@ -76,6 +84,9 @@ typedef struct api_dataapi {
     bson_t filter_bson;     /* filter through odm_codec_filter, scoped (soft-delete, owner) */
     bson_t sort_bson;       /* empty when absent */
     bson_t projection_bson; /* empty when absent (with the version field when present) */
+    /* an action's own state, made by its check or work, freed with the call */
+    void *state;
+    void (*state_free)(void *state);
 } api_dataapi_t;
 
 /* router.c: POST /data/v1/action/ACTION (polling thread): call->id holds ACTION, decoded. */
@@ -141,7 +152,7 @@ bool api__dataapi_reply(api_call_t *call, odm_buf_t *body, bool ok, const odm_er
 bool api__dataapi_reply_counts(api_call_t *call, int64_t matched, int64_t modified,
                                const bson_t *upserted);
 
-/* The actions (dataapi_read.c, dataapi_write.c). */
+/* The actions (dataapi_read.c, dataapi_write.c) and their checks. */
 bool api__dataapi_find_one(api_call_t *call);
 bool api__dataapi_find(api_call_t *call);
 bool api__dataapi_insert_one(api_call_t *call);
@@ -152,6 +163,7 @@ bool api__dataapi_delete_many(api_call_t *call);
 bool api__dataapi_check_insert_one(api_call_t *call);
 bool api__dataapi_check_insert_many(api_call_t *call);
 bool api__dataapi_check_replace_one(api_call_t *call);
+bool api__dataapi_check_delete(api_call_t *call);
 
 /* dataapi_update.c: updateOne and updateMany, and their check (the update compiled: 400 naming
  * the pointer of what is refused). */

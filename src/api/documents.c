@@ -294,11 +294,11 @@ static bool write_loop(api_call_t *call, api_build_fn build)
     return true;
 }
 
-/* PUT: the client's fields, the stored _id and readOnly values, then defaults. */
-static json_t *build_put(api_call_t *call, const bson_t *stored, odm_error_t *err)
+json_t *api__build_replace(const odm_model_t *model, const json_t *body, const bson_t *stored,
+                           odm_error_t *err)
 {
-    json_t *doc = json_deep_copy(call->body);
-    json_t *old = odm_codec_to_tree(call->model, stored);
+    json_t *doc = json_deep_copy(body);
+    json_t *old = odm_codec_to_tree(model, stored);
     if (doc == NULL || old == NULL) {
         json_decref(doc);
         json_decref(old);
@@ -308,10 +308,16 @@ static json_t *build_put(api_call_t *call, const bson_t *stored, odm_error_t *er
     json_t *id = json_object_get(old, "_id");
     if (id != NULL)
         json_object_set(doc, "_id", id);
-    odm_model_keep_read_only(call->model, doc, old);
-    odm_model_apply_defaults(call->model, doc);
+    odm_model_keep_read_only(model, doc, old);
+    odm_model_apply_defaults(model, doc);
     json_decref(old);
     return doc;
+}
+
+/* PUT: the client's fields, the stored _id and readOnly values, then defaults. */
+static json_t *build_put(api_call_t *call, const bson_t *stored, odm_error_t *err)
+{
+    return api__build_replace(call->model, call->body, stored, err);
 }
 
 /* A PUT body's _id, when present, must be the path's id. Returns: true after answering 422. */

@@ -308,6 +308,11 @@ void api__write_release(api_write_t *w);
 /* Runs the write of `w` (worker thread). */
 api_write_status_t api__write_guarded(api_call_t *call, api_write_t *w);
 
+/* PUT's new document: `body` (borrowed, an object) with the stored document's _id and readOnly
+ * values, then defaults. Returns: a new tree, or NULL with err set. */
+json_t *api__build_replace(const odm_model_t *model, const json_t *body, const bson_t *stored,
+                           odm_error_t *err);
+
 /* PATCH: the RFC 7396 merge of call->body into the stored document. An api_build_fn. */
 json_t *api__build_patch(api_call_t *call, const bson_t *stored, odm_error_t *err);
 
@@ -319,6 +324,13 @@ bool api__refuse_patch_body(api_call_t *call);
  * that need no database (ordered=true|false and nothing else, at most --bulk-max items: 400,
  * 413); any thread. Returns: true after answering. */
 bool api__refuse_bulk_create(api_call_t *call);
+
+/* Checks and converts one document to insert in call->model (`item`, borrowed) as a POST does:
+ * readOnly fields refused, _id made when left out, defaults, x-timestamps, the x-owner stamp,
+ * validation, conversion into `out` (appended; the caller's) with a first version; *id: the
+ * document's _id (new reference). Any thread. Returns: false with `v` filled. */
+bool api__check_create(const api_call_t *call, json_t *item, bson_t *out, json_t **id,
+                       api_verdict_t *v);
 
 /* The query of any POST to /api/NAME: ordered=true|false and nothing else (ordered applies to
  * an array; a single document's POST is held to the same query). Returns: true after answering

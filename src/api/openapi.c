@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/dataapi.h"
 #include "api/internal.h"
 
 #define OBJECT_ID_PATTERN "^[0-9a-fA-F]{24}$"
@@ -26,6 +27,8 @@ struct api_doc {
     odm_method_t method;
     const char *method_name; /* "GET" */
     size_t bulk_max;
+    const api_dataapi_action_t *action; /* API_DATAAPI: the action of the path */
+    const odm_models_t *models;         /* every model in the document */
 };
 
 /* ---- what is in force: one small function each, so that new options extend them ---- */
@@ -142,7 +145,10 @@ static void add_param(json_t *op, json_t *p)
 static json_t *operation(const api_doc_t *d, const char *summary, const char *description)
 {
     json_t *op = json_pack("{s:s, s:s}", "summary", summary, "description", description);
-    json_object_set_new(op, "tags", json_pack("[s]", d->model ? d->model->name : "service"));
+    json_object_set_new(op, "tags",
+                        json_pack("[s]", d->model                 ? d->model->name
+                                         : d->kind == API_DATAAPI ? "dataapi"
+                                                                  : "service"));
     return op;
 }
 
@@ -536,6 +542,132 @@ json_t *api__describe_restore(const api_doc_t *d)
     return op;
 }
 
+/* ---- the Data API (dataapi.c's action table: one path per action) ---- */
+
+/* The members of a Data API body, each with its schema (JSON text; %d: a bound). */
+static json_t *dataapi_member(const api_doc_t *d, unsigned bit)
+{
+    switch (bit) {
+    case API_DATAAPI_FILTER:
+        return json_pack("{s:s, s:s}", "type", "object", "description",
+                         "MongoDB query operators from odmd's allow-list on declared fields; "
+                         "Extended JSON values ($oid, $date, $numberLong, ...)");
+    case API_DATAAPI_PROJECTION:
+        return json_pack("{s:s, s:{s:[i,b]}}", "type", "object", "additionalProperties", "enum", 1,
+                         true);
+    case API_DATAAPI_SORT:
+        return json_pack("{s:s, s:{s:[i,i]}}", "type", "object", "additionalProperties", "enum", 1,
+                         -1);
+    case API_DATAAPI_LIMIT:
+        return json_pack("{s:s, s:i, s:i}", "type", "integer", "minimum", 0, "maximum",
+                         API_DATAAPI_MAX_LIMIT);
+    case API_DATAAPI_SKIP:
+        return json_pack("{s:s, s:i, s:i}", "type", "integer", "minimum", 0, "maximum",
+                         (int)ODM_API_MAX_SKIP);
+    case API_DATAAPI_DOCUMENTS:
+        return json_pack("{s:s, s:i, s:I, s:{s:s}}", "type", "array", "minItems", 1, "maxItems",
+                         (json_int_t)d->bulk_max, "items", "type", "object");
+    case API_DATAAPI_UPSERT:
+        return json_pack("{s:s}", "type", "boolean");
+    case API_DATAAPI_UPDATE: /* an update pipeline (an array) is refused: 400 */
+        return json_pack("{s:s, s:i, s:s}", "type", "object", "minProperties", 1, "description",
+                         "update operators ($set, $inc, ...: docs/dataapi.md)");
+    case API_DATAAPI_PIPELINE:
+        return json_pack("{s:s, s:{s:s}}", "type", "array", "items", "type", "object");
+    default: /* document, replacement */
+        return json_pack("{s:s}", "type", "object");
+    }
+}
+
+static const struct {
+    const char *name;
+    unsigned bit;
+    bool required;
+} dataapi_members[] = {
+    {"filter", API_DATAAPI_FILTER, false},
+    {"projection", API_DATAAPI_PROJECTION, false},
+    {"sort", API_DATAAPI_SORT, false},
+    {"limit", API_DATAAPI_LIMIT, false},
+    {"skip", API_DATAAPI_SKIP, false},
+    {"document", API_DATAAPI_DOCUMENT, true},
+    {"documents", API_DATAAPI_DOCUMENTS, true},
+    {"update", API_DATAAPI_UPDATE, true},
+    {"replacement", API_DATAAPI_REPLACEMENT, true},
+    {"upsert", API_DATAAPI_UPSERT, false},
+    {"pipeline", API_DATAAPI_PIPELINE, true},
+};
+
+/* The body: dataSource, database (the one odmd serves: another is a 404), collection (a
+ * model's), and the
+ * members the action reads. */
+static json_t *dataapi_body(const api_doc_t *d, const odm_models_t *models)
+{
+    json_t *collections = json_array();
+    for (size_t i = 0; i < models->n; i++)
+        json_array_append_new(collections, json_string(models->items[i]->collection));
+    json_t *database = json_pack("{s:s, s:i, s:s}", "type", "string", "minLength", 1, "description",
+                                 "the database odmd serves (--mongo-uri, --db)");
+    json_t *props =
+        json_pack("{s:{s:s, s:i}, s:o, s:{s:s, s:o}}", "dataSource", "type", "string", "minLength",
+                  1, "database", database, "collection", "type", "string", "enum", collections);
+    json_t *required = json_pack("[s,s,s]", "dataSource", "database", "collection");
+    for (size_t i = 0; i < sizeof dataapi_members / sizeof dataapi_members[0]; i++) {
+        if (!(d->action->members & dataapi_members[i].bit))
+            continue;
+        json_object_set_new(props, dataapi_members[i].name,
+                            dataapi_member(d, dataapi_members[i].bit));
+        if (dataapi_members[i].required)
+            json_array_append_new(required, json_string(dataapi_members[i].name));
+    }
+    return json_pack("{s:s, s:o, s:o, s:b}", "type", "object", "properties", props, "required",
+                     required, "additionalProperties", false);
+}
+
+json_t *api__describe_dataapi(const api_doc_t *d)
+{
+    const api_dataapi_action_t *a = d->action;
+    json_t *op = operation(d, a->summary,
+                           "The Atlas Data API's action, over odmd's models (docs/dataapi.md): "
+                           "writes validated as REST writes are.");
+    json_object_set_new(op, "requestBody",
+                        json_pack("{s:b, s:{s:{s:o}}}", "required", true, "content",
+                                  "application/json", "schema", dataapi_body(d, d->models)));
+    add_param(op, param("Accept", "header", false,
+                        "application/ejson: canonical Extended JSON; application/json (the "
+                        "default): plain JSON as the REST API writes it",
+                        string_schema()));
+    json_t *answer = json_loads(a->answer_schema, 0, NULL);
+    json_t *content = json_content("application/json", answer);
+    json_object_set_new(content, API_DATAAPI_EJSON,
+                        json_pack("{s:{s:s}}", "schema", "type", "object"));
+    set_response(op, a->status, response(a->answer, content, NULL));
+    problem(op, 400,
+            "a malformed body, filter, sort or projection; a document the model refuses (with "
+            "its violations)");
+    problem(op, 404, "no such action, database or collection");
+    if (a->access == ODM_ACCESS_WRITE) {
+        problem(op, 409, "a duplicate key");
+        problem(op, 428, "the model requires If-Match (x-requireIfMatch)");
+    }
+    problem(op, 413, "more documents than the cap, or a body above --max-body");
+    problem(op, 415, "a body that is not application/json or application/ejson");
+    return op;
+}
+
+/* The Data API's errors are {error, error_code, link} as application/json, whatever the
+ * status (api__dataapi_shape). */
+static void dataapi_error_shape(json_t *op)
+{
+    const char *code;
+    json_t *r;
+    json_object_foreach(json_object_get(op, "responses"), code, r)
+    {
+        if (code[0] >= '4' && json_object_get(r, "content") != NULL)
+            json_object_set_new(r, "content",
+                                json_content("application/json", ref("schemas", "DataApiError")));
+    }
+}
+
 /* ---- the statuses every route shares ---- */
 
 static bool touches_database(api_route_kind_t kind)
@@ -554,7 +686,7 @@ static void add_common(json_t *op, const api_doc_t *d)
     json_object_set_new(op, "security", secured ? json_pack("[{s:[]}]", "bearer") : json_array());
     if (secured)
         problem(op, 401, "no credential, or one refused (an unknown key, an invalid token)");
-    if (secured && d->model != NULL)
+    if (secured && (d->model != NULL || d->kind == API_DATAAPI))
         problem(op, 403, "the caller's scopes do not cover this model and access");
     if (rate_limit_possible(d)) {
         problem(op, 429, "the client's rate limit is reached (--rate-limit)");
@@ -726,7 +858,12 @@ static const char shared_schemas_json[] =
     "        \"detail\": {\"type\": \"string\"}, \"errors\": {\"type\": \"array\","
     "        \"items\": {\"$ref\": \"#/components/schemas/Violation\"}}}}}}},"
     " \"BulkDeleteResult\": {\"type\": \"object\", \"properties\": {"
-    "    \"deleted\": {\"type\": \"integer\"}}}}";
+    "    \"deleted\": {\"type\": \"integer\"}}},"
+    " \"DataApiError\": {\"type\": \"object\", \"required\": [\"error\", \"error_code\","
+    "    \"link\"], \"properties\": {\"error\": {\"type\": \"string\"},"
+    "    \"error_code\": {\"type\": \"string\"}, \"link\": {\"type\": \"string\"},"
+    "    \"errors\": {\"type\": \"array\", \"items\": {\"$ref\": "
+    "\"#/components/schemas/Violation\"}}}}}";
 
 static json_t *shared_schemas(void)
 {
@@ -788,12 +925,13 @@ static const struct {
     [API_DISTINCT] = {"/api/%s/_distinct/{field}", true},
     [API_RESTORE] = {"/api/%s/{id}/restore", true},
     [API_METRICS] = {"/metrics", false},
+    [API_DATAAPI] = {"/data/v1/action/%s", false},
 };
 
 static const char *const op_names[] = {
     [API_HEALTHZ] = "healthz", [API_READYZ] = "readyz",     [API_OPENAPI] = "openapi",
     [API_COLLECTION] = "list", [API_DOCUMENT] = "document", [API_DISTINCT] = "distinct",
-    [API_RESTORE] = "restore", [API_METRICS] = "metrics",
+    [API_RESTORE] = "restore", [API_METRICS] = "metrics",   [API_DATAAPI] = "dataapi",
 };
 
 static bool route_applies(api_route_kind_t kind, const odm_model_t *model)
@@ -840,7 +978,10 @@ static void add_path_params(json_t *op, const api_doc_t *d)
 static void add_operation(json_t *paths, api_doc_t *d, api_describe_fn describe)
 {
     char path[256], method[16], id[192];
-    snprintf(path, sizeof path, routes_at[d->kind].path, d->model ? d->model->name : "");
+    snprintf(path, sizeof path, routes_at[d->kind].path,
+             d->model    ? d->model->name
+             : d->action ? d->action->name
+                         : "");
     snprintf(method, sizeof method, "%s", d->method_name);
     lowercase(method);
     json_t *item = json_object_get(paths, path);
@@ -853,7 +994,11 @@ static void add_operation(json_t *paths, api_doc_t *d, api_describe_fn describe)
     if (d->method == ODM_METHOD_HEAD)
         strip_bodies(op);
     add_common(op, d);
-    if (d->model != NULL)
+    if (d->kind == API_DATAAPI)
+        dataapi_error_shape(op);
+    if (d->action != NULL)
+        snprintf(id, sizeof id, "%s_%s_%s", method, op_names[d->kind], d->action->name);
+    else if (d->model != NULL)
         snprintf(id, sizeof id, "%s_%s_%s", method, d->model->name, op_names[d->kind]);
     else
         snprintf(id, sizeof id, "%s_%s", method, op_names[d->kind]);
@@ -868,6 +1013,13 @@ static void add_paths(json_t *paths, const odm_models_t *models, api_doc_t *d)
         if (describe == NULL || (size_t)d->kind >= sizeof routes_at / sizeof routes_at[0] ||
             routes_at[d->kind].path == NULL)
             continue;
+        if (d->kind == API_DATAAPI) { /* one path per action */
+            d->model = NULL;
+            for (size_t a = 0; api__dataapi_action_row(a, &d->action); a++)
+                add_operation(paths, d, describe);
+            d->action = NULL;
+            continue;
+        }
         if (!routes_at[d->kind].per_model) {
             d->model = NULL;
             if (d->kind != API_METRICS || metrics_served(d))
@@ -884,8 +1036,9 @@ static void add_paths(json_t *paths, const odm_models_t *models, api_doc_t *d)
 
 static json_t *tags(const odm_models_t *models)
 {
-    json_t *t = json_pack("[{s:s, s:s}]", "name", "service", "description",
-                          "health, readiness and this document");
+    json_t *t = json_pack("[{s:s, s:s}, {s:s, s:s}]", "name", "service", "description",
+                          "health, readiness and this document", "name", "dataapi", "description",
+                          "the Atlas Data API's actions over the models (docs/dataapi.md)");
     for (size_t i = 0; i < models->n; i++) {
         const odm_model_t *m = models->items[i];
         const char *desc = json_string_value(json_object_get(m->doc, "description"));
@@ -901,7 +1054,9 @@ static json_t *tags(const odm_models_t *models)
 
 json_t *odm_api_openapi(const odm_models_t *models, const odm_app_t *app)
 {
-    api_doc_t d = {.app = app, .bulk_max = app && app->bulk_max ? app->bulk_max : ODM_API_BULK_MAX};
+    api_doc_t d = {.app = app,
+                   .bulk_max = app && app->bulk_max ? app->bulk_max : ODM_API_BULK_MAX,
+                   .models = models};
     json_t *schemas = shared_schemas();
     json_object_set_new(schemas, "Storable",
                         json_pack("{s:s, s:{s:s}, s:o, s:o}", "description",

@@ -56,8 +56,8 @@ static const struct {
     {API_OPENAPI, ODM_METHOD_GET, "GET", api__openapi, api__describe_openapi},
     {API_OPENAPI, ODM_METHOD_HEAD, "HEAD", api__openapi, api__describe_openapi},
     {API_OPENAPI, ODM_METHOD_OPTIONS, "OPTIONS", reply_options, api__describe_options},
-    {API_DATAAPI, ODM_METHOD_POST, "POST", api__dataapi, NULL},
-    {API_DATAAPI, ODM_METHOD_OPTIONS, "OPTIONS", reply_options, NULL},
+    {API_DATAAPI, ODM_METHOD_POST, "POST", api__dataapi, api__describe_dataapi},
+    {API_DATAAPI, ODM_METHOD_OPTIONS, "OPTIONS", reply_options, api__describe_options},
 };
 
 /* Accept-Patch (RFC 5789 3.1): the bodies PATCH reads, each a JSON merge patch (RFC 7396). */

@@ -9,11 +9,11 @@
 /* A preflight's answer may be cached this long by the browser (Chromium caps it at 7200). */
 #define CORS_MAX_AGE "600"
 
-/* The request fields odmd reads, which a page's script may set. Accept and Content-Type are
- * safelisted only for some values, so they are listed too. */
+/* The request fields odmd reads, which a page's script may set (api-key: the Data API's routes'
+ * key). Accept and Content-Type are safelisted only for some values, so they are listed too. */
 #define CORS_ALLOW_HEADERS                                                                         \
     "Authorization, Content-Type, Accept, If-Match, If-None-Match, Idempotency-Key, "              \
-    "X-Request-Id"
+    "X-Request-Id, api-key"
 
 /* The answer fields a script may read besides the safelisted ones (Content-Type, ...). */
 #define CORS_EXPOSE_HEADERS                                                                        \
