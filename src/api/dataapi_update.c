@@ -178,9 +178,13 @@ static bool read_matches(api_call_t *call, size_t max, bool many, matched_t *m, 
     m->docs = aligned_alloc(_Alignof(bson_t), m->cap * sizeof *m->docs); /* a multiple of it */
     if (m->docs == NULL)
         return odm_error_set(err, ODM_ERR_INTERNAL, "out of memory");
-    if (!odm_store_find(call->app->store, call->model->collection, &call->dataapi->filter_bson,
-                        NULL, NULL, 0, (int64_t)m->cap, keep_match, m,
-                        odm_request_deadline_ms(call->req), err))
+    bson_t snapshot;
+    api__snapshot_projection(&snapshot);
+    bool read = odm_store_find(call->app->store, call->model->collection,
+                               &call->dataapi->filter_bson, NULL, &snapshot, 0, (int64_t)m->cap,
+                               keep_match, m, odm_request_deadline_ms(call->req), err);
+    bson_destroy(&snapshot);
+    if (!read)
         return false;
     if (many && m->n > max)
         return odm_error_set(err, ODM_ERR_BAD_QUERY,
