@@ -124,7 +124,7 @@ static const char *id_text(const api_call_t *call, const bson_t *doc, char *out,
     odm_buf_init(&b, 128);
     bool ok = bson_iter_init_find(&it, doc, "_id") &&
               odm_codec_write_value(odm_field_child(&call->model->root, "_id", 3), &it, &b, &err);
-    snprintf(out, size, "%s", ok ? odm_buf_cstr(&b) : "?");
+    snprintf(out, size, "%s", ok && b.len < size ? odm_buf_cstr(&b) : "(a long _id)"); /* uncut */
     odm_buf_release(&b);
     return out;
 }

@@ -71,6 +71,13 @@ static void pointer_set(odm_pointer_t *p, const char *s)
     p->len = n;
 }
 
+/* Client text (a path, a name, a pointer) fit for a message: cut, and never cut inside a UTF-8
+ * sequence (the message becomes a JSON string). `out` holds CODEC__QUOTE_MAX bytes. */
+static const char *q(const char *s, char *out)
+{
+    return codec__quote(s, strlen(s), out);
+}
+
 static bool fail_at(const char *pointer, odm_pointer_t *where, odm_error_t *err, const char *fmt,
                     ...) __attribute__((format(printf, 4, 5)));
 
@@ -85,7 +92,8 @@ static bool fail_at(const char *pointer, odm_pointer_t *where, odm_error_t *err,
     va_end(ap);
     if (where != NULL && where->buf != pointer)
         pointer_set(where, pointer);
-    return odm_error_set(err, ODM_ERR_BAD_REQUEST, "%.200s: %s", pointer, message);
+    char at[CODEC__QUOTE_MAX];
+    return odm_error_set(err, ODM_ERR_BAD_REQUEST, "%s: %s", q(pointer, at), message);
 }
 
 static bool out_of_memory(odm_error_t *err)
@@ -93,11 +101,11 @@ static bool out_of_memory(odm_error_t *err)
     return odm_error_set(err, ODM_ERR_INTERNAL, "out of memory");
 }
 
-/* A value as a message quotes it: compact JSON, cut to 64 bytes. */
-static const char *quote_value(const json_t *v, char *out, size_t size)
+/* A client's value as a message quotes it: compact JSON, cut (out: CODEC__QUOTE_MAX bytes). */
+static const char *quote_value(const json_t *v, char *out)
 {
     char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-    snprintf(out, size, "%.64s%s", s ? s : "?", s && strlen(s) > 64 ? "..." : "");
+    q(s ? s : "?", out);
     free(s);
     return out;
 }
@@ -220,8 +228,9 @@ static bool put(apply_t *a, const op_t *op, json_t *c, const path_t *p, size_t i
         return json_object_setn_new(c, s, n, v) == 0 || out_of_memory(a->err);
     if (!is_index(s, n, &index)) {
         json_decref(v);
-        return fail_at(op->pointer, a->where, a->err, "cannot create field '%.*s' in an array",
-                       (int)n, s);
+        char name[CODEC__QUOTE_MAX];
+        return fail_at(op->pointer, a->where, a->err, "cannot create field '%s' in an array",
+                       codec__quote(s, n, name));
     }
     if (index >= ODM_UPDATE_MAX_INDEX) {
         json_decref(v);
@@ -252,10 +261,11 @@ static json_t *parent_for_write(apply_t *a, const op_t *op, const path_t *p)
                 return NULL;
         } else if (!json_is_object(next) && !json_is_array(next)) {
             size_t n, m;
+            char name[CODEC__QUOTE_MAX], parent[CODEC__QUOTE_MAX];
             const char *s = comp(p, i + 1, &n), *at = comp(p, i, &m);
             fail_at(op->pointer, a->where, a->err,
-                    "cannot create field '%.*s' in '%.*s', a value of type %s", (int)n, s, (int)m,
-                    at, type_name(next));
+                    "cannot create field '%s' in '%s', a value of type %s",
+                    codec__quote(s, n, name), codec__quote(at, m, parent), type_name(next));
             return NULL;
         }
         c = next;
@@ -336,6 +346,7 @@ static bool apply_arith(apply_t *a, const op_t *op, bool multiply)
         return false;
     json_t *cur = child(parent, &op->path, op->path.n - 1), *result;
     const char *name = op->def->name;
+    char path[CODEC__QUOTE_MAX];
     if (cur == NULL) /* $inc: the argument; $mul: zero of the argument's type */
         return put(a, op, parent, &op->path, op->path.n - 1,
                    !multiply                  ? json_deep_copy(op->arg)
@@ -344,13 +355,14 @@ static bool apply_arith(apply_t *a, const op_t *op, bool multiply)
     if (!json_is_number(cur))
         return fail_at(op->pointer, a->where, a->err,
                        "cannot apply %s to a value of non-numeric type: field '%s' is of type %s",
-                       name, op->path.text, type_name(cur));
+                       name, q(op->path.text, path), type_name(cur));
     if (!arith(cur, op->arg, multiply, &result))
-        return fail_at(
-            op->pointer, a->where, a->err,
-            "failed to apply %s to the current value of '%s': the result %s", name, op->path.text,
-            json_is_integer(cur) && json_is_integer(op->arg) ? "overflows a 64-bit integer"
-                                                             : "is not a finite number");
+        return fail_at(op->pointer, a->where, a->err,
+                       "failed to apply %s to the current value of '%s': the result %s", name,
+                       q(op->path.text, path),
+                       json_is_integer(cur) && json_is_integer(op->arg)
+                           ? "overflows a 64-bit integer"
+                           : "is not a finite number");
     return put(a, op, parent, &op->path, op->path.n - 1, result);
 }
 
@@ -428,9 +440,10 @@ static json_t *array_for_write(apply_t *a, const op_t *op)
         return put(a, op, parent, &op->path, op->path.n - 1, cur) ? cur : NULL;
     }
     if (!json_is_array(cur)) {
+        char path[CODEC__QUOTE_MAX];
         fail_at(op->pointer, a->where, a->err,
                 "cannot apply %s to a non-array field: field '%s' is of type %s", op->def->name,
-                op->path.text, type_name(cur));
+                q(op->path.text, path), type_name(cur));
         return NULL;
     }
     return cur;
@@ -505,12 +518,13 @@ static bool apply_add_to_set(apply_t *a, const op_t *op)
 static json_t *array_for_removal(apply_t *a, const op_t *op, bool *ok)
 {
     json_t *cur = value_at(a->doc, &op->path);
+    char path[CODEC__QUOTE_MAX];
     *ok = true;
     if (cur == NULL || json_is_array(cur))
         return cur;
     *ok = fail_at(op->pointer, a->where, a->err,
                   "cannot apply %s to a non-array value: field '%s' is of type %s", op->def->name,
-                  op->path.text, type_name(cur));
+                  q(op->path.text, path), type_name(cur));
     return NULL;
 }
 
@@ -547,21 +561,21 @@ static bool apply_current_date(apply_t *a, const op_t *op)
 
 static bool compile_number(op_t *op, odm_pointer_t *where, odm_error_t *err)
 {
-    char shown[96];
+    char shown[CODEC__QUOTE_MAX];
     if (json_is_number(op->arg))
         return true;
     return fail_at(op->pointer, where, err, "%s needs a number, not %s", op->def->name,
-                   quote_value(op->arg, shown, sizeof shown));
+                   quote_value(op->arg, shown));
 }
 
 static bool compile_pop(op_t *op, odm_pointer_t *where, odm_error_t *err)
 {
-    char shown[96];
+    char shown[CODEC__QUOTE_MAX];
     double v = json_is_number(op->arg) ? json_number_value(op->arg) : 0;
     if (v == 1 || v == -1)
         return true;
     return fail_at(op->pointer, where, err, "$pop expects 1 or -1, found: %s",
-                   quote_value(op->arg, shown, sizeof shown));
+                   quote_value(op->arg, shown));
 }
 
 static bool compile_rename(op_t *op, odm_pointer_t *where, odm_error_t *err)
@@ -633,7 +647,8 @@ static bool compile_push_modifier(op_t *op, const char *key, const json_t *v, od
                fail_at(op->pointer, where, err,
                        "$sort in $push must be 1, -1 or an object of fields each 1 or -1");
     }
-    return fail_at(op->pointer, where, err, "unrecognized clause in $push: %.64s", key);
+    char name[CODEC__QUOTE_MAX];
+    return fail_at(op->pointer, where, err, "unrecognized clause in $push: %s", q(key, name));
 }
 
 static bool compile_push(op_t *op, odm_pointer_t *where, odm_error_t *err)
@@ -773,14 +788,15 @@ static bool holds_write_only(const odm_field_t *f, int depth)
 static bool check_write_only(odm_update_t *u, const op_t *op, const path_t *p, bool reads,
                              odm_pointer_t *where, odm_error_t *err)
 {
+    char path[CODEC__QUOTE_MAX];
     if (u->model == NULL)
         return true;
     for (size_t i = 0; i + 1 < p->n; i++) {
         const odm_field_t *f = odm_model_field(u->model, p->text, p->off[i] + p->clen[i]);
         if (f != NULL && f->write_only)
             return fail_at(op->pointer, where, err,
-                           "'%.*s' is write-only: an update sets or unsets it as a whole",
-                           (int)(p->off[i] + p->clen[i]), p->text);
+                           "'%s' is write-only: an update sets or unsets it as a whole",
+                           codec__quote(p->text, p->off[i] + p->clen[i], path));
     }
     const odm_field_t *f = odm_model_field(u->model, p->text, p->len);
     if (!holds_write_only(f, 0))
@@ -789,7 +805,7 @@ static bool check_write_only(odm_update_t *u, const op_t *op, const path_t *p, b
         return fail_at(op->pointer, where, err,
                        "'%s' is or holds a write-only field, which %s would read: an update "
                        "sets or unsets it as a whole",
-                       p->text, op->def->name);
+                       q(p->text, path), op->def->name);
     u->writes_write_only = true;
     return true;
 }
@@ -806,16 +822,17 @@ static bool add_op(odm_update_t *u, const op_def_t *def, const char *key, const 
     if (op->pointer == NULL)
         return out_of_memory(err);
     u->n++; /* released with the update from here on */
+    char path[CODEC__QUOTE_MAX];
     const char *why = path_parse(key, strlen(key), &op->path);
     if (why != NULL)
-        return fail_at(op->pointer, where, err, "%s: the path '%.200s' has %s", def->name, key,
+        return fail_at(op->pointer, where, err, "%s: the path '%s' has %s", def->name, q(key, path),
                        why);
     bool is_id = op->path.clen[0] == 3 && memcmp(op->path.text, "_id", 3) == 0;
     if (is_id && def->apply != apply_set_on_insert)
         return fail_at(op->pointer, where, err,
-                       "performing an update on the path '%.200s' would modify the immutable "
+                       "performing an update on the path '%s' would modify the immutable "
                        "field '_id'",
-                       key);
+                       q(key, path));
     if (u->model != NULL)
         op->field = odm_model_field(u->model, op->path.text, op->path.len);
     if (!(def->compile == NULL || def->compile(op, where, err)))
@@ -829,12 +846,13 @@ static bool add_operator(odm_update_t *u, const char *name, const json_t *fields
                          odm_pointer_t *where, odm_error_t *err)
 {
     const op_def_t *def = find_op(name);
-    char shown[96];
+    char shown[CODEC__QUOTE_MAX];
     if (def == NULL)
-        return fail_at(where->buf, where, err, "update operator '%.64s' is not supported", name);
+        return fail_at(where->buf, where, err, "update operator '%s' is not supported",
+                       q(name, shown));
     if (!json_is_object(fields))
         return fail_at(where->buf, where, err, "%s needs an object of fields, not %s", name,
-                       quote_value(fields, shown, sizeof shown));
+                       quote_value(fields, shown));
     if (json_object_size(fields) > ODM_UPDATE_MAX_PATHS - u->n)
         return fail_at(where->buf, where, err, "more than %d fields in one update",
                        ODM_UPDATE_MAX_PATHS);
@@ -864,11 +882,11 @@ static bool check_conflicts(const odm_update_t *u, odm_pointer_t *where, odm_err
                     if (pi[x] == NULL || pj[y] == NULL || (i == j && x <= y))
                         continue;
                     const path_t *shorter = pi[x]->n < pj[y]->n ? pi[x] : pj[y];
+                    char a[CODEC__QUOTE_MAX], b[CODEC__QUOTE_MAX];
                     if (path_is_prefix(pi[x], pj[y]) || path_is_prefix(pj[y], pi[x]))
                         return fail_at(u->ops[i].pointer, where, err,
-                                       "updating the path '%.200s' would create a conflict at "
-                                       "'%.200s'",
-                                       pi[x]->text, shorter->text);
+                                       "updating the path '%s' would create a conflict at '%s'",
+                                       q(pi[x]->text, a), q(shorter->text, b));
                 }
         }
     }
@@ -896,11 +914,12 @@ static bool compile(odm_update_t *u, const json_t *update, odm_pointer_t *where,
     json_object_foreach((json_t *)update, name, fields)
     {
         size_t mark = odm_pointer_push(where, name, strlen(name));
+        char shown[CODEC__QUOTE_MAX];
         if (name[0] != '$')
             return fail_at(where->buf, where, err,
-                           "'%.64s' is not an update operator: a replacement document is not an "
+                           "'%s' is not an update operator: a replacement document is not an "
                            "update (replaceOne replaces)",
-                           name);
+                           q(name, shown));
         if (!add_operator(u, name, fields, where, err))
             return false;
         odm_pointer_pop(where, mark);
@@ -956,10 +975,11 @@ typedef struct {
 
 static void report_read_only(read_only_walk_t *w, const odm_field_t *field)
 {
-    char message[160];
+    char message[CODEC__QUOTE_MAX + 32], name[CODEC__QUOTE_MAX];
     w->found = true;
     size_t mark = odm_pointer_push(&w->keyword, "readOnly", 8);
-    snprintf(message, sizeof message, "'%.120s' is read-only", field->name);
+    snprintf(message, sizeof message, "'%s' is read-only",
+             codec__quote(field->name, field->name_len, name));
     json_t *v = json_pack("{s:s, s:s, s:s}", "instanceLocation", w->instance.buf, "keywordLocation",
                           w->keyword.buf, "error", message);
     if (v != NULL && w->errors != NULL)

@@ -211,9 +211,12 @@ static bool is_expression(const json_t *v)
 /* Fails a condition: "POINTER: what", or "POINTER: 'name' what" when `name` is not NULL. */
 static bool refuse(odm_pointer_t *where, odm_error_t *err, const char *what, const char *name)
 {
+    char at[CODEC__QUOTE_MAX], shown[CODEC__QUOTE_MAX];
+    codec__quote(where->buf, where->len, at);
     if (name == NULL)
-        return odm_error_set(err, ODM_ERR_BAD_REQUEST, "%s: %s", where->buf, what);
-    return odm_error_set(err, ODM_ERR_BAD_REQUEST, "%s: '%.64s' %s", where->buf, name, what);
+        return odm_error_set(err, ODM_ERR_BAD_REQUEST, "%s: %s", at, what);
+    return odm_error_set(err, ODM_ERR_BAD_REQUEST, "%s: '%s' %s", at,
+                         codec__quote(name, strlen(name), shown), what);
 }
 
 static bool check_query(const json_t *q, odm_pointer_t *where, odm_error_t *err, int depth);

@@ -431,6 +431,32 @@ static void test_write_only(void)
                 "write-only");
 }
 
+/* Messages carry client text (paths, names, pointers) cut where needed, never inside a UTF-8
+ * sequence: they become JSON strings. */
+static void test_messages_stay_utf8(void)
+{
+    char name[256] = "", update[1024];
+    for (int i = 0; i < 100; i++)
+        memcpy(name + 2 * i, "\xc3\xa9", 3); /* U+00E9, 200 bytes in all */
+    const char *shapes[] = {
+        "{\"$%s\":{\"a\":1}}",             /* an unknown operator */
+        "{\"%s\":1}",                      /* not an operator */
+        "{\"$inc\":{\"%s\":\"x\"}}",       /* a bad argument under a long path */
+        "{\"$set\":{\"a\":1,\"a.%s\":1}}", /* a conflict naming the path */
+        "{\"$pull\":{\"a\":{\"$%s\":1}}}", /* a condition's operator */
+        "{\"$inc\":{\"%s\":1}}",           /* applied to a string */
+    };
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        snprintf(update, sizeof update, shapes[i], name);
+        char doc[512];
+        snprintf(doc, sizeof doc, "{\"%s\":\"s\"}", name);
+        const char *got = run(doc, update);
+        json_t *as_json = json_string(got);
+        CHECK_MSG(strncmp(got, "ERROR: ", 7) == 0 && as_json != NULL, "shape %zu: %s", i, got);
+        json_decref(as_json);
+    }
+}
+
 static void test_read_only(void)
 {
     json_t *before =
@@ -472,6 +498,7 @@ int main(void)
         test_current_date_and_set_on_insert();
         test_refusals();
         test_write_only();
+        test_messages_stay_utf8();
         test_read_only();
     }
     odm_models_free(models);
