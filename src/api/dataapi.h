@@ -68,7 +68,7 @@ typedef struct api_dataapi_action {
 typedef struct api_dataapi {
     const api_dataapi_action_t *action;
     const char *data_source, *database, *collection;
-    const json_t *filter;     /* Extended JSON unwrapped; {} when absent */
+    const json_t *filter;     /* Extended JSON unwrapped */
     const json_t *projection; /* {"field": 1, ...} */
     const json_t *sort;       /* {"field": 1 | -1, ...} */
     const json_t *document;   /* an object, Extended JSON unwrapped */

@@ -161,6 +161,8 @@ static bool unwrap_children(json_t *v, char *pointer, size_t len, odm_error_t *e
         size_t n = pointer_push(pointer, len, key);
         bool ok = unwrap_at(&c, pointer, n, err);
         pointer[len] = '\0';
+        if (!ok)
+            json_decref(c);
         if (!ok || json_object_set_new(v, key, c) != 0)
             return ok ? odm_error_set(err, ODM_ERR_INTERNAL, "out of memory") : false;
     }
@@ -172,6 +174,8 @@ static bool unwrap_children(json_t *v, char *pointer, size_t len, odm_error_t *e
         size_t n = pointer_push(pointer, len, index);
         bool ok = unwrap_at(&c, pointer, n, err);
         pointer[len] = '\0';
+        if (!ok)
+            json_decref(c);
         if (!ok || json_array_set_new(v, i, c) != 0)
             return ok ? odm_error_set(err, ODM_ERR_INTERNAL, "out of memory") : false;
     }

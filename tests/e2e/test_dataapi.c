@@ -317,6 +317,14 @@ static void test_insert_one(void)
     CHECK_STR(member_str(json_object_get(json_object_get(doc, "madeAt"), "$date"), "$numberLong"),
               "1700000000000");
     CHECK_STR(member_str(json_object_get(doc, "price"), "$numberDouble"), "9.5");
+    /* $numberLong in a filter, exact past 2^53 */
+    act(&writer, &r, "find", "e2e_gadgets",
+        "'filter':{'serial':{'$numberLong':'9007199254740993'}}", NULL);
+    EXPECT_STATUS(r, 200);
+    CHECK_INT(json_array_size(json_object_get(r.json, "documents")), 1);
+    act(&writer, &r, "find", "e2e_gadgets",
+        "'filter':{'serial':{'$numberLong':'9007199254740992'}}", NULL);
+    CHECK_INT(json_array_size(json_object_get(r.json, "documents")), 0);
     act(&writer, &r, "findOne", "e2e_gadgets", "'filter':{'name':'g1'}", NULL);
     doc = json_object_get(r.json, "document");
     CHECK(json_object_get(doc, "pin") == NULL);
