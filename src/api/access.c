@@ -77,6 +77,9 @@ bool api__refuse_caller(const odm_app_t *app, odm_request_t *req, const api_rout
         return r->model != NULL && api__refuse_scope(req, who, route_access(r, req), r->model);
     case ODM_AUTH_NONE:
         odm_request_add_header(req, "WWW-Authenticate", REALM);
+        if (r->kind == API_DATAAPI) /* its clients send their key in api-key */
+            odm_error_set(&err, ODM_ERR_UNAUTHORIZED,
+                          "no credentials: send an api-key header or Authorization: Bearer");
         break;
     case ODM_AUTH_INVALID:
         add_invalid_challenge(req, err.message);

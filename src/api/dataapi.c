@@ -306,24 +306,27 @@ static bool refuse_count(api_call_t *call, const char *name, int64_t max, int64_
  * -1 allowed (sort), else only 1 or true (an inclusion projection). Returns: false with
  * ODM_ERR_BAD_QUERY. */
 static bool spec_list(const json_t *spec, bool signed_, const char *name, odm_buf_t *out,
-                      odm_error_t *err)
+                      bool *hide_id, odm_error_t *err)
 {
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)spec, key, v)
     {
-        json_int_t n = json_is_integer(v) ? json_integer_value(v)
-                       : json_is_real(v)  ? (json_int_t)json_real_value(v)
-                       : json_is_true(v)  ? 1
-                       : json_is_false(v) ? 0
-                                          : 2;
-        if (json_is_real(v) && json_real_value(v) != (double)n)
-            n = 2;
+        double r = json_is_real(v) ? json_real_value(v) : 0;
+        json_int_t n = json_is_integer(v)                                 ? json_integer_value(v)
+                       : json_is_real(v) && (r == 1 || r == -1 || r == 0) ? (json_int_t)r
+                       : json_is_true(v)                                  ? 1
+                       : json_is_false(v)                                 ? 0
+                                                                          : 2;
+        if (hide_id != NULL && n == 0 && strcmp(key, "_id") == 0) {
+            *hide_id = true; /* {"_id": 0}: left out of the answer */
+            continue;
+        }
         if (!(n == 1 || (signed_ && n == -1)))
             return odm_error_set(err, ODM_ERR_BAD_QUERY,
                                  signed_ ? "%s: '%s' must be 1 or -1"
-                                         : "%s: '%s' must be 1 (only inclusion projections are "
-                                           "supported)",
+                                         : "%s: '%s' must be 1 (only inclusion projections, "
+                                           "and _id: 0, are supported)",
                                  name, key);
         if ((out->len > 0 && !odm_buf_putc(out, ',')) || (n == -1 && !odm_buf_putc(out, '-')) ||
             !odm_buf_puts(out, key))
@@ -333,16 +336,18 @@ static bool spec_list(const json_t *spec, bool signed_, const char *name, odm_bu
 }
 
 /* sort and projection through the REST API's checks. Returns: false with err set. */
-static bool convert_spec(const api_call_t *call, const json_t *spec, bool sort, bson_t *out,
+static bool convert_spec(api_call_t *call, const json_t *spec, bool sort, bson_t *out,
                          odm_error_t *err)
 {
     if (spec == NULL || json_object_size(spec) == 0)
         return true;
     odm_buf_t list;
     odm_buf_init(&list, 64 * 1024);
-    bool ok = spec_list(spec, sort, sort ? "sort" : "projection", &list, err) &&
-              (sort ? odm_codec_sort(call->model, odm_buf_cstr(&list), list.len, out, err)
-                    : odm_codec_projection(call->model, odm_buf_cstr(&list), list.len, out, err));
+    bool ok = spec_list(spec, sort, sort ? "sort" : "projection", &list,
+                        sort ? NULL : &call->dataapi->hide_id, err) &&
+              (list.len == 0 ||
+               (sort ? odm_codec_sort(call->model, odm_buf_cstr(&list), list.len, out, err)
+                     : odm_codec_projection(call->model, odm_buf_cstr(&list), list.len, out, err)));
     odm_buf_release(&list);
     return ok;
 }
@@ -461,9 +466,15 @@ bool api__dataapi_reply(api_call_t *call, odm_buf_t *body, bool ok, const odm_er
 bool api__dataapi_put_document(const api_call_t *call, const bson_t *doc, odm_buf_t *out,
                                odm_error_t *err)
 {
-    if (call->dataapi->ejson)
-        return api__dataapi_put_ejson(call->model, doc, out, err);
-    return odm_codec_write_json(call->model, doc, out, err);
+    bson_t shown = BSON_INITIALIZER;
+    if (call->dataapi->hide_id) {
+        bson_copy_to_excluding_noinit(doc, &shown, "_id", NULL);
+        doc = &shown;
+    }
+    bool ok = call->dataapi->ejson ? api__dataapi_put_ejson(call->model, doc, out, err)
+                                   : odm_codec_write_json(call->model, doc, out, err);
+    bson_destroy(&shown);
+    return ok;
 }
 
 bool api__dataapi_put_id(const api_call_t *call, const bson_t *doc, odm_buf_t *out,

@@ -6,14 +6,14 @@
  * api__dataapi_NAME(api_call_t *call)`, run on a worker: it does the database work and answers
  * through api__dataapi_reply (or fails through api__fail / api__failf, which answer in the Data
  * API's error shape on these routes), returning true; declare it at the end of this header; add
- * one row to the `actions` table of dataapi.c (its name, the scope it needs, the body members it
- * reads, an optional check, its work, its OpenAPI text). Before the work runs, the framework has
- * parsed the body (Extended JSON values unwrapped into the plain JSON the codec types by the
- * model, except in `pipeline`), refused members the action does not read, named the model
- * (call->model, from `collection`), checked `database` and the caller's scope (read:MODEL or
- * write:MODEL), converted `filter` through the REST API's allow-list (scoped to live documents
- * of an x-softDelete model and to the caller's own of an x-owner model), `sort`, `projection`,
- * `limit` and `skip`, and run the row's check. */
+ * one row to the `actions` table of dataapi.c (its name, the scope it needs, the body members
+ * it reads, an optional check, its work, its OpenAPI summary and answer schema, its status).
+ * Before the work runs, the framework has parsed the body (Extended JSON values unwrapped into
+ * the plain JSON the codec types by the model, except in `pipeline`), refused members the
+ * action does not read, named the model (call->model, from `collection`), checked `database`
+ * and the caller's scope (read:MODEL or write:MODEL), converted `filter` through the REST API's
+ * allow-list (scoped to live documents of an x-softDelete model and to the caller's own of an
+ * x-owner model), `sort`, `projection`, `limit` and `skip`, and run the row's check. */
 #ifndef ODMD_API_DATAAPI_H
 #define ODMD_API_DATAAPI_H
 
@@ -51,8 +51,9 @@ typedef struct api_dataapi_action {
     const char *name;    /* the ACTION segment: "findOne" */
     odm_access_t access; /* the scope it needs on the model: read:MODEL or write:MODEL */
     unsigned members;    /* API_DATAAPI_* it reads */
-    /* more checks that need no database (any thread, before the work is submitted; the request
-     * is parsed as above): true after answering (400). NULL: none */
+    /* more checks that need no database, after the framework's (on the polling thread for a
+     * small body, first thing on the worker for a large one): true after answering. It may keep
+     * what it made in the request's state (api_dataapi_t's state). NULL: none */
     bool (*check)(api_call_t *call);
     /* the action itself, on a worker: true (answered), or false when the request was handed
      * on (a fan-out answers and resumes it), as api_call_t's work */
@@ -81,6 +82,7 @@ typedef struct api_dataapi {
     bool has_limit;
     int64_t skip;           /* 0 when absent; at most ODM_API_MAX_SKIP */
     bool ejson;             /* the answer in canonical Extended JSON (Accept: application/ejson) */
+    bool hide_id;           /* projection {"_id": 0}: documents answered without _id */
     bson_t filter_bson;     /* filter through odm_codec_filter, scoped (soft-delete, owner) */
     bson_t sort_bson;       /* empty when absent */
     bson_t projection_bson; /* empty when absent (with the version field when present) */
@@ -113,15 +115,17 @@ bool api__dataapi_action_row(size_t i, const api_dataapi_action_t **row);
  * does not store: $binary, $regularExpression, $timestamp, ...). */
 bool api__dataapi_unwrap(json_t **v, odm_error_t *err);
 
-/* Converts a filter (an object, borrowed) of call->model as the REST API's ?filter= is, then
- * scopes it (live documents, the caller's own), appending to `out`. Returns: false with
- * ODM_ERR_BAD_QUERY. */
+/* Converts a filter (an object, borrowed; NULL: none) of call->model as the REST API's
+ * ?filter= is, then scopes it (live documents, the caller's own), appending to `out`; with no
+ * filter, `out` gets the scope alone (what an aggregate's pipeline starts with, as a $match).
+ * Any thread. Returns: false with ODM_ERR_BAD_QUERY. */
 bool api__dataapi_filter(const api_call_t *call, const json_t *filter, bson_t *out,
                          odm_error_t *err);
 
 /* Writes a stored document of call->model (borrowed) as the answer shows it: plain JSON as the
  * REST API writes it, or canonical Extended JSON when asked; writeOnly fields and the version
- * field left out. Returns: false when `out` passes its cap. */
+ * field left out, and _id after a projection {"_id": 0}. Returns: false when `out` passes its
+ * cap. */
 bool api__dataapi_put_document(const api_call_t *call, const bson_t *doc, odm_buf_t *out,
                                odm_error_t *err);
 

@@ -552,9 +552,9 @@ static json_t *dataapi_member(const api_doc_t *d, unsigned bit)
         return json_pack("{s:s, s:s}", "type", "object", "description",
                          "MongoDB query operators from odmd's allow-list on declared fields; "
                          "Extended JSON values ($oid, $date, $numberLong, ...)");
-    case API_DATAAPI_PROJECTION:
-        return json_pack("{s:s, s:{s:[i,b]}}", "type", "object", "additionalProperties", "enum", 1,
-                         true);
+    case API_DATAAPI_PROJECTION: /* inclusions, and _id left out with 0 */
+        return json_pack("{s:s, s:{s:{s:[i,i,b,b]}}, s:{s:[i,b]}}", "type", "object", "properties",
+                         "_id", "enum", 0, 1, false, true, "additionalProperties", "enum", 1, true);
     case API_DATAAPI_SORT:
         return json_pack("{s:s, s:{s:[i,i]}}", "type", "object", "additionalProperties", "enum", 1,
                          -1);

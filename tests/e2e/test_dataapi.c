@@ -110,6 +110,22 @@ static void test_find_one(void)
     CHECK_STR(member_str(doc, "email"), "bea@example.com");
     CHECK(json_object_get(doc, "name") == NULL);
     CHECK(json_object_get(doc, "_id") != NULL);
+    /* {"_id": 0} leaves _id out, alone or with inclusions; other exclusions are refused */
+    act(&reader, &r, "findOne", "users", "'filter':{'name':'Bea'},'projection':{'_id':0,'name':1}",
+        NULL);
+    EXPECT_STATUS(r, 200);
+    doc = json_object_get(r.json, "document");
+    CHECK_STR(member_str(doc, "name"), "Bea");
+    CHECK(json_object_get(doc, "_id") == NULL && json_object_get(doc, "email") == NULL);
+    act(&reader, &r, "findOne", "users", "'filter':{'name':'Bea'},'projection':{'_id':0}",
+        "Accept: application/ejson");
+    EXPECT_STATUS(r, 200);
+    doc = json_object_get(r.json, "document");
+    CHECK(json_object_get(doc, "_id") == NULL && json_object_get(doc, "email") != NULL);
+    act(&reader, &r, "findOne", "users", "'projection':{'email':0}", NULL);
+    expect_error(&r, 400, "InvalidParameter");
+    act(&reader, &r, "findOne", "users", "'projection':{'email':1e300}", NULL);
+    expect_error(&r, 400, "InvalidParameter");
     e2e_resp_free(&r);
 }
 
@@ -237,6 +253,8 @@ static void test_auth(void)
     e2e_client_init(&anon, env.odmd.url);
     act(&anon, &r, "findOne", "users", "", NULL);
     expect_error(&r, 401, "InvalidSession");
+    CHECK_MSG(strstr(r.body, "api-key") != NULL, "%s", r.body);
+    CHECK_MSG(e2e_header(&r, "WWW-Authenticate") != NULL, "no WWW-Authenticate");
     act(&anon, &r, "findOne", "users", "", "api-key: wrong-key");
     expect_error(&r, 401, "InvalidSession");
     /* the api-key header, with Access-Control-Request-Headers as clients send it */
