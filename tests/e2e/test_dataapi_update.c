@@ -293,13 +293,21 @@ static void test_upsert(void)
                           "'$setOnInsert':{'age':20}},'upsert':true";
     act(&writer, &r, "updateOne", "users", members, NULL);
     expect_counts(&r, 0, 0);
-    const char *id = e2e_str(&r, "upsertedId");
-    CHECK_MSG(id != NULL && strlen(id) == 24, "upsertedId: %s", r.body);
-    json_t *doc = get_doc(F("/api/users/%s", id ? id : "none"));
+    char id[32];
+    snprintf(id, sizeof id, "%s", e2e_str(&r, "upsertedId") ? e2e_str(&r, "upsertedId") : "none");
+    CHECK_MSG(strlen(id) == 24, "upsertedId: %s", r.body);
+    json_t *doc = get_doc(F("/api/users/%s", id));
     CHECK_STR(json_string_value(json_object_get(doc, "email")), "dan@example.com");
     CHECK_STR(json_string_value(json_object_get(doc, "name")), "Dan");
     CHECK_INT(json_integer_value(json_object_get(doc, "age")), 20);
     CHECK_STR(json_string_value(json_object_get(doc, "role")), "member"); /* the default */
+    json_decref(doc);
+    /* four users now: more than --bulk-max (3) match, so updateMany writes none */
+    act(&writer, &r, "updateMany", "users", "'filter':{},'update':{'$set':{'role':'admin'}}", NULL);
+    expect_error(&r, 400, "InvalidParameter", "more than 3 documents match the filter");
+    CHECK_INT(e2e_mongo_count(DBURI, DBNAME, "users"), before + 1);
+    doc = get_doc(F("/api/users/%s", id));
+    CHECK_STR(json_string_value(json_object_get(doc, "role")), "member");
     json_decref(doc);
     /* once there, the same upsert matches: $setOnInsert is not applied */
     act(&writer, &r, "updateOne", "users",
@@ -509,7 +517,7 @@ int main(void)
     e2e_init("dataapi_update");
     char keys[512];
     CHECK(write_keys(e2e_temp_dir("keys"), keys, sizeof keys));
-    const char *args[] = {"--keys", keys, NULL};
+    const char *args[] = {"--keys", keys, "--bulk-max", "3", NULL}; /* updateMany's bound */
     if (!e2e_env_up(&env, args)) {
         CHECK_MSG(false, "environment did not start");
         e2e_env_down(&env);
