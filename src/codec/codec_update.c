@@ -185,19 +185,28 @@ static bool path_is_prefix(const path_t *p, const path_t *q)
     return true;
 }
 
-/* MongoDB's order of paths: component by component, numeric names by number. */
+/* One component against another: numeric names first, by number, then the others by bytes (a
+ * total order, so that sorting is sound and a path's extensions follow it). */
+static int comp_compare(const char *s, size_t a, const char *t, size_t b)
+{
+    size_t x, y;
+    bool sn = is_index(s, a, &x), tn = is_index(t, b, &y);
+    if (sn != tn)
+        return sn ? -1 : 1;
+    if (sn && x != y)
+        return (x > y) - (x < y);
+    int c = memcmp(s, t, a < b ? a : b);
+    return c != 0 ? c : (a > b) - (a < b);
+}
+
+/* MongoDB's order of paths: component by component, numeric names by number; a path before the
+ * paths it is a prefix of. */
 static int path_compare(const path_t *p, const path_t *q)
 {
     for (size_t i = 0; i < p->n && i < q->n; i++) {
-        size_t a, b, x, y;
+        size_t a, b;
         const char *s = comp(p, i, &a), *t = comp(q, i, &b);
-        int c;
-        if (is_index(s, a, &x) && is_index(t, b, &y))
-            c = (x > y) - (x < y);
-        else {
-            c = memcmp(s, t, a < b ? a : b);
-            c = c != 0 ? c : (a > b) - (a < b);
-        }
+        int c = comp_compare(s, a, t, b);
         if (c != 0)
             return c;
     }
@@ -870,27 +879,43 @@ static bool add_operator(odm_update_t *u, const char *name, const json_t *fields
     return true;
 }
 
-/* Two paths of which one is the other or its prefix are refused, as MongoDB refuses them. */
+/* A path an update names, and the operation that names it. */
+typedef struct {
+    const path_t *path;
+    const op_t *op;
+} named_t;
+
+static int compare_named(const void *x, const void *y)
+{
+    return path_compare(((const named_t *)x)->path, ((const named_t *)y)->path);
+}
+
+/* Two paths of which one is the other or its prefix are refused, as MongoDB refuses them, naming
+ * the one that comes later in the update. Sorted, a path's extensions follow it: comparing
+ * neighbours finds every conflict. */
 static bool check_conflicts(const odm_update_t *u, odm_pointer_t *where, odm_error_t *err)
 {
+    named_t *all = malloc((2 * u->n + 1) * sizeof *all);
+    size_t n = 0;
+    if (all == NULL)
+        return out_of_memory(err);
     for (size_t i = 0; i < u->n; i++) {
-        const path_t *pi[2] = {&u->ops[i].path, u->ops[i].to};
-        for (size_t j = 0; j <= i; j++) {
-            const path_t *pj[2] = {&u->ops[j].path, u->ops[j].to};
-            for (int x = 0; x < 2; x++)
-                for (int y = 0; y < 2; y++) {
-                    if (pi[x] == NULL || pj[y] == NULL || (i == j && x <= y))
-                        continue;
-                    const path_t *shorter = pi[x]->n < pj[y]->n ? pi[x] : pj[y];
-                    char a[CODEC__QUOTE_MAX], b[CODEC__QUOTE_MAX];
-                    if (path_is_prefix(pi[x], pj[y]) || path_is_prefix(pj[y], pi[x]))
-                        return fail_at(u->ops[i].pointer, where, err,
-                                       "updating the path '%s' would create a conflict at '%s'",
-                                       q(pi[x]->text, a), q(shorter->text, b));
-                }
-        }
+        all[n++] = (named_t){&u->ops[i].path, &u->ops[i]};
+        if (u->ops[i].to != NULL)
+            all[n++] = (named_t){u->ops[i].to, &u->ops[i]};
     }
-    return true;
+    qsort(all, n, sizeof *all, compare_named);
+    bool ok = true;
+    for (size_t k = 1; ok && k < n; k++) {
+        const named_t *shorter = &all[k - 1], *later = all[k].op > shorter->op ? &all[k] : shorter;
+        char a[CODEC__QUOTE_MAX], b[CODEC__QUOTE_MAX];
+        if (path_is_prefix(shorter->path, all[k].path))
+            ok = fail_at(later->op->pointer, where, err,
+                         "updating the path '%s' would create a conflict at '%s'",
+                         q(later->path->text, a), q(shorter->path->text, b));
+    }
+    free(all);
+    return ok;
 }
 
 static int compare_ops(const void *x, const void *y)

@@ -390,6 +390,14 @@ static void test_refusals(void)
                 "conflict at 'b'");
     CHECK_ERROR(run("{}", "{\"$set\":{\"x.y\":1},\"$setOnInsert\":{\"x\":1}}"),
                 "/update/$setOnInsert/x", "conflict at 'x'");
+    CHECK_ERROR(run("{}", "{\"$set\":{\"a.b\":1,\"c\":1,\"a.1\":1,\"a.b.c.d\":2}}"),
+                "/update/$set/a.b.c.d",
+                "updating the path 'a.b.c.d' would create a conflict at 'a.b'");
+    CHECK_ERROR(run("{}", "{\"$inc\":{\"a.b\":1},\"$set\":{\"a\":1}}"), "/update/$set/a",
+                "updating the path 'a' would create a conflict at 'a'");
+    /* numeric names in numeric order, before the others (a total order: 2 < 10 < 1a) */
+    CHECK_STR(run("{}", "{\"$set\":{\"x.1a\":1,\"x.10\":2,\"x.2\":3}}"),
+              "{\"x\":{\"2\":3,\"10\":2,\"1a\":1}}");
     /* siblings and look-alike prefixes are no conflict */
     CHECK_STR(run("{}", "{\"$set\":{\"a.b\":1,\"a.bc\":2},\"$inc\":{\"ab\":1}}"),
               "{\"a\":{\"b\":1,\"bc\":2},\"ab\":1}");
