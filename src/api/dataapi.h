@@ -175,4 +175,10 @@ bool api__dataapi_check_delete(api_call_t *call);
 bool api__dataapi_check_aggregate(api_call_t *call);
 bool api__dataapi_aggregate(api_call_t *call);
 
+/* dataapi_update.c: updateOne and updateMany, and their check (the update compiled: 400 naming
+ * the pointer of what is refused). */
+bool api__dataapi_update_one(api_call_t *call);
+bool api__dataapi_update_many(api_call_t *call);
+bool api__dataapi_check_update(api_call_t *call);
+
 #endif

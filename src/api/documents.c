@@ -213,6 +213,12 @@ static bool replace_once(api_call_t *call, api_write_t *w, const bson_t *stored,
     return matched == 1;
 }
 
+void api__snapshot_projection(bson_t *out)
+{
+    bson_init(out);
+    BSON_APPEND_INT32(out, "_id.odmd-snapshot", 0);
+}
+
 /* Reads the document into out (always initialised): the one given for the first attempt, else
  * from the store. Returns: true when that decides the write (*status: gone or refused). */
 static bool read_stored(api_call_t *call, api_write_t *w, int attempt, bson_t *out,
@@ -223,9 +229,14 @@ static bool read_stored(api_call_t *call, api_write_t *w, int attempt, bson_t *o
         return false;
     }
     bool found = false;
+    bson_t snapshot;
+    api__snapshot_projection(&snapshot);
     *status = API_WRITE_REFUSED;
-    if (!odm_store_find_one(call->app->store, call->model->collection, w->id_filter, NULL, out,
-                            &found, odm_request_deadline_ms(call->req), &w->verdict.err))
+    bool read =
+        odm_store_find_one(call->app->store, call->model->collection, w->id_filter, &snapshot, out,
+                           &found, odm_request_deadline_ms(call->req), &w->verdict.err);
+    bson_destroy(&snapshot);
+    if (!read)
         return true;
     *status = API_WRITE_GONE;
     return !found;

@@ -309,6 +309,14 @@ void api__write_release(api_write_t *w);
 /* Runs the write of `w` (worker thread). */
 api_write_status_t api__write_guarded(api_call_t *call, api_write_t *w);
 
+/* The projection of a read that a compare-and-set will rewrite (out: initialised here, the
+ * caller destroys it). It leaves nothing out (odmd's ids are never documents), but a server that
+ * answers with its live documents copies the answer under its lock, as mongo-java-server's
+ * in-memory backend does for any projection: without it an update running meanwhile can tear the
+ * answer (a new version beside an old field) and the write built on it passes the version guard.
+ * MongoDB answers the same document either way. */
+void api__snapshot_projection(bson_t *out);
+
 /* PUT's new document: `body` (borrowed, an object) with the stored document's _id and readOnly
  * values, then defaults. Returns: a new tree, or NULL with err set. */
 json_t *api__build_replace(const odm_model_t *model, const json_t *body, const bson_t *stored,

@@ -596,8 +596,9 @@ static json_t *dataapi_member(const api_doc_t *d, unsigned bit)
                          (json_int_t)d->bulk_max, "items", "type", "object");
     case API_DATAAPI_UPSERT:
         return json_pack("{s:s}", "type", "boolean");
-    case API_DATAAPI_UPDATE:
-        return json_pack("{s:[s,s]}", "type", "object", "array");
+    case API_DATAAPI_UPDATE: /* an update pipeline (an array) is refused: 400 */
+        return json_pack("{s:s, s:i, s:s}", "type", "object", "minProperties", 1, "description",
+                         "update operators ($set, $inc, ...: docs/dataapi.md)");
     case API_DATAAPI_PIPELINE:
         return json_pack("{s:s, s:{s:s}}", "type", "array", "items", "type", "object");
     default: /* document, replacement */

@@ -1,0 +1,1 @@
+odm_unit_test(test_update_ops odm_codec)
