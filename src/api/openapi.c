@@ -669,8 +669,12 @@ json_t *api__describe_dataapi(const api_doc_t *d)
                         json_pack("{s:{s:s}}", "schema", "type", "object"));
     set_response(op, a->status, response(a->answer, content, NULL));
     problem(op, 400,
-            "a malformed body, filter, sort or projection; a document the model refuses (with "
-            "its violations)");
+            security_in_force(d)
+                ? "no credential at all (no authentication methods were specified); a "
+                  "malformed body, filter, sort or projection; a document the model refuses "
+                  "(with its violations)"
+                : "a malformed body, filter, sort or projection; a document the model refuses "
+                  "(with its violations)");
     problem(op, 404, "no such action, database or collection");
     if (a->access == ODM_ACCESS_WRITE) {
         problem(op, 409, "a duplicate key");
@@ -711,7 +715,9 @@ static void add_common(json_t *op, const api_doc_t *d)
 {
     bool secured = security_in_force(d) && api__route_needs_key(d->kind);
     json_object_set_new(op, "security", secured ? json_pack("[{s:[]}]", "bearer") : json_array());
-    if (secured)
+    if (secured && d->kind == API_DATAAPI) /* no credential at all: 400, as the Data API */
+        problem(op, 401, "a credential refused (an unknown key, an invalid token)");
+    else if (secured)
         problem(op, 401, "no credential, or one refused (an unknown key, an invalid token)");
     if (secured && (d->model != NULL || d->kind == API_DATAAPI))
         problem(op, 403, "the caller's scopes do not cover this model and access");
