@@ -277,13 +277,18 @@ static bool upsert_replacement(api_call_t *call)
     return api__dataapi_reply_counts(call, 0, 0, &call->doc);
 }
 
+/* The matched document is the compare-and-set's first read: a snapshot (internal.h). */
 bool api__dataapi_replace_one(api_call_t *call)
 {
     odm_error_t err;
-    bson_t stored = BSON_INITIALIZER;
+    bson_t stored = BSON_INITIALIZER, snapshot;
     bool found = false, answered;
-    if (!odm_store_find_one(call->app->store, call->model->collection, &call->dataapi->filter_bson,
-                            NULL, &stored, &found, odm_request_deadline_ms(call->req), &err))
+    api__snapshot_projection(&snapshot);
+    bool read =
+        odm_store_find_one(call->app->store, call->model->collection, &call->dataapi->filter_bson,
+                           &snapshot, &stored, &found, odm_request_deadline_ms(call->req), &err);
+    bson_destroy(&snapshot);
+    if (!read)
         answered = api__fail(call->req, &err, NULL);
     else if (found)
         answered = replace_found(call, &stored);
