@@ -431,6 +431,63 @@ static void test_owner(void)
     e2e_resp_free(&r);
 }
 
+/* ---- upsert and _id: both actions take the filter's _id equality, typed by the model ---- */
+
+static void test_upsert_ids(void)
+{
+    e2e_resp_t r = {0};
+    /* an ObjectId _id (odmd's own) from the filter becomes the new document's */
+    act(&admin, &r, "replaceOne", "stamps",
+        "'filter':{'_id':{'$oid':'65a1b2c3d4e5f60718293a01'}},'replacement':{'name':'r1','n':1},"
+        "'upsert':true",
+        NULL);
+    expect_counts(&r, 0, 0);
+    CHECK_STR(e2e_str(&r, "upsertedId"), "65a1b2c3d4e5f60718293a01");
+    json_t *doc = get_doc("/api/stamps/65a1b2c3d4e5f60718293a01");
+    CHECK_STR(json_string_value(json_object_get(doc, "name")), "r1");
+    json_decref(doc);
+    act(&admin, &r, "updateOne", "stamps",
+        "'filter':{'_id':{'$oid':'65a1b2c3d4e5f60718293a02'}},'update':{'$set':{'name':'u1'}},"
+        "'upsert':true",
+        NULL);
+    expect_counts(&r, 0, 0);
+    CHECK_STR(e2e_str(&r, "upsertedId"), "65a1b2c3d4e5f60718293a02");
+    doc = get_doc("/api/stamps/65a1b2c3d4e5f60718293a02");
+    CHECK_STR(json_string_value(json_object_get(doc, "name")), "u1");
+    json_decref(doc);
+    /* a client's integer _id, from {$eq} inside $and too */
+    act(&admin, &r, "replaceOne", "widgets",
+        "'filter':{'$and':[{'_id':{'$eq':31}}]},'replacement':{'label':'thirty-one'},"
+        "'upsert':true",
+        NULL);
+    expect_counts(&r, 0, 0);
+    CHECK_INT(json_integer_value(json_object_get(r.json, "upsertedId")), 31);
+    doc = get_doc("/api/widgets/31");
+    CHECK_STR(json_string_value(json_object_get(doc, "label")), "thirty-one");
+    json_decref(doc);
+    /* the replacement's own _id agrees with the filter's, or the upsert is refused */
+    act(&admin, &r, "replaceOne", "widgets",
+        "'filter':{'_id':32},'replacement':{'_id':32,'label':'32'},'upsert':true", NULL);
+    expect_counts(&r, 0, 0);
+    CHECK_INT(json_integer_value(json_object_get(r.json, "upsertedId")), 32);
+    int64_t before = e2e_mongo_count(DBURI, DBNAME, "widgets");
+    act(&admin, &r, "replaceOne", "widgets",
+        "'filter':{'_id':33},'replacement':{'_id':34,'label':'x'},'upsert':true", NULL);
+    expect_error(&r, 400, "InvalidParameter", "_id");
+    CHECK_STR(first_location(&r), "/replacement/_id");
+    /* a malformed _id (below the model's minimum): 400 with its pointer, nothing inserted */
+    act(&admin, &r, "replaceOne", "widgets",
+        "'filter':{'_id':0},'replacement':{'label':'zero'},'upsert':true", NULL);
+    CHECK_MSG(r.status == 400, "replaceOne _id 0: %ld %s", r.status, r.body);
+    CHECK_STR(first_location(&r), "/filter/_id");
+    act(&admin, &r, "updateOne", "widgets",
+        "'filter':{'_id':0},'update':{'$set':{'label':'zero'}},'upsert':true", NULL);
+    CHECK_MSG(r.status == 400, "updateOne _id 0: %ld %s", r.status, r.body);
+    CHECK_STR(first_location(&r), "/filter/_id");
+    CHECK_INT(e2e_mongo_count(DBURI, DBNAME, "widgets"), before);
+    e2e_resp_free(&r);
+}
+
 /* ---- concurrent updates of one document ---- */
 
 #define RACERS 4
@@ -548,6 +605,7 @@ int main(void)
     test_update_many();
     test_write_only();
     test_upsert();
+    test_upsert_ids();
     test_timestamps();
     test_owner();
     test_concurrent_updates();
