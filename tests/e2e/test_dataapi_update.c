@@ -431,6 +431,52 @@ static void test_owner(void)
     e2e_resp_free(&r);
 }
 
+/* ---- readOnly values inside array items ---- */
+
+static const char crates_model[] =
+    "{\"$schema\": \"https://json-schema.org/draft/2020-12/schema\", \"type\": \"object\","
+    " \"x-collection\": \"e2e_crates\", \"additionalProperties\": false, \"properties\": {"
+    "  \"name\": {\"type\": \"string\"},"
+    "  \"lines\": {\"type\": \"array\", \"items\": {\"type\": \"object\", \"properties\": {"
+    "    \"sku\": {\"type\": \"string\", \"readOnly\": true}, \"qty\": {\"type\": "
+    "\"integer\"}}}}}}";
+
+/* An update may not write a readOnly value inside an array item, as PATCH may not. */
+static void test_read_only_in_arrays(void)
+{
+    e2e_resp_t r = {0};
+    char id[32];
+    create("/api/crates", "{'name':'c1','lines':[{'qty':1}]}", id, sizeof id);
+    /* PATCH refuses it in a body */
+    const char *merge[] = {"Content-Type: application/merge-patch+json", NULL};
+    e2e_request(&admin, &r, "PATCH", F("/api/crates/%s", id), merge,
+                Q("{'lines':[{'qty':1,'sku':'x'}]}"), (size_t)-1);
+    EXPECT_STATUS(r, 422);
+    const char *filter = F("'filter':{'_id':{'$oid':'%s'}}", id);
+    act(&admin, &r, "updateOne", "crates",
+        F("%s,'update':{'$push':{'lines':{'sku':'x','qty':2}}}", filter), NULL);
+    expect_error(&r, 400, "SchemaValidationFailedWrite", "read-only");
+    CHECK_STR(first_location(&r), "/lines/1/sku");
+    act(&admin, &r, "updateMany", "crates", F("%s,'update':{'$set':{'lines.0.sku':'y'}}", filter),
+        NULL);
+    expect_error(&r, 400, "SchemaValidationFailedWrite", "read-only");
+    CHECK_STR(first_location(&r), "/lines/0/sku");
+    /* the items' other fields, and new items without one, are the client's */
+    act(&admin, &r, "updateOne", "crates", F("%s,'update':{'$inc':{'lines.0.qty':4}}", filter),
+        NULL);
+    expect_counts(&r, 1, 1);
+    act(&admin, &r, "updateOne", "crates", F("%s,'update':{'$push':{'lines':{'qty':9}}}", filter),
+        NULL);
+    expect_counts(&r, 1, 1);
+    json_t *doc = get_doc(F("/api/crates/%s", id));
+    json_t *lines = json_object_get(doc, "lines");
+    CHECK_INT(json_array_size(lines), 2);
+    CHECK_INT(json_integer_value(json_object_get(json_array_get(lines, 0), "qty")), 5);
+    CHECK(json_object_get(json_array_get(lines, 0), "sku") == NULL);
+    json_decref(doc);
+    e2e_resp_free(&r);
+}
+
 /* ---- upsert and _id: both actions take the filter's _id equality, typed by the model ---- */
 
 static void test_upsert_ids(void)
@@ -584,6 +630,7 @@ int main(void)
     e2e_init("dataapi_update");
     char keys[512];
     CHECK(write_keys(e2e_temp_dir("keys"), keys, sizeof keys));
+    CHECK(e2e_write_file(e2e_schemas_with_extras(), "crates.json", crates_model));
     const char *args[] = {"--keys", keys, "--bulk-max", "3", NULL}; /* updateMany's bound */
     if (!e2e_env_up(&env, args)) {
         CHECK_MSG(false, "environment did not start");
@@ -606,6 +653,7 @@ int main(void)
     test_write_only();
     test_upsert();
     test_upsert_ids();
+    test_read_only_in_arrays();
     test_timestamps();
     test_owner();
     test_concurrent_updates();
