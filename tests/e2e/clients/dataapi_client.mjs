@@ -74,12 +74,11 @@ await assert.rejects(plain.updateOne({ filter: { name: 'l1' }, update: { $inc: {
 
 // aggregate: l1 5+1, l2b 12, l3 3+1, l4 0
 const totals = await plain.aggregate({
-  pipeline: [
-    { $match: { qty: { $gte: 0 } } },
-    { $group: { _id: null, total: { $sum: '$qty' }, n: { $sum: 1 } } },
-  ],
+  pipeline: [{ $match: { qty: { $gte: 0 } } }, { $group: { _id: null, total: { $sum: '$qty' } } }],
 });
-assert.deepEqual(totals.documents, [{ _id: null, total: 22, n: 4 }]);
+assert.deepEqual(totals.documents, [{ _id: null, total: 22 }]);
+const counted = await plain.aggregate({ pipeline: [{ $match: { qty: { $gte: 0 } } }, { $count: 'n' }] });
+assert.deepEqual(counted.documents, [{ n: 4 }]);
 const sorted = await plain.aggregate({
   pipeline: [{ $sort: { qty: -1 } }, { $limit: 2 }, { $project: { _id: 0, name: 1, qty: 1 } }],
 });
