@@ -79,9 +79,11 @@ bool odm_codec_update_apply(const odm_update_t *u, json_t *doc, bool inserting, 
                             odm_pointer_t *where, odm_error_t *err);
 
 /* Appends to `errors` (a JSON array, borrowed) one violation {instanceLocation,
- * keywordLocation: ".../readOnly", error} for every readOnly property of `model` (objects
- * looked into, arrays not) whose value differs between `before` and `after` (present in one
- * only, or unequal). Returns: true when there was none. */
+ * keywordLocation: ".../readOnly", error} for every readOnly property of `model` whose value
+ * differs between `before` and `after` (present in one only, or unequal), objects looked into;
+ * in arrays, for every item of `after` that was not an item of `before` (an added or changed
+ * one) holding a readOnly value other than the one at its index in `before` (left out passes;
+ * a readOnly item: any such item). Returns: true when there was none. */
 bool odm_codec_update_check_read_only(const odm_model_t *model, const json_t *before,
                                       const json_t *after, json_t *errors);
 

@@ -66,6 +66,19 @@ static const char *authorization_of(const api_route_t *r, odm_request_t *req, ch
     return buf;
 }
 
+/* The Data API answered a call without any credential 400 InvalidParameter, in these words
+ * (a refused one was its 401 InvalidSession, "invalid session: ..."). Returns: true. */
+static bool refuse_dataapi_none(odm_request_t *req)
+{
+    if (odm_request_header(req, "api-key") != NULL) { /* one too long for authorization_of */
+        odm_request_add_header(req, "WWW-Authenticate", REALM ", error=\"invalid_token\"");
+        return api__failf(req, ODM_ERR_UNAUTHORIZED,
+                          "invalid session: the api-key header is longer than %d bytes",
+                          API_KEY_HEADER_MAX - 8);
+    }
+    return api__failf(req, ODM_ERR_BAD_REQUEST, "no authentication methods were specified");
+}
+
 bool api__refuse_caller(const odm_app_t *app, odm_request_t *req, const api_route_t *r,
                         odm_principal_t *who)
 {
@@ -76,13 +89,14 @@ bool api__refuse_caller(const odm_app_t *app, odm_request_t *req, const api_rout
     case ODM_AUTH_OK: /* a route without a model (/openapi.json) needs a caller, no scope */
         return r->model != NULL && api__refuse_scope(req, who, route_access(r, req), r->model);
     case ODM_AUTH_NONE:
+        if (r->kind == API_DATAAPI)
+            return refuse_dataapi_none(req);
         odm_request_add_header(req, "WWW-Authenticate", REALM);
-        if (r->kind == API_DATAAPI) /* its clients send their key in api-key */
-            odm_error_set(&err, ODM_ERR_UNAUTHORIZED,
-                          "no credentials: send an api-key header or Authorization: Bearer");
         break;
     case ODM_AUTH_INVALID:
         add_invalid_challenge(req, err.message);
+        if (r->kind == API_DATAAPI)
+            odm_error_prefix(&err, "invalid session");
         break;
     }
     return api__fail(req, &err, NULL);

@@ -181,4 +181,17 @@ bool api__dataapi_update_one(api_call_t *call);
 bool api__dataapi_update_many(api_call_t *call);
 bool api__dataapi_check_update(api_call_t *call);
 
+/* The filter's _id equality, as an upsert takes it ({_id: v}, {_id: {$eq: v}}, either inside
+ * $and): *id a new reference, or NULL when the filter has none. Returns: false with err set (400:
+ * the filter matches _id twice). */
+bool api__dataapi_filter_id(const api_call_t *call, json_t **id, odm_error_t *err);
+
+/* An upsert's new document `doc` (taken) checked and converted as a POST's into `out`: readOnly
+ * fields refused (but _id, which MongoDB's upsert takes from the filter), defaults, x-timestamps,
+ * the owner stamp, validation, an _id made when it has none, a first version. `id_from_filter`:
+ * its _id is the filter's, so a violation there points at /filter/_id. Returns: false with v
+ * filled. */
+bool api__dataapi_check_upserted(api_call_t *call, json_t *doc, bool id_from_filter, bson_t *out,
+                                 api_verdict_t *v);
+
 #endif

@@ -366,12 +366,40 @@ static json_t *upsert_seed(const api_call_t *call, const odm_update_t *u, api_ve
     return doc;
 }
 
-/* Checks and converts the upserted document as a POST's (its _id may come from the filter or
- * $setOnInsert, as MongoDB's upsert takes it) into out. Returns: false with v filled. */
-static bool check_upsert(api_call_t *call, const odm_update_t *u, bson_t *out, api_verdict_t *v)
+bool api__dataapi_filter_id(const api_call_t *call, json_t **id, odm_error_t *err)
 {
-    json_t *doc = upsert_seed(call, u, v);
-    if (doc == NULL || !api__check_read_only(call->model, doc, true, v)) {
+    json_t *eq = json_object();
+    *id = NULL;
+    if (eq == NULL)
+        return odm_error_set(err, ODM_ERR_INTERNAL, "out of memory");
+    bool ok = add_equalities(call->dataapi->filter, eq, 0, err);
+    if (ok)
+        *id = json_incref(json_object_get(eq, "_id"));
+    json_decref(eq);
+    return ok;
+}
+
+/* Points the violations at the document's _id (or inside it) into the filter, where that _id
+ * was written. */
+static void point_id_at_filter(json_t *errors)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(errors, i, e)
+    {
+        const char *at = json_string_value(json_object_get(e, "instanceLocation"));
+        if (at == NULL || strncmp(at, "/_id", 4) != 0 || (at[4] != '\0' && at[4] != '/'))
+            continue;
+        char moved[1024];
+        snprintf(moved, sizeof moved, "/filter%s", at);
+        json_object_set_new(e, "instanceLocation", json_string(moved));
+    }
+}
+
+bool api__dataapi_check_upserted(api_call_t *call, json_t *doc, bool id_from_filter, bson_t *out,
+                                 api_verdict_t *v)
+{
+    if (!api__check_read_only(call->model, doc, true, v)) {
         json_decref(doc);
         return false;
     }
@@ -385,7 +413,23 @@ static bool check_upsert(api_call_t *call, const odm_update_t *u, bson_t *out, a
               (has_id || odm_codec_new_id(call->model, doc, NULL, &v->err)) &&
               api__check_convertible(call->model, doc, odm_codec_first_version(), out, v);
     json_decref(doc);
+    if (!ok && id_from_filter)
+        point_id_at_filter(v->errors);
     return ok;
+}
+
+/* Checks and converts the upserted document as a POST's (its _id may come from the filter or
+ * $setOnInsert, as MongoDB's upsert takes it) into out. Returns: false with v filled. */
+static bool check_upsert(api_call_t *call, const odm_update_t *u, bson_t *out, api_verdict_t *v)
+{
+    json_t *doc = upsert_seed(call, u, v);
+    if (doc == NULL)
+        return false;
+    json_t *filter_id = NULL;
+    odm_error_t err;
+    bool from_filter = api__dataapi_filter_id(call, &filter_id, &err) && filter_id != NULL;
+    json_decref(filter_id);
+    return api__dataapi_check_upserted(call, doc, from_filter, out, v);
 }
 
 /* No document matched and upsert is true: inserts the built document and answers its id.

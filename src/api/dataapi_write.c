@@ -17,7 +17,7 @@ static void prefix_errors(json_t *errors, const char *prefix)
     json_array_foreach(errors, i, e)
     {
         const char *at = json_string_value(json_object_get(e, "instanceLocation"));
-        if (at == NULL)
+        if (at == NULL || strncmp(at, "/filter/", 8) == 0) /* already a pointer into the body */
             continue;
         char joined[1024];
         snprintf(joined, sizeof joined, "%s%s", prefix, at);
@@ -261,15 +261,45 @@ static bool replace_found(api_call_t *call, const bson_t *stored)
     return true;
 }
 
-/* upsert with no match: the replacement inserted as insertOne inserts a document. */
+/* A replacement's own _id against the filter's (MongoDB keeps the filter's: a different one is
+ * refused). Returns: true after answering 400. */
+static bool refuse_other_filter_id(api_call_t *call, const json_t *filter_id)
+{
+    const json_t *own = json_object_get(call->dataapi->replacement, "_id");
+    if (filter_id == NULL || own == NULL || json_equal((json_t *)own, (json_t *)filter_id))
+        return false;
+    json_t *errors = json_pack("[{s:s, s:s}]", "instanceLocation", "/replacement/_id", "error",
+                               "differs from the filter's _id, which the upserted document takes");
+    odm_error_t err;
+    odm_error_set(&err, ODM_ERR_BAD_REQUEST,
+                  "'replacement' holds an _id other than the filter's (_id cannot change)");
+    api__fail(call->req, &err, errors);
+    json_decref(errors);
+    return true;
+}
+
+/* upsert with no match: the replacement inserted as insertOne inserts a document, with the
+ * filter's _id equality as its _id, as MongoDB's upsert takes it (updateOne's too). */
 static bool upsert_replacement(api_call_t *call)
 {
     api_verdict_t v = {0};
-    json_t *id = NULL;
+    json_t *filter_id = NULL;
+    if (!api__dataapi_filter_id(call, &filter_id, &v.err))
+        return api__fail(call->req, &v.err, NULL);
+    if (refuse_other_filter_id(call, filter_id)) {
+        json_decref(filter_id);
+        return true;
+    }
+    json_t *doc = json_deep_copy(call->dataapi->replacement);
+    bool taken = filter_id != NULL && json_object_get(doc, "_id") == NULL;
+    if (doc == NULL || (taken && json_object_set(doc, "_id", filter_id) != 0)) {
+        json_decref(doc);
+        json_decref(filter_id);
+        return api__failf(call->req, ODM_ERR_INTERNAL, "out of memory");
+    }
+    json_decref(filter_id);
     odm_error_t err;
-    bool ok = api__check_create(call, (json_t *)call->dataapi->replacement, &call->doc, &id, &v);
-    json_decref(id);
-    if (!ok)
+    if (!api__dataapi_check_upserted(call, doc, taken, &call->doc, &v))
         return fail_verdict(call, &v, "/replacement");
     if (!odm_store_insert(call->app->store, call->model->collection, &call->doc,
                           odm_request_deadline_ms(call->req), &err))
@@ -277,13 +307,18 @@ static bool upsert_replacement(api_call_t *call)
     return api__dataapi_reply_counts(call, 0, 0, &call->doc);
 }
 
+/* The matched document is the compare-and-set's first read: a snapshot (internal.h). */
 bool api__dataapi_replace_one(api_call_t *call)
 {
     odm_error_t err;
-    bson_t stored = BSON_INITIALIZER;
+    bson_t stored = BSON_INITIALIZER, snapshot;
     bool found = false, answered;
-    if (!odm_store_find_one(call->app->store, call->model->collection, &call->dataapi->filter_bson,
-                            NULL, &stored, &found, odm_request_deadline_ms(call->req), &err))
+    api__snapshot_projection(&snapshot);
+    bool read =
+        odm_store_find_one(call->app->store, call->model->collection, &call->dataapi->filter_bson,
+                           &snapshot, &stored, &found, odm_request_deadline_ms(call->req), &err);
+    bson_destroy(&snapshot);
+    if (!read)
         answered = api__fail(call->req, &err, NULL);
     else if (found)
         answered = replace_found(call, &stored);

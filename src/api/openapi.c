@@ -444,13 +444,48 @@ static void document_write(json_t *op, const api_doc_t *d)
     problem(op, 409, "too many concurrent writes to the document, or a duplicate key");
 }
 
+static json_t *model_schema(const odm_model_t *model, const odm_models_t *models);
+
+/* Whether the model's schema lists `_id` in its top-level required. */
+static bool requires_id(const odm_model_t *model)
+{
+    size_t i;
+    const json_t *name;
+    json_array_foreach(json_object_get(model->doc, "required"), i, name)
+    {
+        if (json_is_string(name) && strcmp(json_string_value(name), "_id") == 0)
+            return true;
+    }
+    return false;
+}
+
+/* What PUT takes: the model as odmd checks a replacement, whose _id comes from the path: not
+ * required in the body (the model's schema, _id dropped from its required), and when present
+ * equal to the path's (422 otherwise: no schema relates a body to its path). */
+static json_t *replace_schema(const api_doc_t *d)
+{
+    if (!requires_id(d->model) || d->models == NULL)
+        return model_ref(d->model);
+    json_t *s = model_schema(d->model, d->models);
+    json_t *required = json_object_get(s, "required");
+    for (size_t i = json_array_size(required); i-- > 0;)
+        if (strcmp(json_string_value(json_array_get(required, i)), "_id") == 0)
+            json_array_remove(required, i);
+    json_t *id = json_object_get(json_object_get(s, "properties"), "_id");
+    if (json_is_object(id))
+        json_object_set_new(id, "description",
+                            json_string("optional: the path names the document; when present, "
+                                        "equal to the path's id"));
+    return s;
+}
+
 json_t *api__describe_put(const api_doc_t *d)
 {
     json_t *op = operation(d, "Replace a document", "Full replacement, validated.");
     document_write(op, d);
     json_object_set_new(op, "requestBody",
                         json_pack("{s:b, s:o}", "required", true, "content",
-                                  json_content("application/json", model_ref(d->model))));
+                                  json_content("application/json", replace_schema(d))));
     set_response(op, 200,
                  response("the stored document",
                           json_content("application/json", model_ref(d->model)),
@@ -669,8 +704,12 @@ json_t *api__describe_dataapi(const api_doc_t *d)
                         json_pack("{s:{s:s}}", "schema", "type", "object"));
     set_response(op, a->status, response(a->answer, content, NULL));
     problem(op, 400,
-            "a malformed body, filter, sort or projection; a document the model refuses (with "
-            "its violations)");
+            security_in_force(d)
+                ? "no credential at all (no authentication methods were specified); a "
+                  "malformed body, filter, sort or projection; a document the model refuses "
+                  "(with its violations)"
+                : "a malformed body, filter, sort or projection; a document the model refuses "
+                  "(with its violations)");
     problem(op, 404, "no such action, database or collection");
     if (a->access == ODM_ACCESS_WRITE) {
         problem(op, 409, "a duplicate key");
@@ -711,7 +750,9 @@ static void add_common(json_t *op, const api_doc_t *d)
 {
     bool secured = security_in_force(d) && api__route_needs_key(d->kind);
     json_object_set_new(op, "security", secured ? json_pack("[{s:[]}]", "bearer") : json_array());
-    if (secured)
+    if (secured && d->kind == API_DATAAPI) /* no credential at all: 400, as the Data API */
+        problem(op, 401, "a credential refused (an unknown key, an invalid token)");
+    else if (secured)
         problem(op, 401, "no credential, or one refused (an unknown key, an invalid token)");
     if (secured && (d->model != NULL || d->kind == API_DATAAPI))
         problem(op, 403, "the caller's scopes do not cover this model and access");

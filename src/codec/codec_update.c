@@ -3,6 +3,7 @@
  * MongoDB's semantics (odmd/codec_update.h). */
 #include "codec/codec_int.h"
 #include "codec/codec_update_int.h"
+#include "odmd/codec.h"
 #include "odmd/codec_update.h"
 
 #include <math.h>
@@ -996,15 +997,20 @@ typedef struct {
     json_t *errors;
     odm_pointer_t instance, keyword;
     bool found;
+    int in_items; /* > 0 inside a changed array item: a readOnly value left out passes */
 } read_only_walk_t;
 
+/* One violation at the walk's place; an array item is named by its pointer, as PATCH names
+ * one (model_rules.c). */
 static void report_read_only(read_only_walk_t *w, const odm_field_t *field)
 {
     char message[CODEC__QUOTE_MAX + 32], name[CODEC__QUOTE_MAX];
     w->found = true;
     size_t mark = odm_pointer_push(&w->keyword, "readOnly", 8);
+    bool item = strcmp(field->name, "[]") == 0;
     snprintf(message, sizeof message, "'%s' is read-only",
-             codec__quote(field->name, field->name_len, name));
+             item ? codec__quote(w->instance.buf, strlen(w->instance.buf), name)
+                  : codec__quote(field->name, field->name_len, name));
     json_t *v = json_pack("{s:s, s:s, s:s}", "instanceLocation", w->instance.buf, "keywordLocation",
                           w->keyword.buf, "error", message);
     if (v != NULL && w->errors != NULL)
@@ -1013,8 +1019,13 @@ static void report_read_only(read_only_walk_t *w, const odm_field_t *field)
     odm_pointer_pop(&w->keyword, mark);
 }
 
+static void walk_value(read_only_walk_t *w, const odm_field_t *field, const json_t *before,
+                       const json_t *after, int depth);
+
+/* The readOnly properties of `field`'s children present in `before` or `after` (objects or
+ * not): each must be unchanged; the others are looked into. */
 static void walk_read_only(read_only_walk_t *w, const odm_field_t *field, const json_t *before,
-                           const json_t *after)
+                           const json_t *after, int depth)
 {
     for (size_t i = 0; i < field->n_children; i++) {
         const odm_field_t *c = &field->children[i];
@@ -1022,18 +1033,82 @@ static void walk_read_only(read_only_walk_t *w, const odm_field_t *field, const 
             json_is_object(before) ? json_object_getn(before, c->name, c->name_len) : NULL;
         const json_t *a =
             json_is_object(after) ? json_object_getn(after, c->name, c->name_len) : NULL;
-        if (b == a || (b == NULL && a == NULL))
+        if (b == a || (b == NULL && a == NULL) || (a == NULL && c->read_only && w->in_items > 0))
             continue;
         size_t imark = odm_pointer_push(&w->instance, c->name, c->name_len);
         size_t kmark = odm_pointer_push(&w->keyword, "properties", 10);
         odm_pointer_push(&w->keyword, c->name, c->name_len);
         if (c->read_only && (b == NULL || a == NULL || !json_equal(b, a)))
             report_read_only(w, c);
-        else if (!c->read_only && c->n_children > 0)
-            walk_read_only(w, c, b, a);
+        else if (!c->read_only)
+            walk_value(w, c, b, a, depth + 1);
         odm_pointer_pop(&w->keyword, kmark);
         odm_pointer_pop(&w->instance, imark);
     }
+}
+
+/* Whether `field` (or anything below it) is readOnly. */
+static bool holds_read_only(const odm_field_t *field, int depth)
+{
+    if (field == NULL || depth > ODM_JSON_MAX_DEPTH)
+        return false;
+    if (field->read_only || holds_read_only(field->items, depth + 1))
+        return true;
+    for (size_t i = 0; i < field->n_children; i++)
+        if (holds_read_only(&field->children[i], depth + 1))
+            return true;
+    return false;
+}
+
+/* Whether `item` is one of `array`'s items (kept, or moved by $pull, $pop, $slice). */
+static bool kept_item(const json_t *array, size_t at, const json_t *item)
+{
+    if (json_equal(json_array_get(array, at), (json_t *)item))
+        return true;
+    size_t i;
+    const json_t *old;
+    json_array_foreach(array, i, old) if (json_equal((json_t *)old, (json_t *)item)) return true;
+    return false;
+}
+
+/* The items of the array `after` whose field holds readOnly values, as PATCH and PUT refuse
+ * readOnly values inside array items: an item that was stored (at any place) passes; any other
+ * is compared with the item stored at its index (none for an added one), so that an update may
+ * change an item's other fields, remove or move items, or leave a readOnly value out of an item
+ * (as a PATCH of the array does), but never write one in an item. */
+static void walk_items(read_only_walk_t *w, const odm_field_t *items, const json_t *before,
+                       const json_t *after, int depth)
+{
+    size_t kmark = odm_pointer_push(&w->keyword, "items", 5);
+    size_t i;
+    const json_t *item;
+    json_array_foreach((json_t *)after, i, item)
+    {
+        if (json_is_array(before) && kept_item(before, i, item))
+            continue;
+        const json_t *old = json_is_array(before) ? json_array_get(before, i) : NULL;
+        size_t imark = odm_pointer_push_index(&w->instance, i);
+        w->in_items++;
+        if (items->read_only)
+            report_read_only(w, items);
+        else
+            walk_value(w, items, old, item, depth + 1);
+        w->in_items--;
+        odm_pointer_pop(&w->instance, imark);
+    }
+    odm_pointer_pop(&w->keyword, kmark);
+}
+
+/* A value that is not readOnly itself, changed between `before` and `after`. */
+static void walk_value(read_only_walk_t *w, const odm_field_t *field, const json_t *before,
+                       const json_t *after, int depth)
+{
+    if (depth > ODM_JSON_MAX_DEPTH)
+        return;
+    if (field->n_children > 0)
+        walk_read_only(w, field, before, after, depth);
+    if (json_is_array(after) && holds_read_only(field->items, 0))
+        walk_items(w, field->items, before, after, depth);
 }
 
 bool odm_codec_update_check_read_only(const odm_model_t *model, const json_t *before,
@@ -1042,6 +1117,6 @@ bool odm_codec_update_check_read_only(const odm_model_t *model, const json_t *be
     read_only_walk_t w = {.errors = errors};
     odm_pointer_init(&w.instance);
     odm_pointer_init(&w.keyword);
-    walk_read_only(&w, &model->root, before, after);
+    walk_read_only(&w, &model->root, before, after, 0);
     return !w.found;
 }

@@ -358,17 +358,17 @@ bool odm_store_delete_many(odm_store_t *store, const char *collection, const bso
     return store__run(store, &op, deadline_ms, err);
 }
 
+/* No maxTimeMS here either: update_many, like replace_one, puts unknown opts into the update
+ * statement, which MongoDB parses strictly ("BSON field 'update.updates.maxTimeMS' is an unknown
+ * field") and FerretDB refuses too; socketTimeoutMS still bounds the wait. */
 static bool update_many_attempt(store__op_t *op, mongoc_client_t *client, bson_t *reply,
                                 bson_error_t *error, odm_error_t *err)
 {
     write_args_t *a = op->arg;
-    bson_t opts = BSON_INITIALIZER;
-    store__append_max_time(op->store, &opts);
     mongoc_collection_t *owned;
     mongoc_collection_t *coll = store__collection(op->store, client, op->collection, &owned);
-    bool ok = mongoc_collection_update_many(coll, a->filter, a->doc, &opts, reply, error);
+    bool ok = mongoc_collection_update_many(coll, a->filter, a->doc, NULL, reply, error);
     mongoc_collection_destroy(owned);
-    bson_destroy(&opts);
     if (ok)
         *a->n = reply_count(reply, "modifiedCount");
     return ok;

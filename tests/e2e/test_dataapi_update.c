@@ -431,6 +431,109 @@ static void test_owner(void)
     e2e_resp_free(&r);
 }
 
+/* ---- readOnly values inside array items ---- */
+
+static const char crates_model[] =
+    "{\"$schema\": \"https://json-schema.org/draft/2020-12/schema\", \"type\": \"object\","
+    " \"x-collection\": \"e2e_crates\", \"additionalProperties\": false, \"properties\": {"
+    "  \"name\": {\"type\": \"string\"},"
+    "  \"lines\": {\"type\": \"array\", \"items\": {\"type\": \"object\", \"properties\": {"
+    "    \"sku\": {\"type\": \"string\", \"readOnly\": true}, \"qty\": {\"type\": "
+    "\"integer\"}}}}}}";
+
+/* An update may not write a readOnly value inside an array item, as PATCH may not. */
+static void test_read_only_in_arrays(void)
+{
+    e2e_resp_t r = {0};
+    char id[32];
+    create("/api/crates", "{'name':'c1','lines':[{'qty':1}]}", id, sizeof id);
+    /* PATCH refuses it in a body */
+    const char *merge[] = {"Content-Type: application/merge-patch+json", NULL};
+    e2e_request(&admin, &r, "PATCH", F("/api/crates/%s", id), merge,
+                Q("{'lines':[{'qty':1,'sku':'x'}]}"), (size_t)-1);
+    EXPECT_STATUS(r, 422);
+    const char *filter = F("'filter':{'_id':{'$oid':'%s'}}", id);
+    act(&admin, &r, "updateOne", "crates",
+        F("%s,'update':{'$push':{'lines':{'sku':'x','qty':2}}}", filter), NULL);
+    expect_error(&r, 400, "SchemaValidationFailedWrite", "read-only");
+    CHECK_STR(first_location(&r), "/lines/1/sku");
+    act(&admin, &r, "updateMany", "crates", F("%s,'update':{'$set':{'lines.0.sku':'y'}}", filter),
+        NULL);
+    expect_error(&r, 400, "SchemaValidationFailedWrite", "read-only");
+    CHECK_STR(first_location(&r), "/lines/0/sku");
+    /* the items' other fields, and new items without one, are the client's */
+    act(&admin, &r, "updateOne", "crates", F("%s,'update':{'$inc':{'lines.0.qty':4}}", filter),
+        NULL);
+    expect_counts(&r, 1, 1);
+    act(&admin, &r, "updateOne", "crates", F("%s,'update':{'$push':{'lines':{'qty':9}}}", filter),
+        NULL);
+    expect_counts(&r, 1, 1);
+    json_t *doc = get_doc(F("/api/crates/%s", id));
+    json_t *lines = json_object_get(doc, "lines");
+    CHECK_INT(json_array_size(lines), 2);
+    CHECK_INT(json_integer_value(json_object_get(json_array_get(lines, 0), "qty")), 5);
+    CHECK(json_object_get(json_array_get(lines, 0), "sku") == NULL);
+    json_decref(doc);
+    e2e_resp_free(&r);
+}
+
+/* ---- upsert and _id: both actions take the filter's _id equality, typed by the model ---- */
+
+static void test_upsert_ids(void)
+{
+    e2e_resp_t r = {0};
+    /* an ObjectId _id (odmd's own) from the filter becomes the new document's */
+    act(&admin, &r, "replaceOne", "stamps",
+        "'filter':{'_id':{'$oid':'65a1b2c3d4e5f60718293a01'}},'replacement':{'name':'r1','n':1},"
+        "'upsert':true",
+        NULL);
+    expect_counts(&r, 0, 0);
+    CHECK_STR(e2e_str(&r, "upsertedId"), "65a1b2c3d4e5f60718293a01");
+    json_t *doc = get_doc("/api/stamps/65a1b2c3d4e5f60718293a01");
+    CHECK_STR(json_string_value(json_object_get(doc, "name")), "r1");
+    json_decref(doc);
+    act(&admin, &r, "updateOne", "stamps",
+        "'filter':{'_id':{'$oid':'65a1b2c3d4e5f60718293a02'}},'update':{'$set':{'name':'u1'}},"
+        "'upsert':true",
+        NULL);
+    expect_counts(&r, 0, 0);
+    CHECK_STR(e2e_str(&r, "upsertedId"), "65a1b2c3d4e5f60718293a02");
+    doc = get_doc("/api/stamps/65a1b2c3d4e5f60718293a02");
+    CHECK_STR(json_string_value(json_object_get(doc, "name")), "u1");
+    json_decref(doc);
+    /* a client's integer _id, from {$eq} inside $and too */
+    act(&admin, &r, "replaceOne", "widgets",
+        "'filter':{'$and':[{'_id':{'$eq':31}}]},'replacement':{'label':'thirty-one'},"
+        "'upsert':true",
+        NULL);
+    expect_counts(&r, 0, 0);
+    CHECK_INT(json_integer_value(json_object_get(r.json, "upsertedId")), 31);
+    doc = get_doc("/api/widgets/31");
+    CHECK_STR(json_string_value(json_object_get(doc, "label")), "thirty-one");
+    json_decref(doc);
+    /* the replacement's own _id agrees with the filter's, or the upsert is refused */
+    act(&admin, &r, "replaceOne", "widgets",
+        "'filter':{'_id':32},'replacement':{'_id':32,'label':'32'},'upsert':true", NULL);
+    expect_counts(&r, 0, 0);
+    CHECK_INT(json_integer_value(json_object_get(r.json, "upsertedId")), 32);
+    int64_t before = e2e_mongo_count(DBURI, DBNAME, "widgets");
+    act(&admin, &r, "replaceOne", "widgets",
+        "'filter':{'_id':33},'replacement':{'_id':34,'label':'x'},'upsert':true", NULL);
+    expect_error(&r, 400, "InvalidParameter", "_id");
+    CHECK_STR(first_location(&r), "/replacement/_id");
+    /* a malformed _id (below the model's minimum): 400 with its pointer, nothing inserted */
+    act(&admin, &r, "replaceOne", "widgets",
+        "'filter':{'_id':0},'replacement':{'label':'zero'},'upsert':true", NULL);
+    CHECK_MSG(r.status == 400, "replaceOne _id 0: %ld %s", r.status, r.body);
+    CHECK_STR(first_location(&r), "/filter/_id");
+    act(&admin, &r, "updateOne", "widgets",
+        "'filter':{'_id':0},'update':{'$set':{'label':'zero'}},'upsert':true", NULL);
+    CHECK_MSG(r.status == 400, "updateOne _id 0: %ld %s", r.status, r.body);
+    CHECK_STR(first_location(&r), "/filter/_id");
+    CHECK_INT(e2e_mongo_count(DBURI, DBNAME, "widgets"), before);
+    e2e_resp_free(&r);
+}
+
 /* ---- concurrent updates of one document ---- */
 
 #define RACERS 4
@@ -527,6 +630,7 @@ int main(void)
     e2e_init("dataapi_update");
     char keys[512];
     CHECK(write_keys(e2e_temp_dir("keys"), keys, sizeof keys));
+    CHECK(e2e_write_file(e2e_schemas_with_extras(), "crates.json", crates_model));
     const char *args[] = {"--keys", keys, "--bulk-max", "3", NULL}; /* updateMany's bound */
     if (!e2e_env_up(&env, args)) {
         CHECK_MSG(false, "environment did not start");
@@ -548,6 +652,8 @@ int main(void)
     test_update_many();
     test_write_only();
     test_upsert();
+    test_upsert_ids();
+    test_read_only_in_arrays();
     test_timestamps();
     test_owner();
     test_concurrent_updates();

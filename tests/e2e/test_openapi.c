@@ -107,6 +107,25 @@ static void check_details(const json_t *doc)
     CHECK(json_object_get(json_object_get(page, "headers"), "X-Total-Count") != NULL);
     CHECK(json_object_get(json_object_get(page, "headers"), "Link") != NULL);
     CHECK(json_object_get(json_object_get(page, "content"), "text/csv") != NULL);
+    /* PUT takes the id from the path: its body need not hold the _id a model requires */
+    json_t *put_body = json_object_get(
+        json_object_get(json_object_get(json_object_get(operation(doc, "/api/widgets/{id}", "put"),
+                                                        "requestBody"),
+                                        "content"),
+                        "application/json"),
+        "schema");
+    bool id_required = false;
+    size_t k;
+    json_t *req_name;
+    json_array_foreach(json_object_get(put_body, "required"), k, req_name) id_required =
+        id_required || strcmp(json_string_value(req_name), "_id") == 0;
+    CHECK_MSG(json_is_object(put_body) && !id_required && json_object_get(put_body, "$ref") == NULL,
+              "PUT /api/widgets/{id} requires no _id in its body");
+    CHECK(json_is_object(json_object_get(json_object_get(put_body, "properties"), "_id")));
+    json_t *widgets =
+        json_object_get(json_object_get(json_object_get(doc, "components"), "schemas"), "widgets");
+    CHECK_MSG(json_array_size(json_object_get(widgets, "required")) == 2,
+              "the model itself still requires _id and label");
     CHECK(has_status(operation(doc, "/api/locks/{id}", "put"), "428"));
     CHECK(!has_status(operation(doc, "/api/users/{id}", "put"), "428"));
     CHECK(has_status(operation(doc, "/api/users/{id}", "get"), "304"));

@@ -26,6 +26,10 @@ static const char things_model[] =
     "    \"note\": {\"type\": \"string\"}}},\n"
     "  \"secret\": {\"type\": \"object\", \"writeOnly\": true, \"properties\": {\"pin\": {}}},\n"
     "  \"box\": {\"type\": \"object\", \"properties\": {\"key\": {\"writeOnly\": true}}},\n"
+    "  \"lines\": {\"type\": \"array\", \"items\": {\"type\": \"object\", \"properties\": {\n"
+    "    \"sku\": {\"type\": \"string\", \"readOnly\": true},\n"
+    "    \"qty\": {\"type\": \"integer\"}}}},\n"
+    "  \"seals\": {\"type\": \"array\", \"items\": {\"type\": \"string\", \"readOnly\": true}},\n"
     "  \"any\": {}}}";
 
 static bool setup(void)
@@ -490,6 +494,69 @@ static void test_read_only(void)
     json_decref(errors);
 }
 
+/* Whether `after` passes the readOnly check against `before`; the first violation's
+ * instanceLocation into `at` ("" when none). */
+static bool read_only_holds(const char *before, const char *after, char *at, size_t size)
+{
+    json_t *b = json_loads(before, 0, NULL), *a = json_loads(after, 0, NULL);
+    json_t *errors = json_array();
+    bool ok = odm_codec_update_check_read_only(things, b, a, errors);
+    const char *first =
+        json_string_value(json_object_get(json_array_get(errors, 0), "instanceLocation"));
+    snprintf(at, size, "%s", first ? first : "");
+    json_decref(b);
+    json_decref(a);
+    json_decref(errors);
+    return ok;
+}
+
+/* readOnly values inside array items: none written, changed or added by an update (as PATCH
+ * and PUT refuse them in a body); items kept, moved or removed, and their other fields
+ * changed, pass. */
+static void test_read_only_in_arrays(void)
+{
+    static const char before[] = "{\"lines\":[{\"sku\":\"a\",\"qty\":1},{\"sku\":\"b\",\"qty\":2}],"
+                                 "\"seals\":[\"s1\",\"s2\"]}";
+    char at[256];
+    /* $set lines.0.qty, $pull of the first line, $pop of a seal, $sort-like moves */
+    CHECK(read_only_holds(before,
+                          "{\"lines\":[{\"sku\":\"a\",\"qty\":5},{\"sku\":\"b\",\"qty\":2}],"
+                          "\"seals\":[\"s1\",\"s2\"]}",
+                          at, sizeof at));
+    CHECK(read_only_holds(before, "{\"lines\":[{\"sku\":\"b\",\"qty\":2}],\"seals\":[\"s2\"]}", at,
+                          sizeof at));
+    CHECK(read_only_holds(before,
+                          "{\"lines\":[{\"sku\":\"b\",\"qty\":2},{\"sku\":\"a\",\"qty\":1}],"
+                          "\"seals\":[\"s2\",\"s1\"]}",
+                          at, sizeof at));
+    CHECK(read_only_holds(before, "{\"lines\":[{\"qty\":3}]}", at, sizeof at)); /* none left */
+    /* $set lines.1.sku */
+    CHECK(!read_only_holds(before,
+                           "{\"lines\":[{\"sku\":\"a\",\"qty\":1},{\"sku\":\"z\",\"qty\":2}],"
+                           "\"seals\":[\"s1\",\"s2\"]}",
+                           at, sizeof at));
+    CHECK_STR(at, "/lines/1/sku");
+    /* $push of a line carrying a sku, of a seal */
+    CHECK(!read_only_holds(before,
+                           "{\"lines\":[{\"sku\":\"a\",\"qty\":1},{\"sku\":\"b\",\"qty\":2},"
+                           "{\"sku\":\"c\"}],\"seals\":[\"s1\",\"s2\"]}",
+                           at, sizeof at));
+    CHECK_STR(at, "/lines/2/sku");
+    CHECK(!read_only_holds(before,
+                           "{\"lines\":[{\"sku\":\"a\",\"qty\":1},{\"sku\":\"b\",\"qty\":2}],"
+                           "\"seals\":[\"s1\",\"s2\",\"s3\"]}",
+                           at, sizeof at));
+    CHECK_STR(at, "/seals/2");
+    /* a line set whole ($set lines.0) with another sku */
+    CHECK(!read_only_holds(before,
+                           "{\"lines\":[{\"sku\":\"q\",\"qty\":1},{\"sku\":\"b\",\"qty\":2}]}", at,
+                           sizeof at));
+    CHECK_STR(at, "/lines/0/sku");
+    /* an array created where there was none, holding a readOnly value */
+    CHECK(!read_only_holds("{}", "{\"lines\":[{\"sku\":\"n\"}]}", at, sizeof at));
+    CHECK_STR(at, "/lines/0/sku");
+}
+
 int main(void)
 {
     if (setup()) {
@@ -508,6 +575,7 @@ int main(void)
         test_write_only();
         test_messages_stay_utf8();
         test_read_only();
+        test_read_only_in_arrays();
     }
     odm_models_free(models);
     char cmd[300];

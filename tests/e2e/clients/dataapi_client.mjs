@@ -1,6 +1,7 @@
 // mongodb-data-api (npm), a client library written for the Atlas Data API, driven against odmd:
 // only its base URL and key differ from a client of the old service. Asserts each action's
-// answer as the library hands it back; prints "dataapi client ok".
+// answer as the library hands it back (findOne, find, insertOne, insertMany, replaceOne,
+// updateOne, updateMany, aggregate, deleteOne, deleteMany); prints "dataapi client ok".
 //
 //   node dataapi_client.mjs BASE_URL API_KEY DATABASE NODE_MODULES_PARENT
 import assert from 'node:assert/strict';
@@ -43,14 +44,57 @@ const upserted = await plain.replaceOne({
 assert.equal(upserted.matchedCount, 0);
 assert.match(upserted.upsertedId, /^[0-9a-f]{24}$/);
 
+// update operators: $set and $inc on one document, $inc on several
+const updated = await plain.updateOne({
+  filter: { name: 'l2' },
+  update: { $set: { name: 'l2b' }, $inc: { qty: 10 } },
+});
+assert.deepEqual(updated, { matchedCount: 1, modifiedCount: 1 });
+const l2b = await plain.findOne({ filter: { name: 'l2b' } });
+assert.equal(l2b.document.qty, 12);
+const none = await plain.updateOne({ filter: { name: 'nobody' }, update: { $set: { qty: 1 } } });
+assert.deepEqual(none, { matchedCount: 0, modifiedCount: 0 });
+const several = await plain.updateMany({
+  filter: { name: { $in: ['l1', 'l3'] } },
+  update: { $inc: { qty: 1 } },
+});
+assert.deepEqual(several, { matchedCount: 2, modifiedCount: 2 });
+const upsertedByUpdate = await plain.updateOne({
+  filter: { name: 'l4' },
+  update: { $set: { qty: 0 } },
+  upsert: true,
+});
+assert.equal(upsertedByUpdate.matchedCount, 0);
+assert.match(upsertedByUpdate.upsertedId, /^[0-9a-f]{24}$/);
+// an update whose result the model refuses (qty below its minimum): the 400, nothing written
+await assert.rejects(plain.updateOne({ filter: { name: 'l1' }, update: { $inc: { qty: -100 } } }), (e) => {
+  assert.equal(e.status, 400);
+  return true;
+});
+
+// aggregate: l1 5+1, l2b 12, l3 3+1, l4 0
+const totals = await plain.aggregate({
+  pipeline: [{ $match: { qty: { $gte: 0 } } }, { $group: { _id: null, total: { $sum: '$qty' } } }],
+});
+assert.deepEqual(totals.documents, [{ _id: null, total: 22 }]);
+const counted = await plain.aggregate({ pipeline: [{ $match: { qty: { $gte: 0 } } }, { $count: 'n' }] });
+assert.deepEqual(counted.documents, [{ n: 4 }]);
+const sorted = await plain.aggregate({
+  pipeline: [{ $sort: { qty: -1 } }, { $limit: 2 }, { $project: { _id: 0, name: 1, qty: 1 } }],
+});
+assert.deepEqual(sorted.documents, [
+  { name: 'l2b', qty: 12 },
+  { name: 'l1', qty: 6 },
+]);
+
 // a write the model refuses: the library rejects with the 400
 await assert.rejects(plain.insertOne({ document: { name: 'bad', qty: -1 } }), (e) => {
   assert.equal(e.status, 400);
   return true;
 });
 
-assert.deepEqual(await plain.deleteOne({ filter: { name: 'l2' } }), { deletedCount: 1 });
-assert.deepEqual(await plain.deleteMany({ filter: { qty: { $gte: 0 } } }), { deletedCount: 2 });
+assert.deepEqual(await plain.deleteOne({ filter: { name: 'l2b' } }), { deletedCount: 1 });
+assert.deepEqual(await plain.deleteMany({ filter: { qty: { $gte: 0 } } }), { deletedCount: 3 });
 assert.deepEqual(await users.deleteOne({ filter: { email: 'lib@example.com' } }), {
   deletedCount: 1,
 });
