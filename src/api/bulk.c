@@ -325,16 +325,9 @@ bool api__bulk_create(api_call_t *call)
 
 /* ---- PATCH ?filter= ---- */
 
-/* The documents a bulk PATCH writes, read before any is written: at most `cap` of them and
- * ODM_API_BULK_MAX_BYTES together. */
-typedef struct {
-    bson_t *docs;
-    size_t n, cap, bytes;
-} matches_t;
-
 static bool keep_match(const bson_t *doc, void *arg, odm_error_t *err)
 {
-    matches_t *m = arg;
+    api_matches_t *m = arg;
     if (m->n == m->cap) /* the find's limit stops it first */
         return odm_error_set(err, ODM_ERR_INTERNAL, "more matches than the find's limit");
     m->bytes += doc->len;
@@ -346,30 +339,41 @@ static bool keep_match(const bson_t *doc, void *arg, odm_error_t *err)
     return true;
 }
 
-/* Reads up to bulk_max + 1 matching documents into m. Returns: true after answering (an error,
- * or 400 when more than the bound match). */
-static bool refuse_matches(api_call_t *call, matches_t *m)
+bool api__read_matches(api_call_t *call, const bson_t *filter, size_t cap, api_matches_t *m,
+                       odm_error_t *err)
 {
-    size_t max = bulk_max(call);
-    m->cap = max + 1;
+    m->cap = cap;
     m->docs = calloc_aligned(m->cap, sizeof *m->docs, _Alignof(bson_t));
     if (m->docs == NULL)
-        return api__failf(call->req, ODM_ERR_INTERNAL, "out of memory");
+        return odm_error_set(err, ODM_ERR_INTERNAL, "out of memory");
+    bson_t snapshot;
+    api__snapshot_projection(&snapshot);
+    bool read =
+        odm_store_find(call->app->store, call->model->collection, filter, NULL, &snapshot, 0,
+                       (int64_t)m->cap, keep_match, m, odm_request_deadline_ms(call->req), err);
+    bson_destroy(&snapshot);
+    return read;
+}
+
+void api__matches_release(api_matches_t *m)
+{
+    for (size_t i = 0; i < m->n; i++)
+        bson_destroy(&m->docs[i]);
+    free(m->docs);
+}
+
+/* Reads up to bulk_max + 1 matching documents into m. Returns: true after answering (an error,
+ * or 400 when more than the bound match). */
+static bool refuse_matches(api_call_t *call, api_matches_t *m)
+{
+    size_t max = bulk_max(call);
     odm_error_t err;
-    if (!odm_store_find(call->app->store, call->model->collection, &call->filter, NULL, NULL, 0,
-                        (int64_t)m->cap, keep_match, m, odm_request_deadline_ms(call->req), &err))
+    if (!api__read_matches(call, &call->filter, max + 1, m, &err))
         return api__fail(call->req, &err, NULL);
     if (m->n > max)
         return api__failf(call->req, ODM_ERR_BAD_QUERY,
                           "more than %zu documents match the filter: narrow it", max);
     return false;
-}
-
-static void matches_release(matches_t *m)
-{
-    for (size_t i = 0; i < m->n; i++)
-        bson_destroy(&m->docs[i]);
-    free(m->docs);
 }
 
 typedef struct {
@@ -443,16 +447,16 @@ static bool bulk_patch_work(api_call_t *call)
 {
     if (!call->body_ready && (api__refuse_patch_body(call) || refuse_preconditions(call)))
         return true;
-    matches_t m = {0};
+    api_matches_t m = {0};
     if (refuse_matches(call, &m)) {
-        matches_release(&m);
+        api__matches_release(&m);
         return true;
     }
     patch_tally_t t = {.failures = json_array()};
     bool ok = t.failures != NULL;
     for (size_t i = 0; ok && i < m.n; i++)
         ok = patch_one(call, &m.docs[i], &t);
-    matches_release(&m);
+    api__matches_release(&m);
     json_t *answer = ok ? json_pack("{s:I, s:I, s:I, s:O}", "matched", (json_int_t)t.matched,
                                     "modified", (json_int_t)t.modified, "failed",
                                     (json_int_t)json_array_size(t.failures), "failures", t.failures)

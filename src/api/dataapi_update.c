@@ -12,13 +12,6 @@
 
 #define UPDATE_AT "/update" /* the update's place in the request body */
 
-/* The documents an update writes, read before any is written: at most `cap` of them and
- * ODM_API_BULK_MAX_BYTES together. */
-typedef struct {
-    bson_t *docs;
-    size_t n, cap, bytes;
-} matched_t;
-
 /* The bound on documents per updateMany (--bulk-max), as a bulk PATCH's. */
 static size_t many_max(const api_call_t *call)
 {
@@ -156,35 +149,12 @@ static bool check_one(api_call_t *call, const odm_update_t *u, const bson_t *sto
 
 /* ---- reading and writing the matches ---- */
 
-static bool keep_match(const bson_t *doc, void *arg, odm_error_t *err)
-{
-    matched_t *m = arg;
-    if (m->n == m->cap) /* the find's limit stops it first */
-        return odm_error_set(err, ODM_ERR_INTERNAL, "more matches than the find's limit");
-    m->bytes += doc->len;
-    if (m->bytes > ODM_API_BULK_MAX_BYTES)
-        return odm_error_set(err, ODM_ERR_BAD_QUERY,
-                             "the documents matching the filter hold more than %u MiB: narrow it",
-                             ODM_API_BULK_MAX_BYTES >> 20);
-    bson_copy_to(doc, &m->docs[m->n++]);
-    return true;
-}
-
 /* Reads up to `max` matching documents (one more for updateMany, to tell that more match).
  * Returns: false with err set (400 when more than `max` match). */
-static bool read_matches(api_call_t *call, size_t max, bool many, matched_t *m, odm_error_t *err)
+static bool read_matches(api_call_t *call, size_t max, bool many, api_matches_t *m,
+                         odm_error_t *err)
 {
-    m->cap = many ? max + 1 : 1;
-    m->docs = aligned_alloc(_Alignof(bson_t), m->cap * sizeof *m->docs); /* a multiple of it */
-    if (m->docs == NULL)
-        return odm_error_set(err, ODM_ERR_INTERNAL, "out of memory");
-    bson_t snapshot;
-    api__snapshot_projection(&snapshot);
-    bool read = odm_store_find(call->app->store, call->model->collection,
-                               &call->dataapi->filter_bson, NULL, &snapshot, 0, (int64_t)m->cap,
-                               keep_match, m, odm_request_deadline_ms(call->req), err);
-    bson_destroy(&snapshot);
-    if (!read)
+    if (!api__read_matches(call, &call->dataapi->filter_bson, many ? max + 1 : 1, m, err))
         return false;
     if (many && m->n > max)
         return odm_error_set(err, ODM_ERR_BAD_QUERY,
@@ -192,13 +162,6 @@ static bool read_matches(api_call_t *call, size_t max, bool many, matched_t *m, 
                              "writes at most %zu)",
                              max, max);
     return true;
-}
-
-static void matches_release(matched_t *m)
-{
-    for (size_t i = 0; i < m->n; i++)
-        bson_destroy(&m->docs[i]);
-    free(m->docs);
 }
 
 /* {$and: [filter, {_id: the document's}]}: a document changed meanwhile so that it no longer
@@ -244,7 +207,7 @@ static api_write_status_t write_one(api_call_t *call, const odm_update_t *u, con
 /* Writes every match (all checked) and answers the counts; a refusal (a database failure, or a
  * document a concurrent write changed so that the update no longer fits it) stops the writes
  * and is answered, saying how many were written. Returns: true (answered). */
-static bool write_matches(api_call_t *call, const odm_update_t *u, matched_t *m)
+static bool write_matches(api_call_t *call, const odm_update_t *u, api_matches_t *m)
 {
     int64_t matched = (int64_t)m->n, modified = 0;
     for (size_t i = 0; i < m->n; i++) {
@@ -457,7 +420,7 @@ static bool update_work(api_call_t *call, bool many)
     odm_update_t *u = compile(call, &v);
     if (u == NULL)
         return fail_verdict(call, &v);
-    matched_t m = {0};
+    api_matches_t m = {0};
     bool answered = false;
     if (!read_matches(call, many_max(call), many, &m, &v.err))
         answered = fail_verdict(call, &v);
@@ -469,7 +432,7 @@ static bool update_work(api_call_t *call, bool many)
             answered = fail_verdict(call, &v);
     if (!answered)
         answered = write_matches(call, u, &m);
-    matches_release(&m);
+    api__matches_release(&m);
     odm_codec_update_free(u);
     return answered;
 }

@@ -317,6 +317,21 @@ api_write_status_t api__write_guarded(api_call_t *call, api_write_t *w);
  * MongoDB answers the same document either way. */
 void api__snapshot_projection(bson_t *out);
 
+/* Documents a filtered write reads before it writes any (bulk PATCH, the Data API's updateOne
+ * and updateMany): at most `cap` of them and ODM_API_BULK_MAX_BYTES together, each whole
+ * (api__snapshot_projection). */
+typedef struct {
+    bson_t *docs;
+    size_t n, cap, bytes;
+} api_matches_t;
+
+/* Reads into m (zeroed) up to `cap` documents of call->model matching `filter` (borrowed), on a
+ * worker. Returns: false with err set (the database's failure, or ODM_ERR_BAD_QUERY past the
+ * bytes' bound); m is released with api__matches_release either way. */
+bool api__read_matches(api_call_t *call, const bson_t *filter, size_t cap, api_matches_t *m,
+                       odm_error_t *err);
+void api__matches_release(api_matches_t *m);
+
 /* PUT's new document: `body` (borrowed, an object) with the stored document's _id and readOnly
  * values, then defaults. Returns: a new tree, or NULL with err set. */
 json_t *api__build_replace(const odm_model_t *model, const json_t *body, const bson_t *stored,
