@@ -8,7 +8,7 @@
 #include "api/internal.h"
 
 /* The bound on items per POST and on documents per PATCH (--bulk-max). */
-static size_t bulk_max(const api_call_t *call)
+size_t api__bulk_max(const api_call_t *call)
 {
     return call->app->bulk_max > 0 ? call->app->bulk_max : ODM_API_BULK_MAX;
 }
@@ -253,9 +253,9 @@ bool api__refuse_bulk_create(api_call_t *call)
     if (api__refuse_create_query(call))
         return true;
     size_t n = json_array_size(call->body);
-    if (n > bulk_max(call))
+    if (n > api__bulk_max(call))
         return api__failf(call->req, ODM_ERR_TOO_LARGE,
-                          "%zu documents in one request; the limit is %zu", n, bulk_max(call));
+                          "%zu documents in one request; the limit is %zu", n, api__bulk_max(call));
     return false;
 }
 
@@ -366,7 +366,7 @@ void api__matches_release(api_matches_t *m)
  * or 400 when more than the bound match). */
 static bool refuse_matches(api_call_t *call, api_matches_t *m)
 {
-    size_t max = bulk_max(call);
+    size_t max = api__bulk_max(call);
     odm_error_t err;
     if (!api__read_matches(call, &call->filter, max + 1, m, &err))
         return api__fail(call->req, &err, NULL);

@@ -12,12 +12,6 @@
 
 #define UPDATE_AT "/update" /* the update's place in the request body */
 
-/* The bound on documents per updateMany (--bulk-max), as a bulk PATCH's. */
-static size_t many_max(const api_call_t *call)
-{
-    return call->app->bulk_max > 0 ? call->app->bulk_max : ODM_API_BULK_MAX;
-}
-
 /* A refusal's violations: [{"instanceLocation": where, "error": message}], the message without
  * the "POINTER: " it starts with. Returns: a new array, NULL on out of memory. */
 static json_t *violation(const odm_pointer_t *where, const odm_error_t *err)
@@ -422,7 +416,7 @@ static bool update_work(api_call_t *call, bool many)
         return fail_verdict(call, &v);
     api_matches_t m = {0};
     bool answered = false;
-    if (!read_matches(call, many_max(call), many, &m, &v.err))
+    if (!read_matches(call, api__bulk_max(call), many, &m, &v.err))
         answered = fail_verdict(call, &v);
     else if (m.n == 0)
         answered =

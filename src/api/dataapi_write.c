@@ -103,11 +103,6 @@ static void many_free(void *p)
     free(m);
 }
 
-static size_t bulk_max(const api_call_t *call)
-{
-    return call->app->bulk_max > 0 ? call->app->bulk_max : ODM_API_BULK_MAX;
-}
-
 /* Every document checked and converted into the action's state: one refused refuses them all
  * (nothing is inserted). Returns: true after answering. */
 bool api__dataapi_check_insert_many(api_call_t *call)
@@ -118,9 +113,9 @@ bool api__dataapi_check_insert_many(api_call_t *call)
     size_t n = json_array_size(d->documents);
     if (n == 0)
         return api__failf(call->req, ODM_ERR_BAD_REQUEST, "'documents' is empty");
-    if (n > bulk_max(call))
+    if (n > api__bulk_max(call))
         return api__failf(call->req, ODM_ERR_TOO_LARGE,
-                          "%zu documents in one request; the limit is %zu", n, bulk_max(call));
+                          "%zu documents in one request; the limit is %zu", n, api__bulk_max(call));
     many_t *m = calloc(1, sizeof *m);
     bson_t *docs = m != NULL ? calloc(n, sizeof *docs) : NULL;
     if (docs == NULL) {

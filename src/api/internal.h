@@ -317,6 +317,10 @@ api_write_status_t api__write_guarded(api_call_t *call, api_write_t *w);
  * MongoDB answers the same document either way. */
 void api__snapshot_projection(bson_t *out);
 
+/* The bound on documents one bulk write handles: --bulk-max, else ODM_API_BULK_MAX (bulk POST,
+ * PATCH and DELETE ?filter=, the Data API's insertMany and updateMany). */
+size_t api__bulk_max(const api_call_t *call);
+
 /* Documents a filtered write reads before it writes any (bulk PATCH, the Data API's updateOne
  * and updateMany): at most `cap` of them and ODM_API_BULK_MAX_BYTES together, each whole
  * (api__snapshot_projection). */
